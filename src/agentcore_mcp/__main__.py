@@ -1,0 +1,3 @@
+from agentcore_mcp.cli import main
+
+main()

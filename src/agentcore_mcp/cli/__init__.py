@@ -1,0 +1,26 @@
+"""The `agentcore-mcp` command line: argument parsing and printing only.
+
+Each group lives in its own module and calls the library underneath; importing this
+package imports no group until its command runs, so `serve` starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from agentcore_mcp.cli import serve as serve_cmd
+from agentcore_mcp.cli import tools as tools_cmd
+
+app = typer.Typer(
+    name="agentcore-mcp",
+    help="Build, run locally, deploy and connect to MCP servers on Amazon Bedrock AgentCore Runtime.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+app.command("serve", epilog=serve_cmd.EPILOG)(serve_cmd.serve)
+app.add_typer(tools_cmd.app, name="tools")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,13 @@
+"""Exit codes shared by every command, so scripts can tell failures apart."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    TOOL_ERROR = 1  # the call completed and the tool reported isError: true
+    USAGE = 2  # bad flags or arguments (typer's own code for usage errors)
+    PROTOCOL_ERROR = 3  # JSON-RPC error, unexpected HTTP status, unparsable reply
+    CONNECTION_ERROR = 4  # nothing answered at the URL, or the connection broke
+    AUTH_ERROR = 5  # 401 or 403
+    CONFIG_ERROR = 6  # a setting or APP that cannot be used

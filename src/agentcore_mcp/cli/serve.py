@@ -1,0 +1,45 @@
+"""`agentcore-mcp serve [APP]`."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from agentcore_mcp.cli.exit_codes import ExitCode
+
+EPILOG = """
+**Examples**
+
+- `agentcore-mcp serve` serves the sample tools on 0.0.0.0:8000/mcp
+- `agentcore-mcp serve myproject.server:mcp --port 9000`
+- `PORT=8080 MCP_PATH=/ agentcore-mcp serve`
+"""
+
+
+def serve(
+    app: str | None = typer.Argument(
+        None, help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server."
+    ),
+    host: str | None = typer.Option(None, help="Bind address [env: HOST, default 0.0.0.0]."),
+    port: int | None = typer.Option(None, help="Port [env: PORT, default 8000]."),
+    path: str | None = typer.Option(None, help="MCP path [env: MCP_PATH, default /mcp]."),
+    response_mode: str | None = typer.Option(
+        None, help="auto, json or sse [env: MCP_RESPONSE_MODE, default auto]."
+    ),
+    log_level: str | None = typer.Option(None, help="[env: LOG_LEVEL, default warning]."),
+) -> None:
+    """Serve an MCP server under the AgentCore Runtime contract (stateless, both protocol eras)."""
+    started = time.perf_counter()
+    from agentcore_mcp.server import AppLoadError, ServerSettings, SettingsError, load_server
+    from agentcore_mcp.server import serve as run_server
+
+    try:
+        settings = ServerSettings.from_env(
+            host=host, port=port, path=path, response_mode=response_mode, log_level=log_level
+        )
+        server = load_server(app)
+    except (SettingsError, AppLoadError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
+    run_server(server, settings, started=started)

@@ -1,0 +1,125 @@
+"""`agentcore-mcp tools list|call`: talk to any MCP URL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import typer
+
+from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
+
+app = typer.Typer(help="List and call tools on an MCP server.", no_args_is_help=True)
+
+URL_HELP = "MCP endpoint, e.g. http://localhost:8000/mcp"
+PROTOCOL_HELP = "auto (probe server/discover), legacy (initialize handshake) or 2026-07-28."
+
+
+def _options(url: str, protocol: str, debug: bool, headers: list[str]) -> Any:
+    from agentcore_mcp.client import ConnectOptions
+
+    if protocol not in ("auto", "legacy", "2026-07-28"):
+        raise typer.BadParameter("must be auto, legacy or 2026-07-28", param_hint="--protocol")
+    parsed: dict[str, str] = {}
+    for item in headers:
+        name, sep, value = item.partition(":")
+        if not sep:
+            raise typer.BadParameter(f"expected 'Name: value', got {item!r}", param_hint="--header")
+        parsed[name.strip()] = value.strip()
+    return ConnectOptions(
+        url=url, headers=parsed, protocol=protocol,  # type: ignore[arg-type]
+        debug=debug_sink if debug else None,
+    )
+
+
+def _fail(exc: BaseException) -> ExitCode:
+    """Map a client failure to a message on stderr and an exit code."""
+    import httpx2
+    from mcp.shared.exceptions import MCPError
+
+    leaf: BaseException = exc
+    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+        leaf = leaf.exceptions[0]
+    if isinstance(leaf, MCPError):
+        stderr.print(f"[red]error:[/] server answered JSON-RPC error {leaf.error.code}: {leaf.error.message}")
+        return ExitCode.PROTOCOL_ERROR
+    if isinstance(leaf, httpx2.HTTPStatusError):
+        status = leaf.response.status_code
+        stderr.print(f"[red]error:[/] HTTP {status} from {leaf.request.url}")
+        return ExitCode.AUTH_ERROR if status in (401, 403) else ExitCode.PROTOCOL_ERROR
+    if isinstance(leaf, (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError, OSError)):
+        stderr.print(f"[red]error:[/] cannot reach the server: {leaf}")
+        return ExitCode.CONNECTION_ERROR
+    stderr.print(f"[red]error:[/] {type(leaf).__name__}: {leaf}")
+    return ExitCode.PROTOCOL_ERROR
+
+
+@app.command("list", epilog="**Example:** `agentcore-mcp tools list --url http://localhost:8000/mcp --json`")
+def list_command(
+    url: str = typer.Option(..., help=URL_HELP),
+    json_output: bool = typer.Option(False, "--json", help="Print the tools as JSON."),
+    debug: bool = typer.Option(False, "--debug", help="Print each HTTP request and response on stderr."),
+    protocol: str = typer.Option("auto", help=PROTOCOL_HELP),
+    header: list[str] = typer.Option([], "--header", "-H", help="Extra header 'Name: value'."),
+) -> None:
+    """List the server's tools."""
+    from agentcore_mcp.client import list_tools
+
+    try:
+        tools = asyncio.run(list_tools(_options(url, protocol, debug, header)))
+    except Exception as exc:
+        raise typer.Exit(_fail(exc)) from None
+    if json_output:
+        print_json([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools])
+        return
+    from rich.table import Table
+
+    table = Table("tool", "description", box=None)
+    for t in tools:
+        table.add_row(t.name, (t.description or "").strip().splitlines()[0] if t.description else "")
+    stdout.print(table)
+
+
+@app.command(
+    "call",
+    epilog="**Examples:**\n\n- `agentcore-mcp tools call echo -a text=hi --url http://localhost:8000/mcp`\n"
+    "- `agentcore-mcp tools call add --args '{\"a\": 1, \"b\": 2}' --url ... --json`",
+)
+def call_command(
+    name: str = typer.Argument(..., help="Tool name."),
+    url: str = typer.Option(..., help=URL_HELP),
+    args: str | None = typer.Option(None, "--args", help="Arguments as a JSON object."),
+    arg: list[str] = typer.Option([], "--arg", "-a", help="One argument as key=value (value parsed as JSON if it can be)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the whole CallToolResult as JSON."),
+    debug: bool = typer.Option(False, "--debug", help="Print each HTTP request and response on stderr."),
+    protocol: str = typer.Option("auto", help=PROTOCOL_HELP),
+    header: list[str] = typer.Option([], "--header", "-H", help="Extra header 'Name: value'."),
+) -> None:
+    """Call one tool. Exit code 1 when the tool reports isError, 3 on a protocol error."""
+    from agentcore_mcp.client import call_tool, parse_arguments
+
+    try:
+        arguments = parse_arguments(args, arg)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        if not json_output:
+            of = f"/{total:g}" if total is not None else ""
+            stderr.print(f"[dim]progress {done:g}{of} {message or ''}[/]")
+
+    try:
+        result = asyncio.run(call_tool(_options(url, protocol, debug, header), name, arguments, on_progress=progress))
+    except Exception as exc:
+        raise typer.Exit(_fail(exc)) from None
+    if json_output:
+        print_json(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+    else:
+        for block in result.content:
+            text = getattr(block, "text", None)
+            stdout.print(text if text is not None else block.model_dump_json(), markup=False, highlight=False)
+        if result.structured_content is not None and not result.content:
+            print_json(result.structured_content)
+    if result.is_error:
+        raise typer.Exit(ExitCode.TOOL_ERROR)

@@ -1,0 +1,133 @@
+"""Open an official `mcp` client to a Streamable HTTP URL, with auth and HTTP tracing.
+
+The client defaults differ from the SDK's where AgentCore needs it: the read timeout
+is 60 minutes (AgentCore's streaming limit) instead of the 60-second defaults that
+made long tool calls fail in the seed project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx2
+from mcp import Client
+from mcp_types import CallToolResult, Tool
+
+# AgentCore's own limits: 15 min synchronous, 60 min streamed.
+DEFAULT_READ_TIMEOUT_SECONDS = 3600.0
+ProtocolChoice = Literal["auto", "legacy", "2026-07-28"]
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "x-amz-security-token", "cookie", "set-cookie", "x-api-key"}
+)
+
+DebugSink = Callable[[str], None]
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header values safe to print: credentials are replaced by their scheme only."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        if key.lower() in SENSITIVE_HEADERS:
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            out[key] = f"{scheme} <redacted>".strip()
+        else:
+            out[key] = value
+    return out
+
+
+def _debug_hooks(sink: DebugSink) -> dict[str, list[Callable[..., Any]]]:
+    async def on_request(request: httpx2.Request) -> None:
+        sink(f"> {request.method} {request.url}")
+        for k, v in redact_headers(dict(request.headers)).items():
+            sink(f"> {k}: {v}")
+        body = request.content if isinstance(request.stream, httpx2.ByteStream) else b""
+        if body:
+            sink(f"> {body.decode('utf-8', 'replace')}")
+
+    async def on_response(response: httpx2.Response) -> None:
+        sink(f"< {response.status_code} {response.reason_phrase}")
+        for k, v in redact_headers(dict(response.headers)).items():
+            sink(f"< {k}: {v}")
+
+    return {"request": [on_request], "response": [on_response]}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectOptions:
+    """How to reach one MCP endpoint."""
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: httpx2.Auth | None = None
+    protocol: ProtocolChoice = "auto"
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
+    debug: DebugSink | None = None
+
+
+def make_http_client(options: ConnectOptions) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(
+        headers=dict(options.headers),
+        auth=options.auth,
+        timeout=httpx2.Timeout(30.0, read=options.read_timeout_seconds),
+        event_hooks=_debug_hooks(options.debug) if options.debug else None,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_client(options: ConnectOptions) -> AsyncIterator[Client]:
+    """An entered `mcp.Client` for the endpoint; closes the HTTP client afterwards."""
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with make_http_client(options) as http:
+        transport = streamable_http_client(options.url, http_client=http, terminate_on_close=False)
+        async with Client(
+            transport,
+            mode=options.protocol,
+            read_timeout_seconds=options.read_timeout_seconds,
+        ) as client:
+            yield client
+
+
+async def list_tools(options: ConnectOptions) -> list[Tool]:
+    async with open_client(options) as client:
+        return list((await client.list_tools()).tools)
+
+
+async def call_tool(
+    options: ConnectOptions,
+    name: str,
+    arguments: Mapping[str, Any] | None = None,
+    *,
+    on_progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None,
+) -> CallToolResult:
+    async with open_client(options) as client:
+        kwargs: dict[str, Any] = {}
+        if on_progress is not None:
+            kwargs["progress_callback"] = on_progress
+        result = await client.call_tool(name, dict(arguments or {}), **kwargs)
+        if not isinstance(result, CallToolResult):
+            raise TypeError(f"unexpected result type {type(result).__name__}")
+        return result
+
+
+def parse_arguments(args_json: str | None, pairs: list[str]) -> dict[str, Any]:
+    """Merge `--args '{...}'` with `-a key=value` pairs; values parse as JSON when they can."""
+    arguments: dict[str, Any] = {}
+    if args_json:
+        loaded = json.loads(args_json)
+        if not isinstance(loaded, dict):
+            raise ValueError("--args must be a JSON object")
+        arguments.update(loaded)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"-a expects key=value, got {pair!r}")
+        try:
+            arguments[key] = json.loads(raw)
+        except ValueError:
+            arguments[key] = raw
+    return arguments

@@ -1,0 +1,173 @@
+"""The HTTP front of the server kit: the AgentCore contract rules that hold for any method.
+
+Paths `/mcp` and `/mcp/`; POST only (GET and DELETE answer 405, since a stateless server
+has no standalone stream and no session to delete); any Host; an Origin guard; a body
+limit enforced while reading. Accepted requests go to a `Dispatcher`; every response
+body passes through separator escaping on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from mcp.server.lowlevel.server import Server
+from mcp.server.mcpserver import MCPServer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agentcore_mcp.server.dispatch import Dispatcher, InboundRequest, SdkDispatcher
+from agentcore_mcp.server.settings import ServerSettings
+from agentcore_mcp.server.wire import SeparatorEscapingMiddleware
+
+logger = logging.getLogger("agentcore_mcp.server")
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+DispatcherFactory = Callable[[MCPServer[Any] | Server[Any], ServerSettings], Dispatcher]
+
+
+async def send_json_error(
+    send: Send,
+    status: int,
+    message: str,
+    *,
+    code: int = -32600,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """A JSON-RPC error body with an HTTP status, for requests refused before dispatch."""
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
+    """Loopback origins and configured ones pass; `*` in the list allows every origin."""
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the configured limit while it was being read."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """Read the whole body, failing as soon as it passes `limit` rather than after."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client disconnected while sending the body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class McpFront:
+    """The raw ASGI application `build_app` returns (before separator escaping)."""
+
+    def __init__(self, dispatcher: Dispatcher, settings: ServerSettings) -> None:
+        self.dispatcher = dispatcher
+        self.settings = settings
+        path = settings.normalized_path
+        self.paths = frozenset({path, path + "/"}) if path != "/" else frozenset({"/"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if scope["path"] not in self.paths:
+            await send_json_error(send, 404, f"Not Found: MCP is served at {self.settings.path}")
+            return
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        origin = headers.get(b"origin")
+        if origin is not None and not origin_allowed(
+            origin.decode("latin-1"), self.settings.allowed_origins
+        ):
+            await send_json_error(
+                send, 403, "Forbidden: Origin not allowed (set MCP_ALLOWED_ORIGINS to allow it)"
+            )
+            return
+        if scope["method"] != "POST":
+            await send_json_error(
+                send,
+                405,
+                "Method Not Allowed: this stateless server answers POST only",
+                headers=[(b"allow", b"POST")],
+            )
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
+            await send_json_error(send, 413, self._too_large_message())
+            return
+        try:
+            body = await read_body(receive, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            await send_json_error(send, 413, self._too_large_message())
+            return
+        except ConnectionResetError:
+            return
+        accept = headers.get(b"accept", b"").decode("latin-1").lower()
+        version = headers.get(b"mcp-protocol-version")
+        request = InboundRequest(
+            scope=scope,
+            body=body,
+            accepts_sse="text/event-stream" in accept or "*/*" in accept or "text/*" in accept,
+            protocol_version=version.decode("latin-1") if version is not None else None,
+        )
+        await self.dispatcher.dispatch(request, send)
+
+    def _too_large_message(self) -> str:
+        return (
+            f"Payload Too Large: request body exceeds {self.settings.max_body_bytes} bytes "
+            "(raise MCP_MAX_BODY_BYTES to accept more)"
+        )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        try:
+            async with self.dispatcher.lifespan():
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+                assert message["type"] == "lifespan.shutdown"
+        except BaseException as exc:
+            logger.exception("server lifespan failed")
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def build_app(
+    server: MCPServer[Any] | Server[Any],
+    settings: ServerSettings | None = None,
+    *,
+    dispatcher_factory: DispatcherFactory | None = None,
+) -> ASGIApp:
+    """Wrap an `mcp` SDK server in an ASGI app that meets the AgentCore contract."""
+    settings = settings or ServerSettings()
+    factory: DispatcherFactory = dispatcher_factory or SdkDispatcher
+    return SeparatorEscapingMiddleware(McpFront(factory(server, settings), settings))

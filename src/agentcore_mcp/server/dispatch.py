@@ -1,0 +1,141 @@
+"""The seam between the HTTP front (`app.py`) and whatever answers a JSON-RPC POST.
+
+`app.py` does the contract checks that never depend on the MCP method (path, verb,
+Origin, body size) and then hands a fully-read request to a `Dispatcher`. The SDK
+dispatcher below runs each request through the official SDK's stateless
+Streamable HTTP machinery; a faster dispatcher can implement the same protocol and
+fall back to this one for requests that need the SDK's streaming.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sse_starlette.sse
+from mcp.server import _streamable_http_modern as sdk_modern
+from mcp.server.lowlevel.server import Server
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import Receive, Scope, Send
+
+from agentcore_mcp.server.settings import ServerSettings
+
+# 2025-era requests that may run long or report progress: these are the ones worth
+# an SSE stream (keep-alives, progress notifications). Everything else is answered
+# with a single JSON body, which every client parses and which is much cheaper.
+STREAMING_METHODS = frozenset({"tools/call", "prompts/get", "resources/read", "completion/complete"})
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRequest:
+    """A POST the front has accepted: its body is fully read and within limits."""
+
+    scope: Scope
+    body: bytes
+    accepts_sse: bool
+    protocol_version: str | None
+
+    def replay_receive(self) -> Receive:
+        """An ASGI `receive` that yields the already-read body, then waits for disconnect."""
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": self.body, "more_body": False}
+            # Nothing more to read: block like a real connection until the client goes away.
+            import anyio
+
+            await anyio.sleep_forever()
+            raise AssertionError("unreachable")
+
+        return receive  # type: ignore[return-value]
+
+    def jsonrpc_method(self) -> str | None:
+        """The method of a single JSON-RPC message, or None for batches and junk."""
+        try:
+            doc = json.loads(self.body)
+        except ValueError:
+            return None
+        if isinstance(doc, dict):
+            method = doc.get("method")
+            return method if isinstance(method, str) else None
+        return None
+
+
+class Dispatcher(Protocol):
+    """Answers one accepted POST with a complete HTTP response."""
+
+    def lifespan(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    async def dispatch(self, request: InboundRequest, send: Send) -> None: ...
+
+
+def lowlevel_server(app: MCPServer[Any] | Server[Any]) -> Server[Any]:
+    """The low-level `Server` behind an `MCPServer` (or the server itself)."""
+    if isinstance(app, MCPServer):
+        return app._lowlevel_server
+    return app
+
+
+def apply_keepalive_interval(seconds: float) -> None:
+    """Make the SDK's SSE streams send keep-alive comments every `seconds`.
+
+    The SDK builds its SSE responses itself and exposes no parameter for the interval,
+    so the two module-level defaults it reads are the only knob. They are process-wide,
+    which matches how the kit runs: one server per process.
+    """
+    sse_starlette.sse.EventSourceResponse.DEFAULT_PING_INTERVAL = seconds  # type: ignore[misc]
+    sdk_modern._SSE_PING_INTERVAL = seconds
+
+
+class SdkDispatcher:
+    """Every request through the official SDK's stateless Streamable HTTP transport.
+
+    Two session managers share one server: one answers with JSON bodies, the other with
+    SSE streams. `response_mode="auto"` picks SSE only for 2025-era requests in
+    `STREAMING_METHODS` from clients that accept it; the 2026-07-28 era always uses the
+    SSE manager, whose modern path itself answers JSON unless the handler streams or
+    outlives one keep-alive interval.
+    """
+
+    def __init__(self, app: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
+        self.settings = settings
+        server = lowlevel_server(app)
+        # AgentCore reaches the container by IP with arbitrary Host headers; the Origin
+        # check that DNS-rebinding protection would add is done by the front instead.
+        security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        common: dict[str, Any] = {
+            "app": server,
+            "stateless": True,
+            "security_settings": security,
+            "max_request_body_size": settings.max_body_bytes,
+        }
+        self._json = StreamableHTTPSessionManager(json_response=True, **common)
+        self._sse = StreamableHTTPSessionManager(json_response=False, **common)
+        apply_keepalive_interval(settings.sse_keepalive_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        async with self._json.run(), self._sse.run():
+            yield
+
+    def wants_sse(self, request: InboundRequest) -> bool:
+        mode = self.settings.response_mode
+        if mode == "json" or not request.accepts_sse:
+            return False
+        if mode == "sse":
+            return True
+        if request.protocol_version is not None and request.protocol_version >= "2026":
+            return True
+        return request.jsonrpc_method() in STREAMING_METHODS
+
+    async def dispatch(self, request: InboundRequest, send: Send) -> None:
+        manager = self._sse if self.wants_sse(request) else self._json
+        await manager.handle_request(request.scope, request.replay_receive(), send)

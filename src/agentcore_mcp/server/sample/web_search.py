@@ -1,0 +1,188 @@
+"""`web_search(query)`: OpenAI's Responses API with its hosted web_search tool.
+
+Settings (environment):
+- OPENAI_API_KEY, or OPENAI_API_KEY_SECRET_ID naming a Secrets Manager secret whose
+  value is the key or a JSON object with an OPENAI_API_KEY field. On AgentCore, use
+  the secret so that no key sits in plain text in the runtime's environment.
+- OPENAI_WEB_SEARCH_MODEL (default `gpt-5-mini`), OPENAI_TIMEOUT_SECONDS (default 120),
+  OPENAI_MAX_RETRIES (default 2), and the SDK's own OPENAI_BASE_URL.
+
+Every failure (no key, 401, 429, timeout, connection error) becomes a tool error
+(`isError: true`) with a message saying what to do; none escapes to the transport.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+DEFAULT_MODEL = "gpt-5-mini"
+INSTRUCTIONS = (
+    "You are a research assistant. Always use the web_search tool to answer, "
+    "and base the answer on what the search returned. Be concise and factual."
+)
+# Models that take `reasoning.effort`; sending it to others is a 400 from the API.
+_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+
+
+def supports_reasoning(model: str) -> bool:
+    return model.startswith(_REASONING_PREFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    """The answer text and the URLs the model cited, in order, without duplicates."""
+
+    text: str
+    citations: tuple[str, ...]
+
+    def render(self) -> str:
+        if not self.citations:
+            return self.text
+        sources = "\n".join(f"- {url}" for url in self.citations)
+        return f"{self.text}\n\nSources:\n{sources}"
+
+
+class ApiKeyUnavailable(Exception):
+    """Neither OPENAI_API_KEY nor a readable OPENAI_API_KEY_SECRET_ID."""
+
+
+def resolve_api_key(env: dict[str, str] | None = None) -> str:
+    """The key from the environment, else from Secrets Manager (fetched per call site)."""
+    e = os.environ if env is None else env
+    key = e.get("OPENAI_API_KEY", "").strip()
+    if key:
+        return key
+    secret_id = e.get("OPENAI_API_KEY_SECRET_ID", "").strip()
+    if not secret_id:
+        raise ApiKeyUnavailable(
+            "No OpenAI API key: set OPENAI_API_KEY, or OPENAI_API_KEY_SECRET_ID to the "
+            "name or ARN of a Secrets Manager secret holding the key."
+        )
+    import boto3  # lazy: only servers that use a secret pay for boto3's import
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    except (BotoCoreError, ClientError) as exc:
+        raise ApiKeyUnavailable(
+            f"Cannot read secret {secret_id!r} from Secrets Manager: {exc}. Check the "
+            "secret exists and the runtime role may call secretsmanager:GetSecretValue."
+        ) from exc
+    raw = str(value.get("SecretString", "")).strip()
+    if raw.startswith("{"):
+        try:
+            raw = str(json.loads(raw).get("OPENAI_API_KEY", "")).strip()
+        except ValueError:
+            raw = ""
+    if not raw:
+        raise ApiKeyUnavailable(
+            f"Secret {secret_id!r} is empty; store the key itself or "
+            '{"OPENAI_API_KEY": "sk-..."} in it.'
+        )
+    return raw
+
+
+def extract_answer(response: Any) -> SearchAnswer:
+    """Answer text and `url_citation` annotations from a Responses API result."""
+    texts: list[str] = []
+    urls: list[str] = []
+    for item in getattr(response, "output", None) or []:
+        if getattr(item, "type", None) != "message":
+            continue
+        for part in getattr(item, "content", None) or []:
+            if getattr(part, "type", None) != "output_text":
+                continue
+            texts.append(part.text)
+            for note in getattr(part, "annotations", None) or []:
+                url = getattr(note, "url", None)
+                if getattr(note, "type", None) == "url_citation" and url and url not in urls:
+                    urls.append(url)
+    return SearchAnswer(text="\n".join(texts).strip(), citations=tuple(urls))
+
+
+@dataclass
+class WebSearch:
+    """Holds one AsyncOpenAI client per key, so connections are reused across calls."""
+
+    model: str = field(default_factory=lambda: os.environ.get("OPENAI_WEB_SEARCH_MODEL", DEFAULT_MODEL))
+    timeout_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("OPENAI_TIMEOUT_SECONDS", "120"))
+    )
+    max_retries: int = field(default_factory=lambda: int(os.environ.get("OPENAI_MAX_RETRIES", "2")))
+    _clients: dict[str, AsyncOpenAI] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, api_key: str) -> AsyncOpenAI:
+        from openai import AsyncOpenAI
+
+        with self._lock:
+            found = self._clients.get(api_key)
+            if found is None:
+                found = AsyncOpenAI(
+                    api_key=api_key, timeout=self.timeout_seconds, max_retries=self.max_retries
+                )
+                self._clients = {api_key: found}  # a rotated key replaces the old client
+            return found
+
+    async def search(self, query: str) -> SearchAnswer:
+        import openai
+
+        if not query.strip():
+            raise ToolError("query must not be empty")
+        try:
+            api_key = resolve_api_key()
+        except ApiKeyUnavailable as exc:
+            raise ToolError(str(exc)) from exc
+        request: dict[str, Any] = {
+            "model": self.model,
+            "input": query,
+            "instructions": INSTRUCTIONS,
+            "tools": [{"type": "web_search"}],
+        }
+        if supports_reasoning(self.model):
+            request["reasoning"] = {"effort": "low"}
+        try:
+            response = await self.client(api_key).responses.create(**request)
+        except openai.AuthenticationError as exc:
+            raise ToolError(
+                "OpenAI rejected the API key (401). Check OPENAI_API_KEY or the secret "
+                "named by OPENAI_API_KEY_SECRET_ID."
+            ) from exc
+        except openai.RateLimitError as exc:
+            raise ToolError(
+                "OpenAI rate limit or quota exceeded (429). Retry later, or check the "
+                "account's usage limits."
+            ) from exc
+        except openai.APITimeoutError as exc:
+            raise ToolError(
+                f"OpenAI did not answer within {self.timeout_seconds:g} s. Retry, or raise "
+                "OPENAI_TIMEOUT_SECONDS."
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise ToolError(f"Cannot reach the OpenAI API: {exc}") from exc
+        except openai.APIStatusError as exc:
+            raise ToolError(f"OpenAI API error {exc.status_code}: {exc.message}") from exc
+        answer = extract_answer(response)
+        if not answer.text:
+            raise ToolError("OpenAI returned no answer text for this query.")
+        return answer
+
+
+def register_web_search(mcp: MCPServer, searcher: WebSearch | None = None) -> None:
+    """Add the `web_search` tool to a server."""
+    holder = searcher or WebSearch()
+
+    @mcp.tool()
+    async def web_search(query: str) -> str:
+        """Search the web with OpenAI and return the answer with its cited URLs."""
+        return (await holder.search(query)).render()

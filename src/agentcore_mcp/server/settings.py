@@ -1,0 +1,78 @@
+"""Where and how the server kit listens; read from the environment and overridden by flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+ResponseMode = Literal["auto", "json", "sse"]
+
+# AgentCore's data plane accepts 100 MB payloads; the SDK's own default (4 MiB) would
+# refuse requests the platform lets through.
+DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+# AgentCore proxies close idle streams; the contract asks for a keep-alive at least every 15 s.
+DEFAULT_SSE_KEEPALIVE_SECONDS = 10.0
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything `serve` needs to know, with the AgentCore contract's defaults."""
+
+    host: str = "0.0.0.0"
+    port: int = 8000
+    path: str = "/mcp"
+    response_mode: ResponseMode = "auto"
+    sse_keepalive_seconds: float = DEFAULT_SSE_KEEPALIVE_SECONDS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Browser origins allowed besides loopback ones; requests with no Origin (every
+    # server-to-server caller, including AgentCore itself) are always allowed.
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    log_level: str = "warning"
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise SettingsError(f"MCP_PATH must start with '/', got {self.path!r}")
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"PORT must be 1-65535, got {self.port}")
+        if self.response_mode not in ("auto", "json", "sse"):
+            raise SettingsError(f"MCP_RESPONSE_MODE must be auto, json or sse, got {self.response_mode!r}")
+        if not 0 < self.sse_keepalive_seconds <= 15:
+            raise SettingsError("MCP_SSE_KEEPALIVE_SECONDS must be in (0, 15]")
+        if self.max_body_bytes <= 0:
+            raise SettingsError("MCP_MAX_BODY_BYTES must be positive")
+
+    @property
+    def normalized_path(self) -> str:
+        """The path without a trailing slash; `/mcp/` is served as well."""
+        return self.path.rstrip("/") or "/"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> ServerSettings:
+        """Settings from HOST, PORT, MCP_PATH, ... then explicit non-None overrides (CLI flags)."""
+        e = os.environ if env is None else env
+        try:
+            base = cls(
+                host=e.get("HOST", "0.0.0.0"),
+                port=int(e.get("PORT", "8000")),
+                path=e.get("MCP_PATH", "/mcp"),
+                response_mode=e.get("MCP_RESPONSE_MODE", "auto"),  # type: ignore[arg-type]
+                sse_keepalive_seconds=float(
+                    e.get("MCP_SSE_KEEPALIVE_SECONDS", DEFAULT_SSE_KEEPALIVE_SECONDS)
+                ),
+                max_body_bytes=int(e.get("MCP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+                allowed_origins=tuple(
+                    o.strip() for o in e.get("MCP_ALLOWED_ORIGINS", "").split(",") if o.strip()
+                ),
+                log_level=e.get("LOG_LEVEL", "warning").lower(),
+            )
+        except ValueError as exc:
+            if isinstance(exc, SettingsError):
+                raise
+            raise SettingsError(f"bad setting: {exc}") from exc
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(base, **given) if given else base  # type: ignore[arg-type]
