@@ -41,7 +41,9 @@ class RunningProcess:
         return self.proc.poll() is None
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 30.0) -> None:
+def wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -93,8 +95,18 @@ def run_mcp_server(
 ) -> Iterator[RunningProcess]:
     """`agentcore-mcp serve [APP]` on a free loopback port."""
     port = free_port()
-    argv = [sys.executable, "-m", "agentcore_mcp", "serve", *([app] if app else []),
-            "--host", "127.0.0.1", "--port", str(port), *extra_args]
+    argv = [
+        sys.executable,
+        "-m",
+        "agentcore_mcp",
+        "serve",
+        *([app] if app else []),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *extra_args,
+    ]
     with run_process(argv, port=port, tmp_path=tmp_path, env=env, name="server") as running:
         yield running
 

@@ -13,7 +13,7 @@ from agentcore_mcp.cli import tools as tools_cmd
 
 app = typer.Typer(
     name="agentcore-mcp",
-    help="Build, run locally, deploy and connect to MCP servers on Amazon Bedrock AgentCore Runtime.",
+    help="Build, run locally, deploy and connect to MCP servers on AgentCore Runtime.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,

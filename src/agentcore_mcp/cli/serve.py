@@ -19,7 +19,8 @@ EPILOG = """
 
 def serve(
     app: str | None = typer.Argument(
-        None, help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server."
+        None,
+        help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server.",
     ),
     host: str | None = typer.Option(None, help="Bind address [env: HOST, default 0.0.0.0]."),
     port: int | None = typer.Option(None, help="Port [env: PORT, default 8000]."),

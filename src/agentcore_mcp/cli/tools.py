@@ -28,7 +28,9 @@ def _options(url: str, protocol: str, debug: bool, headers: list[str]) -> Any:
             raise typer.BadParameter(f"expected 'Name: value', got {item!r}", param_hint="--header")
         parsed[name.strip()] = value.strip()
     return ConnectOptions(
-        url=url, headers=parsed, protocol=protocol,  # type: ignore[arg-type]
+        url=url,
+        headers=parsed,
+        protocol=protocol,  # type: ignore[arg-type]
         debug=debug_sink if debug else None,
     )
 
@@ -42,24 +44,32 @@ def _fail(exc: BaseException) -> ExitCode:
     while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
         leaf = leaf.exceptions[0]
     if isinstance(leaf, MCPError):
-        stderr.print(f"[red]error:[/] server answered JSON-RPC error {leaf.error.code}: {leaf.error.message}")
+        stderr.print(
+            f"[red]error:[/] server answered JSON-RPC error {leaf.error.code}: {leaf.error.message}"
+        )
         return ExitCode.PROTOCOL_ERROR
     if isinstance(leaf, httpx2.HTTPStatusError):
         status = leaf.response.status_code
         stderr.print(f"[red]error:[/] HTTP {status} from {leaf.request.url}")
         return ExitCode.AUTH_ERROR if status in (401, 403) else ExitCode.PROTOCOL_ERROR
-    if isinstance(leaf, (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError, OSError)):
+    if isinstance(
+        leaf, (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError, OSError)
+    ):
         stderr.print(f"[red]error:[/] cannot reach the server: {leaf}")
         return ExitCode.CONNECTION_ERROR
     stderr.print(f"[red]error:[/] {type(leaf).__name__}: {leaf}")
     return ExitCode.PROTOCOL_ERROR
 
 
-@app.command("list", epilog="**Example:** `agentcore-mcp tools list --url http://localhost:8000/mcp --json`")
+@app.command(
+    "list", epilog="**Example:** `agentcore-mcp tools list --url http://localhost:8000/mcp --json`"
+)
 def list_command(
     url: str = typer.Option(..., help=URL_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print the tools as JSON."),
-    debug: bool = typer.Option(False, "--debug", help="Print each HTTP request and response on stderr."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Print each HTTP request and response on stderr."
+    ),
     protocol: str = typer.Option("auto", help=PROTOCOL_HELP),
     header: list[str] = typer.Option([], "--header", "-H", help="Extra header 'Name: value'."),
 ) -> None:
@@ -77,22 +87,30 @@ def list_command(
 
     table = Table("tool", "description", box=None)
     for t in tools:
-        table.add_row(t.name, (t.description or "").strip().splitlines()[0] if t.description else "")
+        table.add_row(
+            t.name, (t.description or "").strip().splitlines()[0] if t.description else ""
+        )
     stdout.print(table)
 
 
 @app.command(
     "call",
     epilog="**Examples:**\n\n- `agentcore-mcp tools call echo -a text=hi --url http://localhost:8000/mcp`\n"
-    "- `agentcore-mcp tools call add --args '{\"a\": 1, \"b\": 2}' --url ... --json`",
+    '- `agentcore-mcp tools call add --args \'{"a": 1, "b": 2}\' --url ... --json`',
 )
 def call_command(
     name: str = typer.Argument(..., help="Tool name."),
     url: str = typer.Option(..., help=URL_HELP),
     args: str | None = typer.Option(None, "--args", help="Arguments as a JSON object."),
-    arg: list[str] = typer.Option([], "--arg", "-a", help="One argument as key=value (value parsed as JSON if it can be)."),
-    json_output: bool = typer.Option(False, "--json", help="Print the whole CallToolResult as JSON."),
-    debug: bool = typer.Option(False, "--debug", help="Print each HTTP request and response on stderr."),
+    arg: list[str] = typer.Option(
+        [], "--arg", "-a", help="One argument as key=value (value parsed as JSON if it can be)."
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print the whole CallToolResult as JSON."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Print each HTTP request and response on stderr."
+    ),
     protocol: str = typer.Option("auto", help=PROTOCOL_HELP),
     header: list[str] = typer.Option([], "--header", "-H", help="Extra header 'Name: value'."),
 ) -> None:
@@ -110,7 +128,9 @@ def call_command(
             stderr.print(f"[dim]progress {done:g}{of} {message or ''}[/]")
 
     try:
-        result = asyncio.run(call_tool(_options(url, protocol, debug, header), name, arguments, on_progress=progress))
+        result = asyncio.run(
+            call_tool(_options(url, protocol, debug, header), name, arguments, on_progress=progress)
+        )
     except Exception as exc:
         raise typer.Exit(_fail(exc)) from None
     if json_output:
@@ -118,7 +138,9 @@ def call_command(
     else:
         for block in result.content:
             text = getattr(block, "text", None)
-            stdout.print(text if text is not None else block.model_dump_json(), markup=False, highlight=False)
+            stdout.print(
+                text if text is not None else block.model_dump_json(), markup=False, highlight=False
+            )
         if result.structured_content is not None and not result.content:
             print_json(result.structured_content)
     if result.is_error:

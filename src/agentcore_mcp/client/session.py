@@ -19,6 +19,7 @@ from mcp_types import CallToolResult, Tool
 
 # AgentCore's own limits: 15 min synchronous, 60 min streamed.
 DEFAULT_READ_TIMEOUT_SECONDS = 3600.0
+MAX_SSE_EVENT_BYTES = 100 * 1024 * 1024
 ProtocolChoice = Literal["auto", "legacy", "2026-07-28"]
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "x-amz-security-token", "cookie", "set-cookie", "x-api-key"}
@@ -83,7 +84,13 @@ async def open_client(options: ConnectOptions) -> AsyncIterator[Client]:
     from mcp.client.streamable_http import streamable_http_client
 
     async with make_http_client(options) as http:
-        transport = streamable_http_client(options.url, http_client=http, terminate_on_close=False)
+        transport = streamable_http_client(
+            options.url,
+            http_client=http,
+            terminate_on_close=False,
+            # AgentCore's payload limit; the SDK's 1 MiB default fails large streamed results.
+            max_sse_event_size=MAX_SSE_EVENT_BYTES,
+        )
         async with Client(
             transport,
             mode=options.protocol,

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_mcp.server.dispatch import Dispatcher, InboundRequest, SdkDispatcher
 from agentcore_mcp.server.settings import ServerSettings
-from agentcore_mcp.server.wire import SeparatorEscapingMiddleware
+from agentcore_mcp.server.wire import EnvelopeError, SeparatorEscapingMiddleware, parse_envelope
 
 logger = logging.getLogger("agentcore_mcp.server")
 
@@ -35,11 +35,12 @@ async def send_json_error(
     message: str,
     *,
     code: int = -32600,
+    request_id: object = None,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """A JSON-RPC error body with an HTTP status, for requests refused before dispatch."""
     body = json.dumps(
-        {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+        {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
     ).encode()
     await send(
         {
@@ -102,6 +103,10 @@ class McpFront:
         if scope["path"] not in self.paths:
             await send_json_error(send, 404, f"Not Found: MCP is served at {self.settings.path}")
             return
+        # RFC 9110 §5.5: a field value excludes leading and trailing whitespace. uvicorn's
+        # httptools parser keeps trailing spaces, which the SDK's Mcp-Method / Mcp-Name
+        # checks would then reject as a header mismatch.
+        scope = {**scope, "headers": [(k, v.strip(b" \t")) for k, v in scope["headers"]]}
         headers = {k.lower(): v for k, v in scope["headers"]}
         origin = headers.get(b"origin")
         if origin is not None and not origin_allowed(
@@ -119,8 +124,20 @@ class McpFront:
                 headers=[(b"allow", b"POST")],
             )
             return
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type != b"application/json":
+            # The SDK answers a bare-text 400 here; 415 is the HTTP status for this and
+            # what the other SDKs send, with a body that says what to change.
+            await send_json_error(
+                send, 415, "Unsupported Media Type: Content-Type must be application/json"
+            )
+            return
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.settings.max_body_bytes
+        ):
             await send_json_error(send, 413, self._too_large_message())
             return
         try:
@@ -130,11 +147,17 @@ class McpFront:
             return
         except ConnectionResetError:
             return
+        try:
+            message = parse_envelope(body)
+        except EnvelopeError as exc:
+            await send_json_error(send, 400, exc.message, code=exc.code, request_id=exc.request_id)
+            return
         accept = headers.get(b"accept", b"").decode("latin-1").lower()
         version = headers.get(b"mcp-protocol-version")
         request = InboundRequest(
             scope=scope,
             body=body,
+            message=message,
             accepts_sse="text/event-stream" in accept or "*/*" in accept or "text/*" in accept,
             protocol_version=version.decode("latin-1") if version is not None else None,
         )

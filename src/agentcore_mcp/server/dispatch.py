@@ -10,11 +10,11 @@ fall back to this one for requests that need the SDK's streaming.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import anyio
 import sse_starlette.sse
 from mcp.server import _streamable_http_modern as sdk_modern
 from mcp.server.lowlevel.server import Server
@@ -24,19 +24,23 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
 from agentcore_mcp.server.settings import ServerSettings
+from agentcore_mcp.server.wire import DeferredSse
 
 # 2025-era requests that may run long or report progress: these are the ones worth
 # an SSE stream (keep-alives, progress notifications). Everything else is answered
 # with a single JSON body, which every client parses and which is much cheaper.
-STREAMING_METHODS = frozenset({"tools/call", "prompts/get", "resources/read", "completion/complete"})
+STREAMING_METHODS = frozenset(
+    {"tools/call", "prompts/get", "resources/read", "completion/complete"}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class InboundRequest:
-    """A POST the front has accepted: its body is fully read and within limits."""
+    """A POST the front has accepted: body read within limits, envelope checked."""
 
     scope: Scope
     body: bytes
+    message: dict[str, Any]
     accepts_sse: bool
     protocol_version: str | None
 
@@ -50,23 +54,15 @@ class InboundRequest:
                 sent = True
                 return {"type": "http.request", "body": self.body, "more_body": False}
             # Nothing more to read: block like a real connection until the client goes away.
-            import anyio
-
             await anyio.sleep_forever()
             raise AssertionError("unreachable")
 
-        return receive  # type: ignore[return-value]
+        return receive
 
-    def jsonrpc_method(self) -> str | None:
-        """The method of a single JSON-RPC message, or None for batches and junk."""
-        try:
-            doc = json.loads(self.body)
-        except ValueError:
-            return None
-        if isinstance(doc, dict):
-            method = doc.get("method")
-            return method if isinstance(method, str) else None
-        return None
+    @property
+    def method(self) -> str | None:
+        method = self.message.get("method")
+        return method if isinstance(method, str) else None
 
 
 class Dispatcher(Protocol):
@@ -91,7 +87,7 @@ def apply_keepalive_interval(seconds: float) -> None:
     so the two module-level defaults it reads are the only knob. They are process-wide,
     which matches how the kit runs: one server per process.
     """
-    sse_starlette.sse.EventSourceResponse.DEFAULT_PING_INTERVAL = seconds  # type: ignore[misc]
+    sse_starlette.sse.EventSourceResponse.DEFAULT_PING_INTERVAL = seconds  # type: ignore[assignment]
     sdk_modern._SSE_PING_INTERVAL = seconds
 
 
@@ -134,8 +130,24 @@ class SdkDispatcher:
             return True
         if request.protocol_version is not None and request.protocol_version >= "2026":
             return True
-        return request.jsonrpc_method() in STREAMING_METHODS
+        return request.method in STREAMING_METHODS
 
     async def dispatch(self, request: InboundRequest, send: Send) -> None:
-        manager = self._sse if self.wants_sse(request) else self._json
-        await manager.handle_request(request.scope, request.replay_receive(), send)
+        if not self.wants_sse(request):
+            await self._json.handle_request(request.scope, request.replay_receive(), send)
+            return
+        modern = request.protocol_version is not None and request.protocol_version >= "2026"
+        if modern or self.settings.response_mode == "sse":
+            # The modern path already answers JSON unless the handler streams or runs long.
+            await self._sse.handle_request(request.scope, request.replay_receive(), send)
+            return
+        deferred = DeferredSse(send, self.settings.sse_keepalive_seconds)
+
+        async def commit_when_window_passes() -> None:
+            await anyio.sleep(self.settings.sse_keepalive_seconds)
+            await deferred.tick()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(commit_when_window_passes)
+            await self._sse.handle_request(request.scope, request.replay_receive(), deferred)
+            tg.cancel_scope.cancel()

@@ -39,7 +39,5 @@ def load_server(spec: str | None) -> MCPServer[Any] | Server[Any]:
     if callable(obj) and not isinstance(obj, (MCPServer, Server)):
         obj = obj()
     if not isinstance(obj, (MCPServer, Server)):
-        raise AppLoadError(
-            f"{spec} is a {type(obj).__name__}, not an mcp MCPServer or Server"
-        )
+        raise AppLoadError(f"{spec} is a {type(obj).__name__}, not an mcp MCPServer or Server")
     return obj

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from typing import Any
@@ -48,7 +49,9 @@ def serve(
     """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests on either."""
     settings = settings or ServerSettings.from_env()
     started = time.perf_counter() if started is None else started
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     config = uvicorn.Config(
         build_app(server, settings),
         host=settings.host,
@@ -60,4 +63,12 @@ def serve(
         # AgentCore holds streamed calls for up to 60 min; never cut an idle keep-alive early.
         timeout_keep_alive=75,
     )
+    # uvicorn drains in-flight requests on SIGTERM, restores the previous handler and
+    # re-raises the signal. With this handler in place, that re-raise ends the process
+    # with status 0: a requested, completed shutdown is not a failure to the platform.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     _AnnouncingServer(config, settings, started).run()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -40,7 +40,9 @@ class ServerSettings:
         if not 0 < self.port < 65536:
             raise SettingsError(f"PORT must be 1-65535, got {self.port}")
         if self.response_mode not in ("auto", "json", "sse"):
-            raise SettingsError(f"MCP_RESPONSE_MODE must be auto, json or sse, got {self.response_mode!r}")
+            raise SettingsError(
+                f"MCP_RESPONSE_MODE must be auto, json or sse, got {self.response_mode!r}"
+            )
         if not 0 < self.sse_keepalive_seconds <= 15:
             raise SettingsError("MCP_SSE_KEEPALIVE_SECONDS must be in (0, 15]")
         if self.max_body_bytes <= 0:

@@ -73,7 +73,9 @@ class SeparatorEscapingMiddleware:
             body = escape_separators(body)
             if pending_start is not None:
                 start, pending_start = pending_start, None
-                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                headers = [
+                    (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+                ]
                 if not more:
                     headers.append((b"content-length", str(len(body)).encode()))
                 await send({**start, "headers": headers})
@@ -82,3 +84,173 @@ class SeparatorEscapingMiddleware:
         await self.app(scope, receive, wrapped)
         if pending_start is not None:  # a response with no body message at all
             await send(pending_start)
+
+
+SSE_CONTENT_TYPE = b"text/event-stream"
+
+
+def sse_data_payloads(raw: bytes) -> list[bytes]:
+    """The `data:` payloads of each complete event in an SSE byte stream (comments skipped)."""
+    payloads: list[bytes] = []
+    for block in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
+        data = [ln[5:].removeprefix(b" ") for ln in block.split(b"\n") if ln.startswith(b"data:")]
+        if data:
+            payloads.append(b"\n".join(data))
+    return payloads
+
+
+class DeferredSse:
+    """Turn an SSE response that ends quickly with a single event into a JSON response.
+
+    The SDK's 2025-era transport commits to `text/event-stream` before the handler runs.
+    Most calls finish at once with one response event, and a plain JSON body is cheaper
+    and sidesteps client SSE limits (the official client refuses events over 1 MiB).
+    So the stream is held for up to `window` seconds: if it ends with exactly one event
+    in that time, the event's data goes out as `application/json`; as soon as a second
+    event (a progress notification) arrives or the window passes, the held bytes and the
+    rest of the stream go out as SSE, where keep-alives keep long calls alive.
+
+    This is the behaviour the SDK's own 2026-07-28 path has; use `wrap(send)` as the
+    `send` of one request, then `await finish()` after the app returns.
+    """
+
+    def __init__(self, send: Send, window: float) -> None:
+        self._send = send
+        self._window = window
+        self._start: Message | None = None
+        self._held: list[bytes] = []
+        self._committed = False
+        self._deadline: float | None = None
+
+    async def __call__(self, message: Message) -> None:
+        import time
+
+        if self._committed:
+            await self._send(message)
+            return
+        kind = message["type"]
+        if kind == "http.response.start":
+            headers = dict(message.get("headers", []))
+            if headers.get(b"content-type", b"").split(b";")[0] != SSE_CONTENT_TYPE:
+                self._committed = True
+                await self._send(message)
+                return
+            self._start = message
+            self._deadline = time.monotonic() + self._window
+            return
+        if kind != "http.response.body" or self._start is None:
+            await self._send(message)
+            return
+        self._held.append(message.get("body", b""))
+        more = message.get("more_body", False)
+        events = sse_data_payloads(b"".join(self._held))
+        if not more and len(events) == 1:
+            await self._send_json(events[0])
+            return
+        past_deadline = self._deadline is not None and time.monotonic() >= self._deadline
+        if len(events) > 1 or past_deadline or not more:
+            await self._commit()
+
+    async def tick(self) -> None:
+        """Commit to SSE if the window has passed; called by the dispatcher's timer."""
+        import time
+
+        if (
+            not self._committed
+            and self._start is not None
+            and self._deadline is not None
+            and time.monotonic() >= self._deadline
+        ):
+            await self._commit()
+
+    @property
+    def decided(self) -> bool:
+        return self._committed
+
+    async def _commit(self) -> None:
+        assert self._start is not None
+        self._committed = True
+        await self._send(self._start)
+        held, self._held = b"".join(self._held), []
+        await self._send({"type": "http.response.body", "body": held, "more_body": True})
+
+    async def _send_json(self, payload: bytes) -> None:
+        assert self._start is not None
+        self._committed = True
+        status = self._start.get("status", 200)
+        headers = [
+            (k, v)
+            for k, v in self._start.get("headers", [])
+            if k.lower()
+            not in (
+                b"content-type",
+                b"content-length",
+                b"cache-control",
+                b"connection",
+                b"x-accel-buffering",
+                b"transfer-encoding",
+            )
+        ]
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+        await self._send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+
+
+class EnvelopeError(Exception):
+    """A POST body that is not one well-formed JSON-RPC 2.0 message."""
+
+    def __init__(self, code: int, message: str, request_id: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+def parse_envelope(body: bytes) -> dict[str, object]:
+    """Parse and check a JSON-RPC message; raise `EnvelopeError` with the spec's code.
+
+    The SDK reports these as -32602 with a pydantic dump; JSON-RPC 2.0 says -32700 for
+    unparsable JSON and -32600 for a valid JSON value that is not a request.
+    """
+    import json
+
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EnvelopeError(PARSE_ERROR, f"Parse error: body is not valid JSON ({exc})") from None
+    if isinstance(doc, list):
+        raise EnvelopeError(
+            INVALID_REQUEST,
+            "Invalid Request: JSON-RPC batches are not supported by MCP since 2025-06-18; "
+            "send one message per POST",
+        )
+    if not isinstance(doc, dict):
+        raise EnvelopeError(INVALID_REQUEST, "Invalid Request: the body must be a JSON object")
+    raw_id = doc.get("id")
+    request_id = raw_id if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
+    if doc.get("jsonrpc") != "2.0":
+        raise EnvelopeError(INVALID_REQUEST, 'Invalid Request: "jsonrpc" must be "2.0"', request_id)
+    if "id" in doc and request_id is None:
+        raise EnvelopeError(INVALID_REQUEST, 'Invalid Request: "id" must be a string or an integer')
+    method = doc.get("method")
+    if method is None:
+        if "id" in doc and ("result" in doc or "error" in doc):
+            return doc  # a response to a server request; the SDK decides what to do with it
+        raise EnvelopeError(INVALID_REQUEST, 'Invalid Request: "method" is missing', request_id)
+    if not isinstance(method, str) or not method:
+        raise EnvelopeError(
+            INVALID_REQUEST, 'Invalid Request: "method" must be a non-empty string', request_id
+        )
+    params = doc.get("params")
+    if params is not None and not isinstance(params, (dict, list)):
+        raise EnvelopeError(
+            INVALID_REQUEST, 'Invalid Request: "params" must be an object', request_id
+        )
+    return doc

@@ -1,0 +1,151 @@
+"""`agentcore-mcp tools list|call` as a user runs it: a real CLI process against a real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.procs import free_port
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_list_human_and_json(mcp_url: str) -> None:
+    human = cli("tools", "list", "--url", mcp_url)
+    assert human.returncode == 0, human.stderr
+    assert "echo" in human.stdout and "web_search" in human.stdout
+    out = cli("tools", "list", "--url", mcp_url, "--json")
+    assert out.returncode == 0
+    tools = json.loads(out.stdout)
+    assert {t["name"] for t in tools} >= {"echo", "add", "fail"}
+    assert all("inputSchema" in t for t in tools)
+
+
+@pytest.mark.parametrize("protocol", ["legacy", "2026-07-28", "auto"])
+def test_call_with_args_json_and_pairs(mcp_url: str, protocol: str) -> None:
+    out = cli(
+        "tools",
+        "call",
+        "add",
+        "--url",
+        mcp_url,
+        "--args",
+        '{"a": 1}',
+        "-a",
+        "b=2.5",
+        "--json",
+        "--protocol",
+        protocol,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["structuredContent"] == {"result": 3.5}
+    assert result["isError"] is False
+
+
+def test_call_text_output(mcp_url: str) -> None:
+    out = cli("tools", "call", "echo", "-a", "text=hello there", "--url", mcp_url)
+    assert out.returncode == 0
+    assert out.stdout.strip() == "hello there"
+
+
+def test_tool_error_exits_1(mcp_url: str) -> None:
+    out = cli("tools", "call", "fail", "-a", "message=nope", "--url", mcp_url, "--json")
+    assert out.returncode == 1
+    assert json.loads(out.stdout)["isError"] is True
+
+
+def test_progress_printed_on_stderr(mcp_url: str) -> None:
+    out = cli(
+        "tools",
+        "call",
+        "long_task",
+        "-a",
+        "steps=2",
+        "-a",
+        "interval_seconds=0.05",
+        "--url",
+        mcp_url,
+    )
+    assert out.returncode == 0
+    assert "progress 1/2" in out.stderr and "progress 2/2" in out.stderr
+    assert out.stdout.strip() == "completed 2 steps"
+
+
+def test_debug_prints_http_exchange_without_secrets(mcp_url: str) -> None:
+    out = cli(
+        "tools",
+        "call",
+        "echo",
+        "-a",
+        "text=x",
+        "--url",
+        mcp_url,
+        "--debug",
+        "-H",
+        "Authorization: Bearer super-secret-token",
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"> POST {mcp_url}" in out.stderr
+    assert "< 200 OK" in out.stderr
+    assert '"method":"tools/call"' in out.stderr.replace(" ", "")
+    assert "super-secret-token" not in out.stderr
+    assert "Bearer <redacted>" in out.stderr
+
+
+def test_connection_error_exits_4() -> None:
+    out = cli("tools", "list", "--url", f"http://127.0.0.1:{free_port()}/mcp")
+    assert out.returncode == 4
+    assert "cannot reach" in out.stderr
+
+
+def test_http_error_exits_nonzero(mcp_url: str) -> None:
+    out = cli("tools", "list", "--url", mcp_url.replace("/mcp", "/wrong"))
+    assert out.returncode == 3
+
+
+def test_bad_args_is_usage_error(mcp_url: str) -> None:
+    out = cli("tools", "call", "echo", "--args", "[1,2]", "--url", mcp_url)
+    assert out.returncode == 2
+
+
+def test_help_has_examples() -> None:
+    out = cli("tools", "call", "--help")
+    assert out.returncode == 0
+    assert "Examples" in out.stdout
+
+
+def test_serve_bad_app_is_config_error() -> None:
+    out = cli("serve", "no_such_module_xyz:app", "--port", str(free_port()))
+    assert out.returncode == 6
+    assert "cannot import" in out.stderr
+
+
+def test_serve_user_app(tmp_path: object) -> None:
+    """`serve module:attr` serves a user's own MCPServer the same way."""
+    from pathlib import Path
+
+    from tests.support.procs import mcp_post, run_mcp_server
+
+    with run_mcp_server(Path(str(tmp_path)), "tests.support.user_app:mcp") as srv:
+        r = mcp_post(
+            f"{srv.base_url}/mcp/",
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "shout", "arguments": {"text": "hi"}},
+            },
+            headers={"mcp-protocol-version": "2025-11-25"},
+        )
+        assert r.json()["result"]["content"][0]["text"] == "HI!"

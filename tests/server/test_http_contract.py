@@ -1,0 +1,287 @@
+"""Raw-HTTP checks of each AgentCore contract rule the server kit enforces."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.support.procs import RunningProcess, mcp_post
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw-test", "version": "0"},
+    },
+}
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "raw-test", "version": "0"},
+}
+
+
+def call(name: str, arguments: dict[str, object], id_: int = 7) -> dict[str, object]:
+    return {
+        "jsonrpc": "2.0",
+        "id": id_,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+
+
+def parse_body(response: httpx.Response) -> dict[str, object]:
+    """The JSON-RPC response from a JSON or SSE body."""
+    if response.headers["content-type"].startswith("text/event-stream"):
+        events = [
+            line[len("data: ") :]
+            for line in response.text.splitlines()
+            if line.startswith("data: ")
+        ]
+        docs = [json.loads(e) for e in events]
+        final = [d for d in docs if "id" in d and ("result" in d or "error" in d)]
+        assert final, f"no response in SSE body: {response.text!r}"
+        return dict(final[-1])
+    return dict(response.json())
+
+
+@pytest.mark.parametrize("path", ["/mcp", "/mcp/"])
+def test_initialize_on_both_paths(mcp_url: str, path: str) -> None:
+    url = mcp_url.removesuffix("/mcp") + path
+    r = mcp_post(url, INIT)
+    assert r.status_code == 200
+    result = parse_body(r)["result"]
+    assert isinstance(result, dict)
+    assert result["protocolVersion"] == "2025-06-18"
+    assert result["serverInfo"]["name"] == "agentcore-mcp-sample"
+
+
+def test_initialized_notification_is_202(mcp_url: str) -> None:
+    r = mcp_post(
+        mcp_url,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={"mcp-protocol-version": "2025-11-25"},
+    )
+    assert r.status_code == 202
+    assert r.content == b""
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+def test_non_post_is_405(mcp_url: str, method: str) -> None:
+    r = httpx.request(method, mcp_url, headers={"accept": "text/event-stream"})
+    assert r.status_code == 405
+    assert r.headers["allow"] == "POST"
+
+
+def test_unknown_path_is_404(mcp_url: str) -> None:
+    r = mcp_post(mcp_url.replace("/mcp", "/other"), INIT)
+    assert r.status_code == 404
+
+
+def test_missing_accept_is_406(mcp_url: str) -> None:
+    r = mcp_post(mcp_url, INIT, headers={"accept": "text/html"})
+    assert r.status_code == 406
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_wrong_content_type_is_415(mcp_url: str, content_type: str) -> None:
+    r = mcp_post(mcp_url, INIT, headers={"content-type": content_type})
+    assert r.status_code == 415
+    assert "application/json" in r.json()["error"]["message"]
+
+
+def test_json_content_type_with_charset_accepted(mcp_url: str) -> None:
+    r = mcp_post(mcp_url, INIT, headers={"content-type": "application/json; charset=utf-8"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "http://attacker.localhost.example", "null"]
+)
+def test_bad_origin_is_403(mcp_url: str, origin: str) -> None:
+    r = mcp_post(mcp_url, INIT, headers={"origin": origin})
+    assert r.status_code == 403
+    assert "Origin" in r.text
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:6274", "http://127.0.0.1:3000"])
+def test_loopback_origin_allowed(mcp_url: str, origin: str) -> None:
+    r = mcp_post(mcp_url, INIT, headers={"origin": origin})
+    assert r.status_code == 200
+
+
+def test_any_host_header_accepted(mcp_url: str) -> None:
+    # AgentCore connects by container IP with its own Host value.
+    r = mcp_post(mcp_url, INIT, headers={"host": "169.254.1.7:8000"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"mcp-session-id": "made-up-by-the-client"},
+        {"mcp-session-id": "00000000-0000-0000-0000-000000000000"},
+        {"x-amzn-bedrock-agentcore-runtime-session-id": "s" * 40},
+        {
+            "mcp-session-id": "agentcore-generated-1234",
+            "x-amzn-bedrock-agentcore-runtime-session-id": "r" * 33,
+        },
+    ],
+)
+def test_any_session_id_accepted(mcp_url: str, headers: dict[str, str]) -> None:
+    for body in (INIT, call("echo", {"text": "x"})):
+        hdrs = {**headers, "mcp-protocol-version": "2025-06-18"} if body is not INIT else headers
+        r = mcp_post(mcp_url, body, headers=hdrs)
+        assert r.status_code == 200, r.text
+        assert "result" in parse_body(r)
+
+
+def test_any_session_id_accepted_modern_era(mcp_url: str) -> None:
+    r = mcp_post(
+        mcp_url,
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": MODERN_META}},
+        headers={
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/list",
+            "mcp-session-id": "whatever-agentcore-sent",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert "tools" in parse_body(r)["result"]  # type: ignore[operator]
+
+
+def test_ping_answered_without_handshake(mcp_url: str) -> None:
+    # AgentCore's health check: an unauthenticated ping with no initialize first.
+    r = mcp_post(mcp_url, {"jsonrpc": "2.0", "id": "health", "method": "ping"})
+    assert r.status_code == 200
+    assert r.json() == {"jsonrpc": "2.0", "id": "health", "result": {}}
+
+
+def test_server_discover_modern_era(mcp_url: str) -> None:
+    r = mcp_post(
+        mcp_url,
+        {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": MODERN_META}},
+        headers={"mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"},
+    )
+    assert r.status_code == 200, r.text
+    result = parse_body(r)["result"]
+    assert isinstance(result, dict)
+    assert "2026-07-28" in result["supportedVersions"]
+
+
+def test_modern_tools_call_with_routing_headers(mcp_url: str) -> None:
+    body = call("echo", {"text": "modern"})
+    body["params"]["_meta"] = MODERN_META  # type: ignore[index]
+    r = mcp_post(
+        mcp_url,
+        body,
+        headers={
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": "echo",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert parse_body(r)["result"]["content"][0]["text"] == "modern"  # type: ignore[index]
+
+
+def test_modern_header_mismatch_rejected(mcp_url: str) -> None:
+    body = call("echo", {"text": "x"})
+    body["params"]["_meta"] = MODERN_META  # type: ignore[index]
+    r = mcp_post(
+        mcp_url,
+        body,
+        headers={
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": "add",
+        },
+    )
+    assert r.status_code == 400
+    assert "error" in r.json()
+
+
+SEPARATORS = "line\u0085next\u2028para\u2029end"
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/json, text/event-stream"])
+def test_separators_escaped_and_text_unchanged(mcp_url: str, accept: str) -> None:
+    r = mcp_post(
+        mcp_url,
+        call("echo", {"text": SEPARATORS}),
+        headers={"mcp-protocol-version": "2025-11-25", "accept": accept},
+    )
+    assert r.status_code == 200
+    raw = r.content
+    for ch in ("\u0085", "\u2028", "\u2029"):
+        assert ch.encode() not in raw
+    assert b"\\u0085" in raw and b"\\u2028" in raw and b"\\u2029" in raw
+    # No line splitter can break a frame: splitlines sees only real newlines.
+    for line in r.text.splitlines():
+        if line.startswith("data: "):
+            json.loads(line[6:])
+    result = parse_body(r)["result"]
+    assert result["content"][0]["text"] == SEPARATORS  # type: ignore[index]
+    if r.headers["content-type"] == "application/json":
+        assert int(r.headers["content-length"]) == len(raw)
+
+
+def test_body_over_limit_is_413_and_server_keeps_serving(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.support.procs import run_mcp_server
+
+    with run_mcp_server(Path(str(tmp_path)), env={"MCP_MAX_BODY_BYTES": "1000"}) as srv:
+        url = f"{srv.base_url}/mcp"
+        big = call("echo", {"text": "x" * 5000})
+        r = mcp_post(url, big)
+        assert r.status_code == 413
+        assert "MCP_MAX_BODY_BYTES" in r.json()["error"]["message"]
+
+        # Without Content-Length (chunked), the limit holds while streaming.
+        def chunks() -> object:
+            for _ in range(50):
+                yield b"x" * 100
+
+        r = httpx.post(
+            url,
+            content=chunks(),  # type: ignore[arg-type]
+            headers={
+                "content-type": "application/json",
+                "accept": "application/json, text/event-stream",
+            },
+        )
+        assert r.status_code == 413
+        ok = mcp_post(url, call("echo", {"text": "small"}))
+        assert parse_body(ok)["result"]["content"][0]["text"] == "small"  # type: ignore[index]
+
+
+def test_startup_line_and_sigterm(tmp_path: object) -> None:
+    import signal
+    import time
+    from pathlib import Path
+
+    from tests.support.procs import run_mcp_server
+
+    with run_mcp_server(Path(str(tmp_path))) as srv:
+        deadline = time.monotonic() + 10
+        while "listening on" not in srv.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = [ln for ln in srv.log().splitlines() if "listening on" in ln]
+        assert len(lines) == 1
+        assert f"http://127.0.0.1:{srv.port}/mcp" in lines[0]
+        started = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 10
+        assert "Traceback" not in srv.log()
+
+
+def assert_still_serving(srv: RunningProcess) -> None:
+    r = mcp_post(f"{srv.base_url}/mcp", {"jsonrpc": "2.0", "id": 99, "method": "ping"})
+    assert r.json()["result"] == {}

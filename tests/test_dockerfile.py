@@ -1,0 +1,61 @@
+"""What can be checked of the Dockerfile without a Docker engine."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def instructions(name: str) -> list[str]:
+    return [
+        line.split(None, 1)[1]
+        for line in DOCKERFILE.splitlines()
+        if line.strip() and not line.lstrip().startswith("#") and line.split()[0].upper() == name
+    ]
+
+
+def test_arm64_platform_argument() -> None:
+    assert "ARG PLATFORM=linux/arm64" in DOCKERFILE
+    froms = instructions("FROM")
+    assert froms and all("--platform=${PLATFORM}" in f for f in froms)
+
+
+def test_final_stage_is_slim_and_non_root() -> None:
+    final_from = instructions("FROM")[-1]
+    assert "-slim" in final_from
+    users = instructions("USER")
+    assert users and users[-1] not in ("root", "0")
+
+
+def test_port_and_entrypoint_answer_serve_on_8000() -> None:
+    assert instructions("EXPOSE") == ["8000"]
+    assert instructions("ENTRYPOINT") == ['["agentcore-mcp", "serve"]']
+    env = " ".join(instructions("ENV"))
+    assert "PORT=8000" in env and "HOST=0.0.0.0" in env and "MCP_PATH=/mcp" in env
+
+
+def test_installed_with_uv_from_the_lockfile() -> None:
+    runs = instructions("RUN")
+    assert any("uv sync --locked" in r and "--no-dev" in r for r in runs)
+
+
+def test_copied_files_exist() -> None:
+    for copy in instructions("COPY"):
+        if "--from=" in copy:
+            continue
+        sources = re.sub(r"--\S+", "", copy).split()[:-1]
+        for source in sources:
+            assert (REPO / source).exists(), f"Dockerfile copies {source}, which is missing"
+
+
+def test_dockerignore_keeps_local_venv_out() -> None:
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert ".venv" in ignored and ".env" in ignored
+
+
+def test_entrypoint_is_the_installed_console_script() -> None:
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'agentcore-mcp = "agentcore_mcp.cli:main"' in pyproject
