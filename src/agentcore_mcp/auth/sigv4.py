@@ -1,0 +1,761 @@
+"""AWS Signature Version 4: sign outgoing requests and verify incoming ones.
+
+Both directions use botocore's own SigV4 implementation (`botocore.auth.SigV4Auth`) for
+the canonical request, the string to sign and the signature, so a request signed here
+verifies against AWS, and a request signed by boto3 (or any SDK that follows the spec)
+verifies here.
+
+Signing: `SigV4Signer` is the one core; `SigV4HttpxAuth` and `SigV4Httpx2Auth` are thin
+adapters that plug it into `httpx` and `httpx2` (the MCP SDK's HTTP client) as `auth=`.
+
+Verifying: `verify_sigv4(...)` checks an incoming request and returns a `SigV4Identity`,
+or raises a subclass of `SigV4Error` whose message says what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar, Protocol
+
+import anyio.to_thread
+import botocore.auth
+import httpx
+import httpx2
+from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
+from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
+
+from agentcore_mcp.auth._messages import AUTHORIZATION_METHOD_MISMATCH
+
+__all__ = [
+    "DEFAULT_SERVICE",
+    "SecretLookup",
+    "SigV4Authorization",
+    "SigV4AuthorizationMethodMismatchError",
+    "SigV4ClockSkewError",
+    "SigV4Error",
+    "SigV4HostNotSignedError",
+    "SigV4Httpx2Auth",
+    "SigV4HttpxAuth",
+    "SigV4Identity",
+    "SigV4MalformedAuthorizationError",
+    "SigV4MissingAuthorizationError",
+    "SigV4MissingDateError",
+    "SigV4PayloadHashMismatchError",
+    "SigV4RequestExpiredError",
+    "SigV4RequestFromFutureError",
+    "SigV4ScopeDateMismatchError",
+    "SigV4Secret",
+    "SigV4SecurityTokenError",
+    "SigV4SignatureMismatchError",
+    "SigV4SignedHeaderMissingError",
+    "SigV4Signer",
+    "SigV4SigningError",
+    "SigV4UnknownAccessKeyError",
+    "SigV4WrongRegionError",
+    "SigV4WrongServiceError",
+    "credential_scope_region",
+    "credential_scope_service",
+    "parse_authorization",
+    "verify_sigv4",
+]
+
+#: The signing name of both AgentCore planes (`bedrock-agentcore` and `-control`).
+DEFAULT_SERVICE = "bedrock-agentcore"
+ALGORITHM = "AWS4-HMAC-SHA256"
+AMZ_DATE_FORMAT = botocore.auth.SIGV4_TIMESTAMP  # 20250101T120000Z
+DEFAULT_MAX_SKEW = timedelta(minutes=5)
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+# Never signed by us, on top of botocore's own blacklist (user-agent, connection, expect,
+# transfer-encoding, te, trace headers, ...): our own output headers (replaced on every
+# signing, so a retry re-signs cleanly) and headers a proxy or the HTTP stack may rewrite
+# in transit. The body itself is covered by the payload hash.
+_NOT_SIGNED = frozenset(
+    {
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "content-length",
+        "accept-encoding",
+    }
+)
+
+_SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
+_AMZ_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class SigV4Error(Exception):
+    """A request's SigV4 signature cannot be accepted (or a request cannot be signed).
+
+    `reason` is a stable machine-readable slug; the message says what to do.
+    AgentCore answers all of these with 403 AccessDenied and no WWW-Authenticate.
+    """
+
+    reason: ClassVar[str] = "sigv4_error"
+
+
+class SigV4SigningError(SigV4Error):
+    """The client side could not sign (no credentials, no region)."""
+
+    reason = "signing_failed"
+
+
+class SigV4MissingAuthorizationError(SigV4Error):
+    reason = "missing_authorization"
+
+
+class SigV4MalformedAuthorizationError(SigV4Error):
+    reason = "malformed_authorization"
+
+
+class SigV4AuthorizationMethodMismatchError(SigV4MalformedAuthorizationError):
+    """The request carries a Bearer token where SigV4 is expected."""
+
+    reason = "authorization_method_mismatch"
+
+
+class SigV4HostNotSignedError(SigV4Error):
+    reason = "host_not_signed"
+
+
+class SigV4MissingDateError(SigV4Error):
+    reason = "missing_date"
+
+
+class SigV4ScopeDateMismatchError(SigV4Error):
+    reason = "scope_date_mismatch"
+
+
+class SigV4WrongServiceError(SigV4Error):
+    reason = "wrong_service"
+
+
+class SigV4WrongRegionError(SigV4Error):
+    reason = "wrong_region"
+
+
+class SigV4ClockSkewError(SigV4Error):
+    """X-Amz-Date is too far from the verifier's clock (either direction)."""
+
+    reason = "clock_skew"
+
+
+class SigV4RequestExpiredError(SigV4ClockSkewError):
+    reason = "request_expired"
+
+
+class SigV4RequestFromFutureError(SigV4ClockSkewError):
+    reason = "request_from_future"
+
+
+class SigV4SignedHeaderMissingError(SigV4Error):
+    reason = "signed_header_missing"
+
+
+class SigV4UnknownAccessKeyError(SigV4Error):
+    reason = "unknown_access_key"
+
+
+class SigV4SecurityTokenError(SigV4Error):
+    reason = "security_token"
+
+
+class SigV4PayloadHashMismatchError(SigV4Error):
+    reason = "payload_hash_mismatch"
+
+
+class SigV4SignatureMismatchError(SigV4Error):
+    reason = "signature_mismatch"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True, slots=True)
+class SigV4Authorization:
+    """The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header."""
+
+    access_key_id: str
+    date: str  # YYYYMMDD, from the credential scope
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]  # lower-case, as listed in the header
+    signature: str  # 64 lower-case hex digits
+
+    @property
+    def credential_scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+
+def parse_authorization(value: str) -> SigV4Authorization:
+    """Parse a SigV4 Authorization header; raise `SigV4MalformedAuthorizationError`."""
+    expected = (
+        f"expected '{ALGORITHM} Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request, "
+        "SignedHeaders=h1;h2, Signature=<64 hex>'"
+    )
+    text = value.strip()
+    algorithm, _, rest = text.partition(" ")
+    if algorithm != ALGORITHM:
+        if algorithm.lower() == "bearer":
+            raise SigV4AuthorizationMethodMismatchError(
+                f"{AUTHORIZATION_METHOD_MISMATCH} (got a Bearer token; this endpoint expects "
+                "SigV4: sign the request with AWS credentials)"
+            )
+        raise SigV4MalformedAuthorizationError(
+            f"unsupported Authorization scheme {algorithm[:40]!r}: {expected}"
+        )
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        key, sep, val = part.strip().partition("=")
+        if not sep or key in fields:
+            raise SigV4MalformedAuthorizationError(
+                f"cannot parse {part.strip()[:60]!r}: {expected}"
+            )
+        fields[key] = val.strip()
+    missing = [k for k in ("Credential", "SignedHeaders", "Signature") if k not in fields]
+    if missing or len(fields) != 3:
+        raise SigV4MalformedAuthorizationError(
+            f"Authorization must have exactly Credential, SignedHeaders and Signature"
+            f"{' (missing ' + ', '.join(missing) + ')' if missing else ''}: {expected}"
+        )
+    scope = fields["Credential"].split("/")
+    if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope):
+        raise SigV4MalformedAuthorizationError(
+            f"bad Credential {fields['Credential'][:80]!r}: {expected}"
+        )
+    akid, date, region, service, _ = scope
+    if not re.fullmatch(r"\d{8}", date):
+        raise SigV4MalformedAuthorizationError(f"bad credential-scope date {date!r}: {expected}")
+    signed = tuple(fields["SignedHeaders"].split(";"))
+    if not all(signed) or any(h != h.lower() for h in signed):
+        raise SigV4MalformedAuthorizationError(
+            "SignedHeaders must be a ';'-separated list of lower-case header names"
+        )
+    if not _SIGNATURE_RE.fullmatch(fields["Signature"]):
+        raise SigV4MalformedAuthorizationError(
+            "Signature must be 64 lower-case hex digits (HMAC-SHA256)"
+        )
+    return SigV4Authorization(akid, date, region, service, signed, fields["Signature"])
+
+
+def credential_scope_service(authorization: str | None) -> str | None:
+    """The signing service named in a SigV4 Authorization header, or None if not SigV4."""
+    parsed = _try_parse(authorization)
+    return parsed.service if parsed else None
+
+
+def credential_scope_region(authorization: str | None) -> str | None:
+    """The region named in a SigV4 Authorization header, or None if not SigV4."""
+    parsed = _try_parse(authorization)
+    return parsed.region if parsed else None
+
+
+def _try_parse(authorization: str | None) -> SigV4Authorization | None:
+    if not authorization:
+        return None
+    try:
+        return parse_authorization(authorization)
+    except SigV4MalformedAuthorizationError:
+        return None
+
+
+# --------------------------------------------------------------------------- header helpers
+
+HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+def _header_items(headers: HeadersInput) -> list[tuple[str, str]]:
+    """(name, value) pairs, keeping repeated headers apart where the container allows."""
+    multi = getattr(headers, "multi_items", None)
+    if callable(multi):  # httpx / httpx2 Headers merge repeats in .items()
+        return [(str(k), str(v)) for k, v in multi()]
+    if isinstance(headers, Mapping):
+        return [(str(k), str(v)) for k, v in headers.items()]
+    return [(str(k), str(v)) for k, v in headers]
+
+
+def _get_all(items: list[tuple[str, str]], name: str) -> list[str]:
+    lname = name.lower()
+    return [v for k, v in items if k.lower() == lname]
+
+
+def _sha256_hex(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+
+
+# --------------------------------------------------------------------------- signing
+
+
+class _CredentialSource(Protocol):
+    def get_frozen_credentials(self) -> ReadOnlyCredentials: ...
+
+
+class SigV4Signer:
+    """Signs requests with botocore's SigV4 for one service and region.
+
+    `credentials` is a botocore `Credentials` (for instance `boto3.Session().get_credentials()`);
+    it is frozen on every request, so refreshable credentials (SSO, assumed roles) stay fresh.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials | ReadOnlyCredentials | _CredentialSource,
+        region: str,
+        service: str = DEFAULT_SERVICE,
+    ) -> None:
+        if not region:
+            raise SigV4SigningError("no AWS region: pass region= or set AWS_REGION")
+        self._credentials = credentials
+        self.region = region
+        self.service = service
+
+    @classmethod
+    def from_session(
+        cls,
+        session: _SessionLike,
+        *,
+        region: str | None = None,
+        service: str = DEFAULT_SERVICE,
+    ) -> SigV4Signer:
+        """A signer over a boto3 (or botocore) session's credentials and region."""
+        creds = session.get_credentials()
+        if creds is None:
+            raise SigV4SigningError(
+                "no AWS credentials found: configure a profile, environment variables "
+                "or an instance role (see `aws configure`)"
+            )
+        resolved = region or _session_region(session)
+        if not resolved:
+            raise SigV4SigningError(
+                "no AWS region: pass region= or set AWS_REGION / a profile region"
+            )
+        return cls(creds, resolved, service)
+
+    def frozen_credentials(self) -> ReadOnlyCredentials:
+        creds = self._credentials
+        if isinstance(creds, ReadOnlyCredentials):
+            return creds
+        return creds.get_frozen_credentials()
+
+    def needs_refresh(self) -> bool:
+        """True when freezing the credentials would call out (STS, SSO) first."""
+        creds = self._credentials
+        return isinstance(creds, RefreshableCredentials) and creds.refresh_needed()
+
+    def sign(
+        self,
+        method: str,
+        url: str,
+        headers: HeadersInput,
+        body: bytes,
+        *,
+        now: datetime | None = None,
+        credentials: ReadOnlyCredentials | None = None,
+    ) -> dict[str, str]:
+        """The headers to set on the request: X-Amz-Date, Authorization and, with temporary
+        credentials, X-Amz-Security-Token.
+
+        `url` must carry the path and query exactly as they go on the wire (percent-encoding
+        included), and `headers` must include `Host` as sent; every other header is signed
+        except the ones a proxy may rewrite (see `_NOT_SIGNED` and botocore's blacklist).
+        """
+        creds = credentials or self.frozen_credentials()
+        if not creds.access_key or not creds.secret_key:
+            raise SigV4SigningError("the AWS credentials have no access key or secret key")
+        when = (now or datetime.now(UTC)).astimezone(UTC)
+        timestamp = when.strftime(AMZ_DATE_FORMAT)
+
+        request = AWSRequest(method=method.upper(), url=url, data=body or None)
+        for name, value in _header_items(headers):
+            if name.lower() not in _NOT_SIGNED:
+                request.headers[name] = value  # HTTPMessage appends: repeats are kept
+        request.headers["X-Amz-Date"] = timestamp
+        if creds.token:
+            request.headers["X-Amz-Security-Token"] = creds.token
+        request.context["timestamp"] = timestamp
+
+        signer = botocore.auth.SigV4Auth(creds, self.service, self.region)
+        canonical = signer.canonical_request(request)
+        string_to_sign = signer.string_to_sign(request, canonical)
+        signature = signer.signature(string_to_sign, request)
+        signed_headers = signer.signed_headers(signer.headers_to_sign(request))
+
+        out = {
+            "X-Amz-Date": timestamp,
+            "Authorization": (
+                f"{ALGORITHM} Credential={signer.scope(request)}, "
+                f"SignedHeaders={signed_headers}, Signature={signature}"
+            ),
+        }
+        if creds.token:
+            out["X-Amz-Security-Token"] = creds.token
+        return out
+
+    def sign_in_place(
+        self, request: _HttpxLikeRequest, credentials: ReadOnlyCredentials | None = None
+    ) -> None:
+        """Sign an httpx/httpx2 request whose body has been read."""
+        url = request.url
+        wire_url = f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}"
+        for stale in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
+            if stale in request.headers:
+                del request.headers[stale]
+        signed = self.sign(
+            request.method,
+            wire_url,
+            request.headers.multi_items(),
+            request.content,
+            credentials=credentials,
+        )
+        for name, value in signed.items():
+            request.headers[name] = value
+
+
+class _SessionLike(Protocol):
+    def get_credentials(self) -> Credentials | None: ...
+
+
+def _session_region(session: _SessionLike) -> str | None:
+    region = getattr(session, "region_name", None)  # boto3.Session
+    if isinstance(region, str) and region:
+        return region
+    get_var = getattr(session, "get_config_variable", None)  # botocore Session
+    if callable(get_var):
+        value = get_var("region")
+        return value if isinstance(value, str) and value else None
+    return None
+
+
+class _UrlLike(Protocol):
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def netloc(self) -> bytes: ...
+    @property
+    def raw_path(self) -> bytes: ...
+
+
+class _HeadersLike(Protocol):
+    def multi_items(self) -> list[tuple[str, str]]: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __setitem__(self, key: str, value: str) -> None: ...
+    def __delitem__(self, key: str) -> None: ...
+
+
+class _HttpxLikeRequest(Protocol):
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> _UrlLike: ...
+    @property
+    def headers(self) -> _HeadersLike: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+class _AuthCore:
+    def __init__(
+        self,
+        credentials: Credentials | ReadOnlyCredentials | _CredentialSource | SigV4Signer,
+        region: str | None,
+        service: str,
+    ) -> None:
+        if isinstance(credentials, SigV4Signer):
+            self.signer = credentials
+        else:
+            if not region:
+                raise SigV4SigningError("no AWS region: pass region=")
+            self.signer = SigV4Signer(credentials, region, service)
+
+    async def _async_credentials(self) -> ReadOnlyCredentials:
+        # Refreshing may call STS/SSO over the network: keep that off the event loop.
+        if self.signer.needs_refresh():
+            return await anyio.to_thread.run_sync(self.signer.frozen_credentials)
+        return self.signer.frozen_credentials()
+
+
+class SigV4HttpxAuth(httpx.Auth, _AuthCore):
+    """`httpx.Auth` that SigV4-signs every request (body included; streams are read first).
+
+    Usage: ``httpx.Client(auth=SigV4HttpxAuth(session.get_credentials(), "us-east-1"))``
+    or ``SigV4HttpxAuth(SigV4Signer.from_session(boto3.Session()))``.
+    """
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        credentials: Credentials | ReadOnlyCredentials | _CredentialSource | SigV4Signer,
+        region: str | None = None,
+        service: str = DEFAULT_SERVICE,
+    ) -> None:
+        _AuthCore.__init__(self, credentials, region, service)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self.signer.sign_in_place(request)
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()
+        self.signer.sign_in_place(request, await self._async_credentials())
+        yield request
+
+
+class SigV4Httpx2Auth(httpx2.Auth, _AuthCore):
+    """`httpx2.Auth` (the MCP SDK's client) that SigV4-signs every request."""
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        credentials: Credentials | ReadOnlyCredentials | _CredentialSource | SigV4Signer,
+        region: str | None = None,
+        service: str = DEFAULT_SERVICE,
+    ) -> None:
+        _AuthCore.__init__(self, credentials, region, service)
+
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        self.signer.sign_in_place(request)
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        await request.aread()
+        self.signer.sign_in_place(request, await self._async_credentials())
+        yield request
+
+
+# --------------------------------------------------------------------------- verifying
+
+
+@dataclass(frozen=True, slots=True)
+class SigV4Secret:
+    """What the verifier knows about an access key.
+
+    With `session_token` set (temporary credentials), the request must carry exactly that
+    X-Amz-Security-Token, and sign it.
+    """
+
+    secret_access_key: str = field(repr=False)  # never printed
+    session_token: str | None = field(default=None, repr=False)
+
+
+#: access key id -> its secret (or a SigV4Secret), or None for an unknown key.
+SecretLookup = Callable[[str], str | SigV4Secret | None]
+
+
+@dataclass(frozen=True, slots=True)
+class SigV4Identity:
+    """Who signed a request that verified."""
+
+    access_key_id: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signed_at: datetime
+    credential_scope: str
+    session_token: str | None = None
+
+
+class _ReceivedRequestSigV4Auth(botocore.auth.SigV4Auth):
+    """botocore's SigV4 over exactly the headers the client listed in SignedHeaders.
+
+    botocore, when signing, leaves out a blacklist of headers (user-agent, ...); a client
+    may still have signed some of them, so the verifier must take the list as given.
+    """
+
+    def __init__(
+        self, credentials: Credentials, service: str, region: str, signed: tuple[str, ...]
+    ) -> None:
+        super().__init__(credentials, service, region)
+        self._signed = signed
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        out = HTTPHeaders()
+        for name in self._signed:
+            for value in request.headers.get_all(name) or []:
+                out[name] = value
+        return out
+
+
+def verify_sigv4(
+    method: str,
+    url: str,
+    headers: HeadersInput,
+    body: bytes,
+    *,
+    lookup_secret: SecretLookup,
+    expected_service: str = DEFAULT_SERVICE,
+    expected_region: str,
+    now: datetime | None = None,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
+) -> SigV4Identity:
+    """Verify a SigV4-signed request; return who signed it or raise a `SigV4Error` subclass.
+
+    `url` is either a full URL or the request target as received (`/path?query`), with
+    the path and query exactly as on the wire (still percent-encoded). `headers` should
+    keep repeated headers apart (a list of pairs, or httpx/Starlette headers).
+    """
+    items = _header_items(headers)
+    authorization = _get_all(items, "authorization")
+    if not authorization:
+        raise SigV4MissingAuthorizationError(
+            "missing Authorization header: sign the request with SigV4 "
+            f"(service '{expected_service}', region '{expected_region}')"
+        )
+    if len(authorization) > 1:
+        raise SigV4MalformedAuthorizationError("more than one Authorization header")
+    auth = parse_authorization(authorization[0])
+
+    if "host" not in auth.signed_headers:
+        raise SigV4HostNotSignedError(
+            "the Host header is not in SignedHeaders: sign 'host' (every SigV4 signer must)"
+        )
+
+    amz_dates = _get_all(items, "x-amz-date")
+    if not amz_dates:
+        raise SigV4MissingDateError(
+            "missing X-Amz-Date header: send the signing time as X-Amz-Date (YYYYMMDDTHHMMSSZ)"
+        )
+    amz_date = amz_dates[0].strip()
+    if len(amz_dates) > 1 or not _AMZ_DATE_RE.fullmatch(amz_date):
+        raise SigV4MissingDateError(
+            f"X-Amz-Date {amz_date[:40]!r} is not one timestamp of the form YYYYMMDDTHHMMSSZ"
+        )
+    try:
+        signed_at = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise SigV4MissingDateError(f"X-Amz-Date {amz_date!r} is not a valid time") from exc
+
+    if auth.date != amz_date[:8]:
+        raise SigV4ScopeDateMismatchError(
+            f"credential scope date {auth.date} differs from X-Amz-Date day {amz_date[:8]}: "
+            "derive both from the same signing time"
+        )
+    if auth.service != expected_service:
+        raise SigV4WrongServiceError(
+            f"request was signed for service '{auth.service}' but this endpoint expects "
+            f"'{expected_service}': use signing name '{expected_service}'"
+        )
+    if auth.region != expected_region:
+        raise SigV4WrongRegionError(
+            f"request was signed for region '{auth.region}' but this endpoint is in "
+            f"'{expected_region}': sign with region '{expected_region}'"
+        )
+
+    current = (now or datetime.now(UTC)).astimezone(UTC)
+    if signed_at < current - max_skew:
+        raise SigV4RequestExpiredError(
+            f"signature expired: X-Amz-Date {amz_date} is more than "
+            f"{_fmt_delta(max_skew)} before the server time {current.strftime(AMZ_DATE_FORMAT)}; "
+            "re-sign the request just before sending it and check the client's clock (NTP)"
+        )
+    if signed_at > current + max_skew:
+        raise SigV4RequestFromFutureError(
+            f"signature not yet valid: X-Amz-Date {amz_date} is more than "
+            f"{_fmt_delta(max_skew)} after the server time {current.strftime(AMZ_DATE_FORMAT)}; "
+            "the client's clock is ahead: sync it (NTP)"
+        )
+
+    present = {k.lower() for k, _ in items}
+    absent = [h for h in auth.signed_headers if h not in present]
+    if absent:
+        raise SigV4SignedHeaderMissingError(
+            f"signed header(s) {', '.join(absent)} not in the request: something between the "
+            "signer and this server dropped them, or the client signed headers it did not send"
+        )
+
+    found = lookup_secret(auth.access_key_id)
+    if found is None:
+        raise SigV4UnknownAccessKeyError(
+            f"unknown access key id {auth.access_key_id!r}: the security token included in the "
+            "request is invalid; use credentials this endpoint knows"
+        )
+    secret = found if isinstance(found, SigV4Secret) else SigV4Secret(found)
+
+    tokens = _get_all(items, "x-amz-security-token")
+    token = tokens[0] if tokens else None
+    if token is not None and "x-amz-security-token" not in auth.signed_headers:
+        raise SigV4SecurityTokenError(
+            "X-Amz-Security-Token is present but not signed: include it in SignedHeaders"
+        )
+    if secret.session_token is not None:
+        if token is None:
+            raise SigV4SecurityTokenError(
+                f"access key {auth.access_key_id!r} is temporary: send its session token as "
+                "X-Amz-Security-Token and sign it"
+            )
+        if not hmac.compare_digest(token.encode(), secret.session_token.encode()):
+            raise SigV4SecurityTokenError(
+                f"the X-Amz-Security-Token does not belong to access key {auth.access_key_id!r}: "
+                "use the session token issued with that key"
+            )
+
+    body_hash = _sha256_hex(body)
+    content_sha = _get_all(items, "x-amz-content-sha256")
+    if content_sha and content_sha[0].strip() != body_hash:
+        claimed = content_sha[0].strip()
+        hint = (
+            "unsigned or streaming payloads are not accepted here: sign the body"
+            if not re.fullmatch(r"[0-9a-f]{64}", claimed)
+            else "the body changed after signing"
+        )
+        raise SigV4PayloadHashMismatchError(
+            f"X-Amz-Content-SHA256 {claimed[:64]!r} is not the SHA-256 of the body received: {hint}"
+        )
+
+    request = AWSRequest(method=method.upper(), url=_absolute_url(url, items), data=body or None)
+    for name, value in items:
+        if name.lower() in auth.signed_headers:
+            request.headers[name.lower()] = value
+    request.context["timestamp"] = amz_date
+    verifier = _ReceivedRequestSigV4Auth(
+        Credentials(auth.access_key_id, secret.secret_access_key, token),
+        auth.service,
+        auth.region,
+        auth.signed_headers,
+    )
+    canonical = verifier.canonical_request(request)
+    string_to_sign = verifier.string_to_sign(request, canonical)
+    expected = verifier.signature(string_to_sign, request)
+    if not hmac.compare_digest(expected.encode(), auth.signature.encode()):
+        raise SigV4SignatureMismatchError(
+            "signature does not match: the body, the path/query or a signed header changed after "
+            "signing, or the secret key is wrong"
+        )
+    return SigV4Identity(
+        access_key_id=auth.access_key_id,
+        region=auth.region,
+        service=auth.service,
+        signed_headers=auth.signed_headers,
+        signed_at=signed_at,
+        credential_scope=auth.credential_scope,
+        session_token=token,
+    )
+
+
+def _absolute_url(url: str, items: list[tuple[str, str]]) -> str:
+    if "://" in url.split("?", 1)[0]:
+        return url
+    hosts = _get_all(items, "host")
+    host = hosts[0].strip() if hosts else "localhost"
+    return f"https://{host}{url if url.startswith('/') else '/' + url}"
+
+
+def _fmt_delta(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
