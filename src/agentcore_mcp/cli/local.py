@@ -1,0 +1,131 @@
+"""`agentcore-mcp local start|stop|status|logs`: the local AgentCore."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli.output import print_json, stderr, stdout
+
+app = typer.Typer(help="Run AgentCore Runtime's control and data plane on loopback.", no_args_is_help=True)
+
+
+def _settings(**given: Any) -> Any:
+    from agentcore_mcp.local.service import LocalSettings
+
+    return LocalSettings(**{k: v for k, v in given.items() if v is not None})
+
+
+@app.command(
+    "start",
+    epilog="**Examples:**\n\n- `agentcore-mcp local start -d` then `export AWS_ENDPOINT_URL=http://127.0.0.1:8700`\n"
+    "- `agentcore-mcp local start --port 9000 --persist`",
+)
+def start(
+    detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background (pid file and log in --home)."),
+    port: int | None = typer.Option(None, help="Loopback port for every AWS API [default 8700]."),
+    region: str | None = typer.Option(None, help="Region served [env: AWS_REGION, default us-east-1]."),
+    home: Path | None = typer.Option(None, help="State, logs and artifacts [env: AGENTCORE_MCP_HOME/local]."),
+    persist: bool = typer.Option(False, "--persist", help="Keep runtimes across restarts (in --home/state)."),
+    max_instances: int | None = typer.Option(None, help="Active-session quota [default 16]."),
+    startup_timeout: float | None = typer.Option(None, help="Seconds an instance has to listen [default 30, as AgentCore]."),
+    lifecycle_scale: float | None = typer.Option(None, help="Scale idle/max-lifetime durations (testing) [default 1]."),
+) -> None:
+    """Start the local AgentCore (foreground unless -d)."""
+    from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
+    from agentcore_mcp.local.service import run_foreground
+
+    settings = _settings(port=port, region=region, home=home, persist=persist or None,
+                         max_instances=max_instances, startup_timeout=startup_timeout,
+                         lifecycle_scale=lifecycle_scale)
+    if not detach:
+        run_foreground(settings)
+        return
+    extra = ["--port", str(settings.port), "--region", settings.region, "--home", str(settings.home),
+             "--max-instances", str(settings.max_instances), "--startup-timeout", str(settings.startup_timeout),
+             "--lifecycle-scale", str(settings.lifecycle_scale)]
+    if settings.persist:
+        extra.append("--persist")
+    try:
+        running = start_background(settings, foreground_argv(extra))
+    except LocalProcessError as exc:
+        stderr.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    stdout.print(f"local AgentCore running on {running.url} (pid {running.pid}, log {running.log_path})")
+    stdout.print(f"export AWS_ENDPOINT_URL={running.url}", markup=False)
+
+
+@app.command("stop")
+def stop(home: Path | None = typer.Option(None, help="The --home it was started with.")) -> None:
+    """Stop the background local AgentCore."""
+    from agentcore_mcp.local.process import stop_background
+
+    pid = stop_background(_settings(home=home))
+    if pid is None:
+        stderr.print("no local AgentCore is running")
+        raise typer.Exit(ExitCode.CONNECTION_ERROR)
+    stdout.print(f"stopped (pid {pid})")
+
+
+@app.command("status")
+def status(
+    home: Path | None = typer.Option(None, help="The --home it was started with."),
+    url: str | None = typer.Option(None, help="Ask this URL instead of the pid file's."),
+    json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """Runtimes and live sessions of the running local AgentCore."""
+    import httpx
+
+    from agentcore_mcp.local.process import url_from_pid_file
+
+    target = url or url_from_pid_file(_settings(home=home))
+    if target is None:
+        stderr.print("no local AgentCore is running (no pid file); start one with `agentcore-mcp local start -d`")
+        raise typer.Exit(ExitCode.CONNECTION_ERROR)
+    try:
+        doc = httpx.get(f"{target}/_local/status", timeout=5, trust_env=False).json()
+    except httpx.HTTPError as exc:
+        stderr.print(f"[red]error:[/] cannot reach {target}: {exc}")
+        raise typer.Exit(ExitCode.CONNECTION_ERROR) from None
+    if json_output:
+        print_json(doc)
+        return
+    from rich.table import Table
+
+    stdout.print(f"local AgentCore {doc['url']} region {doc['region']} pid {doc['pid']} up {doc['uptime_seconds']}s")
+    runtimes = Table("runtime id", "status", "version", "auth", title="runtimes", box=None)
+    for r in doc["runtimes"]:
+        runtimes.add_row(r["agentRuntimeId"], r["status"], str(r.get("agentRuntimeVersion", "")), r.get("auth", ""))
+    stdout.print(runtimes)
+    sessions = Table("session", "runtime", "pid", "age s", "idle s", "in flight", title="sessions", box=None)
+    for s in doc["sessions"]:
+        sessions.add_row(s["id"], s["runtime_id"], str(s["pid"]), f"{s['age_seconds']:.0f}",
+                         f"{s['idle_seconds']:.0f}", str(s["inflight"]))
+    stdout.print(sessions)
+
+
+@app.command("logs", epilog="**Example:** `agentcore-mcp local logs mcp_server-AbCdEf1234 --follow`")
+def logs(
+    runtime: str | None = typer.Argument(None, help="Runtime id; default: the local AgentCore's own log."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    home: Path | None = typer.Option(None, help="The --home it was started with."),
+) -> None:
+    """Print a runtime's instance output (one log per runtime, lines tagged by session)."""
+    settings = _settings(home=home)
+    path = settings.logs_dir / f"{runtime}.log" if runtime else settings.home / "local.log"
+    if not path.exists():
+        stderr.print(f"no log at {path}")
+        raise typer.Exit(ExitCode.CONFIG_ERROR)
+    with path.open("r", errors="replace") as f:
+        for line in f:
+            print(line, end="")
+        while follow:
+            line = f.readline()
+            if line:
+                print(line, end="", flush=True)
+            else:
+                time.sleep(0.2)

@@ -1,0 +1,1 @@
+"""The local AgentCore: AgentCore Runtime's control and data plane on loopback."""

@@ -1,0 +1,104 @@
+"""The AWS services that are not ours, from moto's server embedded in this process.
+
+moto runs on a private loopback port; the gateway forwards iam, sts, cognito-idp, s3,
+ecr, ssm, secretsmanager and logs requests to it. Being in-process lets the data plane
+look up IAM access keys' secrets directly, which SigV4 verification needs.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+MOTO_SERVICES = frozenset(
+    {"iam", "sts", "cognito-idp", "cognito-identity", "s3", "ecr", "ssm", "secretsmanager",
+     "logs", "xray", "cloudwatch", "monitoring", "kms"}
+)
+# A Cognito discovery or JWKS URL of the real form.
+COGNITO_URL = re.compile(
+    r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[^/]+)"
+    r"/\.well-known/(?P<doc>openid-configuration|jwks\.json)$"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EmbeddedAws:
+    """moto's server on 127.0.0.1, plus the lookups the local AgentCore needs from it."""
+
+    account_id: str = "123456789012"
+    port: int = 0
+    _server: Any = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        self.port = self.port or _free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def secret_for_access_key(self, access_key_id: str) -> str | None:
+        """The secret of an access key the embedded IAM issued (users or assumed roles)."""
+        from moto.iam.models import iam_backends
+
+        for _account_id, account in list(iam_backends.items()):
+            for partition in ("aws", "aws-cn", "aws-us-gov"):
+                try:
+                    backend = account[partition]
+                except KeyError:
+                    continue
+                key = backend.access_keys.get(access_key_id)
+                if key is not None and getattr(key, "status", "Active") == "Active":
+                    return str(key.secret_access_key)
+        return None
+
+    def boto3_client(self, service: str, region: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # moto does not check; never a user secret
+        )
+
+    def local_url_for(self, url: str) -> str | None:
+        """The embedded Cognito's URL for a real-form Cognito discovery or JWKS URL."""
+        match = COGNITO_URL.match(url)
+        if match is None:
+            return None
+        return f"{self.url}/{match['pool']}/.well-known/{match['doc']}"
+
+    def make_fetcher(self, timeout: float = 5.0) -> Callable[[str], dict[str, Any]]:
+        """An HTTP JSON fetcher for `auth.jwt` that resolves Cognito URLs locally."""
+
+        def fetch(url: str) -> dict[str, Any]:
+            target = self.local_url_for(url) or url
+            response = httpx.get(target, timeout=timeout)
+            response.raise_for_status()
+            doc = response.json()
+            if not isinstance(doc, dict):
+                raise ValueError(f"{url} did not return a JSON object")
+            return doc
+
+        return fetch

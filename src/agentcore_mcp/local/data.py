@@ -1,0 +1,400 @@
+"""The data plane (`bedrock-agentcore`): invocations, stopruntimesession, RFC 9728.
+
+Per request: resolve the runtime and qualifier, check the caller with the one auth
+method the runtime allows (`auth.sigv4` or `auth.jwt`), find or start the session's
+instance, then stream the request in and the response out chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+import httpx
+from starlette.types import Receive, Scope, Send
+
+from agentcore_mcp.auth import (
+    AUTHORIZATION_METHOD_MISMATCH,
+    AuthorizerConfig,
+    JwksCache,
+    JwtError,
+    SecretLookup,
+    SigV4Error,
+    protected_resource_metadata,
+    verify_bearer,
+    verify_sigv4,
+    www_authenticate_header,
+)
+from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry
+from agentcore_mcp.local.errors import STARTUP_TIMEOUT_MESSAGE, DataPlaneError
+from agentcore_mcp.local.instances import Instance, StartupCrashed, StartupTimeout
+from agentcore_mcp.local.sessions import QuotaExceeded, Session, SessionEnded, SessionPool
+
+logger = logging.getLogger("agentcore_mcp.local.data")
+
+DATA_PATH = re.compile(
+    r"^/runtimes/(?P<target>[^/]+)/(?P<op>invocations|stopruntimesession)"
+    r"(?P<wellknown>/\.well-known/oauth-protected-resource)?/?$"
+)
+SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
+CUSTOM_PREFIX = "x-amzn-bedrock-agentcore-runtime-custom-"
+FORWARDED = (
+    "content-type", "accept", "mcp-protocol-version", "mcp-method", "mcp-name",
+    "x-amzn-bedrock-agentcore-runtime-user-id", "x-amzn-trace-id", "traceparent",
+    "tracestate", "baggage",
+)
+MAX_PAYLOAD_BYTES = 100_000_000
+
+
+def is_data_plane_path(raw_path: str) -> bool:
+    return DATA_PATH.match(raw_path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DataPlaneRequest:
+    method: str
+    raw_path: str
+    query: str
+    headers: list[tuple[str, str]]
+    target: str  # the unescaped ARN or runtime id
+    operation: str
+    wellknown: bool
+    qualifier: str | None
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def url_target(self) -> str:
+        return f"{self.raw_path}?{self.query}" if self.query else self.raw_path
+
+
+StartInstance = Callable[[ResolvedRuntime, str], Awaitable[Instance]]
+
+
+class DataPlane:
+    def __init__(
+        self,
+        *,
+        registry: RuntimeRegistry,
+        sessions: SessionPool,
+        start_instance: StartInstance,
+        region: str,
+        lookup_secret: SecretLookup,
+        jwks: JwksCache,
+        lifecycle_scale: float = 1.0,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
+        self.registry = registry
+        self.sessions = sessions
+        self.start_instance = start_instance
+        self.region = region
+        self.lookup_secret = lookup_secret
+        self.jwks = jwks
+        self.lifecycle_scale = lifecycle_scale
+        self.max_payload_bytes = max_payload_bytes
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), trust_env=False)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        match = DATA_PATH.match(raw_path)
+        assert match is not None, "the gateway routes only data-plane paths here"
+        query = scope.get("query_string", b"").decode("latin-1")
+        params = parse_qs(query)
+        request = DataPlaneRequest(
+            method=scope["method"],
+            raw_path=raw_path,
+            query=query,
+            headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
+            target=unquote(match["target"]),
+            operation=match["op"],
+            wellknown=match["wellknown"] is not None,
+            qualifier=(params.get("qualifier") or [None])[0],
+        )
+        mcp = False
+        body = b""
+        try:
+            runtime = self._resolve(request, params)
+            mcp = runtime.config.protocol.server_protocol == "MCP" and request.operation == "invocations"
+            if request.wellknown:
+                await self._protected_resource(request, runtime, send)
+                return
+            if request.method != "POST":
+                raise DataPlaneError(
+                    "ValidationException", f"{request.method} is not supported here; use POST",
+                    status=405,
+                )
+            body = await self._read_body(request, receive)
+            await self._authenticate(request, runtime, body)
+            if request.operation == "stopruntimesession":
+                await self._stop_session(request, runtime, send)
+            else:
+                await self._invoke(request, runtime, body, send, mcp=mcp)
+        except DataPlaneError as exc:
+            await _send_error(send, exc, mcp=mcp, request_id=_request_id(body))
+
+    # --- steps -------------------------------------------------------------------
+
+    def _resolve(self, request: DataPlaneRequest, params: dict[str, list[str]]) -> ResolvedRuntime:
+        from agentcore_mcp.local.control.models import RuntimeNotFound, RuntimeNotReady
+
+        target = request.target
+        account = (params.get("accountId") or [None])[0]
+        if not target.startswith("arn:") and account is not None and account != self.registry.account_id:
+            raise DataPlaneError(
+                "ResourceNotFoundException",
+                f"No agent runtime {target!r} in account {account}; this local AgentCore "
+                f"serves account {self.registry.account_id}.",
+            )
+        try:
+            return self.registry.resolve_invocation(target, request.qualifier)
+        except RuntimeNotFound as exc:
+            raise DataPlaneError("ResourceNotFoundException", str(exc)) from exc
+        except RuntimeNotReady as exc:
+            raise DataPlaneError("ValidationException", str(exc)) from exc
+
+    async def _read_body(self, request: DataPlaneRequest, receive: Receive) -> bytes:
+        declared = request.header("content-length")
+        too_big = DataPlaneError(
+            "ValidationException",
+            f"The payload exceeds the {self.max_payload_bytes} byte limit of InvokeAgentRuntime.",
+            status=413,
+        )
+        if declared is not None and declared.isdigit() and int(declared) > self.max_payload_bytes:
+            raise too_big
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise DataPlaneError("ValidationException", "client disconnected", status=400)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_payload_bytes:
+                raise too_big
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _authenticate(self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes) -> None:
+        authorization = request.header("authorization") or ""
+        is_bearer = authorization[:7].lower() == "bearer "
+        is_sigv4 = authorization.startswith("AWS4-HMAC-SHA256")
+        authorizer = runtime.config.authorizer
+        if authorizer is None:
+            if is_bearer:
+                raise DataPlaneError("AccessDeniedException", AUTHORIZATION_METHOD_MISMATCH)
+            try:
+                verify_sigv4(
+                    request.method, request.url_target, request.headers, body,
+                    lookup_secret=self.lookup_secret, expected_service="bedrock-agentcore",
+                    expected_region=self.region,
+                )
+            except SigV4Error as exc:
+                raise DataPlaneError("AccessDeniedException", str(exc)) from exc
+            return
+        if is_sigv4:
+            raise DataPlaneError("AccessDeniedException", AUTHORIZATION_METHOD_MISMATCH)
+        challenge = {"www-authenticate": www_authenticate_header(self._metadata_url(request, runtime))}
+        if not is_bearer:
+            raise DataPlaneError(
+                "UnauthorizedException",
+                "Missing bearer token: this runtime uses a JWT authorizer; send "
+                "'Authorization: Bearer <access token>'.",
+                headers=challenge,
+            )
+        token = authorization[7:].strip()
+        try:
+            config = AuthorizerConfig.from_api(authorizer)
+            await asyncio.to_thread(verify_bearer, token, config, self.jwks)
+        except JwtError as exc:
+            raise DataPlaneError("UnauthorizedException", str(exc), headers=challenge) from exc
+
+    def _metadata_url(self, request: DataPlaneRequest, runtime: ResolvedRuntime) -> str:
+        base = f"http://{request.header('host') or 'localhost'}"
+        return (
+            f"{base}/runtimes/{quote(runtime.arn, safe='')}/invocations/.well-known/"
+            f"oauth-protected-resource?qualifier={runtime.endpoint_name}"
+        )
+
+    async def _protected_resource(
+        self, request: DataPlaneRequest, runtime: ResolvedRuntime, send: Send
+    ) -> None:
+        if runtime.config.authorizer is None:
+            raise DataPlaneError(
+                "ResourceNotFoundException",
+                "This runtime uses SigV4; OAuth protected resource metadata exists only "
+                "for runtimes with a JWT authorizer.",
+            )
+        config = AuthorizerConfig.from_api(runtime.config.authorizer)
+        try:
+            discovery = await asyncio.to_thread(self.jwks.discovery, config.discovery_url)
+        except JwtError as exc:
+            raise DataPlaneError("InternalServerException", str(exc)) from exc
+        base = f"http://{request.header('host') or 'localhost'}"
+        resource = (
+            f"{base}/runtimes/{quote(runtime.arn, safe='')}/invocations"
+            f"?qualifier={runtime.endpoint_name}"
+        )
+        doc = protected_resource_metadata(resource, discovery, config.advertised_scopes())
+        await _send_json(send, 200, doc)
+
+    def _session_id(self, request: DataPlaneRequest) -> str:
+        mcp_id = request.header("mcp-session-id")
+        runtime_id = request.header(SESSION_HEADER)
+        if runtime_id is not None and not 33 <= len(runtime_id) <= 256:
+            raise DataPlaneError(
+                "ValidationException",
+                "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id must be 33 to 256 characters "
+                f"long (got {len(runtime_id)}).",
+                status=400,
+            )
+        return mcp_id or runtime_id or self.sessions.new_session_id()
+
+    async def _stop_session(self, request: DataPlaneRequest, runtime: ResolvedRuntime, send: Send) -> None:
+        session_id = request.header(SESSION_HEADER)
+        if not session_id:
+            raise DataPlaneError(
+                "ValidationException",
+                "StopRuntimeSession needs the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header.",
+            )
+        if not await self.sessions.stop_session(runtime.runtime_id, session_id):
+            raise DataPlaneError(
+                "ResourceNotFoundException", f"No active session {session_id} for this runtime."
+            )
+        await _send_json(send, 200, {}, extra={SESSION_HEADER: session_id})
+
+    async def _invoke(
+        self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes, send: Send, *, mcp: bool
+    ) -> None:
+        if mcp:
+            accept = (request.header("accept") or "").lower()
+            if "application/json" not in accept or "text/event-stream" not in accept:
+                raise DataPlaneError(
+                    "McpRequestUnacceptable",
+                    "Accept must include both application/json and text/event-stream.",
+                )
+        session_id = self._session_id(request)
+        lifecycle_idle = runtime.config.idle_timeout_seconds * self.lifecycle_scale
+        lifecycle_max = runtime.config.max_lifetime_seconds * self.lifecycle_scale
+        try:
+            session, instance = await self.sessions.acquire(
+                runtime.runtime_id, session_id, version=runtime.version,
+                idle_timeout=lifecycle_idle, max_lifetime=lifecycle_max,
+                start=lambda s: self.start_instance(runtime, s.id),
+            )
+        except SessionEnded as exc:
+            raise DataPlaneError("ResourceNotFoundException", str(exc), status=404) from exc
+        except QuotaExceeded as exc:
+            raise DataPlaneError("ServiceQuotaExceededException", str(exc)) from exc
+        except StartupTimeout as exc:
+            logger.warning("runtime %s: %s", runtime.runtime_id, exc)
+            await _send_json(send, 424, {"message": STARTUP_TIMEOUT_MESSAGE},
+                             extra={"x-amzn-errortype": "RuntimeClientError"})
+            return
+        except StartupCrashed as exc:
+            raise DataPlaneError(
+                "RuntimeClientError", f"The runtime failed to start: {exc}. See `agentcore-mcp local logs`."
+            ) from exc
+        try:
+            await self._forward(request, runtime, session, instance, body, send, mcp=mcp)
+        finally:
+            await self.sessions.release(session)
+
+    def _forward_headers(self, request: DataPlaneRequest, runtime: ResolvedRuntime, session_id: str) -> dict[str, str]:
+        headers = {k: v for k, v in request.headers if k in FORWARDED}
+        allow = {h.lower() for h in runtime.config.request_header_allowlist}
+        for key, value in request.headers:
+            if key.startswith(CUSTOM_PREFIX) and key in allow:
+                headers[key] = value
+        if runtime.config.authorizer is not None and "authorization" in allow:
+            auth = request.header("authorization")
+            if auth:
+                headers["authorization"] = auth
+        headers["mcp-session-id"] = session_id
+        headers[SESSION_HEADER] = session_id
+        return headers
+
+    async def _forward(
+        self, request: DataPlaneRequest, runtime: ResolvedRuntime, session: Session,
+        instance: Instance, body: bytes, send: Send, *, mcp: bool,
+    ) -> None:
+        started = False
+        streaming = False
+        out_headers = {"mcp-session-id": session.id, SESSION_HEADER: session.id}
+        try:
+            req = self.http.build_request(
+                "POST", instance.url, content=body,
+                headers=self._forward_headers(request, runtime, session.id),
+            )
+            response = await self.http.send(req, stream=True)
+            try:
+                headers = [(b"content-type", response.headers.get("content-type", "application/json").encode())]
+                if "mcp-protocol-version" in response.headers:
+                    headers.append((b"mcp-protocol-version", response.headers["mcp-protocol-version"].encode()))
+                headers += [(k.encode(), v.encode()) for k, v in out_headers.items()]
+                streaming = response.headers.get("content-type", "").startswith("text/event-stream")
+                await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+                started = True
+                async for chunk in response.aiter_raw():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            finally:
+                await response.aclose()
+        except (httpx.TransportError, OSError) as exc:
+            # The instance went away mid-call (crash, OOM kill): answer now, not at a timeout.
+            crashed = not instance.alive or isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError))
+            logger.warning("runtime %s session %s: instance failed: %r", runtime.runtime_id, session.id, exc)
+            if crashed:
+                await self.sessions.instance_crashed(session, instance)
+            error = DataPlaneError(
+                "RuntimeClientError",
+                "The runtime's process ended during the call; the next request starts a "
+                "fresh instance. See `agentcore-mcp local logs`.",
+                headers=out_headers,
+            )
+            if not started:
+                await _send_error(send, error, mcp=mcp, request_id=_request_id(body))
+            elif streaming and mcp:
+                _status, _h, payload = error.render(mcp=True, request_id=_request_id(body))
+                await send({"type": "http.response.body", "body": b"event: message\ndata: " + payload + b"\n\n", "more_body": False})
+            else:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _request_id(body: bytes) -> object:
+    if not body or len(body) > 1_000_000:
+        return None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    return doc.get("id") if isinstance(doc, dict) else None
+
+
+async def _send_json(send: Send, status: int, doc: Any, *, extra: dict[str, str] | None = None) -> None:
+    payload = json.dumps(doc).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _send_error(send: Send, error: DataPlaneError, *, mcp: bool, request_id: object) -> None:
+    status, headers, payload = error.render(mcp=mcp, request_id=request_id)
+    headers["content-length"] = str(len(payload))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+    await send({"type": "http.response.body", "body": payload})

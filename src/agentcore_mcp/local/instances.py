@@ -1,0 +1,235 @@
+"""One running copy of a runtime version: a process (code zip) or a container.
+
+AgentCore gives each session its own microVM; locally each session gets its own
+process on its own loopback port. Its output goes to the runtime's log file, one line
+at a time, prefixed with the session id, like a CloudWatch log stream per session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class InstanceError(Exception):
+    """An instance could not be started or stopped."""
+
+
+class StartupTimeout(InstanceError):
+    """The instance did not listen within the startup limit (AgentCore: 30 s → 424)."""
+
+
+class StartupCrashed(InstanceError):
+    """The instance exited before it was ready."""
+
+    def __init__(self, message: str, exit_code: int | None, log_tail: str) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.log_tail = log_tail
+
+
+class LoopbackAddresses:
+    """Hands out addresses in 127.77.0.0/16, one per live instance.
+
+    AgentCore gives every session's microVM the same port (8000, or the configured
+    one). Locally, each instance gets its own loopback address instead, with PORT
+    unchanged, so a server written for the contract runs as-is as long as it binds HOST.
+    """
+
+    def __init__(self) -> None:
+        self._in_use: set[str] = set()
+        self._next = 2
+
+    def take(self, port: int) -> str:
+        for _ in range(65_000):
+            n, self._next = self._next, self._next + 1 if self._next < 65_000 else 2
+            address = f"127.77.{n >> 8}.{n & 255}"
+            if address not in self._in_use and _bindable(address, port):
+                self._in_use.add(address)
+                return address
+        raise InstanceError("no free loopback address for another instance")
+
+    def give_back(self, address: str) -> None:
+        self._in_use.discard(address)
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def container_engine() -> str | None:
+    """docker or podman, when one is installed and its daemon answers."""
+    import subprocess
+
+    for engine in ("docker", "podman"):
+        path = shutil.which(engine)
+        if path is None:
+            continue
+        try:
+            done = subprocess.run(
+                [path, "info"], capture_output=True, timeout=5, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return path
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    """How to start one instance: the command, where, and what it sees."""
+
+    runtime_id: str
+    version: str
+    session_id: str
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str]
+    host: str  # a loopback address of its own, so every instance can use the same PORT
+    port: int
+    path: str  # the MCP (or HTTP) path, e.g. /mcp
+    log_path: Path
+    startup_timeout: float = 30.0
+
+
+@dataclass
+class Instance:
+    spec: InstanceSpec
+    process: asyncio.subprocess.Process | None = None
+    started_at: float = 0.0
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+    _pump: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.spec.host}:{self.spec.port}{self.spec.path}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def start(self) -> None:
+        """Spawn and wait until the port accepts connections, or fail clearly."""
+        spec = self.spec
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.monotonic()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *spec.argv,
+                cwd=str(spec.cwd),
+                env=dict(spec.env),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise StartupCrashed(f"cannot run {spec.argv[0]!r}: {exc}", None, "") from exc
+        self._pump = asyncio.create_task(self._pump_output())
+        deadline = self.started_at + spec.startup_timeout
+        while True:
+            if self.process.returncode is not None or self.exited.is_set():
+                await self._wait_pump()
+                raise StartupCrashed(
+                    f"instance exited with status {self.process.returncode} before it was ready",
+                    self.process.returncode,
+                    self.log_tail(),
+                )
+            if await _port_open(spec.host, spec.port):
+                return
+            if time.monotonic() >= deadline:
+                await self.stop()
+                raise StartupTimeout(
+                    f"instance did not listen on port {spec.port} within {spec.startup_timeout:g} s"
+                )
+            await asyncio.sleep(0.05)
+
+    async def _pump_output(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        prefix = f"[{self.spec.session_id[:12]} v{self.spec.version} pid {self.process.pid}] ".encode()
+        with self.spec.log_path.open("ab", buffering=0) as log:
+            while True:
+                line = await self.process.stdout.readline()
+                if not line:
+                    break
+                log.write(prefix + line if line.endswith(b"\n") else prefix + line + b"\n")
+            await self.process.wait()
+            log.write(prefix + f"exited with status {self.process.returncode}\n".encode())
+        self.exited.set()
+
+    async def _wait_pump(self) -> None:
+        if self._pump is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._pump), timeout=2)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.spec.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        mine = [ln for ln in text.splitlines() if f"pid {self.pid}]" in ln]
+        return "\n".join(mine[-lines:])
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the process group, then SIGKILL after `grace` seconds."""
+        proc = self.process
+        if proc is None or proc.returncode is not None:
+            await self._wait_pump()
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=grace)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+        await self._wait_pump()
+
+
+async def _port_open(host: str, port: int) -> bool:
+    try:
+        _reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+def code_argv(unpacked: Path, runtime: str, entry_point: Sequence[str]) -> tuple[str, ...]:
+    """The command for a direct-code-deploy artifact, run with this interpreter or node."""
+    first, rest = entry_point[0], tuple(entry_point[1:])
+    if runtime.startswith("NODE"):
+        node = shutil.which("node") or "node"
+        return (node, first, *rest)
+    if first.endswith(".py"):
+        return (sys.executable, first, *rest)
+    # A console script such as `opentelemetry-instrument main.py`: the zip's own bin/
+    # first, then this interpreter's environment.
+    for candidate in (unpacked / "bin" / first, Path(sys.executable).parent / first):
+        if candidate.exists():
+            return (str(candidate), *rest)
+    found = shutil.which(first)
+    return (found or first, *rest)

@@ -1,0 +1,141 @@
+"""Turn a runtime version and a session into a started `Instance`.
+
+The instance sees what an AgentCore microVM sees: PORT (the runtime's
+protocolConfiguration port, 8000 by default), the runtime's environment variables,
+AWS credentials of its execution role (from the embedded STS), and AWS_ENDPOINT_URL
+pointing back at the local AgentCore, so its own boto3 calls reach the embedded AWS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentcore_mcp.local.control.models import CodeArtifact, ContainerArtifact, RuntimeVersionConfig
+from agentcore_mcp.local.instances import (
+    Instance,
+    InstanceSpec,
+    LoopbackAddresses,
+    code_argv,
+    container_engine,
+)
+
+if TYPE_CHECKING:
+    from agentcore_mcp.local.artifacts import ArtifactStore
+    from agentcore_mcp.local.aws import EmbeddedAws
+
+# Variables an instance inherits from the local AgentCore's own environment.
+INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "HOME", "VIRTUAL_ENV")
+
+
+class InstanceLauncher:
+    def __init__(
+        self,
+        *,
+        aws: EmbeddedAws,
+        artifacts: ArtifactStore,
+        logs_dir: Path,
+        region: str,
+        gateway_url: str,
+        startup_timeout: float,
+    ) -> None:
+        self.aws = aws
+        self.artifacts = artifacts
+        self.logs_dir = logs_dir
+        self.region = region
+        self.gateway_url = gateway_url
+        self.startup_timeout = startup_timeout
+        self.addresses = LoopbackAddresses()
+
+    def log_path(self, runtime_id: str) -> Path:
+        return self.logs_dir / f"{runtime_id}.log"
+
+    async def start(
+        self, runtime_id: str, version: str, config: RuntimeVersionConfig, session_id: str
+    ) -> Instance:
+        port = config.protocol.port
+        host = self.addresses.take(port)
+        try:
+            spec = await self._spec(runtime_id, version, config, session_id, host, port)
+            instance = Instance(spec)
+            await instance.start()
+        except BaseException:
+            self.addresses.give_back(host)
+            raise
+        asyncio.get_running_loop().create_task(self._release_when_exited(instance))
+        return instance
+
+    async def _release_when_exited(self, instance: Instance) -> None:
+        await instance.exited.wait()
+        self.addresses.give_back(instance.spec.host)
+
+    async def _spec(
+        self,
+        runtime_id: str,
+        version: str,
+        config: RuntimeVersionConfig,
+        session_id: str,
+        host: str,
+        port: int,
+    ) -> InstanceSpec:
+        env = {k: os.environ[k] for k in INHERITED if k in os.environ}
+        env.update(await asyncio.to_thread(self._role_credentials, config.role_arn, session_id))
+        env.update(
+            {
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_ENDPOINT_URL": self.gateway_url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(config.environment)
+        # Set last: the contract's values win over anything the runtime configured.
+        env.update({"PORT": str(port), "HOST": host, "MCP_PATH": config.protocol.path})
+        artifact = config.artifact
+        if isinstance(artifact, ContainerArtifact):
+            argv = self._container_argv(artifact, env, host, port)
+            cwd = self.logs_dir
+        else:
+            assert isinstance(artifact, CodeArtifact)
+            cwd = await self.artifacts.unpack(runtime_id, version, artifact)
+            env["PYTHONPATH"] = os.pathsep.join([str(cwd), *sys.path[1:]])
+            argv = code_argv(cwd, artifact.runtime, artifact.entry_point)
+        return InstanceSpec(
+            runtime_id=runtime_id,
+            version=version,
+            session_id=session_id,
+            argv=argv,
+            cwd=cwd,
+            env=env,
+            host=host,
+            port=port,
+            path=config.protocol.path,
+            log_path=self.log_path(runtime_id),
+            startup_timeout=self.startup_timeout,
+        )
+
+    def _role_credentials(self, role_arn: str, session_id: str) -> dict[str, str]:
+        sts = self.aws.boto3_client("sts", self.region)
+        creds = sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=f"agentcore-{session_id[:40]}"
+        )["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"],
+        }
+
+    @staticmethod
+    def _container_argv(
+        artifact: ContainerArtifact, env: dict[str, str], host: str, port: int
+    ) -> tuple[str, ...]:
+        engine = container_engine() or "docker"
+        argv = [engine, "run", "--rm", "-p", f"{host}:{port}:{port}"]
+        for key in env:
+            if key not in ("PATH", "HOME", "HOST", "PYTHONPATH", "VIRTUAL_ENV"):
+                argv += ["-e", key]  # values come from the engine's environment, not argv
+        argv += ["-e", "HOST=0.0.0.0", artifact.container_uri]
+        return tuple(argv)

@@ -1,0 +1,112 @@
+"""Run the local AgentCore in the background: pid file, log file, readiness, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from agentcore_mcp.local.service import LocalSettings
+
+
+class LocalProcessError(Exception):
+    """The background local AgentCore could not be started, found or stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalProcess:
+    pid: int
+    url: str
+    log_path: Path
+
+
+def read_pid(settings: LocalSettings) -> int | None:
+    try:
+        pid = int(settings.pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def url_from_pid_file(settings: LocalSettings) -> str | None:
+    try:
+        parts = settings.pid_file.read_text().split()
+    except OSError:
+        return None
+    return parts[1] if len(parts) > 1 else None
+
+
+def healthy(url: str, timeout: float = 1.0) -> bool:
+    try:
+        return httpx.get(f"{url}/_local/health", timeout=timeout, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_background(settings: LocalSettings, argv: list[str], *, wait: float = 60.0) -> LocalProcess:
+    """Spawn `argv` (a foreground `local start`) detached and wait until it is healthy."""
+    existing = read_pid(settings)
+    if existing is not None:
+        raise LocalProcessError(
+            f"a local AgentCore is already running (pid {existing}); `agentcore-mcp local stop` first"
+        )
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log_path = settings.home / "local.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    tmp = settings.pid_file.with_suffix(".tmp")
+    tmp.write_text(f"{proc.pid} {settings.url}\n")
+    tmp.chmod(0o600)
+    tmp.replace(settings.pid_file)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            settings.pid_file.unlink(missing_ok=True)
+            raise LocalProcessError(f"the local AgentCore exited with {proc.returncode}; see {log_path}")
+        if healthy(settings.url):
+            return LocalProcess(proc.pid, settings.url, log_path)
+        time.sleep(0.1)
+    stop_background(settings)
+    raise LocalProcessError(f"the local AgentCore did not become healthy in {wait:g} s; see {log_path}")
+
+
+def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | None:
+    """SIGTERM the background process and wait; returns its pid, or None if none ran."""
+    pid = read_pid(settings)
+    if pid is None:
+        settings.pid_file.unlink(missing_ok=True)
+        return None
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    settings.pid_file.unlink(missing_ok=True)
+    return pid
+
+
+def foreground_argv(extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "agentcore_mcp", "local", "start", *extra]

@@ -1,0 +1,206 @@
+"""`LocalAgentCore`: the rooms wired together, served on one loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from agentcore_mcp.auth import JwksCache, SigV4Secret
+from agentcore_mcp.local.artifacts import ArtifactStore, LocalArtifactPreparer
+from agentcore_mcp.local.aws import EmbeddedAws
+from agentcore_mcp.local.control.handlers import ControlPlaneApp
+from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry, RuntimeVersionConfig
+from agentcore_mcp.local.control.roles import check_runtime_role
+from agentcore_mcp.local.data import DataPlane
+from agentcore_mcp.local.gateway import Gateway
+from agentcore_mcp.local.instances import Instance
+from agentcore_mcp.local.launcher import InstanceLauncher
+from agentcore_mcp.local.sessions import SessionPool
+
+logger = logging.getLogger("agentcore_mcp.local")
+
+DEFAULT_PORT = 8700
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("AGENTCORE_MCP_HOME", Path.home() / ".agentcore-mcp")) / "local"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSettings:
+    """How the local AgentCore runs. Durations are the service's unless scaled for tests."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    region: str = field(default_factory=lambda: os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    account_id: str = "123456789012"
+    home: Path = field(default_factory=default_home)
+    persist: bool = False  # keep the control-plane state in home/state across restarts
+    max_instances: int = 16
+    startup_timeout: float = 30.0
+    lifecycle_scale: float = 1.0  # multiplies idleRuntimeSessionTimeout / maxLifetime
+    reap_interval: float = 1.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "local.pid"
+
+
+def local_credentials() -> tuple[str, SigV4Secret] | None:
+    """The credentials of whoever started the local AgentCore: their requests verify."""
+    import boto3
+
+    creds = boto3.Session().get_credentials()
+    if creds is None:
+        return None
+    frozen = creds.get_frozen_credentials()
+    return frozen.access_key, SigV4Secret(
+        secret_access_key=frozen.secret_key, session_token=frozen.token
+    )
+
+
+class LocalAgentCore:
+    def __init__(self, settings: LocalSettings) -> None:
+        self.settings = settings
+        s = settings
+        s.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.aws = EmbeddedAws(account_id=s.account_id)
+        self.registry = RuntimeRegistry(
+            region=s.region, account_id=s.account_id,
+            persist_dir=s.home / "state" if s.persist else None,
+        )
+        self.sessions = SessionPool(max_instances=s.max_instances, reap_interval=s.reap_interval)
+        self.artifacts = ArtifactStore(self.aws, s.home / "artifacts", s.region)
+        self.launcher = InstanceLauncher(
+            aws=self.aws, artifacts=self.artifacts, logs_dir=s.logs_dir, region=s.region,
+            gateway_url=s.url, startup_timeout=s.startup_timeout,
+        )
+        self._own_key_id: str | None = None
+        self._own_secret: SigV4Secret | None = None
+        self.started_at = time.time()
+
+    # --- wiring --------------------------------------------------------------------
+
+    def lookup_secret(self, access_key_id: str) -> str | SigV4Secret | None:
+        if self._own_key_id is not None and access_key_id == self._own_key_id:
+            return self._own_secret
+        return self.aws.secret_for_access_key(access_key_id)
+
+    async def _probe(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> Instance:
+        return await self.launcher.start(runtime_id, version, config, f"probe-{version}-{runtime_id}")
+
+    async def _start_for_session(self, runtime: ResolvedRuntime, session_id: str) -> Instance:
+        return await self.launcher.start(runtime.runtime_id, runtime.version, runtime.config, session_id)
+
+    async def _role_check(self, role_arn: str) -> str | None:
+        return await check_runtime_role(lambda: self.aws.boto3_client("iam", self.settings.region), role_arn)
+
+    def build(self) -> Any:
+        """Start the embedded AWS and return the ASGI app (with lifespan)."""
+        self.aws.start()
+        own = local_credentials()
+        if own is not None:
+            self._own_key_id, self._own_secret = own
+        control = ControlPlaneApp(
+            self.registry,
+            role_checker=self._role_check,
+            preparer=LocalArtifactPreparer(self.artifacts, self._probe),
+            on_runtime_deleted=self.sessions.stop_runtime,
+        )
+        self.data = DataPlane(
+            registry=self.registry, sessions=self.sessions, start_instance=self._start_for_session,
+            region=self.settings.region, lookup_secret=self.lookup_secret,
+            jwks=JwksCache(self.aws.make_fetcher()),
+            lifecycle_scale=self.settings.lifecycle_scale,
+        )
+        self.gateway = Gateway(
+            control=control, data=self.data, admin=self._admin, moto_url=self.aws.url,
+            region=self.settings.region, lookup_secret=self.lookup_secret,
+        )
+        return self._app
+
+    async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    self.sessions.start_reaper()
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await self.sessions.close()
+                    await self.data.aclose()
+                    await self.gateway.aclose()
+                    self.aws.stop()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        elif scope["type"] == "http":
+            await self.gateway(scope, receive, send)
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        if path == "/_local/health":
+            doc: Any = {"status": "ok", "region": self.settings.region}
+        elif path == "/_local/status":
+            doc = self.status()
+        else:
+            doc = {"message": f"unknown admin path {path}"}
+        payload = json.dumps(doc, default=str).encode()
+        status = 404 if "message" in doc else 200
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": payload})
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "url": self.settings.url,
+            "region": self.settings.region,
+            "account_id": self.settings.account_id,
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+            "home": str(self.settings.home),
+            "max_instances": self.settings.max_instances,
+            "runtimes": self.registry.summaries(),
+            "sessions": [s.__dict__ if hasattr(s, "__dict__") else _slots(s) for s in self.sessions.info()],
+        }
+
+
+def _slots(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def run_foreground(settings: LocalSettings) -> None:
+    """Serve until SIGINT/SIGTERM; one startup line on stderr."""
+    import signal
+
+    import uvicorn
+
+    service = LocalAgentCore(settings)
+    app = service.build()
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _exit)
+    print(f"agentcore-mcp local: AgentCore on {settings.url} (region {settings.region}); "
+          f"export AWS_ENDPOINT_URL={settings.url}", file=sys.stderr, flush=True)
+    asyncio.run(server.serve())

@@ -1,0 +1,265 @@
+"""Sessions, lifecycle, quota, crashes, slow starts and request limits, with shortened clocks.
+
+This module's local AgentCore runs with --lifecycle-scale 0.02 (60 s idle → 1.2 s),
+--max-instances 3 and --startup-timeout 4.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from botocore.credentials import Credentials
+
+from agentcore_mcp.auth import SigV4HttpxAuth
+from tests.support.local import CREDS, REGION, SAMPLE_MAIN, LocalAgentCoreHandle, run_local_agentcore
+
+AUTH = SigV4HttpxAuth(Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION)
+HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream",
+           "mcp-protocol-version": "2025-11-25"}
+
+CRASHY_MAIN = """\
+import os, time
+from pathlib import Path
+from mcp.server.mcpserver import MCPServer
+from agentcore_mcp.server import serve
+
+flag = os.environ.get("SLOW_START_FLAG")
+if flag and Path(flag).exists():
+    time.sleep(30)
+
+mcp = MCPServer("crashy")
+
+@mcp.tool()
+def pid() -> int:
+    return os.getpid()
+
+@mcp.tool()
+def crash() -> str:
+    time.sleep(0.2)
+    os._exit(3)
+
+serve(mcp)
+"""
+
+
+def rpc(method: str, params: dict[str, Any] | None = None, id_: int = 1) -> bytes:
+    doc: dict[str, Any] = {"jsonrpc": "2.0", "id": id_, "method": method}
+    if params is not None:
+        doc["params"] = params
+    return json.dumps(doc).encode()
+
+
+def call_tool(name: str, args: dict[str, Any] | None = None) -> bytes:
+    return rpc("tools/call", {"name": name, "arguments": args or {}})
+
+
+def body_json(r: httpx.Response) -> dict[str, Any]:
+    if r.headers.get("content-type", "").startswith("text/event-stream"):
+        datas = [ln[5:].strip() for ln in r.text.splitlines() if ln.startswith("data:")]
+        return dict(json.loads(datas[-1]))
+    return dict(r.json())
+
+
+@pytest.fixture(scope="module")
+def fast_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
+    with run_local_agentcore(
+        tmp_path_factory.mktemp("fast"),
+        extra_args=("--lifecycle-scale", "0.02", "--max-instances", "3", "--startup-timeout", "4"),
+    ) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def flag_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("flag") / "slow"
+
+
+@pytest.fixture(scope="module")
+def crashy(fast_clock: LocalAgentCoreHandle, flag_file: Path) -> str:
+    got = fast_clock.create_runtime(
+        "crashy", {"main.py": CRASHY_MAIN},
+        environmentVariables={"SLOW_START_FLAG": str(flag_file)},
+        lifecycleConfiguration={"idleRuntimeSessionTimeout": 60, "maxLifetime": 300},
+    )
+    assert got["status"] == "READY", got
+    return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+
+
+def post(url: str, body: bytes, session: str | None = None, **headers: str) -> httpx.Response:
+    h = {**HEADERS, **headers}
+    if session:
+        h["mcp-session-id"] = session
+    return httpx.post(url, content=body, headers=h, auth=AUTH, timeout=60)
+
+
+def pid_of(url: str, session: str) -> int:
+    r = post(url, call_tool("pid"), session)
+    return int(body_json(r)["result"]["structuredContent"]["result"])
+
+
+def stop_all(handle: LocalAgentCoreHandle, url: str, sessions: list[str]) -> None:
+    data = handle.client("bedrock-agentcore")
+    arn = url.split("/runtimes/")[1].split("/")[0]
+    from urllib.parse import unquote
+
+    for s in sessions:
+        try:
+            data.stop_runtime_session(agentRuntimeArn=unquote(arn), runtimeSessionId=s)
+        except Exception:
+            pass
+
+
+def test_new_session_per_request_without_id_and_two_processes(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
+    a = post(crashy, rpc("ping"))
+    b = post(crashy, rpc("ping"))
+    sa, sb = a.headers["mcp-session-id"], b.headers["mcp-session-id"]
+    assert sa != sb
+    assert a.headers["x-amzn-bedrock-agentcore-runtime-session-id"] == sa
+    pa, pb = pid_of(crashy, sa), pid_of(crashy, sb)
+    assert pa != pb
+    # The same id keeps hitting the same process.
+    assert pid_of(crashy, sa) == pa
+    stop_all(fast_clock, crashy, [sa, sb])
+
+
+def test_made_up_session_id_is_kept(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
+    sid = "my-own-session-id-0123456789-abcdefgh"
+    r = post(crashy, rpc("ping"), sid)
+    assert r.headers["mcp-session-id"] == sid
+    assert pid_of(crashy, sid) == pid_of(crashy, sid)
+    stop_all(fast_clock, crashy, [sid])
+
+
+def test_idle_session_is_reaped_then_404(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
+    r = post(crashy, rpc("ping"))
+    sid = r.headers["mcp-session-id"]
+    time.sleep(3.5)  # idle 60 s x 0.02 = 1.2 s, reaper every 1 s
+    gone = post(crashy, rpc("ping"), sid)
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == -32004
+    assert "idle" in gone.json()["error"]["data"]["detail"]
+
+
+def test_max_lifetime_ends_a_busy_session(fast_clock: LocalAgentCoreHandle) -> None:
+    got = fast_clock.create_runtime(
+        "short_lived", lifecycleConfiguration={"idleRuntimeSessionTimeout": 60, "maxLifetime": 100},
+    )
+    url = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    sid = post(url, rpc("ping")).headers["mcp-session-id"]
+    deadline = time.monotonic() + 8
+    status = 200
+    while time.monotonic() < deadline:  # busy every 0.3 s: never idle, but 100 s x 0.02 = 2 s max
+        status = post(url, rpc("ping"), sid).status_code
+        if status == 404:
+            break
+        time.sleep(0.3)
+    assert status == 404
+
+
+def test_stop_runtime_session(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
+    sid = post(crashy, rpc("ping")).headers["mcp-session-id"]
+    arn = crashy.split("/runtimes/")[1].split("/")[0]
+    from urllib.parse import unquote
+
+    data = fast_clock.client("bedrock-agentcore")
+    out = data.stop_runtime_session(agentRuntimeArn=unquote(arn), runtimeSessionId=sid)
+    assert out["statusCode"] == 200
+    assert post(crashy, rpc("ping"), sid).status_code == 404
+
+
+def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
+    sessions = [post(crashy, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
+    over = post(crashy, rpc("ping"))
+    assert over.status_code == 200
+    assert over.json()["error"]["code"] == -32003
+    assert over.headers["x-amzn-errortype"] == "ServiceQuotaExceededException"
+    status = httpx.get(f"{fast_clock.url}/_local/status").json()
+    assert len([s for s in status["sessions"] if s["pid"]]) <= 3
+    # Existing sessions still work while the bound holds.
+    assert post(crashy, rpc("ping"), sessions[0]).status_code == 200
+    stop_all(fast_clock, crashy, sessions)
+    assert post(crashy, rpc("ping")).status_code == 200
+
+
+def test_crash_mid_call_maps_to_runtime_client_error_then_fresh_instance(
+    fast_clock: LocalAgentCoreHandle, crashy: str
+) -> None:
+    sid = post(crashy, rpc("ping")).headers["mcp-session-id"]
+    before = pid_of(crashy, sid)
+    started = time.monotonic()
+    r = post(crashy, call_tool("crash"), sid)
+    assert time.monotonic() - started < 10  # at once, not a hang
+    assert body_json(r)["error"]["code"] == -32010
+    after = pid_of(crashy, sid)
+    assert after != before
+    assert "exited with status 3" in fast_clock.log(crashy.split("runtime%2F")[1].split("/")[0])
+    stop_all(fast_clock, crashy, [sid])
+
+
+def test_slow_start_is_424_with_the_real_message(
+    fast_clock: LocalAgentCoreHandle, crashy: str, flag_file: Path
+) -> None:
+    flag_file.touch()
+    try:
+        r = post(crashy, rpc("ping"))
+    finally:
+        flag_file.unlink()
+    assert r.status_code == 424
+    assert r.json() == {"message": "Runtime initialization time exceeded. Please make sure that "
+                                   "initialization completes in 30s."}
+    assert post(crashy, rpc("ping")).status_code == 200
+
+
+def test_bad_accept_is_406(crashy: str) -> None:
+    r = post(crashy, rpc("ping"), accept="application/json")
+    assert r.status_code == 406
+    assert r.json()["error"]["code"] == -32011
+
+
+def test_oversized_body_refused_without_buffering(crashy: str) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    # A declared size over 100 MB is refused before a byte of the body is sent.
+    parts = urlsplit(crashy)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            "Content-Length: 200000000\r\n\r\n".encode()
+        )
+        head = sock.recv(4096).decode("latin-1")
+    assert head.startswith("HTTP/1.1 413"), head
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(101):
+            yield b"x" * 1_000_000
+
+    streamed = httpx.post(crashy, content=chunks(), headers=HEADERS, timeout=120)
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["code"] == -32006
+
+
+def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> None:
+    got = fast_clock.create_runtime("streamer")
+    url = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "long_task", "arguments": {"steps": 3, "interval_seconds": 0.5},
+        "_meta": {"progressToken": "p1"}}}).encode()
+    arrivals: list[float] = []
+    started = time.monotonic()
+    with httpx.stream("POST", url, content=body, headers=HEADERS, auth=AUTH, timeout=60) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("data:") and "notifications/progress" in line:
+                arrivals.append(time.monotonic() - started)
+    assert len(arrivals) == 3
+    # Each progress event arrives when it happens, not all together at the end.
+    assert arrivals[1] - arrivals[0] > 0.3 and arrivals[2] - arrivals[1] > 0.3

@@ -1,0 +1,135 @@
+"""Start the local AgentCore as a real process and set up what a runtime needs in it."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.support.procs import RunningProcess, free_port, run_process
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# The local AgentCore accepts the credentials of whoever started it; tests use these.
+CREDS = {"AWS_ACCESS_KEY_ID": "AKIALOCALTESTKEY0001", "AWS_SECRET_ACCESS_KEY": "local-test-secret-0001"}
+
+SAMPLE_MAIN = """\
+from agentcore_mcp.server import serve
+from agentcore_mcp.server.sample import build_sample_server
+
+serve(build_sample_server())
+"""
+
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:*"},
+        },
+    }],
+}
+
+
+def code_zip(files: Mapping[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+@dataclass
+class LocalAgentCoreHandle:
+    process: RunningProcess
+    home: Path
+    url: str
+    role_arn: str = ""
+    bucket: str = "agentcore-code"
+    _counter: int = field(default=0)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        from botocore.config import Config
+
+        return boto3.client(
+            service, endpoint_url=self.url, region_name=REGION,
+            aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries={"max_attempts": 1}, read_timeout=120), **kwargs,
+        )
+
+    def upload(self, files: Mapping[str, str], key: str | None = None) -> str:
+        self._counter += 1
+        key = key or f"code/{self._counter}-{time.time_ns()}.zip"
+        self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=code_zip(files))
+        return key
+
+    def create_runtime(
+        self,
+        name: str,
+        files: Mapping[str, str] | None = None,
+        *,
+        wait: bool = True,
+        entry_point: tuple[str, ...] = ("main.py",),
+        **extra: Any,
+    ) -> dict[str, Any]:
+        key = self.upload(files or {"main.py": SAMPLE_MAIN})
+        control = self.client("bedrock-agentcore-control")
+        created: dict[str, Any] = control.create_agent_runtime(
+            agentRuntimeName=name,
+            agentRuntimeArtifact={"codeConfiguration": {
+                "code": {"s3": {"bucket": self.bucket, "prefix": key}},
+                "runtime": "PYTHON_3_11", "entryPoint": list(entry_point),
+            }},
+            roleArn=self.role_arn,
+            networkConfiguration={"networkMode": "PUBLIC"},
+            protocolConfiguration={"serverProtocol": "MCP"},
+            **extra,
+        )
+        if wait:
+            return self.wait_status(created["agentRuntimeId"])
+        return created
+
+    def wait_status(self, runtime_id: str, timeout: float = 60) -> dict[str, Any]:
+        control = self.client("bedrock-agentcore-control")
+        deadline = time.monotonic() + timeout
+        while True:
+            got: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=runtime_id)
+            if not got["status"].endswith("ING") or time.monotonic() > deadline:
+                return got
+            time.sleep(0.1)
+
+    def log(self, runtime_id: str) -> str:
+        path = self.home / "logs" / f"{runtime_id}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@contextmanager
+def run_local_agentcore(
+    tmp_path: Path, *, extra_args: tuple[str, ...] = (), env: Mapping[str, str] | None = None
+) -> Iterator[LocalAgentCoreHandle]:
+    port = free_port()
+    home = tmp_path / "home"
+    argv = [sys.executable, "-m", "agentcore_mcp", "local", "start", "--port", str(port),
+            "--home", str(home), *extra_args]
+    full_env = {**CREDS, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": "", **(env or {})}
+    full_env.pop("AWS_ENDPOINT_URL")
+    with run_process(argv, port=port, tmp_path=tmp_path, env=full_env, name="local", ready_timeout=60) as proc:
+        handle = LocalAgentCoreHandle(process=proc, home=home, url=f"http://127.0.0.1:{port}")
+        iam = handle.client("iam")
+        role = iam.create_role(RoleName="AgentCoreRuntimeRole", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
+        handle.role_arn = role["Role"]["Arn"]
+        handle.client("s3").create_bucket(Bucket=handle.bucket)
+        yield handle
