@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -32,6 +33,10 @@ INSTRUCTIONS = (
 )
 # Models that take `reasoning.effort`; sending it to others is a 400 from the API.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+# Secrets Manager answers in milliseconds; botocore's 60 s defaults would let one stuck
+# connection hold a tool call for minutes (x its retries).
+_SECRETS_CONNECT_TIMEOUT_SECONDS = 5.0
+_SECRETS_READ_TIMEOUT_SECONDS = 10.0
 
 
 def supports_reasoning(model: str) -> bool:
@@ -69,10 +74,18 @@ def resolve_api_key(env: dict[str, str] | None = None) -> str:
             "name or ARN of a Secrets Manager secret holding the key."
         )
     import boto3  # lazy: only servers that use a secret pay for boto3's import
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
+    config = Config(
+        connect_timeout=_SECRETS_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=_SECRETS_READ_TIMEOUT_SECONDS,
+    )
     try:
-        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+        # A session of its own: boto3's shared default session is not thread-safe, and
+        # this runs in a worker thread.
+        client = boto3.session.Session().client("secretsmanager", config=config)
+        value = client.get_secret_value(SecretId=secret_id)
     except (BotoCoreError, ClientError) as exc:
         raise ApiKeyUnavailable(
             f"Cannot read secret {secret_id!r} from Secrets Manager: {exc}. Check the "
@@ -81,12 +94,15 @@ def resolve_api_key(env: dict[str, str] | None = None) -> str:
     raw = str(value.get("SecretString", "")).strip()
     if raw.startswith("{"):
         try:
-            raw = str(json.loads(raw).get("OPENAI_API_KEY", "")).strip()
+            loaded = json.loads(raw)
         except ValueError:
-            raw = ""
+            loaded = None
+        # Only a string counts: null or a number must not become the key "None" or "42".
+        found = loaded.get("OPENAI_API_KEY") if isinstance(loaded, dict) else None
+        raw = found.strip() if isinstance(found, str) else ""
     if not raw:
         raise ApiKeyUnavailable(
-            f"Secret {secret_id!r} is empty; store the key itself or "
+            f"Secret {secret_id!r} holds no API key; store the key itself or "
             '{"OPENAI_API_KEY": "sk-..."} in it.'
         )
     return raw
@@ -114,7 +130,9 @@ def extract_answer(response: Any) -> SearchAnswer:
 class WebSearch:
     """Holds one AsyncOpenAI client per key, so connections are reused across calls."""
 
-    model: str = field(default_factory=lambda: os.environ.get("OPENAI_WEB_SEARCH_MODEL", DEFAULT_MODEL))
+    model: str = field(
+        default_factory=lambda: os.environ.get("OPENAI_WEB_SEARCH_MODEL", DEFAULT_MODEL)
+    )
     timeout_seconds: float = field(
         default_factory=lambda: float(os.environ.get("OPENAI_TIMEOUT_SECONDS", "120"))
     )
@@ -140,7 +158,9 @@ class WebSearch:
         if not query.strip():
             raise ToolError("query must not be empty")
         try:
-            api_key = resolve_api_key()
+            # In a worker thread: reading a secret is blocking network I/O, and on the event
+            # loop it would stall every other request the server is handling meanwhile.
+            api_key = await anyio.to_thread.run_sync(resolve_api_key)
         except ApiKeyUnavailable as exc:
             raise ToolError(str(exc)) from exc
         request: dict[str, Any] = {
@@ -172,6 +192,14 @@ class WebSearch:
             raise ToolError(f"Cannot reach the OpenAI API: {exc}") from exc
         except openai.APIStatusError as exc:
             raise ToolError(f"OpenAI API error {exc.status_code}: {exc.message}") from exc
+        except (openai.OpenAIError, ValueError) as exc:
+            # e.g. a 200 whose body is not valid JSON (a proxy cut it short): without this
+            # the client would see only a bare "Error executing tool web_search".
+            raise ToolError(
+                f"OpenAI returned a response that could not be read ({type(exc).__name__}: "
+                f"{exc}). Retry; if it persists, check that OPENAI_BASE_URL points at the "
+                "OpenAI API."
+            ) from exc
         answer = extract_answer(response)
         if not answer.text:
             raise ToolError("OpenAI returned no answer text for this query.")
