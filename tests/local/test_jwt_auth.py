@@ -215,9 +215,17 @@ def test_rotated_key_is_fetched(
     new = RSAKey.generate_key(2048, parameters={"kid": "rsa-2", "alg": "RS256"})
     idp.jwks = {"keys": [*idp.jwks["keys"], new.as_dict(private=False)]}
     token = sign(claims(idp), key=new)
-    r = httpx.post(url_for(local_agentcore, own_idp_runtimes["clients"]), content=PING,
-                   headers={**HEADERS, "authorization": f"Bearer {token}"})
+    # The local AgentCore re-fetches a JWKS for an unknown kid at most every 5 s.
+    deadline = time.monotonic() + 8
+    while True:
+        r = httpx.post(url_for(local_agentcore, own_idp_runtimes["clients"]), content=PING,
+                       headers={**HEADERS, "authorization": f"Bearer {token}"})
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        assert "rsa-2" in r.json()["error"]["data"]["detail"]
+        time.sleep(0.5)
     assert r.status_code == 200, r.text
+    assert idp.hits["/jwks.json"] >= 2
 
 
 # After the rotation test: an unknown kid spends the JWKS re-fetch allowance.

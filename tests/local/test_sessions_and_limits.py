@@ -174,7 +174,12 @@ def test_stop_runtime_session(fast_clock: LocalAgentCoreHandle, crashy: str) -> 
     assert post(crashy, rpc("ping"), sid).status_code == 404
 
 
-def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
+def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle) -> None:
+    # Idle 600 s x 0.02 = 12 s: nothing is reaped while the bound is being reached.
+    got = fast_clock.create_runtime(
+        "bounded", lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800}
+    )
+    crashy = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
     sessions = [post(crashy, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
     over = post(crashy, rpc("ping"))
     assert over.status_code == 200

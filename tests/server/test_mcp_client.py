@@ -73,6 +73,36 @@ async def test_progress_over_sse(mcp_url: str, era: str) -> None:
     assert seen == [(1, 3, "step 1 of 3"), (2, 3, "step 2 of 3"), (3, 3, "step 3 of 3")]
 
 
+@pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
+def test_progress_events_arrive_as_they_happen(mcp_url: str, era: str) -> None:
+    """Each progress notification is flushed at once, not held until the call ends."""
+    import json
+
+    params: dict[str, object] = {
+        "name": "long_task", "arguments": {"steps": 3, "interval_seconds": 0.4},
+        "_meta": {"progressToken": "tok"},
+    }
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream",
+               "mcp-protocol-version": era}
+    if era == "2026-07-28":
+        params["_meta"] = {  # type: ignore[index]
+            "progressToken": "tok",
+            "io.modelcontextprotocol/protocolVersion": era,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+        }
+        headers |= {"mcp-method": "tools/call", "mcp-name": "long_task"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+    arrivals: list[float] = []
+    started = time.monotonic()
+    with httpx.stream("POST", mcp_url, content=json.dumps(body), headers=headers, timeout=30) as r:
+        for line in r.iter_lines():
+            if line.startswith("data:") and "notifications/progress" in line:
+                arrivals.append(time.monotonic() - started)
+    assert len(arrivals) == 3
+    assert arrivals[1] - arrivals[0] > 0.25 and arrivals[2] - arrivals[1] > 0.25
+
+
 @pytest.mark.parametrize("era", ERAS)
 async def test_result_larger_than_one_mib(mcp_url: str, era: str) -> None:
     size = 3 * 1024 * 1024 + 17

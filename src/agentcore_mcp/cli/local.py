@@ -97,9 +97,9 @@ def status(
     from rich.table import Table
 
     stdout.print(f"local AgentCore {doc['url']} region {doc['region']} pid {doc['pid']} up {doc['uptime_seconds']}s")
-    runtimes = Table("runtime id", "status", "version", "auth", title="runtimes", box=None)
+    runtimes = Table("runtime id", "status", "version", "failure", title="runtimes", box=None)
     for r in doc["runtimes"]:
-        runtimes.add_row(r["agentRuntimeId"], r["status"], str(r.get("agentRuntimeVersion", "")), r.get("auth", ""))
+        runtimes.add_row(r["agentRuntimeId"], r["status"], str(r["agentRuntimeVersion"]), r["failureReason"] or "")
     stdout.print(runtimes)
     sessions = Table("session", "runtime", "pid", "age s", "idle s", "in flight", title="sessions", box=None)
     for s in doc["sessions"]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +129,9 @@ class LocalAgentCore:
         self.data = DataPlane(
             registry=self.registry, sessions=self.sessions, start_instance=self._start_for_session,
             region=self.settings.region, lookup_secret=self.lookup_secret,
-            jwks=JwksCache(self.aws.make_fetcher()),
+            # An unknown kid re-fetches the JWKS at most every 5 s per URL: quick enough
+            # for a rotation during local testing, slow enough that bogus kids can't flood.
+            jwks=JwksCache(self.aws.make_fetcher(), min_refetch_interval=timedelta(seconds=5)),
             lifecycle_scale=self.settings.lifecycle_scale,
         )
         self.gateway = Gateway(
@@ -176,13 +180,13 @@ class LocalAgentCore:
             "uptime_seconds": round(time.time() - self.started_at, 1),
             "home": str(self.settings.home),
             "max_instances": self.settings.max_instances,
-            "runtimes": self.registry.summaries(),
-            "sessions": [s.__dict__ if hasattr(s, "__dict__") else _slots(s) for s in self.sessions.info()],
+            "runtimes": [
+                {"agentRuntimeId": r.runtime_id, "agentRuntimeArn": r.arn, "status": r.status,
+                 "agentRuntimeVersion": r.latest_version, "failureReason": r.failure_reason}
+                for r in self.registry.runtimes()
+            ],
+            "sessions": [dataclasses.asdict(s) for s in self.sessions.info()],
         }
-
-
-def _slots(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
 
 
 def run_foreground(settings: LocalSettings) -> None:
@@ -194,7 +198,9 @@ def run_foreground(settings: LocalSettings) -> None:
     service = LocalAgentCore(settings)
     app = service.build()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on", interface="asgi3"
+    )
     server = uvicorn.Server(config)
 
     def _exit(signum: int, frame: object) -> None:

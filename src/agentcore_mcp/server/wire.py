@@ -99,6 +99,19 @@ def sse_data_payloads(raw: bytes) -> list[bytes]:
     return payloads
 
 
+def _is_notification(payload: bytes) -> bool:
+    """Whether an SSE event's JSON-RPC message is not a response (no `result`/`error`)."""
+    import json
+
+    if len(payload) > 65536:  # notifications are small; a big event is the final result
+        return False
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return True
+    return not (isinstance(doc, dict) and ("result" in doc or "error" in doc))
+
+
 class DeferredSse:
     """Turn an SSE response that ends quickly with a single event into a JSON response.
 
@@ -106,9 +119,9 @@ class DeferredSse:
     Most calls finish at once with one response event, and a plain JSON body is cheaper
     and sidesteps client SSE limits (the official client refuses events over 1 MiB).
     So the stream is held for up to `window` seconds: if it ends with exactly one event
-    in that time, the event's data goes out as `application/json`; as soon as a second
-    event (a progress notification) arrives or the window passes, the held bytes and the
-    rest of the stream go out as SSE, where keep-alives keep long calls alive.
+    in that time, the event's data goes out as `application/json`; as soon as a
+    notification (progress, a log message) arrives or the window passes, the held bytes
+    and the rest of the stream go out as SSE, where keep-alives keep long calls alive.
 
     This is the behaviour the SDK's own 2026-07-28 path has; use `wrap(send)` as the
     `send` of one request, then `await finish()` after the app returns.
@@ -148,7 +161,9 @@ class DeferredSse:
             await self._send_json(events[0])
             return
         past_deadline = self._deadline is not None and time.monotonic() >= self._deadline
-        if len(events) > 1 or past_deadline or not more:
+        # A notification (progress, log) means the call streams: the client should see
+        # it now, not when the window closes.
+        if past_deadline or not more or len(events) > 1 or any(map(_is_notification, events)):
             await self._commit()
 
     async def tick(self) -> None:
