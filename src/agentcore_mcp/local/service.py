@@ -120,7 +120,7 @@ class LocalAgentCore:
         own = local_credentials()
         if own is not None:
             self._own_key_id, self._own_secret = own
-        control = ControlPlaneApp(
+        self.control = control = ControlPlaneApp(
             self.registry,
             role_checker=self._role_check,
             preparer=LocalArtifactPreparer(self.artifacts, self._probe),
@@ -148,6 +148,7 @@ class LocalAgentCore:
                     self.sessions.start_reaper()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    await self.control.aclose()  # cancel preparations still running
                     await self.sessions.close()
                     await self.data.aclose()
                     await self.gateway.aclose()
