@@ -13,9 +13,14 @@ from agentcore_mcp.client import ConnectOptions, open_client
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
 
 INIT = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-               "clientInfo": {"name": "boto3-test", "version": "0"}},
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "boto3-test", "version": "0"},
+    },
 }
 
 
@@ -30,11 +35,15 @@ def read_jsonrpc(payload: bytes, content_type: str) -> dict[str, object]:
     return dict(json.loads(payload))
 
 
-def test_boto3_invoke_agent_runtime(local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, object]) -> None:
+def test_boto3_invoke_agent_runtime(
+    local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, object]
+) -> None:
     data = local_agentcore.client("bedrock-agentcore")
     out = data.invoke_agent_runtime(
-        agentRuntimeArn=sigv4_runtime["agentRuntimeArn"], qualifier="DEFAULT",
-        payload=json.dumps(INIT).encode(), contentType="application/json",
+        agentRuntimeArn=sigv4_runtime["agentRuntimeArn"],
+        qualifier="DEFAULT",
+        payload=json.dumps(INIT).encode(),
+        contentType="application/json",
         accept="application/json, text/event-stream",
     )
     assert out["statusCode"] == 200
@@ -43,12 +52,19 @@ def test_boto3_invoke_agent_runtime(local_agentcore: LocalAgentCoreHandle, sigv4
     reply = read_jsonrpc(out["response"].read(), out["contentType"])
     assert reply["result"]["serverInfo"]["name"] == "agentcore-mcp-sample"  # type: ignore[index]
 
-    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-            "params": {"name": "echo", "arguments": {"text": "via boto3"}}}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "via boto3"}},
+    }
     out2 = data.invoke_agent_runtime(
-        agentRuntimeArn=sigv4_runtime["agentRuntimeArn"], payload=json.dumps(call).encode(),
-        contentType="application/json", accept="application/json, text/event-stream",
-        mcpSessionId=session, mcpProtocolVersion="2025-06-18",
+        agentRuntimeArn=sigv4_runtime["agentRuntimeArn"],
+        payload=json.dumps(call).encode(),
+        contentType="application/json",
+        accept="application/json, text/event-stream",
+        mcpSessionId=session,
+        mcpProtocolVersion="2025-06-18",
     )
     assert out2["mcpSessionId"] == session
     reply2 = read_jsonrpc(out2["response"].read(), out2["contentType"])
@@ -58,15 +74,26 @@ def test_boto3_invoke_agent_runtime(local_agentcore: LocalAgentCoreHandle, sigv4
 def test_runtime_id_with_account_id_in_place_of_arn(
     local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, object]
 ) -> None:
-    session = boto3.Session(aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"], region_name=REGION)
+    session = boto3.Session(
+        aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
     import httpx
 
-    url = (f"{local_agentcore.url}/runtimes/{sigv4_runtime['agentRuntimeId']}/invocations"
-           f"?qualifier=DEFAULT&accountId=123456789012")
-    r = httpx.post(url, content=json.dumps(INIT), auth=_httpx_auth(session),
-                   headers={"content-type": "application/json",
-                            "accept": "application/json, text/event-stream"})
+    url = (
+        f"{local_agentcore.url}/runtimes/{sigv4_runtime['agentRuntimeId']}/invocations"
+        f"?qualifier=DEFAULT&accountId=123456789012"
+    )
+    r = httpx.post(
+        url,
+        content=json.dumps(INIT),
+        auth=_httpx_auth(session),
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+        },
+    )
     assert r.status_code == 200, r.text
     assert read_jsonrpc(r.content, r.headers["content-type"])["result"]
 
@@ -79,12 +106,16 @@ def _httpx_auth(session: boto3.Session) -> SigV4HttpxAuth:
 async def test_official_mcp_client_with_sigv4(
     local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, object], era: str
 ) -> None:
-    session = boto3.Session(aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"], region_name=REGION)
+    session = boto3.Session(
+        aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
     auth = SigV4Httpx2Auth(credentials=session.get_credentials(), region=REGION)
     options = ConnectOptions(
         url=invocation_url(local_agentcore, str(sigv4_runtime["agentRuntimeArn"])),
-        auth=auth, protocol=era,  # type: ignore[arg-type]
+        auth=auth,
+        protocol=era,  # type: ignore[arg-type]
     )
     progress: list[float] = []
 
@@ -94,8 +125,9 @@ async def test_official_mcp_client_with_sigv4(
     async with open_client(options) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"echo", "long_task", "web_search"} <= names
-        result = await client.call_tool("long_task", {"steps": 2, "interval_seconds": 0.05},
-                                        progress_callback=on_progress)
+        result = await client.call_tool(
+            "long_task", {"steps": 2, "interval_seconds": 0.05}, progress_callback=on_progress
+        )
         assert result.content[0].text == "completed 2 steps"  # type: ignore[union-attr]
         big = await client.call_tool("blob", {"size_bytes": 2 * 1024 * 1024})
         assert len(big.content[0].text) == 2 * 1024 * 1024  # type: ignore[union-attr]

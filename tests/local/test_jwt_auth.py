@@ -37,22 +37,39 @@ def cognito(local_agentcore: LocalAgentCoreHandle) -> dict[str, str]:
     idp = local_agentcore.client("cognito-idp")
     pool = idp.create_user_pool(PoolName="mcp-users")["UserPool"]["Id"]
     client = idp.create_user_pool_client(
-        UserPoolId=pool, ClientName="mcp", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        UserPoolId=pool,
+        ClientName="mcp",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     idp.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool, Username="alice", Password="Passw0rd!x", Permanent=True)
+    idp.admin_set_user_password(
+        UserPoolId=pool, Username="alice", Password="Passw0rd!x", Permanent=True
+    )
     tokens = get_user_token(idp, client, "alice", "Passw0rd!x")
-    return {"pool": pool, "client": client, "access": tokens.access_token, "id": tokens.id_token or ""}
+    return {
+        "pool": pool,
+        "client": client,
+        "access": tokens.access_token,
+        "id": tokens.id_token or "",
+    }
 
 
 @pytest.fixture(scope="module")
-def cognito_runtime(local_agentcore: LocalAgentCoreHandle, cognito: dict[str, str]) -> dict[str, Any]:
-    discovery = (f"https://cognito-idp.us-east-1.amazonaws.com/{cognito['pool']}"
-                 "/.well-known/openid-configuration")
+def cognito_runtime(
+    local_agentcore: LocalAgentCoreHandle, cognito: dict[str, str]
+) -> dict[str, Any]:
+    discovery = (
+        f"https://cognito-idp.us-east-1.amazonaws.com/{cognito['pool']}"
+        "/.well-known/openid-configuration"
+    )
     got = local_agentcore.create_runtime(
         "sample_cognito",
-        authorizerConfiguration={"customJWTAuthorizer": {
-            "discoveryUrl": discovery, "allowedClients": [cognito["client"]]}},
+        authorizerConfiguration={
+            "customJWTAuthorizer": {
+                "discoveryUrl": discovery,
+                "allowedClients": [cognito["client"]],
+            }
+        },
     )
     assert got["status"] == "READY", got
     return got
@@ -60,7 +77,10 @@ def cognito_runtime(local_agentcore: LocalAgentCoreHandle, cognito: dict[str, st
 
 @pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
 async def test_official_client_with_cognito_access_token(
-    local_agentcore: LocalAgentCoreHandle, cognito: dict[str, str], cognito_runtime: dict[str, Any], era: str
+    local_agentcore: LocalAgentCoreHandle,
+    cognito: dict[str, str],
+    cognito_runtime: dict[str, Any],
+    era: str,
 ) -> None:
     options = ConnectOptions(
         url=url_for(local_agentcore, cognito_runtime["agentRuntimeArn"]),
@@ -76,8 +96,11 @@ def test_id_token_where_access_token_expected_says_so(
     local_agentcore: LocalAgentCoreHandle, cognito: dict[str, str], cognito_runtime: dict[str, Any]
 ) -> None:
     assert cognito["id"], "the embedded Cognito issues ID tokens"
-    r = httpx.post(url_for(local_agentcore, cognito_runtime["agentRuntimeArn"]), content=PING,
-                   headers={**HEADERS, "authorization": f"Bearer {cognito['id']}"})
+    r = httpx.post(
+        url_for(local_agentcore, cognito_runtime["agentRuntimeArn"]),
+        content=PING,
+        headers={**HEADERS, "authorization": f"Bearer {cognito['id']}"},
+    )
     assert r.status_code == 401
     detail = r.json()["error"]["data"]["detail"]
     assert "ID token" in detail and "access token" in detail
@@ -109,9 +132,12 @@ def test_sigv4_on_jwt_runtime_is_method_mismatch(
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as err:
-        data.invoke_agent_runtime(agentRuntimeArn=cognito_runtime["agentRuntimeArn"], payload=PING,
-                                  contentType="application/json",
-                                  accept="application/json, text/event-stream")
+        data.invoke_agent_runtime(
+            agentRuntimeArn=cognito_runtime["agentRuntimeArn"],
+            payload=PING,
+            contentType="application/json",
+            accept="application/json, text/event-stream",
+        )
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
 
@@ -134,15 +160,22 @@ def idp() -> Iterator[IdpServer]:
 def own_idp_runtimes(local_agentcore: LocalAgentCoreHandle, idp: IdpServer) -> dict[str, str]:
     clients = local_agentcore.create_runtime(
         "own_idp_clients",
-        authorizerConfiguration={"customJWTAuthorizer": {
-            "discoveryUrl": idp.discovery_url, "allowedClients": [CLIENT],
-            "allowedScopes": ["mcp/invoke"],
-        }},
+        authorizerConfiguration={
+            "customJWTAuthorizer": {
+                "discoveryUrl": idp.discovery_url,
+                "allowedClients": [CLIENT],
+                "allowedScopes": ["mcp/invoke"],
+            }
+        },
     )
     audience = local_agentcore.create_runtime(
         "own_idp_audience",
-        authorizerConfiguration={"customJWTAuthorizer": {
-            "discoveryUrl": idp.discovery_url, "allowedAudience": ["mcp-api"]}},
+        authorizerConfiguration={
+            "customJWTAuthorizer": {
+                "discoveryUrl": idp.discovery_url,
+                "allowedAudience": ["mcp-api"],
+            }
+        },
     )
     assert clients["status"] == audience["status"] == "READY"
     return {"clients": clients["agentRuntimeArn"], "audience": audience["agentRuntimeArn"]}
@@ -150,8 +183,15 @@ def own_idp_runtimes(local_agentcore: LocalAgentCoreHandle, idp: IdpServer) -> d
 
 def claims(idp: IdpServer, **extra: Any) -> dict[str, Any]:
     now = int(time.time())
-    base: dict[str, Any] = {"iss": idp.issuer, "sub": "u1", "client_id": CLIENT, "token_use": "access",
-                            "scope": "mcp/invoke openid", "iat": now, "exp": now + 600}
+    base: dict[str, Any] = {
+        "iss": idp.issuer,
+        "sub": "u1",
+        "client_id": CLIENT,
+        "token_use": "access",
+        "scope": "mcp/invoke openid",
+        "iat": now,
+        "exp": now + 600,
+    }
     base.update(extra)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -181,11 +221,18 @@ def tampered(idp: IdpServer) -> str:
 
 
 MATRIX: dict[str, tuple[str, Callable[[IdpServer], str]]] = {
-    "alg none": ("clients", lambda i: f"{b64(json.dumps({'alg': 'none'}).encode())}."
-                 f"{b64(json.dumps(claims(i)).encode())}."),
+    "alg none": (
+        "clients",
+        lambda i: (
+            f"{b64(json.dumps({'alg': 'none'}).encode())}.{b64(json.dumps(claims(i)).encode())}."
+        ),
+    ),
     "HS256 signed with the public key": ("clients", hs256_with_public_key),
     "wrong iss": ("clients", lambda i: sign(claims(i, iss="https://evil.example"))),
-    "expired": ("clients", lambda i: sign(claims(i, exp=int(time.time()) - 600, iat=int(time.time()) - 1200))),
+    "expired": (
+        "clients",
+        lambda i: sign(claims(i, exp=int(time.time()) - 600, iat=int(time.time()) - 1200)),
+    ),
     "nbf in the future": ("clients", lambda i: sign(claims(i, nbf=int(time.time()) + 600))),
     "wrong client": ("clients", lambda i: sign(claims(i, client_id="someone-else"))),
     "wrong audience": ("audience", lambda i: sign(claims(i, aud="other-api", client_id=None))),
@@ -198,13 +245,19 @@ MATRIX: dict[str, tuple[str, Callable[[IdpServer], str]]] = {
 
 @pytest.mark.parametrize(("which", "extra"), [("clients", {}), ("audience", {"aud": "mcp-api"})])
 def test_valid_tokens_pass_rsa_and_ec(
-    local_agentcore: LocalAgentCoreHandle, idp: IdpServer, own_idp_runtimes: dict[str, str],
-    which: str, extra: dict[str, Any],
+    local_agentcore: LocalAgentCoreHandle,
+    idp: IdpServer,
+    own_idp_runtimes: dict[str, str],
+    which: str,
+    extra: dict[str, Any],
 ) -> None:
     for key, alg in ((RSA, "RS256"), (EC, "ES256")):
         token = sign(claims(idp, **extra), key=key, alg=alg)
-        r = httpx.post(url_for(local_agentcore, own_idp_runtimes[which]), content=PING,
-                       headers={**HEADERS, "authorization": f"Bearer {token}"})
+        r = httpx.post(
+            url_for(local_agentcore, own_idp_runtimes[which]),
+            content=PING,
+            headers={**HEADERS, "authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["result"] == {}
 
@@ -218,8 +271,11 @@ def test_rotated_key_is_fetched(
     # The local AgentCore re-fetches a JWKS for an unknown kid at most every 5 s.
     deadline = time.monotonic() + 8
     while True:
-        r = httpx.post(url_for(local_agentcore, own_idp_runtimes["clients"]), content=PING,
-                       headers={**HEADERS, "authorization": f"Bearer {token}"})
+        r = httpx.post(
+            url_for(local_agentcore, own_idp_runtimes["clients"]),
+            content=PING,
+            headers={**HEADERS, "authorization": f"Bearer {token}"},
+        )
         if r.status_code == 200 or time.monotonic() > deadline:
             break
         assert "rsa-2" in r.json()["error"]["data"]["detail"]
@@ -231,7 +287,10 @@ def test_rotated_key_is_fetched(
 # After the rotation test: an unknown kid spends the JWKS re-fetch allowance.
 @pytest.mark.parametrize("case", sorted(MATRIX))
 def test_jwt_negative_matrix(
-    local_agentcore: LocalAgentCoreHandle, idp: IdpServer, own_idp_runtimes: dict[str, str], case: str
+    local_agentcore: LocalAgentCoreHandle,
+    idp: IdpServer,
+    own_idp_runtimes: dict[str, str],
+    case: str,
 ) -> None:
     which, make = MATRIX[case]
     url = url_for(local_agentcore, own_idp_runtimes[which])

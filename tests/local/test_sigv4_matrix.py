@@ -49,16 +49,20 @@ def _cases() -> dict[str, Mutation]:
         "wrong service": lambda url: (signed_request(url, service="bedrock"), BODY),
         "wrong region": lambda url: (signed_request(url, region="eu-west-1"), BODY),
         "expired": lambda url: (
-            signed_request(url, now=datetime.now(UTC) - timedelta(minutes=10)), BODY
+            signed_request(url, now=datetime.now(UTC) - timedelta(minutes=10)),
+            BODY,
         ),
         "from the future": lambda url: (
-            signed_request(url, now=datetime.now(UTC) + timedelta(minutes=10)), BODY
+            signed_request(url, now=datetime.now(UTC) + timedelta(minutes=10)),
+            BODY,
         ),
         "unknown key": lambda url: (
-            signed_request(url, credentials=Credentials("AKIAUNKNOWNKEY000000", "x" * 40)), BODY
+            signed_request(url, credentials=Credentials("AKIAUNKNOWNKEY000000", "x" * 40)),
+            BODY,
         ),
         "wrong secret": lambda url: (
-            signed_request(url, credentials=Credentials(CREDS["AWS_ACCESS_KEY_ID"], "y" * 40)), BODY
+            signed_request(url, credentials=Credentials(CREDS["AWS_ACCESS_KEY_ID"], "y" * 40)),
+            BODY,
         ),
         "no signature": lambda url: (dict(BASE_HEADERS), BODY),
     }
@@ -95,19 +99,23 @@ def test_refused_with_403_and_no_challenge(url: str, case: str) -> None:
 
 
 def test_bearer_on_sigv4_runtime_is_method_mismatch(url: str) -> None:
-    r = httpx.post(url, content=BODY, headers={**BASE_HEADERS, "authorization": "Bearer abc.def.ghi"})
+    r = httpx.post(
+        url, content=BODY, headers={**BASE_HEADERS, "authorization": "Bearer abc.def.ghi"}
+    )
     assert r.status_code == 403
     assert "Authorization method mismatch" in r.json()["error"]["data"]["detail"]
 
 
 def test_control_plane_refuses_bad_signature(local_agentcore: LocalAgentCoreHandle) -> None:
+    import boto3
     from botocore.exceptions import ClientError
 
-    import boto3
-
     bad = boto3.client(
-        "bedrock-agentcore-control", endpoint_url=local_agentcore.url, region_name=REGION,
-        aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"], aws_secret_access_key="wrong" * 8,
+        "bedrock-agentcore-control",
+        endpoint_url=local_agentcore.url,
+        region_name=REGION,
+        aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key="wrong" * 8,
     )
     with pytest.raises(ClientError) as err:
         bad.list_agent_runtimes()
@@ -115,9 +123,7 @@ def test_control_plane_refuses_bad_signature(local_agentcore: LocalAgentCoreHand
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
-def test_iam_user_access_key_is_accepted(
-    local_agentcore: LocalAgentCoreHandle, url: str
-) -> None:
+def test_iam_user_access_key_is_accepted(local_agentcore: LocalAgentCoreHandle, url: str) -> None:
     """Keys issued by the embedded IAM verify too, not only the starter's credentials."""
     iam = local_agentcore.client("iam")
     iam.create_user(UserName="caller")

@@ -20,7 +20,10 @@ from tests.support.procs import RunningProcess, free_port, run_process
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # The local AgentCore accepts the credentials of whoever started it; tests use these.
-CREDS = {"AWS_ACCESS_KEY_ID": "AKIALOCALTESTKEY0001", "AWS_SECRET_ACCESS_KEY": "local-test-secret-0001"}
+CREDS = {
+    "AWS_ACCESS_KEY_ID": "AKIALOCALTESTKEY0001",
+    "AWS_SECRET_ACCESS_KEY": "local-test-secret-0001",
+}
 
 SAMPLE_MAIN = """\
 from agentcore_mcp.server import serve
@@ -31,15 +34,17 @@ serve(build_sample_server())
 
 TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": ACCOUNT},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:*"},
-        },
-    }],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:*"},
+            },
+        }
+    ],
 }
 
 
@@ -64,10 +69,13 @@ class LocalAgentCoreHandle:
         from botocore.config import Config
 
         return boto3.client(
-            service, endpoint_url=self.url, region_name=REGION,
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
             aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries={"max_attempts": 1}, read_timeout=120), **kwargs,
+            config=Config(retries={"max_attempts": 1}, read_timeout=120),
+            **kwargs,
         )
 
     def upload(self, files: Mapping[str, str], key: str | None = None) -> str:
@@ -89,10 +97,13 @@ class LocalAgentCoreHandle:
         control = self.client("bedrock-agentcore-control")
         created: dict[str, Any] = control.create_agent_runtime(
             agentRuntimeName=name,
-            agentRuntimeArtifact={"codeConfiguration": {
-                "code": {"s3": {"bucket": self.bucket, "prefix": key}},
-                "runtime": "PYTHON_3_11", "entryPoint": list(entry_point),
-            }},
+            agentRuntimeArtifact={
+                "codeConfiguration": {
+                    "code": {"s3": {"bucket": self.bucket, "prefix": key}},
+                    "runtime": "PYTHON_3_11",
+                    "entryPoint": list(entry_point),
+                }
+            },
             roleArn=self.role_arn,
             networkConfiguration={"networkMode": "PUBLIC"},
             protocolConfiguration={"serverProtocol": "MCP"},
@@ -122,14 +133,28 @@ def run_local_agentcore(
 ) -> Iterator[LocalAgentCoreHandle]:
     port = free_port()
     home = tmp_path / "home"
-    argv = [sys.executable, "-m", "agentcore_mcp", "local", "start", "--port", str(port),
-            "--home", str(home), *extra_args]
+    argv = [
+        sys.executable,
+        "-m",
+        "agentcore_mcp",
+        "local",
+        "start",
+        "--port",
+        str(port),
+        "--home",
+        str(home),
+        *extra_args,
+    ]
     full_env = {**CREDS, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": "", **(env or {})}
     full_env.pop("AWS_ENDPOINT_URL")
-    with run_process(argv, port=port, tmp_path=tmp_path, env=full_env, name="local", ready_timeout=60) as proc:
+    with run_process(
+        argv, port=port, tmp_path=tmp_path, env=full_env, name="local", ready_timeout=60
+    ) as proc:
         handle = LocalAgentCoreHandle(process=proc, home=home, url=f"http://127.0.0.1:{port}")
         iam = handle.client("iam")
-        role = iam.create_role(RoleName="AgentCoreRuntimeRole", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
+        role = iam.create_role(
+            RoleName="AgentCoreRuntimeRole", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
+        )
         handle.role_arn = role["Role"]["Arn"]
         handle.client("s3").create_bucket(Bucket=handle.bucket)
         yield handle

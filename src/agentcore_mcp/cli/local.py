@@ -11,7 +11,9 @@ import typer
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import print_json, stderr, stdout
 
-app = typer.Typer(help="Run AgentCore Runtime's control and data plane on loopback.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run AgentCore Runtime's control and data plane on loopback.", no_args_is_help=True
+)
 
 
 def _settings(**given: Any) -> Any:
@@ -26,28 +28,57 @@ def _settings(**given: Any) -> Any:
     "- `agentcore-mcp local start --port 9000 --persist`",
 )
 def start(
-    detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background (pid file and log in --home)."),
+    detach: bool = typer.Option(
+        False, "--detach", "-d", help="Run in the background (pid file and log in --home)."
+    ),
     port: int | None = typer.Option(None, help="Loopback port for every AWS API [default 8700]."),
-    region: str | None = typer.Option(None, help="Region served [env: AWS_REGION, default us-east-1]."),
-    home: Path | None = typer.Option(None, help="State, logs and artifacts [env: AGENTCORE_MCP_HOME/local]."),
-    persist: bool = typer.Option(False, "--persist", help="Keep runtimes across restarts (in --home/state)."),
+    region: str | None = typer.Option(
+        None, help="Region served [env: AWS_REGION, default us-east-1]."
+    ),
+    home: Path | None = typer.Option(
+        None, help="State, logs and artifacts [env: AGENTCORE_MCP_HOME/local]."
+    ),
+    persist: bool = typer.Option(
+        False, "--persist", help="Keep runtimes across restarts (in --home/state)."
+    ),
     max_instances: int | None = typer.Option(None, help="Active-session quota [default 16]."),
-    startup_timeout: float | None = typer.Option(None, help="Seconds an instance has to listen [default 30, as AgentCore]."),
-    lifecycle_scale: float | None = typer.Option(None, help="Scale idle/max-lifetime durations (testing) [default 1]."),
+    startup_timeout: float | None = typer.Option(
+        None, help="Seconds an instance has to listen [default 30, as AgentCore]."
+    ),
+    lifecycle_scale: float | None = typer.Option(
+        None, help="Scale idle/max-lifetime durations (testing) [default 1]."
+    ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
     from agentcore_mcp.local.service import run_foreground
 
-    settings = _settings(port=port, region=region, home=home, persist=persist or None,
-                         max_instances=max_instances, startup_timeout=startup_timeout,
-                         lifecycle_scale=lifecycle_scale)
+    settings = _settings(
+        port=port,
+        region=region,
+        home=home,
+        persist=persist or None,
+        max_instances=max_instances,
+        startup_timeout=startup_timeout,
+        lifecycle_scale=lifecycle_scale,
+    )
     if not detach:
         run_foreground(settings)
         return
-    extra = ["--port", str(settings.port), "--region", settings.region, "--home", str(settings.home),
-             "--max-instances", str(settings.max_instances), "--startup-timeout", str(settings.startup_timeout),
-             "--lifecycle-scale", str(settings.lifecycle_scale)]
+    extra = [
+        "--port",
+        str(settings.port),
+        "--region",
+        settings.region,
+        "--home",
+        str(settings.home),
+        "--max-instances",
+        str(settings.max_instances),
+        "--startup-timeout",
+        str(settings.startup_timeout),
+        "--lifecycle-scale",
+        str(settings.lifecycle_scale),
+    ]
     if settings.persist:
         extra.append("--persist")
     try:
@@ -55,7 +86,9 @@ def start(
     except LocalProcessError as exc:
         stderr.print(f"[red]error:[/] {exc}")
         raise typer.Exit(ExitCode.CONFIG_ERROR) from None
-    stdout.print(f"local AgentCore running on {running.url} (pid {running.pid}, log {running.log_path})")
+    stdout.print(
+        f"local AgentCore running on {running.url} (pid {running.pid}, log {running.log_path})"
+    )
     stdout.print(f"export AWS_ENDPOINT_URL={running.url}", markup=False)
 
 
@@ -84,7 +117,10 @@ def status(
 
     target = url or url_from_pid_file(_settings(home=home))
     if target is None:
-        stderr.print("no local AgentCore is running (no pid file); start one with `agentcore-mcp local start -d`")
+        stderr.print(
+            "no local AgentCore is running (no pid file); "
+            "start one with `agentcore-mcp local start -d`"
+        )
         raise typer.Exit(ExitCode.CONNECTION_ERROR)
     try:
         doc = httpx.get(f"{target}/_local/status", timeout=5, trust_env=False).json()
@@ -96,21 +132,41 @@ def status(
         return
     from rich.table import Table
 
-    stdout.print(f"local AgentCore {doc['url']} region {doc['region']} pid {doc['pid']} up {doc['uptime_seconds']}s")
+    stdout.print(
+        f"local AgentCore {doc['url']} region {doc['region']} "
+        f"pid {doc['pid']} up {doc['uptime_seconds']}s"
+    )
     runtimes = Table("runtime id", "status", "version", "failure", title="runtimes", box=None)
     for r in doc["runtimes"]:
-        runtimes.add_row(r["agentRuntimeId"], r["status"], str(r["agentRuntimeVersion"]), r["failureReason"] or "")
+        runtimes.add_row(
+            r["agentRuntimeId"],
+            r["status"],
+            str(r["agentRuntimeVersion"]),
+            r["failureReason"] or "",
+        )
     stdout.print(runtimes)
-    sessions = Table("session", "runtime", "pid", "age s", "idle s", "in flight", title="sessions", box=None)
+    sessions = Table(
+        "session", "runtime", "pid", "age s", "idle s", "in flight", title="sessions", box=None
+    )
     for s in doc["sessions"]:
-        sessions.add_row(s["id"], s["runtime_id"], str(s["pid"]), f"{s['age_seconds']:.0f}",
-                         f"{s['idle_seconds']:.0f}", str(s["inflight"]))
+        sessions.add_row(
+            s["id"],
+            s["runtime_id"],
+            str(s["pid"]),
+            f"{s['age_seconds']:.0f}",
+            f"{s['idle_seconds']:.0f}",
+            str(s["inflight"]),
+        )
     stdout.print(sessions)
 
 
-@app.command("logs", epilog="**Example:** `agentcore-mcp local logs mcp_server-AbCdEf1234 --follow`")
+@app.command(
+    "logs", epilog="**Example:** `agentcore-mcp local logs mcp_server-AbCdEf1234 --follow`"
+)
 def logs(
-    runtime: str | None = typer.Argument(None, help="Runtime id; default: the local AgentCore's own log."),
+    runtime: str | None = typer.Argument(
+        None, help="Runtime id; default: the local AgentCore's own log."
+    ),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     home: Path | None = typer.Option(None, help="The --home it was started with."),
 ) -> None:

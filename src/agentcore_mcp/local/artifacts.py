@@ -107,8 +107,6 @@ class ArtifactStore:
         staging.rename(target)
 
 
-
-
 class LocalArtifactPreparer:
     """Unpack the artifact and start it once, so a broken artifact fails at creation."""
 

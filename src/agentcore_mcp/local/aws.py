@@ -16,8 +16,21 @@ from typing import Any
 import httpx
 
 MOTO_SERVICES = frozenset(
-    {"iam", "sts", "cognito-idp", "cognito-identity", "s3", "ecr", "ssm", "secretsmanager",
-     "logs", "xray", "cloudwatch", "monitoring", "kms"}
+    {
+        "iam",
+        "sts",
+        "cognito-idp",
+        "cognito-identity",
+        "s3",
+        "ecr",
+        "ssm",
+        "secretsmanager",
+        "logs",
+        "xray",
+        "cloudwatch",
+        "monitoring",
+        "kms",
+    }
 )
 # A Cognito discovery or JWKS URL of the real form.
 COGNITO_URL = re.compile(
@@ -74,7 +87,7 @@ class EmbeddedAws:
     def boto3_client(self, service: str, region: str) -> Any:
         import boto3
 
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.url,
             region_name=region,

@@ -45,9 +45,16 @@ DATA_PATH = re.compile(
 SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
 CUSTOM_PREFIX = "x-amzn-bedrock-agentcore-runtime-custom-"
 FORWARDED = (
-    "content-type", "accept", "mcp-protocol-version", "mcp-method", "mcp-name",
-    "x-amzn-bedrock-agentcore-runtime-user-id", "x-amzn-trace-id", "traceparent",
-    "tracestate", "baggage",
+    "content-type",
+    "accept",
+    "mcp-protocol-version",
+    "mcp-method",
+    "mcp-name",
+    "x-amzn-bedrock-agentcore-runtime-user-id",
+    "x-amzn-trace-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
 )
 MAX_PAYLOAD_BYTES = 100_000_000
 
@@ -117,23 +124,29 @@ class DataPlane:
             method=scope["method"],
             raw_path=raw_path,
             query=query,
-            headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
+            headers=[
+                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]
+            ],
             target=unquote(match["target"]),
             operation=match["op"],
             wellknown=match["wellknown"] is not None,
-            qualifier=(params.get("qualifier") or [None])[0],
+            qualifier=params["qualifier"][0] if params.get("qualifier") else None,
         )
         mcp = False
         body = b""
         try:
             runtime = self._resolve(request, params)
-            mcp = runtime.config.protocol.server_protocol == "MCP" and request.operation == "invocations"
+            mcp = (
+                runtime.config.protocol.server_protocol == "MCP"
+                and request.operation == "invocations"
+            )
             if request.wellknown:
                 await self._protected_resource(request, runtime, send)
                 return
             if request.method != "POST":
                 raise DataPlaneError(
-                    "ValidationException", f"{request.method} is not supported here; use POST",
+                    "ValidationException",
+                    f"{request.method} is not supported here; use POST",
                     status=405,
                 )
             body = await self._read_body(request, receive)
@@ -151,8 +164,12 @@ class DataPlane:
         from agentcore_mcp.local.control.models import RuntimeNotFound, RuntimeNotReady
 
         target = request.target
-        account = (params.get("accountId") or [None])[0]
-        if not target.startswith("arn:") and account is not None and account != self.registry.account_id:
+        account = params["accountId"][0] if params.get("accountId") else None
+        if (
+            not target.startswith("arn:")
+            and account is not None
+            and account != self.registry.account_id
+        ):
             raise DataPlaneError(
                 "ResourceNotFoundException",
                 f"No agent runtime {target!r} in account {account}; this local AgentCore "
@@ -188,7 +205,9 @@ class DataPlane:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _authenticate(self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes) -> None:
+    async def _authenticate(
+        self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes
+    ) -> None:
         authorization = request.header("authorization") or ""
         is_bearer = authorization[:7].lower() == "bearer "
         is_sigv4 = authorization.startswith("AWS4-HMAC-SHA256")
@@ -198,8 +217,12 @@ class DataPlane:
                 raise DataPlaneError("AccessDeniedException", AUTHORIZATION_METHOD_MISMATCH)
             try:
                 verify_sigv4(
-                    request.method, request.url_target, request.headers, body,
-                    lookup_secret=self.lookup_secret, expected_service="bedrock-agentcore",
+                    request.method,
+                    request.url_target,
+                    request.headers,
+                    body,
+                    lookup_secret=self.lookup_secret,
+                    expected_service="bedrock-agentcore",
                     expected_region=self.region,
                 )
             except SigV4Error as exc:
@@ -207,7 +230,9 @@ class DataPlane:
             return
         if is_sigv4:
             raise DataPlaneError("AccessDeniedException", AUTHORIZATION_METHOD_MISMATCH)
-        challenge = {"www-authenticate": www_authenticate_header(self._metadata_url(request, runtime))}
+        challenge = {
+            "www-authenticate": www_authenticate_header(self._metadata_url(request, runtime))
+        }
         if not is_bearer:
             raise DataPlaneError(
                 "UnauthorizedException",
@@ -263,7 +288,9 @@ class DataPlane:
             )
         return mcp_id or runtime_id or self.sessions.new_session_id()
 
-    async def _stop_session(self, request: DataPlaneRequest, runtime: ResolvedRuntime, send: Send) -> None:
+    async def _stop_session(
+        self, request: DataPlaneRequest, runtime: ResolvedRuntime, send: Send
+    ) -> None:
         session_id = request.header(SESSION_HEADER)
         if not session_id:
             raise DataPlaneError(
@@ -277,7 +304,13 @@ class DataPlane:
         await _send_json(send, 200, {}, extra={SESSION_HEADER: session_id})
 
     async def _invoke(
-        self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes, send: Send, *, mcp: bool
+        self,
+        request: DataPlaneRequest,
+        runtime: ResolvedRuntime,
+        body: bytes,
+        send: Send,
+        *,
+        mcp: bool,
     ) -> None:
         if mcp:
             accept = (request.header("accept") or "").lower()
@@ -291,8 +324,11 @@ class DataPlane:
         lifecycle_max = runtime.config.max_lifetime_seconds * self.lifecycle_scale
         try:
             session, instance = await self.sessions.acquire(
-                runtime.runtime_id, session_id, version=runtime.version,
-                idle_timeout=lifecycle_idle, max_lifetime=lifecycle_max,
+                runtime.runtime_id,
+                session_id,
+                version=runtime.version,
+                idle_timeout=lifecycle_idle,
+                max_lifetime=lifecycle_max,
                 start=lambda s: self.start_instance(runtime, s.id),
             )
         except SessionEnded as exc:
@@ -301,19 +337,26 @@ class DataPlane:
             raise DataPlaneError("ServiceQuotaExceededException", str(exc)) from exc
         except StartupTimeout as exc:
             logger.warning("runtime %s: %s", runtime.runtime_id, exc)
-            await _send_json(send, 424, {"message": STARTUP_TIMEOUT_MESSAGE},
-                             extra={"x-amzn-errortype": "RuntimeClientError"})
+            await _send_json(
+                send,
+                424,
+                {"message": STARTUP_TIMEOUT_MESSAGE},
+                extra={"x-amzn-errortype": "RuntimeClientError"},
+            )
             return
         except StartupCrashed as exc:
             raise DataPlaneError(
-                "RuntimeClientError", f"The runtime failed to start: {exc}. See `agentcore-mcp local logs`."
+                "RuntimeClientError",
+                f"The runtime failed to start: {exc}. See `agentcore-mcp local logs`.",
             ) from exc
         try:
             await self._forward(request, runtime, session, instance, body, send, mcp=mcp)
         finally:
             await self.sessions.release(session)
 
-    def _forward_headers(self, request: DataPlaneRequest, runtime: ResolvedRuntime, session_id: str) -> dict[str, str]:
+    def _forward_headers(
+        self, request: DataPlaneRequest, runtime: ResolvedRuntime, session_id: str
+    ) -> dict[str, str]:
         headers = {k: v for k, v in request.headers if k in FORWARDED}
         allow = {h.lower() for h in runtime.config.request_header_allowlist}
         for key, value in request.headers:
@@ -328,25 +371,47 @@ class DataPlane:
         return headers
 
     async def _forward(
-        self, request: DataPlaneRequest, runtime: ResolvedRuntime, session: Session,
-        instance: Instance, body: bytes, send: Send, *, mcp: bool,
+        self,
+        request: DataPlaneRequest,
+        runtime: ResolvedRuntime,
+        session: Session,
+        instance: Instance,
+        body: bytes,
+        send: Send,
+        *,
+        mcp: bool,
     ) -> None:
         started = False
         streaming = False
         out_headers = {"mcp-session-id": session.id, SESSION_HEADER: session.id}
         try:
             req = self.http.build_request(
-                "POST", instance.url, content=body,
+                "POST",
+                instance.url,
+                content=body,
                 headers=self._forward_headers(request, runtime, session.id),
             )
             response = await self.http.send(req, stream=True)
             try:
-                headers = [(b"content-type", response.headers.get("content-type", "application/json").encode())]
+                headers = [
+                    (
+                        b"content-type",
+                        response.headers.get("content-type", "application/json").encode(),
+                    )
+                ]
                 if "mcp-protocol-version" in response.headers:
-                    headers.append((b"mcp-protocol-version", response.headers["mcp-protocol-version"].encode()))
+                    headers.append(
+                        (b"mcp-protocol-version", response.headers["mcp-protocol-version"].encode())
+                    )
                 headers += [(k.encode(), v.encode()) for k, v in out_headers.items()]
                 streaming = response.headers.get("content-type", "").startswith("text/event-stream")
-                await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": response.status_code,
+                        "headers": headers,
+                    }
+                )
                 started = True
                 async for chunk in response.aiter_raw():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -355,8 +420,12 @@ class DataPlane:
                 await response.aclose()
         except (httpx.TransportError, OSError) as exc:
             # The instance went away mid-call (crash, OOM kill): answer now, not at a timeout.
-            crashed = not instance.alive or isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError))
-            logger.warning("runtime %s session %s: instance failed: %r", runtime.runtime_id, session.id, exc)
+            crashed = not instance.alive or isinstance(
+                exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError)
+            )
+            logger.warning(
+                "runtime %s session %s: instance failed: %r", runtime.runtime_id, session.id, exc
+            )
             if crashed:
                 await self.sessions.instance_crashed(session, instance)
             error = DataPlaneError(
@@ -369,7 +438,13 @@ class DataPlane:
                 await _send_error(send, error, mcp=mcp, request_id=_request_id(body))
             elif streaming and mcp:
                 _status, _h, payload = error.render(mcp=True, request_id=_request_id(body))
-                await send({"type": "http.response.body", "body": b"event: message\ndata: " + payload + b"\n\n", "more_body": False})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"event: message\ndata: " + payload + b"\n\n",
+                        "more_body": False,
+                    }
+                )
             else:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -384,9 +459,14 @@ def _request_id(body: bytes) -> object:
     return doc.get("id") if isinstance(doc, dict) else None
 
 
-async def _send_json(send: Send, status: int, doc: Any, *, extra: dict[str, str] | None = None) -> None:
+async def _send_json(
+    send: Send, status: int, doc: Any, *, extra: dict[str, str] | None = None
+) -> None:
     payload = json.dumps(doc).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
@@ -395,6 +475,11 @@ async def _send_json(send: Send, status: int, doc: Any, *, extra: dict[str, str]
 async def _send_error(send: Send, error: DataPlaneError, *, mcp: bool, request_id: object) -> None:
     status, headers, payload = error.render(mcp=mcp, request_id=request_id)
     headers["content-length"] = str(len(payload))
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

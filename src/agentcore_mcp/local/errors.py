@@ -24,7 +24,8 @@ MCP_ERRORS: dict[str, McpMapping] = {
     "UnauthorizedException": McpMapping(-32001, 401, "Unauthorized"),
     "AccessDeniedException": McpMapping(-32002, 403, "Access denied"),
     "McpRequestUnacceptable": McpMapping(
-        -32011, 406,
+        -32011,
+        406,
         "Not Acceptable: Client must accept both application/json and text/event-stream",
     ),
     "ThrottlingException": McpMapping(-32003, 200, "Rate limit exceeded - Too many requests"),
@@ -40,7 +41,8 @@ MCP_ERRORS: dict[str, McpMapping] = {
     ),
     "ValidationException": McpMapping(-32006, 200, "Validation error - Invalid request data"),
     "RuntimeClientError": McpMapping(
-        -32010, 200,
+        -32010,
+        200,
         "Tool execution error - Please check your CloudWatch logs for more information",
     ),
     "InternalServerException": McpMapping(-32603, 200, "Internal error - Server error"),
@@ -95,6 +97,5 @@ class DataPlaneError(Exception):
 
 # The platform's own text for a slow start; it is not in the JSON-RPC form.
 STARTUP_TIMEOUT_MESSAGE = (
-    "Runtime initialization time exceeded. Please make sure that initialization "
-    "completes in 30s."
+    "Runtime initialization time exceeded. Please make sure that initialization completes in 30s."
 )

@@ -14,6 +14,7 @@ Routing, in order:
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,22 +23,33 @@ from agentcore_mcp.auth import SecretLookup, SigV4Error, credential_scope_servic
 from agentcore_mcp.local.data import is_data_plane_path
 
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-     "proxy-authorization", "proxy-authenticate", "content-length"}
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "content-length",
+    }
 )
 
 
 async def send_rest_json_error(send: Send, status: int, error_type: str, message: str) -> None:
     body = json.dumps({"message": message}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"x-amzn-errortype", error_type.encode()),
-            (b"content-length", str(len(body)).encode()),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"x-amzn-errortype", error_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -75,7 +87,9 @@ class Gateway:
         elif is_data_plane_path(raw_path):
             # Whatever the signature claims: the data plane refuses a wrong service itself.
             await self.data(scope, receive, send)
-        elif service == "bedrock-agentcore" or (service is None and raw_path.startswith("/runtimes")):
+        elif service == "bedrock-agentcore" or (
+            service is None and raw_path.startswith("/runtimes")
+        ):
             await self._control(scope, receive, send, raw_path)
         else:
             await self._to_moto(scope, receive, send, raw_path)
@@ -87,8 +101,13 @@ class Gateway:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
             verify_sigv4(
-                scope["method"], target, headers, body, lookup_secret=self.lookup_secret,
-                expected_service="bedrock-agentcore", expected_region=self.region,
+                scope["method"],
+                target,
+                headers,
+                body,
+                lookup_secret=self.lookup_secret,
+                expected_service="bedrock-agentcore",
+                expected_region=self.region,
             )
         except SigV4Error as exc:
             await send_rest_json_error(send, 403, "AccessDeniedException", str(exc))
@@ -105,7 +124,7 @@ class Gateway:
         await self.control(scope, replay, send)
 
     async def _to_moto(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
-        async def body_stream():  # type: ignore[no-untyped-def]
+        async def body_stream() -> AsyncIterator[bytes]:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
@@ -116,12 +135,18 @@ class Gateway:
 
         query = scope.get("query_string", b"")
         url = raw_path + ("?" + query.decode("latin-1") if query else "")
-        headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP]
-        request = self.http.build_request(scope["method"], url, headers=headers, content=body_stream())
+        headers = [
+            (k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
+        ]
+        request = self.http.build_request(
+            scope["method"], url, headers=headers, content=body_stream()
+        )
         try:
             response = await self.http.send(request, stream=True)
         except httpx.TransportError as exc:
-            await send_rest_json_error(send, 502, "InternalFailure", f"embedded AWS unreachable: {exc}")
+            await send_rest_json_error(
+                send, 502, "InternalFailure", f"embedded AWS unreachable: {exc}"
+            )
             return
         try:
             out = [
@@ -129,7 +154,9 @@ class Gateway:
                 for k, v in response.headers.multi_items()
                 if k.lower() not in HOP_BY_HOP
             ]
-            await send({"type": "http.response.start", "status": response.status_code, "headers": out})
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": out}
+            )
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})

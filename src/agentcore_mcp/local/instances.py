@@ -81,9 +81,7 @@ def container_engine() -> str | None:
         if path is None:
             continue
         try:
-            done = subprocess.run(
-                [path, "info"], capture_output=True, timeout=5, check=False
-            )
+            done = subprocess.run([path, "info"], capture_output=True, timeout=5, check=False)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if done.returncode == 0:
@@ -166,7 +164,9 @@ class Instance:
 
     async def _pump_output(self) -> None:
         assert self.process is not None and self.process.stdout is not None
-        prefix = f"[{self.spec.session_id[:12]} v{self.spec.version} pid {self.process.pid}] ".encode()
+        prefix = (
+            f"[{self.spec.session_id[:12]} v{self.spec.version} pid {self.process.pid}] ".encode()
+        )
         with self.spec.log_path.open("ab", buffering=0) as log:
             while True:
                 line = await self.process.stdout.readline()
@@ -200,7 +200,7 @@ class Instance:
             os.killpg(proc.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(proc.wait(), timeout=grace)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()

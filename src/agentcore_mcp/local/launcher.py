@@ -119,9 +119,9 @@ class InstanceLauncher:
 
     def _role_credentials(self, role_arn: str, session_id: str) -> dict[str, str]:
         sts = self.aws.boto3_client("sts", self.region)
-        creds = sts.assume_role(
-            RoleArn=role_arn, RoleSessionName=f"agentcore-{session_id[:40]}"
-        )["Credentials"]
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=f"agentcore-{session_id[:40]}")[
+            "Credentials"
+        ]
         return {
             "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],

@@ -51,24 +51,33 @@ def url_from_pid_file(settings: LocalSettings) -> str | None:
 
 def healthy(url: str, timeout: float = 1.0) -> bool:
     try:
-        return httpx.get(f"{url}/_local/health", timeout=timeout, trust_env=False).status_code == 200
+        return (
+            httpx.get(f"{url}/_local/health", timeout=timeout, trust_env=False).status_code == 200
+        )
     except httpx.HTTPError:
         return False
 
 
-def start_background(settings: LocalSettings, argv: list[str], *, wait: float = 60.0) -> LocalProcess:
+def start_background(
+    settings: LocalSettings, argv: list[str], *, wait: float = 60.0
+) -> LocalProcess:
     """Spawn `argv` (a foreground `local start`) detached and wait until it is healthy."""
     existing = read_pid(settings)
     if existing is not None:
         raise LocalProcessError(
-            f"a local AgentCore is already running (pid {existing}); `agentcore-mcp local stop` first"
+            f"a local AgentCore is already running (pid {existing}); "
+            "`agentcore-mcp local stop` first"
         )
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = settings.home / "local.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     tmp = settings.pid_file.with_suffix(".tmp")
     tmp.write_text(f"{proc.pid} {settings.url}\n")
@@ -78,12 +87,16 @@ def start_background(settings: LocalSettings, argv: list[str], *, wait: float = 
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             settings.pid_file.unlink(missing_ok=True)
-            raise LocalProcessError(f"the local AgentCore exited with {proc.returncode}; see {log_path}")
+            raise LocalProcessError(
+                f"the local AgentCore exited with {proc.returncode}; see {log_path}"
+            )
         if healthy(settings.url):
             return LocalProcess(proc.pid, settings.url, log_path)
         time.sleep(0.1)
     stop_background(settings)
-    raise LocalProcessError(f"the local AgentCore did not become healthy in {wait:g} s; see {log_path}")
+    raise LocalProcessError(
+        f"the local AgentCore did not become healthy in {wait:g} s; see {log_path}"
+    )
 
 
 def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | None:

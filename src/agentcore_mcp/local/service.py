@@ -20,7 +20,11 @@ from agentcore_mcp.auth import JwksCache, SigV4Secret
 from agentcore_mcp.local.artifacts import ArtifactStore, LocalArtifactPreparer
 from agentcore_mcp.local.aws import EmbeddedAws
 from agentcore_mcp.local.control.handlers import ControlPlaneApp
-from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry, RuntimeVersionConfig
+from agentcore_mcp.local.control.models import (
+    ResolvedRuntime,
+    RuntimeRegistry,
+    RuntimeVersionConfig,
+)
 from agentcore_mcp.local.control.roles import check_runtime_role
 from agentcore_mcp.local.data import DataPlane
 from agentcore_mcp.local.gateway import Gateway
@@ -43,7 +47,11 @@ class LocalSettings:
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    region: str = field(default_factory=lambda: os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    region: str = field(
+        default_factory=lambda: (
+            os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        )
+    )
     account_id: str = "123456789012"
     home: Path = field(default_factory=default_home)
     persist: bool = False  # keep the control-plane state in home/state across restarts
@@ -73,6 +81,8 @@ def local_credentials() -> tuple[str, SigV4Secret] | None:
     if creds is None:
         return None
     frozen = creds.get_frozen_credentials()
+    if not frozen.access_key or not frozen.secret_key:
+        return None
     return frozen.access_key, SigV4Secret(
         secret_access_key=frozen.secret_key, session_token=frozen.token
     )
@@ -85,14 +95,19 @@ class LocalAgentCore:
         s.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.aws = EmbeddedAws(account_id=s.account_id)
         self.registry = RuntimeRegistry(
-            region=s.region, account_id=s.account_id,
+            region=s.region,
+            account_id=s.account_id,
             persist_dir=s.home / "state" if s.persist else None,
         )
         self.sessions = SessionPool(max_instances=s.max_instances, reap_interval=s.reap_interval)
         self.artifacts = ArtifactStore(self.aws, s.home / "artifacts", s.region)
         self.launcher = InstanceLauncher(
-            aws=self.aws, artifacts=self.artifacts, logs_dir=s.logs_dir, region=s.region,
-            gateway_url=s.url, startup_timeout=s.startup_timeout,
+            aws=self.aws,
+            artifacts=self.artifacts,
+            logs_dir=s.logs_dir,
+            region=s.region,
+            gateway_url=s.url,
+            startup_timeout=s.startup_timeout,
         )
         self._own_key_id: str | None = None
         self._own_secret: SigV4Secret | None = None
@@ -106,13 +121,19 @@ class LocalAgentCore:
         return self.aws.secret_for_access_key(access_key_id)
 
     async def _probe(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> Instance:
-        return await self.launcher.start(runtime_id, version, config, f"probe-{version}-{runtime_id}")
+        return await self.launcher.start(
+            runtime_id, version, config, f"probe-{version}-{runtime_id}"
+        )
 
     async def _start_for_session(self, runtime: ResolvedRuntime, session_id: str) -> Instance:
-        return await self.launcher.start(runtime.runtime_id, runtime.version, runtime.config, session_id)
+        return await self.launcher.start(
+            runtime.runtime_id, runtime.version, runtime.config, session_id
+        )
 
     async def _role_check(self, role_arn: str) -> str | None:
-        return await check_runtime_role(lambda: self.aws.boto3_client("iam", self.settings.region), role_arn)
+        return await check_runtime_role(
+            lambda: self.aws.boto3_client("iam", self.settings.region), role_arn
+        )
 
     def build(self) -> Any:
         """Start the embedded AWS and return the ASGI app (with lifespan)."""
@@ -127,16 +148,23 @@ class LocalAgentCore:
             on_runtime_deleted=self.sessions.stop_runtime,
         )
         self.data = DataPlane(
-            registry=self.registry, sessions=self.sessions, start_instance=self._start_for_session,
-            region=self.settings.region, lookup_secret=self.lookup_secret,
+            registry=self.registry,
+            sessions=self.sessions,
+            start_instance=self._start_for_session,
+            region=self.settings.region,
+            lookup_secret=self.lookup_secret,
             # An unknown kid re-fetches the JWKS at most every 5 s per URL: quick enough
             # for a rotation during local testing, slow enough that bogus kids can't flood.
             jwks=JwksCache(self.aws.make_fetcher(), min_refetch_interval=timedelta(seconds=5)),
             lifecycle_scale=self.settings.lifecycle_scale,
         )
         self.gateway = Gateway(
-            control=control, data=self.data, admin=self._admin, moto_url=self.aws.url,
-            region=self.settings.region, lookup_secret=self.lookup_secret,
+            control=control,
+            data=self.data,
+            admin=self._admin,
+            moto_url=self.aws.url,
+            region=self.settings.region,
+            lookup_secret=self.lookup_secret,
         )
         return self._app
 
@@ -168,8 +196,13 @@ class LocalAgentCore:
             doc = {"message": f"unknown admin path {path}"}
         payload = json.dumps(doc, default=str).encode()
         status = 404 if "message" in doc else 200
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     def status(self) -> dict[str, Any]:
@@ -182,8 +215,13 @@ class LocalAgentCore:
             "home": str(self.settings.home),
             "max_instances": self.settings.max_instances,
             "runtimes": [
-                {"agentRuntimeId": r.runtime_id, "agentRuntimeArn": r.arn, "status": r.status,
-                 "agentRuntimeVersion": r.latest_version, "failureReason": r.failure_reason}
+                {
+                    "agentRuntimeId": r.runtime_id,
+                    "agentRuntimeArn": r.arn,
+                    "status": r.status,
+                    "agentRuntimeVersion": r.latest_version,
+                    "failureReason": r.failure_reason,
+                }
                 for r in self.registry.runtimes()
             ],
             "sessions": [dataclasses.asdict(s) for s in self.sessions.info()],
@@ -200,7 +238,12 @@ def run_foreground(settings: LocalSettings) -> None:
     app = service.build()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on", interface="asgi3"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        interface="asgi3",
     )
     server = uvicorn.Server(config)
 
@@ -208,6 +251,10 @@ def run_foreground(settings: LocalSettings) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _exit)
-    print(f"agentcore-mcp local: AgentCore on {settings.url} (region {settings.region}); "
-          f"export AWS_ENDPOINT_URL={settings.url}", file=sys.stderr, flush=True)
+    print(
+        f"agentcore-mcp local: AgentCore on {settings.url} (region {settings.region}); "
+        f"export AWS_ENDPOINT_URL={settings.url}",
+        file=sys.stderr,
+        flush=True,
+    )
     asyncio.run(server.serve())

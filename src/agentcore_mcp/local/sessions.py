@@ -141,9 +141,13 @@ class SessionPool:
             now = self.clock()
             if session is None:
                 session = Session(
-                    id=session_id, runtime_id=runtime_id, version=version,
-                    idle_timeout=idle_timeout, max_lifetime=max_lifetime,
-                    created_at=now, last_used=now,
+                    id=session_id,
+                    runtime_id=runtime_id,
+                    version=version,
+                    idle_timeout=idle_timeout,
+                    max_lifetime=max_lifetime,
+                    created_at=now,
+                    last_used=now,
                 )
             session.inflight += 1
             session.last_used = now

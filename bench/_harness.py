@@ -1,0 +1,158 @@
+"""Process plumbing shared by the benchmark scripts: ports, spawning, stopping, machine facts.
+
+Every server is a real process on 127.0.0.1, started with this interpreter from the
+repository root (so `tests.support.bench_app` imports), its output in a log file.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+SERVERS = BENCH / "servers"
+PYTHON = sys.executable
+
+
+def add_repo_to_path() -> None:
+    """Make `tests.support...` importable from a script started as `python bench/X.py`."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr, so stdout carries only the table or the JSON."""
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSpec:
+    """How to start one server on a given port."""
+
+    name: str
+    argv: tuple[str, ...]  # `{port}` is replaced by the port
+    env: tuple[tuple[str, str], ...] = ()
+
+    def command(self, port: int) -> list[str]:
+        return [a.replace("{port}", str(port)) for a in self.argv]
+
+
+@dataclass(slots=True)
+class Running:
+    spec: ServerSpec
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def spawn(spec: ServerSpec, port: int, log_dir: Path) -> Running:
+    log_path = log_dir / f"{spec.name}-{port}.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **dict(spec.env)}
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            spec.command(port), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(REPO)
+        )
+    return Running(spec, proc, port, log_path)
+
+
+def wait_for_port(running: Running, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running.proc.poll() is not None:
+            raise RuntimeError(
+                f"{running.spec.name} exited with {running.proc.returncode}:\n{running.log_tail()}"
+            )
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", running.port)) == 0:
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"{running.spec.name}: port {running.port} not open after {timeout}s")
+
+
+def stop(running: Running) -> None:
+    """SIGTERM, then SIGKILL after 15 s: only the process this harness started."""
+    proc = running.proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def serving(spec: ServerSpec, log_dir: Path, timeout: float = 60.0) -> Iterator[Running]:
+    running = spawn(spec, free_port(), log_dir)
+    try:
+        wait_for_port(running, timeout)
+        yield running
+    finally:
+        stop(running)
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """Peak resident set size (VmHWM) of a live process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    with_model = Path("/proc/cpuinfo")
+    if with_model.exists():
+        for line in with_model.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "os": platform.platform(terse=True),
+    }
+
+
+def package_versions(names: Sequence[str]) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def env_pairs(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(env.items()))
