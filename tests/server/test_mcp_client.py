@@ -79,11 +79,15 @@ def test_progress_events_arrive_as_they_happen(mcp_url: str, era: str) -> None:
     import json
 
     params: dict[str, object] = {
-        "name": "long_task", "arguments": {"steps": 3, "interval_seconds": 0.4},
+        "name": "long_task",
+        "arguments": {"steps": 3, "interval_seconds": 0.4},
         "_meta": {"progressToken": "tok"},
     }
-    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream",
-               "mcp-protocol-version": era}
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": era,
+    }
     if era == "2026-07-28":
         params["_meta"] = {  # type: ignore[index]
             "progressToken": "tok",

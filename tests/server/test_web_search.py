@@ -32,9 +32,17 @@ QUERY = "When was Python 3.13 released, and what is new in it?"
 SECRET_NAME = "agentcore-mcp/tests/openai-api-key"
 # Settings of the developer's shell that would change what the server does.
 _LEAKY_ENV = (
-    "OPENAI_API_KEY", "OPENAI_API_KEY_SECRET_ID", "OPENAI_BASE_URL", "OPENAI_ORG_ID",
-    "OPENAI_PROJECT_ID", "OPENAI_WEB_SEARCH_MODEL", "OPENAI_TIMEOUT_SECONDS",
-    "OPENAI_MAX_RETRIES", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_API_KEY_SECRET_ID",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "OPENAI_WEB_SEARCH_MODEL",
+    "OPENAI_TIMEOUT_SECONDS",
+    "OPENAI_MAX_RETRIES",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
 )
 
@@ -115,9 +123,7 @@ def expected_answer() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(
-    fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningProcess]:
+def server(fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
     """gpt-5-mini, a key in the environment, a 1 s timeout and no retries."""
     with run_mcp_server(tmp_path_factory.mktemp("web-search"), env=openai_env(fake.base_url)) as s:
         yield s
@@ -267,8 +273,11 @@ def secret_server(
     fake: FakeOpenAI, moto: MotoServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningProcess]:
     """No key in the environment, only OPENAI_API_KEY_SECRET_ID pointing into moto."""
-    env = {**openai_env(fake.base_url, key=""), "OPENAI_API_KEY_SECRET_ID": SECRET_NAME,
-           **moto.env()}
+    env = {
+        **openai_env(fake.base_url, key=""),
+        "OPENAI_API_KEY_SECRET_ID": SECRET_NAME,
+        **moto.env(),
+    }
     with run_mcp_server(tmp_path_factory.mktemp("web-search-secret"), env=env) as s:
         yield s
 
@@ -334,8 +343,13 @@ def test_rejected_key_from_secret_is_a_tool_error(
 
 @pytest.mark.parametrize(
     "stored",
-    ['{"api_key": "sk-wrong-field"}', '{"OPENAI_API_KEY": null}', '{"OPENAI_API_KEY": ""}',
-     '{"OPENAI_API_KEY": 42}', "   "],
+    [
+        '{"api_key": "sk-wrong-field"}',
+        '{"OPENAI_API_KEY": null}',
+        '{"OPENAI_API_KEY": ""}',
+        '{"OPENAI_API_KEY": 42}',
+        "   ",
+    ],
     ids=["json-without-field", "json-null", "json-empty", "json-number", "blank"],
 )
 def test_secret_without_a_key_is_a_tool_error(
@@ -397,8 +411,12 @@ def slow_denying_secrets_manager(delay: float) -> Iterator[tuple[str, threading.
             self.rfile.read(int(self.headers.get("content-length") or 0))
             arrived.set()
             stop.wait(delay)
-            body = json.dumps({"__type": "AccessDeniedException",
-                               "Message": "not authorized to perform GetSecretValue"}).encode()
+            body = json.dumps(
+                {
+                    "__type": "AccessDeniedException",
+                    "Message": "not authorized to perform GetSecretValue",
+                }
+            ).encode()
             self.send_response(400)
             self.send_header("content-type", "application/x-amz-json-1.1")
             self.send_header("content-length", str(len(body)))
@@ -423,8 +441,12 @@ def test_slow_secrets_manager_does_not_stall_other_requests(
 ) -> None:
     delay = 3.0
     with slow_denying_secrets_manager(delay) as (endpoint, arrived):
-        env = {**openai_env(fake.base_url, key=""), "OPENAI_API_KEY_SECRET_ID": SECRET_NAME,
-               **moto.env(), "AWS_ENDPOINT_URL": endpoint}
+        env = {
+            **openai_env(fake.base_url, key=""),
+            "OPENAI_API_KEY_SECRET_ID": SECRET_NAME,
+            **moto.env(),
+            "AWS_ENDPOINT_URL": endpoint,
+        }
         with run_mcp_server(tmp_path, env=env) as s:
             url = mcp_url(s)
             timings: dict[str, tuple[CallToolResult, float]] = {}

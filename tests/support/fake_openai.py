@@ -43,12 +43,21 @@ ANSWER_TEXT = (
 )
 # (url, title, marker) in the order they appear in ANSWER_TEXT; the first URL is cited twice.
 CITATIONS: tuple[tuple[str, str, str], ...] = (
-    ("https://www.python.org/downloads/release/python-3130/", "Python Release Python 3.13.0",
-     "[python.org]"),
-    ("https://docs.python.org/3/whatsnew/3.13.html", "What's New In Python 3.13",
-     "[docs.python.org]"),
-    ("https://www.python.org/downloads/release/python-3130/", "Python Release Python 3.13.0",
-     "[python.org]"),
+    (
+        "https://www.python.org/downloads/release/python-3130/",
+        "Python Release Python 3.13.0",
+        "[python.org]",
+    ),
+    (
+        "https://docs.python.org/3/whatsnew/3.13.html",
+        "What's New In Python 3.13",
+        "[docs.python.org]",
+    ),
+    (
+        "https://www.python.org/downloads/release/python-3130/",
+        "Python Release Python 3.13.0",
+        "[python.org]",
+    ),
 )
 CITED_URLS: tuple[str, ...] = (
     "https://www.python.org/downloads/release/python-3130/",
@@ -67,8 +76,13 @@ def _annotations() -> list[dict[str, Any]]:
         begin = ANSWER_TEXT.index(marker, start)
         end = begin + len(marker)
         notes.append(
-            {"type": "url_citation", "url": url, "title": title,
-             "start_index": begin, "end_index": end}
+            {
+                "type": "url_citation",
+                "url": url,
+                "title": title,
+                "start_index": begin,
+                "end_index": end,
+            }
         )
         start = end
     return notes
@@ -86,14 +100,29 @@ def response_body(request: dict[str, Any], *, with_message: bool = True) -> dict
     if _is_reasoning_model(model):
         output.append({"type": "reasoning", "id": _rid("rs"), "summary": []})
     output.append(
-        {"type": "web_search_call", "id": _rid("ws"), "status": "completed",
-         "action": {"type": "search", "query": query}}
+        {
+            "type": "web_search_call",
+            "id": _rid("ws"),
+            "status": "completed",
+            "action": {"type": "search", "query": query},
+        }
     )
     if with_message:
         output.append(
-            {"type": "message", "id": _rid("msg"), "status": "completed", "role": "assistant",
-             "content": [{"type": "output_text", "text": ANSWER_TEXT,
-                          "annotations": _annotations(), "logprobs": []}]}
+            {
+                "type": "message",
+                "id": _rid("msg"),
+                "status": "completed",
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "output_text",
+                        "text": ANSWER_TEXT,
+                        "annotations": _annotations(),
+                        "logprobs": [],
+                    }
+                ],
+            }
         )
     now = int(time.time())
     return {
@@ -117,14 +146,28 @@ def response_body(request: dict[str, Any], *, with_message: bool = True) -> dict
         "temperature": 1.0,
         "text": {"format": {"type": "text"}, "verbosity": "medium"},
         "tool_choice": "auto",
-        "tools": [{"type": "web_search", "search_context_size": "medium",
-                   "user_location": {"type": "approximate", "city": None, "country": "US",
-                                     "region": None, "timezone": None}}],
+        "tools": [
+            {
+                "type": "web_search",
+                "search_context_size": "medium",
+                "user_location": {
+                    "type": "approximate",
+                    "city": None,
+                    "country": "US",
+                    "region": None,
+                    "timezone": None,
+                },
+            }
+        ],
         "top_p": 1.0,
         "truncation": "disabled",
-        "usage": {"input_tokens": 8312, "input_tokens_details": {"cached_tokens": 0},
-                  "output_tokens": 412, "output_tokens_details": {"reasoning_tokens": 192},
-                  "total_tokens": 8724},
+        "usage": {
+            "input_tokens": 8312,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 412,
+            "output_tokens_details": {"reasoning_tokens": 192},
+            "total_tokens": 8724,
+        },
         "user": None,
         "metadata": {},
     }
@@ -187,8 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 self._send(200, list(state.requests))
         else:
-            self._send(404, _error(f"Invalid URL (GET {self.path})", "invalid_request_error",
-                                   None))
+            self._send(404, _error(f"Invalid URL (GET {self.path})", "invalid_request_error", None))
 
     def do_POST(self) -> None:
         state = self.server.state
@@ -210,45 +252,77 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with state.lock:
             state.requests.append(
-                {"method": "POST", "path": self.path,
-                 "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                {
+                    "method": "POST",
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body,
+                }
             )
             sticky = state.scenario
         if self.path != "/v1/responses":
-            self._send(404, _error(f"Invalid URL (POST {self.path})", "invalid_request_error",
-                                   None))
+            self._send(
+                404, _error(f"Invalid URL (POST {self.path})", "invalid_request_error", None)
+            )
             return
         auth = self.headers.get("authorization", "")
         key = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
         if not key:
-            self._send(401, _error(
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                "invalid_request_error", None))
+            self._send(
+                401,
+                _error(
+                    "You didn't provide an API key. You need to provide your API key in an "
+                    "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                    "invalid_request_error",
+                    None,
+                ),
+            )
             return
         by_key = key.removeprefix("sk-")
         self._answer(by_key if by_key in SCENARIOS else sticky, key, body)
 
     def _answer(self, scenario: str, key: str, body: Any) -> None:
         if scenario == "401":
-            self._send(401, _error(
-                f"Incorrect API key provided: {key}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys.",
-                "invalid_request_error", "invalid_api_key"))
+            self._send(
+                401,
+                _error(
+                    f"Incorrect API key provided: {key}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    "invalid_request_error",
+                    "invalid_api_key",
+                ),
+            )
         elif scenario == "429":
-            self._send(429, _error(
-                "Rate limit reached for gpt-5-mini in organization org-test on tokens per "
-                "min (TPM): Limit 200000, Used 200000, Requested 8312. Please try again in 2s.",
-                "tokens", "rate_limit_exceeded"), {"retry-after": "0"})
+            self._send(
+                429,
+                _error(
+                    "Rate limit reached for gpt-5-mini in organization org-test on tokens per "
+                    "min (TPM): Limit 200000, Used 200000, Requested 8312. Please try again in 2s.",
+                    "tokens",
+                    "rate_limit_exceeded",
+                ),
+                {"retry-after": "0"},
+            )
         elif scenario == "500":
-            self._send(500, _error(
-                "The server had an error while processing your request. Sorry about that!",
-                "server_error", None))
+            self._send(
+                500,
+                _error(
+                    "The server had an error while processing your request. Sorry about that!",
+                    "server_error",
+                    None,
+                ),
+            )
         elif scenario == "garbage":
             self._send_raw(200, b'{"id": "resp_trunc', "application/json")
         elif not isinstance(body, dict):
-            self._send(400, _error("We could not parse the JSON body of your request.",
-                                   "invalid_request_error", None))
+            self._send(
+                400,
+                _error(
+                    "We could not parse the JSON body of your request.",
+                    "invalid_request_error",
+                    None,
+                ),
+            )
         elif scenario == "slow":
             self.server.state.stopping.wait(SLOW_SECONDS)
             self._send(200, response_body(body))

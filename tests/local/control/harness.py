@@ -87,8 +87,9 @@ class ControlPlaneServer:
 
 
 @contextmanager
-def serve_control_plane(moto: MotoServer, persist_dir: Path | None = None
-                        ) -> Iterator[ControlPlaneServer]:
+def serve_control_plane(
+    moto: MotoServer, persist_dir: Path | None = None
+) -> Iterator[ControlPlaneServer]:
     registry = RuntimeRegistry(region=moto.region, account_id=ACCOUNT_ID, persist_dir=persist_dir)
     deleted: list[str] = []
 

@@ -166,8 +166,9 @@ def expect_validation(client: Any, body: dict[str, Any], *fragments: str) -> str
 def test_create_goes_creating_then_ready(client: Any, server: ControlPlaneServer) -> None:
     before = datetime.now(UTC)
     name = unique_name()
-    created = client.create_agent_runtime(**runtime_request(name, environmentVariables={
-        "MODE": "test", PREPARE_DELAY_VAR: "0.5"}))
+    created = client.create_agent_runtime(
+        **runtime_request(name, environmentVariables={"MODE": "test", PREPARE_DELAY_VAR: "0.5"})
+    )
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 202
     assert created["status"] == "CREATING"
     assert created["agentRuntimeVersion"] == "1"
@@ -186,21 +187,28 @@ def test_create_goes_creating_then_ready(client: Any, server: ControlPlaneServer
     assert got["roleArn"] == ROLE_ARN
     assert got["protocolConfiguration"] == {"serverProtocol": "MCP"}
     assert got["environmentVariables"]["MODE"] == "test"
-    assert got["lifecycleConfiguration"] == {"idleRuntimeSessionTimeout": 900,
-                                             "maxLifetime": 28800}
+    assert got["lifecycleConfiguration"] == {"idleRuntimeSessionTimeout": 900, "maxLifetime": 28800}
     assert got["networkConfiguration"] == {"networkMode": "PUBLIC"}
     assert "failureReason" not in got
 
-    default = client.get_agent_runtime_endpoint(agentRuntimeId=created["agentRuntimeId"],
-                                                endpointName="DEFAULT")
+    default = client.get_agent_runtime_endpoint(
+        agentRuntimeId=created["agentRuntimeId"], endpointName="DEFAULT"
+    )
     assert (default["status"], default["liveVersion"], default["targetVersion"]) == (
-        "READY", "1", "1")
+        "READY",
+        "1",
+        "1",
+    )
     assert default["agentRuntimeEndpointArn"] == (
-        f"{created['agentRuntimeArn']}/runtime-endpoint/DEFAULT")
+        f"{created['agentRuntimeArn']}/runtime-endpoint/DEFAULT"
+    )
 
     resolved = server.registry.resolve_invocation(created["agentRuntimeArn"], None)
     assert (resolved.runtime_id, resolved.version, resolved.endpoint_name) == (
-        created["agentRuntimeId"], "1", "DEFAULT")
+        created["agentRuntimeId"],
+        "1",
+        "DEFAULT",
+    )
     assert resolved.config.protocol.port == 8000 and resolved.config.protocol.path == "/mcp"
     assert resolved.config.idle_timeout_seconds == 900
     by_id = server.registry.resolve_invocation(created["agentRuntimeId"], "1")
@@ -210,22 +218,32 @@ def test_create_goes_creating_then_ready(client: Any, server: ControlPlaneServer
 
 
 def test_http_is_the_default_protocol(client: Any, server: ControlPlaneServer) -> None:
-    created = create_ready(client, protocolConfiguration=None,
-                           agentRuntimeArtifact={"containerConfiguration": {
-                               "containerUri": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/"
-                                               "tools:latest"}})
+    created = create_ready(
+        client,
+        protocolConfiguration=None,
+        agentRuntimeArtifact={
+            "containerConfiguration": {
+                "containerUri": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/tools:latest"
+            }
+        },
+    )
     config = server.registry.resolve_invocation(created["agentRuntimeId"], None).config
     assert (config.protocol.server_protocol, config.protocol.port, config.protocol.path) == (
-        "HTTP", 8080, "/invocations")
+        "HTTP",
+        8080,
+        "/invocations",
+    )
 
 
 def test_create_fails_with_failure_reason(client: Any, server: ControlPlaneServer) -> None:
-    created = client.create_agent_runtime(**runtime_request(
-        agentRuntimeArtifact=code_artifact("agents/missing.zip")))
+    created = client.create_agent_runtime(
+        **runtime_request(agentRuntimeArtifact=code_artifact("agents/missing.zip"))
+    )
     got = wait_status(client, created["agentRuntimeId"], "CREATE_FAILED")
     assert "s3://agent-code/agents/missing.zip" in got["failureReason"]
-    default = client.get_agent_runtime_endpoint(agentRuntimeId=created["agentRuntimeId"],
-                                                endpointName="DEFAULT")
+    default = client.get_agent_runtime_endpoint(
+        agentRuntimeId=created["agentRuntimeId"], endpointName="DEFAULT"
+    )
     assert default["status"] == "CREATE_FAILED" and "liveVersion" not in default
     with pytest.raises(RuntimeNotReady) as excinfo:
         server.registry.resolve_invocation(created["agentRuntimeArn"], "DEFAULT")
@@ -271,17 +289,24 @@ def test_role_must_exist_and_trust_agentcore(client: Any) -> None:
     missing = f"arn:aws:iam::{ACCOUNT_ID}:role/NoSuchRole"
     expect_validation(client, runtime_request(roleArn=missing), "does not exist")
     lambda_role = f"arn:aws:iam::{ACCOUNT_ID}:role/LambdaRole"
-    expect_validation(client, runtime_request(roleArn=lambda_role),
-                      "trust policy", "bedrock-agentcore.amazonaws.com")
+    expect_validation(
+        client,
+        runtime_request(roleArn=lambda_role),
+        "trust policy",
+        "bedrock-agentcore.amazonaws.com",
+    )
     expect_validation(client, runtime_request(roleArn="arn:aws:iam::role/x"), "roleArn")
 
 
 def test_artifact_rules(client: Any, server: ControlPlaneServer) -> None:
     # botocore refuses two union members itself; other clients reach the server.
-    both = {**code_artifact(), "containerConfiguration": {
-        "containerUri": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/tools:1"}}
-    raw = httpx.put(f"{server.base_url}/runtimes/",
-                    json=runtime_request(agentRuntimeArtifact=both))
+    both = {
+        **code_artifact(),
+        "containerConfiguration": {
+            "containerUri": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/tools:1"
+        },
+    }
+    raw = httpx.put(f"{server.base_url}/runtimes/", json=runtime_request(agentRuntimeArtifact=both))
     assert (raw.status_code, raw.headers["x-amzn-errortype"]) == (400, "ValidationException")
     assert "exactly one" in raw.json()["message"]
     assert raw.json()["fieldList"][0]["name"] == "agentRuntimeArtifact"
@@ -289,19 +314,31 @@ def test_artifact_rules(client: Any, server: ControlPlaneServer) -> None:
     expect_validation(client, runtime_request(agentRuntimeArtifact=bad_uri), "containerUri")
     bad_runtime = code_artifact()
     bad_runtime["codeConfiguration"]["runtime"] = "PYTHON_2_7"
-    expect_validation(client, runtime_request(agentRuntimeArtifact=bad_runtime),
-                      "runtime", "PYTHON_2_7")
+    expect_validation(
+        client, runtime_request(agentRuntimeArtifact=bad_runtime), "runtime", "PYTHON_2_7"
+    )
 
 
 def test_discovery_url_pattern(client: Any) -> None:
-    auth = {"customJWTAuthorizer": {"discoveryUrl": "https://issuer.example.com/jwks.json",
-                                    "allowedClients": ["abc"]}}
-    expect_validation(client, runtime_request(authorizerConfiguration=auth),
-                      "discoveryUrl", ".well-known/openid-configuration")
-    good = {"customJWTAuthorizer": {
-        "discoveryUrl": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/"
-                        ".well-known/openid-configuration",
-        "allowedClients": ["abc"]}}
+    auth = {
+        "customJWTAuthorizer": {
+            "discoveryUrl": "https://issuer.example.com/jwks.json",
+            "allowedClients": ["abc"],
+        }
+    }
+    expect_validation(
+        client,
+        runtime_request(authorizerConfiguration=auth),
+        "discoveryUrl",
+        ".well-known/openid-configuration",
+    )
+    good = {
+        "customJWTAuthorizer": {
+            "discoveryUrl": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/"
+            ".well-known/openid-configuration",
+            "allowedClients": ["abc"],
+        }
+    }
     created = client.create_agent_runtime(**runtime_request(authorizerConfiguration=good))
     got = client.get_agent_runtime(agentRuntimeId=created["agentRuntimeId"])
     assert got["authorizerConfiguration"] == good
@@ -317,36 +354,61 @@ def test_discovery_url_pattern(client: Any) -> None:
     ],
 )
 def test_lifecycle_bounds(client: Any, lifecycle: dict[str, int], fragment: str) -> None:
-    expect_validation(client, runtime_request(lifecycleConfiguration=lifecycle),
-                      "lifecycleConfiguration", fragment)
+    expect_validation(
+        client,
+        runtime_request(lifecycleConfiguration=lifecycle),
+        "lifecycleConfiguration",
+        fragment,
+    )
 
 
 def test_lifecycle_defaults_fill_in(client: Any) -> None:
-    created = client.create_agent_runtime(**runtime_request(
-        lifecycleConfiguration={"maxLifetime": 300}))
+    created = client.create_agent_runtime(
+        **runtime_request(lifecycleConfiguration={"maxLifetime": 300})
+    )
     got = client.get_agent_runtime(agentRuntimeId=created["agentRuntimeId"])
-    assert got["lifecycleConfiguration"] == {"idleRuntimeSessionTimeout": 300,
-                                             "maxLifetime": 300}
+    assert got["lifecycleConfiguration"] == {"idleRuntimeSessionTimeout": 300, "maxLifetime": 300}
 
 
 def test_port_rules(client: Any) -> None:
-    expect_validation(client, runtime_request(protocolConfiguration={
-        "serverProtocol": "MCP", "port": 8443}), "8443", "reserved")
+    expect_validation(
+        client,
+        runtime_request(protocolConfiguration={"serverProtocol": "MCP", "port": 8443}),
+        "8443",
+        "reserved",
+    )
     # botocore checks the model's min/max itself; 7999 never leaves the client.
-    created = client.create_agent_runtime(**runtime_request(protocolConfiguration={
-        "serverProtocol": "MCP", "port": 9100, "path": "/tools/mcp"}))
+    created = client.create_agent_runtime(
+        **runtime_request(
+            protocolConfiguration={"serverProtocol": "MCP", "port": 9100, "path": "/tools/mcp"}
+        )
+    )
     got = client.get_agent_runtime(agentRuntimeId=created["agentRuntimeId"])
-    assert got["protocolConfiguration"] == {"serverProtocol": "MCP", "port": 9100,
-                                            "path": "/tools/mcp"}
+    assert got["protocolConfiguration"] == {
+        "serverProtocol": "MCP",
+        "port": 9100,
+        "path": "/tools/mcp",
+    }
 
 
 def test_header_allowlist_rules(client: Any) -> None:
-    expect_validation(client, runtime_request(requestHeaderConfiguration={
-        "requestHeaderAllowlist": ["X-Custom-Thing"]}),
-        "X-Custom-Thing", "X-Amzn-Bedrock-AgentCore-Runtime-Custom-")
-    expect_validation(client, runtime_request(requestHeaderConfiguration={
-        "requestHeaderAllowlist": [f"X-Amzn-Bedrock-AgentCore-Runtime-Custom-H{i}"
-                                   for i in range(21)]}), "at most 20")
+    expect_validation(
+        client,
+        runtime_request(requestHeaderConfiguration={"requestHeaderAllowlist": ["X-Custom-Thing"]}),
+        "X-Custom-Thing",
+        "X-Amzn-Bedrock-AgentCore-Runtime-Custom-",
+    )
+    expect_validation(
+        client,
+        runtime_request(
+            requestHeaderConfiguration={
+                "requestHeaderAllowlist": [
+                    f"X-Amzn-Bedrock-AgentCore-Runtime-Custom-H{i}" for i in range(21)
+                ]
+            }
+        ),
+        "at most 20",
+    )
     allow = ["Authorization", "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant"]
     created = create_ready(client, requestHeaderConfiguration={"requestHeaderAllowlist": allow})
     got = client.get_agent_runtime(agentRuntimeId=created["agentRuntimeId"])
@@ -355,8 +417,9 @@ def test_header_allowlist_rules(client: Any) -> None:
 
 def test_too_many_environment_variables(client: Any) -> None:
     env = {f"V{i}": "x" for i in range(51)}
-    expect_validation(client, runtime_request(environmentVariables=env),
-                      "environmentVariables", "at most 50")
+    expect_validation(
+        client, runtime_request(environmentVariables=env), "environmentVariables", "at most 50"
+    )
 
 
 # --- update, versions, endpoints -------------------------------------------------------
@@ -367,12 +430,14 @@ def test_update_makes_version_2_and_default_follows(
 ) -> None:
     created = create_ready(client)
     runtime_id = created["agentRuntimeId"]
-    prod = client.create_agent_runtime_endpoint(agentRuntimeId=runtime_id, name="prod",
-                                                agentRuntimeVersion="1", description="pinned")
+    prod = client.create_agent_runtime_endpoint(
+        agentRuntimeId=runtime_id, name="prod", agentRuntimeVersion="1", description="pinned"
+    )
     assert prod["status"] == "CREATING" and prod["targetVersion"] == "1"
 
     new_config = runtime_request(
-        None, agentRuntimeName=None,
+        None,
+        agentRuntimeName=None,
         protocolConfiguration={"serverProtocol": "MCP", "port": 8100},
         environmentVariables={PREPARE_DELAY_VAR: "1.0"},
         description="second",
@@ -381,10 +446,12 @@ def test_update_makes_version_2_and_default_follows(
     assert updated["ResponseMetadata"]["HTTPStatusCode"] == 202
     assert (updated["agentRuntimeVersion"], updated["status"]) == ("2", "UPDATING")
     assert client.get_agent_runtime(agentRuntimeId=runtime_id)["status"] == "UPDATING"
-    default = client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id,
-                                                endpointName="DEFAULT")
+    default = client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="DEFAULT")
     assert (default["status"], default["liveVersion"], default["targetVersion"]) == (
-        "UPDATING", "1", "2")
+        "UPDATING",
+        "1",
+        "2",
+    )
     # While UPDATING, DEFAULT keeps serving version 1.
     assert server.registry.resolve_invocation(runtime_id, None).version == "1"
     with pytest.raises(client.exceptions.ConflictException):
@@ -393,10 +460,12 @@ def test_update_makes_version_2_and_default_follows(
     got = wait_status(client, runtime_id, "READY")
     assert got["agentRuntimeVersion"] == "2"
     assert got["protocolConfiguration"]["port"] == 8100
-    default = client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id,
-                                                endpointName="DEFAULT")
+    default = client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="DEFAULT")
     assert (default["status"], default["liveVersion"], default["targetVersion"]) == (
-        "READY", "2", "2")
+        "READY",
+        "2",
+        "2",
+    )
     assert server.registry.resolve_invocation(runtime_id, "DEFAULT").config.protocol.port == 8100
 
     old = client.get_agent_runtime(agentRuntimeId=runtime_id, agentRuntimeVersion="1")
@@ -405,22 +474,38 @@ def test_update_makes_version_2_and_default_follows(
 
     versions = client.list_agent_runtime_versions(agentRuntimeId=runtime_id)["agentRuntimes"]
     assert [(v["agentRuntimeVersion"], v["status"]) for v in versions] == [
-        ("2", "READY"), ("1", "READY")]
+        ("2", "READY"),
+        ("1", "READY"),
+    ]
     assert versions[0]["description"] == "second"
 
     # The custom endpoint stays pinned to version 1 until it is updated.
-    wait_for(lambda: client.get_agent_runtime_endpoint(
-        agentRuntimeId=runtime_id, endpointName="prod")["status"] == "READY")
+    wait_for(
+        lambda: (
+            client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="prod")[
+                "status"
+            ]
+            == "READY"
+        )
+    )
     assert server.registry.resolve_invocation(runtime_id, "prod").version == "1"
-    moved = client.update_agent_runtime_endpoint(agentRuntimeId=runtime_id,
-                                                 endpointName="prod", agentRuntimeVersion="2")
-    assert (moved["status"], moved["liveVersion"], moved["targetVersion"]) == (
-        "UPDATING", "1", "2")
-    wait_for(lambda: client.get_agent_runtime_endpoint(
-        agentRuntimeId=runtime_id, endpointName="prod")["liveVersion"] == "2")
+    moved = client.update_agent_runtime_endpoint(
+        agentRuntimeId=runtime_id, endpointName="prod", agentRuntimeVersion="2"
+    )
+    assert (moved["status"], moved["liveVersion"], moved["targetVersion"]) == ("UPDATING", "1", "2")
+    wait_for(
+        lambda: (
+            client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="prod")[
+                "liveVersion"
+            ]
+            == "2"
+        )
+    )
     assert server.registry.resolve_invocation(runtime_id, "prod").version == "2"
-    names = [e["name"] for e in client.list_agent_runtime_endpoints(
-        agentRuntimeId=runtime_id)["runtimeEndpoints"]]
+    names = [
+        e["name"]
+        for e in client.list_agent_runtime_endpoints(agentRuntimeId=runtime_id)["runtimeEndpoints"]
+    ]
     assert names == ["DEFAULT", "prod"]
 
 
@@ -429,24 +514,30 @@ def test_failed_update_keeps_default_on_last_good_version(
 ) -> None:
     created = create_ready(client)
     runtime_id = created["agentRuntimeId"]
-    client.update_agent_runtime(agentRuntimeId=runtime_id, **runtime_request(
-        agentRuntimeName=None, agentRuntimeArtifact=code_artifact("agents/gone.zip")))
+    client.update_agent_runtime(
+        agentRuntimeId=runtime_id,
+        **runtime_request(
+            agentRuntimeName=None, agentRuntimeArtifact=code_artifact("agents/gone.zip")
+        ),
+    )
     got = wait_status(client, runtime_id, "UPDATE_FAILED")
     assert got["agentRuntimeVersion"] == "2" and "gone.zip" in got["failureReason"]
-    default = client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id,
-                                                endpointName="DEFAULT")
+    default = client.get_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="DEFAULT")
     assert (default["status"], default["liveVersion"], default["targetVersion"]) == (
-        "UPDATE_FAILED", "1", "2")
+        "UPDATE_FAILED",
+        "1",
+        "2",
+    )
     assert "gone.zip" in default["failureReason"]
     assert server.registry.resolve_invocation(runtime_id, None).version == "1"
     with pytest.raises(RuntimeNotReady):
         server.registry.resolve_invocation(runtime_id, "2")
     # A failed version cannot back an endpoint; the next update recovers.
     with pytest.raises(client.exceptions.ValidationException):
-        client.create_agent_runtime_endpoint(agentRuntimeId=runtime_id, name="canary",
-                                             agentRuntimeVersion="2")
-    client.update_agent_runtime(agentRuntimeId=runtime_id,
-                                **runtime_request(agentRuntimeName=None))
+        client.create_agent_runtime_endpoint(
+            agentRuntimeId=runtime_id, name="canary", agentRuntimeVersion="2"
+        )
+    client.update_agent_runtime(agentRuntimeId=runtime_id, **runtime_request(agentRuntimeName=None))
     assert wait_status(client, runtime_id, "READY")["agentRuntimeVersion"] == "3"
     assert server.registry.resolve_invocation(runtime_id, None).version == "3"
 
@@ -458,14 +549,16 @@ def test_default_endpoint_is_managed(client: Any) -> None:
         client.delete_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="DEFAULT")
     assert "delete the agent runtime" in error_of(deleting)[1]
     with pytest.raises(client.exceptions.ValidationException) as updating:
-        client.update_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="DEFAULT",
-                                             agentRuntimeVersion="1")
+        client.update_agent_runtime_endpoint(
+            agentRuntimeId=runtime_id, endpointName="DEFAULT", agentRuntimeVersion="1"
+        )
     assert "latest version" in error_of(updating)[1]
     with pytest.raises(client.exceptions.ConflictException):
         client.create_agent_runtime_endpoint(agentRuntimeId=runtime_id, name="DEFAULT")
     with pytest.raises(client.exceptions.ValidationException):
-        client.create_agent_runtime_endpoint(agentRuntimeId=runtime_id, name="beta",
-                                             agentRuntimeVersion="7")
+        client.create_agent_runtime_endpoint(
+            agentRuntimeId=runtime_id, name="beta", agentRuntimeVersion="7"
+        )
 
 
 # --- delete -----------------------------------------------------------------------------------
@@ -478,8 +571,7 @@ def test_delete_goes_deleting_then_not_found(client: Any, server: ControlPlaneSe
     with pytest.raises(client.exceptions.ConflictException) as blocked:
         client.delete_agent_runtime(agentRuntimeId=runtime_id)
     assert "staging" in error_of(blocked)[1]
-    gone = client.delete_agent_runtime_endpoint(agentRuntimeId=runtime_id,
-                                                endpointName="staging")
+    gone = client.delete_agent_runtime_endpoint(agentRuntimeId=runtime_id, endpointName="staging")
     assert gone["status"] == "DELETING"
 
     deleted = client.delete_agent_runtime(agentRuntimeId=runtime_id)
@@ -508,11 +600,11 @@ def test_unknown_ids_are_not_found(client: Any) -> None:
     calls: list[Callable[[], Any]] = [
         lambda: client.get_agent_runtime(agentRuntimeId=missing),
         lambda: client.delete_agent_runtime(agentRuntimeId=missing),
-        lambda: client.update_agent_runtime(agentRuntimeId=missing,
-                                            **runtime_request(agentRuntimeName=None)),
+        lambda: client.update_agent_runtime(
+            agentRuntimeId=missing, **runtime_request(agentRuntimeName=None)
+        ),
         lambda: client.list_agent_runtime_versions(agentRuntimeId=missing),
-        lambda: client.get_agent_runtime_endpoint(agentRuntimeId=missing,
-                                                  endpointName="DEFAULT"),
+        lambda: client.get_agent_runtime_endpoint(agentRuntimeId=missing, endpointName="DEFAULT"),
     ]
     for call in calls:
         with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
@@ -540,8 +632,9 @@ def test_unknown_path_and_verb_are_parseable_errors(server: ControlPlaneServer) 
 
 
 def test_pagination(client: Any) -> None:
-    created = [client.create_agent_runtime(**runtime_request(unique_name("paged")))
-               for _ in range(5)]
+    created = [
+        client.create_agent_runtime(**runtime_request(unique_name("paged"))) for _ in range(5)
+    ]
     ids = {c["agentRuntimeId"] for c in created}
     seen: list[str] = []
     pages = 0
@@ -555,10 +648,13 @@ def test_pagination(client: Any) -> None:
             break
         kwargs["nextToken"] = page["nextToken"]
     assert ids <= set(seen) and len(seen) == len(set(seen)) and pages >= 3
-    paginated = [r["agentRuntimeId"]
-                 for p in client.get_paginator("list_agent_runtimes").paginate(
-                     PaginationConfig={"PageSize": 3})
-                 for r in p["agentRuntimes"]]
+    paginated = [
+        r["agentRuntimeId"]
+        for p in client.get_paginator("list_agent_runtimes").paginate(
+            PaginationConfig={"PageSize": 3}
+        )
+        for r in p["agentRuntimes"]
+    ]
     assert paginated == seen
     with pytest.raises(client.exceptions.ValidationException):
         client.list_agent_runtimes(nextToken="not-a-token")
@@ -566,14 +662,19 @@ def test_pagination(client: Any) -> None:
     runtime_id = created[0]["agentRuntimeId"]
     wait_status(client, runtime_id, "READY")
     for _ in range(2):
-        client.update_agent_runtime(agentRuntimeId=runtime_id,
-                                    **runtime_request(agentRuntimeName=None))
+        client.update_agent_runtime(
+            agentRuntimeId=runtime_id, **runtime_request(agentRuntimeName=None)
+        )
         wait_status(client, runtime_id, "READY")
     first = client.list_agent_runtime_versions(agentRuntimeId=runtime_id, maxResults=2)
-    rest = client.list_agent_runtime_versions(agentRuntimeId=runtime_id, maxResults=2,
-                                              nextToken=first["nextToken"])
-    assert [v["agentRuntimeVersion"] for v in first["agentRuntimes"] + rest["agentRuntimes"]] \
-        == ["3", "2", "1"]
+    rest = client.list_agent_runtime_versions(
+        agentRuntimeId=runtime_id, maxResults=2, nextToken=first["nextToken"]
+    )
+    assert [v["agentRuntimeVersion"] for v in first["agentRuntimes"] + rest["agentRuntimes"]] == [
+        "3",
+        "2",
+        "1",
+    ]
     assert "nextToken" not in rest
 
 
@@ -599,16 +700,28 @@ def test_registry_survives_a_restart(moto: MotoServer, tmp_path: Path) -> None:
     state = tmp_path / "state"
     with serve_control_plane(moto, persist_dir=state) as first:
         client = first.client()
-        ready = create_ready(client, environmentVariables={"GREETING": "hello"},
-                             clientToken="persist-token-" + "b" * 24)
-        client.create_agent_runtime_endpoint(agentRuntimeId=ready["agentRuntimeId"],
-                                             name="pinned", agentRuntimeVersion="1")
-        wait_for(lambda: client.get_agent_runtime_endpoint(
-            agentRuntimeId=ready["agentRuntimeId"], endpointName="pinned")["status"] == "READY")
-        slow = client.create_agent_runtime(**runtime_request(
-            environmentVariables={PREPARE_DELAY_VAR: "60"}))
+        ready = create_ready(
+            client,
+            environmentVariables={"GREETING": "hello"},
+            clientToken="persist-token-" + "b" * 24,
+        )
+        client.create_agent_runtime_endpoint(
+            agentRuntimeId=ready["agentRuntimeId"], name="pinned", agentRuntimeVersion="1"
+        )
+        wait_for(
+            lambda: (
+                client.get_agent_runtime_endpoint(
+                    agentRuntimeId=ready["agentRuntimeId"], endpointName="pinned"
+                )["status"]
+                == "READY"
+            )
+        )
+        slow = client.create_agent_runtime(
+            **runtime_request(environmentVariables={PREPARE_DELAY_VAR: "60"})
+        )
         assert client.get_agent_runtime(agentRuntimeId=slow["agentRuntimeId"])["status"] == (
-            "CREATING")
+            "CREATING"
+        )
 
     saved = state / "runtimes.json"
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
@@ -627,11 +740,13 @@ def test_registry_survives_a_restart(moto: MotoServer, tmp_path: Path) -> None:
         assert interrupted["status"] == "CREATE_FAILED"
         assert "interrupted by a local AgentCore restart" in interrupted["failureReason"]
         # A retry through UpdateAgentRuntime brings it up.
-        client.update_agent_runtime(agentRuntimeId=slow["agentRuntimeId"],
-                                    **runtime_request(agentRuntimeName=None))
+        client.update_agent_runtime(
+            agentRuntimeId=slow["agentRuntimeId"], **runtime_request(agentRuntimeName=None)
+        )
         assert wait_status(client, slow["agentRuntimeId"], "READY")["agentRuntimeVersion"] == "2"
-        client.delete_agent_runtime_endpoint(agentRuntimeId=ready["agentRuntimeId"],
-                                             endpointName="pinned")
+        client.delete_agent_runtime_endpoint(
+            agentRuntimeId=ready["agentRuntimeId"], endpointName="pinned"
+        )
         client.delete_agent_runtime(agentRuntimeId=ready["agentRuntimeId"])
         wait_for(lambda: ready["agentRuntimeId"] in second.deleted)
 

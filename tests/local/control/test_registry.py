@@ -26,8 +26,11 @@ REGION, ACCOUNT = "eu-west-1", "111122223333"
 
 def request(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "agentRuntimeArtifact": {"containerConfiguration": {
-            "containerUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/tools@sha256:abc"}},
+        "agentRuntimeArtifact": {
+            "containerConfiguration": {
+                "containerUri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/tools@sha256:abc"
+            }
+        },
         "roleArn": f"arn:aws:iam::{ACCOUNT}:role/service-role/Agent",
     }
     body.update(overrides)
@@ -35,51 +38,78 @@ def request(**overrides: Any) -> dict[str, Any]:
 
 
 def test_protocol_defaults_follow_the_protocol() -> None:
-    assert (ProtocolSettings().server_protocol, ProtocolSettings().port,
-            ProtocolSettings().path) == ("HTTP", 8080, "/invocations")
+    assert (
+        ProtocolSettings().server_protocol,
+        ProtocolSettings().port,
+        ProtocolSettings().path,
+    ) == ("HTTP", 8080, "/invocations")
     assert (ProtocolSettings("MCP").port, ProtocolSettings("MCP").path) == (8000, "/mcp")
     assert (ProtocolSettings("A2A").port, ProtocolSettings("A2A").path) == (9000, "/")
     assert ProtocolSettings("MCP", 9001, "/x").port == 9001
 
 
 def test_parse_builds_the_frozen_config() -> None:
-    config = parse_runtime_config(request(
-        agentRuntimeArtifact={"codeConfiguration": {
-            "code": {"s3": {"bucket": "code-bucket", "prefix": "a/b.zip", "versionId": "v123"}},
-            "runtime": "NODE_22", "entryPoint": ["index.js", "--flag"]}},
-        protocolConfiguration={"serverProtocol": "MCP"},
-        authorizerConfiguration={"customJWTAuthorizer": {
-            "discoveryUrl": "http://127.0.0.1:9/pool/.well-known/openid-configuration",
-            "allowedAudience": ["aud"]}},
-        environmentVariables={"A": "1"},
-        lifecycleConfiguration={"idleRuntimeSessionTimeout": 120},
-    ))
-    assert config.artifact == CodeArtifact("code-bucket", "a/b.zip", "v123", "NODE_22",
-                                           ("index.js", "--flag"))
+    config = parse_runtime_config(
+        request(
+            agentRuntimeArtifact={
+                "codeConfiguration": {
+                    "code": {
+                        "s3": {"bucket": "code-bucket", "prefix": "a/b.zip", "versionId": "v123"}
+                    },
+                    "runtime": "NODE_22",
+                    "entryPoint": ["index.js", "--flag"],
+                }
+            },
+            protocolConfiguration={"serverProtocol": "MCP"},
+            authorizerConfiguration={
+                "customJWTAuthorizer": {
+                    "discoveryUrl": "http://127.0.0.1:9/pool/.well-known/openid-configuration",
+                    "allowedAudience": ["aud"],
+                }
+            },
+            environmentVariables={"A": "1"},
+            lifecycleConfiguration={"idleRuntimeSessionTimeout": 120},
+        )
+    )
+    assert config.artifact == CodeArtifact(
+        "code-bucket", "a/b.zip", "v123", "NODE_22", ("index.js", "--flag")
+    )
     assert config.authorizer is not None and config.authorizer["allowedAudience"] == ["aud"]
     assert (config.idle_timeout_seconds, config.max_lifetime_seconds) == (120, 28800)
     assert config.network_mode == "PUBLIC" and config.request_header_allowlist == ()
     assert dict(config.environment) == {"A": "1"}
     with pytest.raises(TypeError):
         config.environment["B"] = "2"  # type: ignore[index]
-    assert config.raw["lifecycleConfiguration"] == {"idleRuntimeSessionTimeout": 120,
-                                                    "maxLifetime": 28800}
+    assert config.raw["lifecycleConfiguration"] == {
+        "idleRuntimeSessionTimeout": 120,
+        "maxLifetime": 28800,
+    }
 
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"protocolConfiguration": {"serverProtocol": "MCP", "port": 7999}},
-         "protocolConfiguration.port"),
-        ({"protocolConfiguration": {"serverProtocol": "MCP", "path": "mcp"}},
-         "protocolConfiguration.path"),
-        ({"lifecycleConfiguration": {"idleRuntimeSessionTimeout": 59}},
-         "lifecycleConfiguration.idleRuntimeSessionTimeout"),
-        ({"requestHeaderConfiguration": {"requestHeaderAllowlist": []}},
-         "requestHeaderConfiguration.requestHeaderAllowlist"),
+        (
+            {"protocolConfiguration": {"serverProtocol": "MCP", "port": 7999}},
+            "protocolConfiguration.port",
+        ),
+        (
+            {"protocolConfiguration": {"serverProtocol": "MCP", "path": "mcp"}},
+            "protocolConfiguration.path",
+        ),
+        (
+            {"lifecycleConfiguration": {"idleRuntimeSessionTimeout": 59}},
+            "lifecycleConfiguration.idleRuntimeSessionTimeout",
+        ),
+        (
+            {"requestHeaderConfiguration": {"requestHeaderAllowlist": []}},
+            "requestHeaderConfiguration.requestHeaderAllowlist",
+        ),
         ({"agentRuntimeArtifact": {}}, "agentRuntimeArtifact"),
-        ({"networkConfiguration": {"networkMode": "VPC"}},
-         "networkConfiguration.networkModeConfig"),
+        (
+            {"networkConfiguration": {"networkMode": "VPC"}},
+            "networkConfiguration.networkModeConfig",
+        ),
         ({"roleArn": None}, "roleArn"),
     ],
 )
@@ -91,18 +121,39 @@ def test_validation_names_the_field(overrides: dict[str, Any], field: str) -> No
 
 
 def test_trust_policy_forms() -> None:
-    good = {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
-                           "Principal": {"Service": ["bedrock-agentcore.amazonaws.com"]}}]}
+    good = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Principal": {"Service": ["bedrock-agentcore.amazonaws.com"]},
+            }
+        ]
+    }
     assert trust_allows_agentcore(good)
     assert trust_allows_agentcore(json.dumps(good))
     assert trust_allows_agentcore(quote(json.dumps(good)))
     deny = {"Statement": [{**good["Statement"][0], "Effect": "Deny"}]}
     assert not trust_allows_agentcore(deny)
-    other = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}
+    other = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            }
+        ]
+    }
     assert not trust_allows_agentcore(other)
-    wrong_action = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-                                   "Principal": {"Service": "bedrock-agentcore.amazonaws.com"}}]}
+    wrong_action = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
+            }
+        ]
+    }
     assert not trust_allows_agentcore(wrong_action)
 
 
@@ -140,7 +191,10 @@ def test_resolve_invocation_rules(tmp_path: Path) -> None:
 
     [summary] = registry.runtimes()
     assert (summary.status, summary.latest_version, summary.failure_reason) == (
-        "UPDATE_FAILED", "2", "broken")
+        "UPDATE_FAILED",
+        "2",
+        "broken",
+    )
     [default] = summary.endpoints
     assert (default.name, default.live_version, default.target_version) == ("DEFAULT", "1", "2")
 

@@ -138,5 +138,6 @@ class ArtifactPreparer(Protocol):
     then goes to CREATE_FAILED / UPDATE_FAILED with that failureReason.
     """
 
-    async def prepare(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> None:
-        ...
+    async def prepare(
+        self, runtime_id: str, version: str, config: RuntimeVersionConfig
+    ) -> None: ...

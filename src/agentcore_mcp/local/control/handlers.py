@@ -199,14 +199,17 @@ class ControlPlaneApp:
         await self._check_role(config.role_arn)
         rt = self.registry.create_runtime(name, config)
         self._start_prepare(rt.runtime_id, 1, config)
-        return _Response(202, {
-            "agentRuntimeArn": rt.arn,
-            "agentRuntimeId": rt.runtime_id,
-            "agentRuntimeVersion": "1",
-            "createdAt": iso(rt.created_at),
-            "status": rt.status,
-            "workloadIdentityDetails": self._identity(rt),
-        })
+        return _Response(
+            202,
+            {
+                "agentRuntimeArn": rt.arn,
+                "agentRuntimeId": rt.runtime_id,
+                "agentRuntimeVersion": "1",
+                "createdAt": iso(rt.created_at),
+                "status": rt.status,
+                "workloadIdentityDetails": self._identity(rt),
+            },
+        )
 
     async def _update_runtime(self, req: _Request) -> _Response:
         runtime_id = req.params[0]
@@ -216,15 +219,18 @@ class ControlPlaneApp:
         version = self.registry.add_version(runtime_id, config)
         rt = self.registry.get(runtime_id)
         self._start_prepare(runtime_id, version.version, config)
-        return _Response(202, {
-            "agentRuntimeArn": rt.arn,
-            "agentRuntimeId": rt.runtime_id,
-            "agentRuntimeVersion": str(version.version),
-            "createdAt": iso(rt.created_at),
-            "lastUpdatedAt": iso(rt.last_updated_at),
-            "status": rt.status,
-            "workloadIdentityDetails": self._identity(rt),
-        })
+        return _Response(
+            202,
+            {
+                "agentRuntimeArn": rt.arn,
+                "agentRuntimeId": rt.runtime_id,
+                "agentRuntimeVersion": str(version.version),
+                "createdAt": iso(rt.created_at),
+                "lastUpdatedAt": iso(rt.last_updated_at),
+                "status": rt.status,
+                "workloadIdentityDetails": self._identity(rt),
+            },
+        )
 
     async def _get_runtime(self, req: _Request) -> _Response:
         runtime_id = req.params[0]
@@ -234,19 +240,26 @@ class ControlPlaneApp:
             version = rt.latest
         else:
             version = self.registry.get_version(runtime_id, check_version(raw_version))
-        return _Response(200, runtime_body(rt, version, region=self.registry.region,
-                                           account_id=self.registry.account_id))
+        return _Response(
+            200,
+            runtime_body(
+                rt, version, region=self.registry.region, account_id=self.registry.account_id
+            ),
+        )
 
     async def _delete_runtime(self, req: _Request) -> _Response:
         runtime_id = req.params[0]
         raw_version = req.query.get("version")
         if raw_version is not None:
             deleted = self.registry.delete_version(runtime_id, check_version(raw_version))
-            return _Response(202, {
-                "status": "DELETING",
-                "agentRuntimeId": runtime_id,
-                "agentRuntimeVersion": str(deleted.version),
-            })
+            return _Response(
+                202,
+                {
+                    "status": "DELETING",
+                    "agentRuntimeId": runtime_id,
+                    "agentRuntimeVersion": str(deleted.version),
+                },
+            )
         already = self.registry.get(runtime_id).deleting
         self.registry.begin_delete(runtime_id)
         if not already:
@@ -255,17 +268,17 @@ class ControlPlaneApp:
 
     async def _list_runtimes(self, req: _Request) -> _Response:
         items, token = _paginate(self.registry.list_runtimes(), req.query)
-        return _Response(200, _with_token(
-            {"agentRuntimes": [runtime_summary(rt) for rt in items]}, token
-        ))
+        return _Response(
+            200, _with_token({"agentRuntimes": [runtime_summary(rt) for rt in items]}, token)
+        )
 
     async def _list_versions(self, req: _Request) -> _Response:
         rt = self.registry.get(req.params[0])
         versions = sorted(rt.versions.values(), key=lambda v: v.version, reverse=True)
         items, token = _paginate(versions, req.query)
-        return _Response(200, _with_token(
-            {"agentRuntimes": [runtime_summary(rt, v) for v in items]}, token
-        ))
+        return _Response(
+            200, _with_token({"agentRuntimes": [runtime_summary(rt, v) for v in items]}, token)
+        )
 
     # --- endpoints ----------------------------------------------------------------------
 
@@ -278,15 +291,18 @@ class ControlPlaneApp:
         ep = self.registry.create_endpoint(runtime_id, name, version, description)
         rt = self.registry.get(runtime_id)
         self._spawn(self._settle(runtime_id, name))
-        return _Response(202, {
-            "targetVersion": str(ep.target_version),
-            "agentRuntimeEndpointArn": rt.endpoint_arn(name),
-            "agentRuntimeArn": rt.arn,
-            "agentRuntimeId": runtime_id,
-            "endpointName": name,
-            "status": ep.status,
-            "createdAt": iso(ep.created_at),
-        })
+        return _Response(
+            202,
+            {
+                "targetVersion": str(ep.target_version),
+                "agentRuntimeEndpointArn": rt.endpoint_arn(name),
+                "agentRuntimeArn": rt.arn,
+                "agentRuntimeId": runtime_id,
+                "endpointName": name,
+                "status": ep.status,
+                "createdAt": iso(ep.created_at),
+            },
+        )
 
     async def _update_endpoint(self, req: _Request) -> _Response:
         runtime_id, name = req.params
@@ -315,18 +331,22 @@ class ControlPlaneApp:
     async def _delete_endpoint(self, req: _Request) -> _Response:
         runtime_id, name = req.params
         ep = self.registry.delete_endpoint(runtime_id, name)
-        return _Response(202, {
-            "status": ep.status,
-            "agentRuntimeId": runtime_id,
-            "endpointName": name,
-        })
+        return _Response(
+            202,
+            {
+                "status": ep.status,
+                "agentRuntimeId": runtime_id,
+                "endpointName": name,
+            },
+        )
 
     async def _list_endpoints(self, req: _Request) -> _Response:
         rt = self.registry.get(req.params[0])
         items, token = _paginate(list(rt.endpoints.values()), req.query)
-        return _Response(200, _with_token(
-            {"runtimeEndpoints": [endpoint_summary(rt, ep) for ep in items]}, token
-        ))
+        return _Response(
+            200,
+            _with_token({"runtimeEndpoints": [endpoint_summary(rt, ep) for ep in items]}, token),
+        )
 
     # --- background work ------------------------------------------------------------------
 
@@ -425,8 +445,9 @@ async def _read_json(receive: Receive) -> Mapping[str, Any]:
     try:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(f"The request body is not valid JSON: {exc}",
-                              reason="CannotParse") from exc
+        raise ValidationError(
+            f"The request body is not valid JSON: {exc}", reason="CannotParse"
+        ) from exc
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object.", reason="CannotParse")
     return body
@@ -441,8 +462,9 @@ def _paginate(items: list[Any], query: Mapping[str, str]) -> tuple[list[Any], st
     limit = DEFAULT_MAX_RESULTS
     if raw_max is not None:
         if not raw_max.isdigit() or not 1 <= int(raw_max) <= MAX_RESULTS:
-            raise ValidationError(f"maxResults must be between 1 and {MAX_RESULTS}.",
-                                  field="maxResults")
+            raise ValidationError(
+                f"maxResults must be between 1 and {MAX_RESULTS}.", field="maxResults"
+            )
         limit = int(raw_max)
     start = 0
     raw_token = query.get("nextToken")
@@ -450,12 +472,12 @@ def _paginate(items: list[Any], query: Mapping[str, str]) -> tuple[list[Any], st
         try:
             start = int(json.loads(base64.urlsafe_b64decode(raw_token.encode()))["offset"])
         except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-            raise ValidationError("nextToken is not a token this API returned.",
-                                  field="nextToken") from exc
+            raise ValidationError(
+                "nextToken is not a token this API returned.", field="nextToken"
+            ) from exc
         if start < 0:
-            raise ValidationError("nextToken is not a token this API returned.",
-                                  field="nextToken")
-    page = items[start:start + limit]
+            raise ValidationError("nextToken is not a token this API returned.", field="nextToken")
+    page = items[start : start + limit]
     end = start + len(page)
     if end >= len(items):
         return page, None
@@ -469,8 +491,9 @@ def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
     return body
 
 
-async def _send_json(send: Send, status: int, body: Mapping[str, Any], request_id: str,
-                     error_type: str | None) -> None:
+async def _send_json(
+    send: Send, status: int, body: Mapping[str, Any], request_id: str, error_type: str | None
+) -> None:
     payload = json.dumps(body).encode()
     headers = [
         (b"content-type", b"application/json"),

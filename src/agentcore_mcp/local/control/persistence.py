@@ -125,8 +125,9 @@ def _load_runtime(doc: dict[str, Any]) -> RuntimeRecord:
     return rt
 
 
-def save_runtimes(path: Path, runtimes: list[RuntimeRecord], *, region: str,
-                  account_id: str) -> None:
+def save_runtimes(
+    path: Path, runtimes: list[RuntimeRecord], *, region: str, account_id: str
+) -> None:
     """Write atomically: a 0600 temp file in the same directory, then os.replace."""
     payload = {
         "format": FORMAT,

@@ -108,7 +108,8 @@ class RuntimeRegistry:
             if rt.deleting:
                 raise RuntimeNotReady(
                     f"Agent runtime {runtime_id} is being deleted.",
-                    runtime_id=runtime_id, status=DELETING,
+                    runtime_id=runtime_id,
+                    status=DELETING,
                 )
             q = qualifier or DEFAULT_ENDPOINT
             if VERSION_RE.fullmatch(q):
@@ -297,8 +298,9 @@ class RuntimeRegistry:
 
     # --- endpoint mutations -----------------------------------------------------------
 
-    def create_endpoint(self, runtime_id: str, name: str, version: int | None,
-                        description: str | None) -> EndpointRecord:
+    def create_endpoint(
+        self, runtime_id: str, name: str, version: int | None, description: str | None
+    ) -> EndpointRecord:
         """A custom endpoint pinned to `version` (default: the latest), CREATING."""
         with self._lock:
             rt = self.get(runtime_id)
@@ -323,8 +325,9 @@ class RuntimeRegistry:
             self._save()
             return endpoint
 
-    def update_endpoint(self, runtime_id: str, name: str, version: int | None,
-                        description: str | None) -> EndpointRecord:
+    def update_endpoint(
+        self, runtime_id: str, name: str, version: int | None, description: str | None
+    ) -> EndpointRecord:
         with self._lock:
             rt = self.get(runtime_id)
             if name == DEFAULT_ENDPOINT:
@@ -484,8 +487,9 @@ class RuntimeRegistry:
     def _save(self) -> None:
         path = self.persist_path
         if path is not None:
-            save_runtimes(path, list(self._runtimes.values()), region=self.region,
-                          account_id=self.account_id)
+            save_runtimes(
+                path, list(self._runtimes.values()), region=self.region, account_id=self.account_id
+            )
 
 
 def _name_conflict(rt: RuntimeRecord) -> ConflictError:

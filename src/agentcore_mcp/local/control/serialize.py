@@ -35,8 +35,9 @@ def workload_identity(rt: RuntimeRecord, region: str, account_id: str) -> dict[s
     }
 
 
-def runtime_body(rt: RuntimeRecord, version: VersionRecord, *, region: str,
-                 account_id: str) -> dict[str, Any]:
+def runtime_body(
+    rt: RuntimeRecord, version: VersionRecord, *, region: str, account_id: str
+) -> dict[str, Any]:
     """GetAgentRuntime: the stored request fields of `version` plus its state."""
     latest = version.version == rt.latest.version
     status = rt.status if latest else version.status

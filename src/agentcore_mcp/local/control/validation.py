@@ -59,8 +59,14 @@ SCOPE_RE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
 CLAIM_NAME_RE = re.compile(r"[A-Za-z0-9_.\-:]+")
 MATCH_VALUE_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
-MANAGED_RUNTIMES = ("PYTHON_3_10", "PYTHON_3_11", "PYTHON_3_12", "PYTHON_3_13", "PYTHON_3_14",
-                    "NODE_22")
+MANAGED_RUNTIMES = (
+    "PYTHON_3_10",
+    "PYTHON_3_11",
+    "PYTHON_3_12",
+    "PYTHON_3_13",
+    "PYTHON_3_14",
+    "NODE_22",
+)
 SERVER_PROTOCOLS = ("MCP", "HTTP", "A2A", "AGUI")
 NETWORK_MODES = ("PUBLIC", "VPC")
 CUSTOM_HEADER_PREFIX = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-"
@@ -87,8 +93,15 @@ def _fail(field: str, message: str) -> ValidationError:
     return ValidationError(f"Invalid value for {field}: {message}", field=field)
 
 
-def _string(body: Mapping[str, Any], key: str, field: str, *, required: bool = False,
-            min_len: int = 1, max_len: int | None = None) -> str | None:
+def _string(
+    body: Mapping[str, Any],
+    key: str,
+    field: str,
+    *,
+    required: bool = False,
+    min_len: int = 1,
+    max_len: int | None = None,
+) -> str | None:
     value = body.get(key)
     if value is None:
         if required:
@@ -103,8 +116,9 @@ def _string(body: Mapping[str, Any], key: str, field: str, *, required: bool = F
     return value
 
 
-def _object(body: Mapping[str, Any], key: str, field: str, *,
-            required: bool = False) -> dict[str, Any] | None:
+def _object(
+    body: Mapping[str, Any], key: str, field: str, *, required: bool = False
+) -> dict[str, Any] | None:
     value = body.get(key)
     if value is None:
         if required:
@@ -115,8 +129,14 @@ def _object(body: Mapping[str, Any], key: str, field: str, *,
     return value
 
 
-def _string_list(body: Mapping[str, Any], key: str, field: str, *, min_items: int = 1,
-                 max_items: int | None = None) -> list[str] | None:
+def _string_list(
+    body: Mapping[str, Any],
+    key: str,
+    field: str,
+    *,
+    min_items: int = 1,
+    max_items: int | None = None,
+) -> list[str] | None:
     value = body.get(key)
     if value is None:
         return None
@@ -219,8 +239,7 @@ def _artifact(body: Mapping[str, Any]) -> CodeArtifact | ContainerArtifact:
     if len(kinds) != 1:
         raise _fail(
             field,
-            "set exactly one of containerConfiguration or codeConfiguration "
-            f"(got {len(kinds)}).",
+            f"set exactly one of containerConfiguration or codeConfiguration (got {len(kinds)}).",
         )
     if kinds[0] == "containerConfiguration":
         container = _object(spec, "containerConfiguration", f"{field}.containerConfiguration")
@@ -228,8 +247,12 @@ def _artifact(body: Mapping[str, Any]) -> CodeArtifact | ContainerArtifact:
         uri_field = f"{field}.containerConfiguration.containerUri"
         uri = _string(container, "containerUri", uri_field, required=True, max_len=1024)
         assert uri is not None
-        _pattern(uri, CONTAINER_URI_RE, uri_field,
-                 "Use an ECR image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO[:TAG|@DIGEST].")
+        _pattern(
+            uri,
+            CONTAINER_URI_RE,
+            uri_field,
+            "Use an ECR image: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO[:TAG|@DIGEST].",
+        )
         return ContainerArtifact(container_uri=uri)
     code_field = f"{field}.codeConfiguration"
     code_cfg = _object(spec, "codeConfiguration", code_field)
@@ -247,8 +270,9 @@ def _artifact(body: Mapping[str, Any]) -> CodeArtifact | ContainerArtifact:
     version_id = _string(s3, "versionId", f"{s3_field}.versionId", min_len=3, max_len=1024)
     runtime = _string(code_cfg, "runtime", f"{code_field}.runtime", required=True)
     if runtime not in MANAGED_RUNTIMES:
-        raise _fail(f"{code_field}.runtime",
-                    f"{runtime!r} is not one of {', '.join(MANAGED_RUNTIMES)}.")
+        raise _fail(
+            f"{code_field}.runtime", f"{runtime!r} is not one of {', '.join(MANAGED_RUNTIMES)}."
+        )
     entry_field = f"{code_field}.entryPoint"
     if code_cfg.get("entryPoint") is None:
         raise ValidationError(f"Missing required field {entry_field}.", field=entry_field)
@@ -256,8 +280,13 @@ def _artifact(body: Mapping[str, Any]) -> CodeArtifact | ContainerArtifact:
     assert entry is not None
     if any(not 1 <= len(e) <= 128 for e in entry):
         raise _fail(entry_field, "each entry must be 1 to 128 characters long.")
-    return CodeArtifact(bucket=bucket, prefix=prefix, version_id=version_id, runtime=runtime,
-                        entry_point=tuple(entry))
+    return CodeArtifact(
+        bucket=bucket,
+        prefix=prefix,
+        version_id=version_id,
+        runtime=runtime,
+        entry_point=tuple(entry),
+    )
 
 
 def _protocol(body: Mapping[str, Any]) -> ProtocolSettings:
@@ -267,8 +296,9 @@ def _protocol(body: Mapping[str, Any]) -> ProtocolSettings:
         return ProtocolSettings(DEFAULT_SERVER_PROTOCOL)
     proto = _string(spec, "serverProtocol", f"{field}.serverProtocol", required=True)
     if proto not in SERVER_PROTOCOLS:
-        raise _fail(f"{field}.serverProtocol",
-                    f"{proto!r} is not one of {', '.join(SERVER_PROTOCOLS)}.")
+        raise _fail(
+            f"{field}.serverProtocol", f"{proto!r} is not one of {', '.join(SERVER_PROTOCOLS)}."
+        )
     port = _integer(spec, "port", f"{field}.port")
     if port is not None:
         if not PORT_MIN <= port <= PORT_MAX:
@@ -288,8 +318,9 @@ def _lifecycle(body: Mapping[str, Any]) -> tuple[int, int]:
     life = _integer(spec, "maxLifetime", f"{field}.maxLifetime")
     for name, value in (("idleRuntimeSessionTimeout", idle), ("maxLifetime", life)):
         if value is not None and not LIFETIME_MIN <= value <= LIFETIME_MAX:
-            raise _fail(f"{field}.{name}",
-                        f"{value} s is outside {LIFETIME_MIN}..{LIFETIME_MAX} seconds.")
+            raise _fail(
+                f"{field}.{name}", f"{value} s is outside {LIFETIME_MIN}..{LIFETIME_MAX} seconds."
+            )
     max_lifetime = life if life is not None else DEFAULT_MAX_LIFETIME_SECONDS
     # An omitted idle timeout is the default 900 s, but never more than maxLifetime.
     idle_timeout = idle if idle is not None else min(DEFAULT_IDLE_TIMEOUT_SECONDS, max_lifetime)
@@ -355,7 +386,9 @@ def _authorizer(body: Mapping[str, Any]) -> dict[str, Any] | None:
     url = _string(jwt, "discoveryUrl", f"{jwt_field}.discoveryUrl", required=True)
     assert url is not None
     _pattern(
-        url, DISCOVERY_URL_RE, f"{jwt_field}.discoveryUrl",
+        url,
+        DISCOVERY_URL_RE,
+        f"{jwt_field}.discoveryUrl",
         "Use the issuer's discovery document, ending in /.well-known/openid-configuration "
         "or /.well-known/oauth-authorization-server.",
     )
@@ -378,23 +411,35 @@ def _custom_claims(jwt: Mapping[str, Any], field: str) -> None:
     for claim in claims:
         if not isinstance(claim, dict):
             raise _fail(field, "each claim rule must be an object.")
-        name = _string(claim, "inboundTokenClaimName", f"{field}.inboundTokenClaimName",
-                       required=True)
+        name = _string(
+            claim, "inboundTokenClaimName", f"{field}.inboundTokenClaimName", required=True
+        )
         assert name is not None
         _pattern(name, CLAIM_NAME_RE, f"{field}.inboundTokenClaimName", "")
         kind = claim.get("inboundTokenClaimValueType")
         if kind not in ("STRING", "STRING_ARRAY"):
-            raise _fail(f"{field}.inboundTokenClaimValueType",
-                        f"{kind!r} is not STRING or STRING_ARRAY.")
-        match = _object(claim, "authorizingClaimMatchValue",
-                        f"{field}.authorizingClaimMatchValue", required=True)
+            raise _fail(
+                f"{field}.inboundTokenClaimValueType", f"{kind!r} is not STRING or STRING_ARRAY."
+            )
+        match = _object(
+            claim,
+            "authorizingClaimMatchValue",
+            f"{field}.authorizingClaimMatchValue",
+            required=True,
+        )
         assert match is not None
         op = match.get("claimMatchOperator")
         if op not in ("EQUALS", "CONTAINS", "CONTAINS_ANY"):
-            raise _fail(f"{field}.authorizingClaimMatchValue.claimMatchOperator",
-                        f"{op!r} is not EQUALS, CONTAINS or CONTAINS_ANY.")
-        _object(match, "claimMatchValue", f"{field}.authorizingClaimMatchValue.claimMatchValue",
-                required=True)
+            raise _fail(
+                f"{field}.authorizingClaimMatchValue.claimMatchOperator",
+                f"{op!r} is not EQUALS, CONTAINS or CONTAINS_ANY.",
+            )
+        _object(
+            match,
+            "claimMatchValue",
+            f"{field}.authorizingClaimMatchValue.claimMatchValue",
+            required=True,
+        )
 
 
 def _network(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -411,8 +456,9 @@ def _network(body: Mapping[str, Any]) -> dict[str, Any]:
         assert vpc is not None
         for key in ("securityGroups", "subnets"):
             if vpc.get(key) is None:
-                raise ValidationError(f"Missing required field {vpc_field}.{key}.",
-                                      field=f"{vpc_field}.{key}")
+                raise ValidationError(
+                    f"Missing required field {vpc_field}.{key}.", field=f"{vpc_field}.{key}"
+                )
             _string_list(vpc, key, f"{vpc_field}.{key}", max_items=16)
     return copy.deepcopy(spec)
 
@@ -440,8 +486,14 @@ def parse_runtime_config(body: Mapping[str, Any]) -> RuntimeVersionConfig:
         "networkConfiguration": network,
         "lifecycleConfiguration": {"idleRuntimeSessionTimeout": idle, "maxLifetime": lifetime},
     }
-    for key in ("description", "authorizerConfiguration", "requestHeaderConfiguration",
-                "protocolConfiguration", "environmentVariables", *PASSTHROUGH_FIELDS):
+    for key in (
+        "description",
+        "authorizerConfiguration",
+        "requestHeaderConfiguration",
+        "protocolConfiguration",
+        "environmentVariables",
+        *PASSTHROUGH_FIELDS,
+    ):
         if body.get(key) is not None:
             raw[key] = copy.deepcopy(body[key])
     try:
