@@ -184,6 +184,15 @@ class McpFront:
         await send({"type": "lifespan.shutdown.complete"})
 
 
+def dispatcher_for(settings: ServerSettings) -> DispatcherFactory:
+    """The fast path unless MCP_DISPATCHER=sdk asks for the SDK's transport alone."""
+    if settings.dispatcher == "sdk":
+        return SdkDispatcher
+    from agentcore_mcp.server.fast import FastDispatcher
+
+    return FastDispatcher
+
+
 def build_app(
     server: MCPServer[Any] | Server[Any],
     settings: ServerSettings | None = None,
@@ -192,5 +201,5 @@ def build_app(
 ) -> ASGIApp:
     """Wrap an `mcp` SDK server in an ASGI app that meets the AgentCore contract."""
     settings = settings or ServerSettings()
-    factory: DispatcherFactory = dispatcher_factory or SdkDispatcher
+    factory: DispatcherFactory = dispatcher_factory or dispatcher_for(settings)
     return SeparatorEscapingMiddleware(McpFront(factory(server, settings), settings))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ResponseMode = Literal["auto", "json", "sse"]
+DispatcherName = Literal["fast", "sdk"]
 
 # AgentCore's data plane accepts 100 MB payloads; the SDK's own default (4 MiB) would
 # refuse requests the platform lets through.
@@ -33,6 +34,8 @@ class ServerSettings:
     # server-to-server caller, including AgentCore itself) are always allowed.
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "warning"
+    # `sdk` routes every request through the SDK's own transport (for comparison).
+    dispatcher: DispatcherName = "fast"
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -43,6 +46,8 @@ class ServerSettings:
             raise SettingsError(
                 f"MCP_RESPONSE_MODE must be auto, json or sse, got {self.response_mode!r}"
             )
+        if self.dispatcher not in ("fast", "sdk"):
+            raise SettingsError(f"MCP_DISPATCHER must be fast or sdk, got {self.dispatcher!r}")
         if not 0 < self.sse_keepalive_seconds <= 15:
             raise SettingsError("MCP_SSE_KEEPALIVE_SECONDS must be in (0, 15]")
         if self.max_body_bytes <= 0:
@@ -71,6 +76,7 @@ class ServerSettings:
                     o.strip() for o in e.get("MCP_ALLOWED_ORIGINS", "").split(",") if o.strip()
                 ),
                 log_level=e.get("LOG_LEVEL", "warning").lower(),
+                dispatcher=e.get("MCP_DISPATCHER", "fast"),  # type: ignore[arg-type]
             )
         except ValueError as exc:
             if isinstance(exc, SettingsError):

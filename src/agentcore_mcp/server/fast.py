@@ -1,0 +1,308 @@
+"""The stateless fast path: hot requests answered directly, everything else by the SDK.
+
+For each POST the SDK's stateless transport builds a transport, a task group, a stream
+pair, a dispatcher and a server session, then tears them down: about 95% of the cost
+of a `tools/call`. This dispatcher answers `ping`, `tools/list` and `tools/call` (for
+tools that take no `Context`) in the request's own task, with the SDK's own pieces:
+
+- the registered tools, through `MCPServer.call_tool` (argument validation, result
+  conversion, output schemas), with the error handling of the SDK's `tools/call`
+  handler;
+- the SDK's wire serializer for each protocol version (`ServerRunner._serialize`);
+- the SDK's JSON-RPC envelope types.
+
+Anything it does not recognise exactly (initialize, other methods, unusual params,
+tools that take a `Context` and so may report progress, log or ask the client,
+servers with user middleware, unknown or unsupported versions, modern-era header
+checks that fail) goes to `SdkDispatcher` unchanged, so the SDK produces the answer
+and its error shapes. `tests/server/test_fast_equivalence.py` sends one corpus to both
+and compares the responses field by field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from mcp.server.connection import Connection
+from mcp.server.lowlevel.server import Server
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.runner import ServerRunner
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    DEFAULT_NEGOTIATED_VERSION,
+    PROTOCOL_VERSION_META_KEY,
+    CallToolResult,
+    EmptyResult,
+    ListToolsResult,
+    TextContent,
+)
+from mcp_types import methods as _methods
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+from starlette.types import Send
+
+from agentcore_mcp.server.dispatch import InboundRequest, SdkDispatcher, lowlevel_server
+from agentcore_mcp.server.settings import ServerSettings
+
+# The same logger the SDK's tools/call handler writes to, so logs read the same.
+sdk_logger = logging.getLogger("mcp.server.mcpserver.server")
+
+# Marks answers the fast path gave, so tests and `--debug` can tell which path ran.
+_MARK = (b"x-agentcore-mcp-dispatch", b"fast")
+_JSON_HEADERS = [(b"content-type", b"application/json"), _MARK]
+_SSE_HEADERS = [
+    _MARK,
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+_CALL_PARAM_KEYS = frozenset({"name", "arguments", "_meta"})
+_MODERN_META_KEYS = frozenset(
+    {PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY}
+)
+
+
+class Fallback(Exception):
+    """This request is not one the fast path answers; let the SDK do it."""
+
+
+def _builtin_middleware_only(server: Server[Any]) -> bool:
+    from mcp.server._otel import OpenTelemetryMiddleware
+    from mcp.server.request_state import RequestStateBoundary
+
+    return all(
+        isinstance(m, (OpenTelemetryMiddleware, RequestStateBoundary)) for m in server.middleware
+    )
+
+
+class FastDispatcher:
+    """A `Dispatcher` that answers hot methods itself and delegates the rest to the SDK."""
+
+    def __init__(self, app: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
+        self.settings = settings
+        self.sdk = SdkDispatcher(app, settings)
+        self.server = lowlevel_server(app)
+        self.mcp = app if isinstance(app, MCPServer) else None
+        self._runners: dict[str, ServerRunner[Any]] = {}
+        self._tools_list: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
+        self._handlers = {
+            "ping": self._ping,
+            "tools/list": self._tools_list_result,
+            "tools/call": self._tools_call,
+        }
+
+    @property
+    def eligible(self) -> bool:
+        """Whether any request can take the fast path (else every request goes to the SDK)."""
+        # Checked per request: user middleware may be appended after the app is built.
+        return self.mcp is not None and _builtin_middleware_only(self.server)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        async with self.sdk.lifespan():
+            yield
+
+    async def dispatch(self, request: InboundRequest, send: Send) -> None:
+        if self.eligible:
+            try:
+                status, body = await self._answer(request)
+            except Fallback:
+                pass
+            else:
+                await self._send(request, send, status, body)
+                return
+        await self.sdk.dispatch(request, send)
+
+    # --- classification ------------------------------------------------------------
+
+    async def _answer(self, request: InboundRequest) -> tuple[int, dict[str, Any] | None]:
+        message = request.message
+        method = message.get("method")
+        if not isinstance(method, str):
+            raise Fallback  # a client's response to a server request
+        header_version = request.protocol_version
+        version = header_version if header_version is not None else DEFAULT_NEGOTIATED_VERSION
+        modern = version in MODERN_PROTOCOL_VERSIONS
+        if not modern and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            raise Fallback  # the SDK owns the unsupported-version answer
+        params = message.get("params")
+        if params is not None and not isinstance(params, dict):
+            raise Fallback
+        if "id" not in message:
+            if modern or not method.startswith("notifications/"):
+                raise Fallback
+            return 202, None  # the stateless legacy path acknowledges and drops these
+        handler = self._handlers.get(method)
+        if handler is None:
+            raise Fallback
+        if modern:
+            self._check_modern(request, method, params)
+        elif params and "_meta" in params and not isinstance(params["_meta"], dict):
+            raise Fallback
+        try:
+            # The SDK's per-version surface check: the method exists at this version and
+            # its params have the spec's shape. Anything it rejects, the SDK answers.
+            _methods.validate_client_request(method, version, params)
+        except (KeyError, ValidationError):
+            raise Fallback from None
+        request_id = message["id"]
+        try:
+            result = await handler(params or {}, version)
+        except MCPError as exc:
+            error = exc.error.model_dump(by_alias=True, mode="json", exclude_none=True)
+            status = _modern_status(error["code"]) if modern else 200
+            return status, {"jsonrpc": "2.0", "id": request_id, "error": error}
+        return 200, {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    def _check_modern(
+        self, request: InboundRequest, method: str, params: dict[str, Any] | None
+    ) -> None:
+        """The 2026-07-28 routing rules, for the simple well-formed case only."""
+        headers = {k: v for k, v in request.scope["headers"] if k.startswith(b"mcp-")}
+        if any(k.startswith(b"mcp-param-") for k in headers):
+            raise Fallback  # x-mcp-header parameters: the SDK validates them against schemas
+        if headers.get(b"mcp-method", b"").decode("latin-1") != method:
+            raise Fallback
+        meta = (params or {}).get("_meta")
+        if not isinstance(meta, dict) or not _MODERN_META_KEYS.issuperset(
+            k for k in meta if k.startswith("io.modelcontextprotocol/")
+        ):
+            raise Fallback
+        if meta.get(PROTOCOL_VERSION_META_KEY) != request.protocol_version:
+            raise Fallback
+        if not isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), dict):
+            raise Fallback
+        info = meta.get(CLIENT_INFO_META_KEY)
+        if info is not None and not isinstance(info, dict):
+            raise Fallback
+        if method == "tools/call":
+            name = headers.get(b"mcp-name", b"").decode("latin-1")
+            if name != (params or {}).get("name"):
+                raise Fallback
+        elif b"mcp-name" in headers:
+            raise Fallback
+
+    # --- handlers ------------------------------------------------------------------
+
+    def _runner(self, version: str) -> ServerRunner[Any]:
+        runner = self._runners.get(version)
+        if runner is None:
+            connection = Connection.from_envelope(version, None, None)
+            runner = self._runners[version] = ServerRunner(self.server, connection, None)
+        return runner
+
+    def _serialize(self, method: str, version: str, result: Any) -> dict[str, Any]:
+        return self._runner(version)._serialize(method, version, result)
+
+    async def _ping(self, params: dict[str, Any], version: str) -> dict[str, Any]:
+        if set(params) - {"_meta"}:
+            raise Fallback
+        return self._serialize("ping", version, EmptyResult())
+
+    async def _tools_list_result(self, params: dict[str, Any], version: str) -> dict[str, Any]:
+        if set(params) - {"_meta"}:
+            raise Fallback  # a cursor: the SDK pages
+        assert self.mcp is not None
+        # Cached per version, keyed on the registered tools so add/remove is seen.
+        key = tuple(map(id, self.mcp._tool_manager.list_tools()))
+        cached = self._tools_list.get(version)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        result = self._serialize(
+            "tools/list", version, ListToolsResult(tools=await self.mcp.list_tools())
+        )
+        self._tools_list[version] = (key, result)
+        return result
+
+    async def _tools_call(self, params: dict[str, Any], version: str) -> dict[str, Any]:
+        mcp = self.mcp
+        assert mcp is not None
+        name = params.get("name")
+        arguments = params.get("arguments")
+        if (
+            not isinstance(name, str)
+            or not _CALL_PARAM_KEYS.issuperset(params)
+            or (arguments is not None and not isinstance(arguments, dict))
+        ):
+            raise Fallback
+        tool = mcp._tool_manager.get_tool(name)
+        if tool is None or tool.context_kwarg is not None or tool.resolved_params:
+            raise Fallback  # unknown tools and tools that may talk back: the SDK's path
+        context: Context[Any, Any] = Context(mcp_server=mcp, subscriptions=mcp._subscriptions)
+        try:
+            result: Any = await mcp.call_tool(name, arguments or {}, context)
+        except MCPError:
+            raise
+        except Exception as exc:
+            # As the SDK's own tools/call handler does: a failure is a result, not a crash.
+            if isinstance(exc, ToolError) and not isinstance(exc, UnexpectedToolError):
+                if isinstance(exc.__cause__, ValidationError):
+                    fields = sorted(
+                        {".".join(str(p) for p in e["loc"]) for e in exc.__cause__.errors()}
+                    )
+                    sdk_logger.info("Tool %r rejected arguments: %r", name, fields)
+                else:
+                    sdk_logger.info("Tool %r failed: %r", name, str(exc))
+            else:
+                sdk_logger.exception("Tool %r raised an unexpected exception", name)
+            result = CallToolResult(
+                content=[TextContent(type="text", text=str(exc))], is_error=True
+            )
+        return self._serialize("tools/call", version, result)
+
+    # --- the wire ------------------------------------------------------------------
+
+    async def _send(
+        self, request: InboundRequest, send: Send, status: int, body: Mapping[str, Any] | None
+    ) -> None:
+        if body is None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [*_JSON_HEADERS, (b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        # Forced SSE applies to the 2025 era only: the SDK's 2026-07-28 path answers JSON
+        # unless the handler streams, and nothing answered here streams.
+        legacy = request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+        if (
+            self.settings.response_mode == "sse"
+            and request.accepts_sse
+            and status == 200
+            and legacy
+        ):
+            frame = b"event: message\r\ndata: " + payload + b"\r\n\r\n"
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [*_SSE_HEADERS, (b"content-length", str(len(frame)).encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": frame})
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _modern_status(code: int) -> int:
+    from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
+
+    return ERROR_CODE_HTTP_STATUS.get(code, 200)

@@ -1,0 +1,235 @@
+"""The fast path answers exactly as the SDK's stateless transport does.
+
+Two servers run the same sample app: one with the fast dispatcher (the default), one
+with MCP_DISPATCHER=sdk. Every request of the corpus goes to both; status, content
+type and the parsed JSON-RPC messages must be equal, field by field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.procs import RunningProcess, run_mcp_server
+
+MODERN = "2026-07-28"
+META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "eq", "version": "1"},
+}
+UNICODE = "naïve café ☕ 日本語 \U0001f600 \u0085 \u2028 \u2029 \x00 end"
+
+
+def rpc(method: str, params: dict[str, Any] | None = None, id_: Any = 1) -> dict[str, Any]:
+    doc: dict[str, Any] = {"jsonrpc": "2.0", "id": id_, "method": method}
+    if params is not None:
+        doc["params"] = params
+    return doc
+
+
+def call(name: str, arguments: Any = None, **extra: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"name": name, **extra}
+    if arguments is not None:
+        params["arguments"] = arguments
+    return rpc("tools/call", params)
+
+
+def modern(
+    doc: dict[str, Any], *, name: str | None = None, method: str | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    doc = json.loads(json.dumps(doc))
+    doc.setdefault("params", {})["_meta"] = {**META, **doc.get("params", {}).get("_meta", {})}
+    headers = {"mcp-protocol-version": MODERN, "mcp-method": method or doc["method"]}
+    if name is not None:
+        headers["mcp-name"] = name
+    return doc, headers
+
+
+TOOL_CASES: list[tuple[str, Any]] = [
+    ("echo", {"text": "hello"}),
+    ("echo", {"text": UNICODE}),
+    ("echo", {"text": "x" * 1_000_000}),
+    ("echo", {}),
+    ("echo", {"text": 42}),
+    ("echo", None),
+    ("add", {"a": 1, "b": 2.5}),
+    ("add", {"a": "1", "b": 2}),
+    ("add", {"a": "one", "b": 2}),
+    ("add", {"a": 1, "b": 2, "extra": True}),
+    ("text_stats", {"text": "one two\nthree"}),
+    ("text_stats", {"text": UNICODE}),
+    ("fail", {}),
+    ("fail", {"message": "custom " + UNICODE}),
+    ("blob", {"size_bytes": 0}),
+    ("blob", {"size_bytes": 3 * 1024 * 1024}),
+    ("blob", {"size_bytes": -1}),
+    ("long_task", {"steps": 1, "interval_seconds": 0}),
+    ("long_task", {"steps": 0}),
+    ("web_search", {"query": "anything"}),
+    ("web_search", {"query": ""}),
+    ("no_such_tool", {}),
+]
+
+
+def corpus() -> Iterator[tuple[str, bytes, dict[str, str]]]:
+    for version in (None, "2025-03-26", "2025-06-18", "2025-11-25"):
+        h = {"mcp-protocol-version": version} if version else {}
+        tag = version or "no-header"
+        for i, (name, args) in enumerate(TOOL_CASES):
+            yield f"{tag}:call:{name}:{i}", json.dumps(call(name, args)).encode(), h
+        yield f"{tag}:ping", json.dumps(rpc("ping")).encode(), h
+        yield f"{tag}:ping-meta", json.dumps(rpc("ping", {"_meta": {"k": 1}})).encode(), h
+        yield f"{tag}:ping-bad-params", json.dumps(rpc("ping", {"x": 1})).encode(), h
+        yield f"{tag}:list", json.dumps(rpc("tools/list")).encode(), h
+        yield f"{tag}:list-empty-params", json.dumps(rpc("tools/list", {})).encode(), h
+        yield f"{tag}:list-cursor", json.dumps(rpc("tools/list", {"cursor": "abc"})).encode(), h
+        yield f"{tag}:unknown-method", json.dumps(rpc("no/such")).encode(), h
+        yield f"{tag}:call-no-name", json.dumps(rpc("tools/call", {"arguments": {}})).encode(), h
+        yield (
+            f"{tag}:call-args-list",
+            json.dumps(rpc("tools/call", {"name": "echo", "arguments": [1]})).encode(),
+            h,
+        )
+        yield (
+            f"{tag}:call-extra-param",
+            json.dumps(call("echo", {"text": "x"}, requestState="zz")).encode(),
+            h,
+        )
+        yield (
+            f"{tag}:call-progress-token",
+            json.dumps(call("echo", {"text": "p"}, _meta={"progressToken": 5})).encode(),
+            h,
+        )
+        yield (
+            f"{tag}:string-id",
+            json.dumps(call("echo", {"text": "s"}) | {"id": "abc"}).encode(),
+            h,
+        )
+        yield (
+            f"{tag}:notification",
+            json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode(),
+            h,
+        )
+        yield (
+            f"{tag}:cancel-notification",
+            json.dumps(
+                {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}
+            ).encode(),
+            h,
+        )
+        yield f"{tag}:malformed", b"{oops", h
+        yield (
+            f"{tag}:initialize",
+            json.dumps(
+                rpc(
+                    "initialize",
+                    {
+                        "protocolVersion": version or "2025-06-18",
+                        "capabilities": {},
+                        "clientInfo": {"name": "e", "version": "1"},
+                    },
+                )
+            ).encode(),
+            h,
+        )
+    yield (
+        "unsupported-version",
+        json.dumps(rpc("ping")).encode(),
+        {"mcp-protocol-version": "1999-01-01"},
+    )
+    for i, (name, args) in enumerate(TOOL_CASES):
+        doc, h = modern(call(name, args), name=name)
+        yield f"modern:call:{name}:{i}", json.dumps(doc).encode(), h
+    for label, doc, hdr in [
+        ("ping", *modern(rpc("ping"))),
+        ("list", *modern(rpc("tools/list"))),
+        ("discover", *modern(rpc("server/discover"))),
+        ("name-mismatch", *modern(call("echo", {"text": "x"}), name="add")),
+        ("name-missing", *modern(call("echo", {"text": "x"}))),
+        ("method-mismatch", *modern(call("echo", {"text": "x"}), name="echo", method="tools/list")),
+    ]:
+        yield f"modern:{label}", json.dumps(doc).encode(), hdr
+    no_caps, h = modern(rpc("ping"))
+    del no_caps["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]
+    yield "modern:missing-capabilities", json.dumps(no_caps).encode(), h
+    wrong_v, h = modern(rpc("ping"))
+    wrong_v["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = "2025-11-25"
+    yield "modern:meta-version-mismatch", json.dumps(wrong_v).encode(), h
+
+
+CASES = list(corpus())
+# Requests the fast path must answer itself (the rest may go to the SDK).
+FAST_LABELS = {
+    "call:echo:0",
+    "call:echo:1",
+    "call:echo:2",
+    "call:echo:3",
+    "call:echo:4",
+    "call:add:6",
+    "call:add:7",
+    "call:text_stats:10",
+    "call:fail:12",
+    "call:blob:15",
+    "call:web_search:19",
+    "ping",
+    "list",
+    "list-empty-params",
+    "call-progress-token",
+    "string-id",
+    "notification",
+}
+
+
+def messages(r: httpx.Response) -> list[Any]:
+    if not r.content:
+        return []
+    if r.headers.get("content-type", "").startswith("text/event-stream"):
+        return [json.loads(line[5:]) for line in r.text.splitlines() if line.startswith("data:")]
+    return [r.json()]
+
+
+@pytest.fixture(scope="module", params=["auto", "sse"])
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningProcess, RunningProcess]]:
+    mode = request.param
+    env = {"MCP_RESPONSE_MODE": mode, "OPENAI_API_KEY": "", "OPENAI_API_KEY_SECRET_ID": ""}
+    base: Path = tmp_path_factory.mktemp(f"eq-{mode}")
+    (base / "fast").mkdir()
+    (base / "sdk").mkdir()
+    with (
+        run_mcp_server(base / "fast", env={**env, "MCP_DISPATCHER": "fast"}) as fast,
+        run_mcp_server(base / "sdk", env={**env, "MCP_DISPATCHER": "sdk"}) as sdk,
+    ):
+        yield fast, sdk
+
+
+@pytest.mark.parametrize(("label", "body", "headers"), CASES, ids=[c[0] for c in CASES])
+def test_same_answer(
+    pair: tuple[RunningProcess, RunningProcess], label: str, body: bytes, headers: dict[str, str]
+) -> None:
+    fast, sdk = pair
+    base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    got = [
+        httpx.post(f"{srv.base_url}/mcp", content=body, headers={**base, **headers}, timeout=60)
+        for srv in (fast, sdk)
+    ]
+    f, s = got
+    assert f.status_code == s.status_code, (label, f.text[:300], s.text[:300])
+    assert (
+        f.headers.get("content-type", "").split(";")[0]
+        == s.headers.get("content-type", "").split(";")[0]
+    )
+    assert messages(f) == messages(s), label
+    assert "x-agentcore-mcp-dispatch" not in s.headers
+    # ping no longer exists at 2026-07-28: the SDK answers it (METHOD_NOT_FOUND).
+    if label.split(":", 1)[-1] in FAST_LABELS and label != "modern:ping":
+        assert f.headers.get("x-agentcore-mcp-dispatch") == "fast", label
+    for ch in ("\u0085", "\u2028", "\u2029"):
+        assert ch.encode() not in f.content
