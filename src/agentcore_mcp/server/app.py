@@ -20,10 +20,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_mcp.server.dispatch import Dispatcher, InboundRequest, SdkDispatcher
 from agentcore_mcp.server.settings import ServerSettings
-from agentcore_mcp.server.wire import EnvelopeError, SeparatorEscapingMiddleware, parse_envelope
+from agentcore_mcp.server.wire import EnvelopeError, parse_envelope
 
 logger = logging.getLogger("agentcore_mcp.server")
 
+_BLANKS = (b" ", b"\t")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 DispatcherFactory = Callable[[MCPServer[Any] | Server[Any], ServerSettings], Dispatcher]
@@ -86,7 +87,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 class McpFront:
-    """The raw ASGI application `build_app` returns (before separator escaping)."""
+    """The ASGI application `build_app` returns."""
 
     def __init__(self, dispatcher: Dispatcher, settings: ServerSettings) -> None:
         self.dispatcher = dispatcher
@@ -106,8 +107,9 @@ class McpFront:
         # RFC 9110 §5.5: a field value excludes leading and trailing whitespace. uvicorn's
         # httptools parser keeps trailing spaces, which the SDK's Mcp-Method / Mcp-Name
         # checks would then reject as a header mismatch.
-        scope = {**scope, "headers": [(k, v.strip(b" \t")) for k, v in scope["headers"]]}
-        headers = {k.lower(): v for k, v in scope["headers"]}
+        if any(v[-1:] in _BLANKS or v[:1] in _BLANKS for _k, v in scope["headers"]):
+            scope = {**scope, "headers": [(k, v.strip(b" \t")) for k, v in scope["headers"]]}
+        headers = dict(scope["headers"])  # ASGI servers give lowercase names
         origin = headers.get(b"origin")
         if origin is not None and not origin_allowed(
             origin.decode("latin-1"), self.settings.allowed_origins
@@ -202,4 +204,6 @@ def build_app(
     """Wrap an `mcp` SDK server in an ASGI app that meets the AgentCore contract."""
     settings = settings or ServerSettings()
     factory: DispatcherFactory = dispatcher_factory or dispatcher_for(settings)
-    return SeparatorEscapingMiddleware(McpFront(factory(server, settings), settings))
+    # Escaping happens in the dispatchers: the SDK's output passes through `EscapingSend`,
+    # the fast path escapes what it encodes, and the front's own errors are ASCII JSON.
+    return McpFront(factory(server, settings), settings)

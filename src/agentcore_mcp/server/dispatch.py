@@ -24,7 +24,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
 from agentcore_mcp.server.settings import ServerSettings
-from agentcore_mcp.server.wire import DeferredSse
+from agentcore_mcp.server.wire import DeferredSse, EscapingSend
 
 # 2025-era requests that may run long or report progress: these are the ones worth
 # an SSE stream (keep-alives, progress notifications). Everything else is answered
@@ -133,6 +133,11 @@ class SdkDispatcher:
         return request.method in STREAMING_METHODS
 
     async def dispatch(self, request: InboundRequest, send: Send) -> None:
+        escaping = EscapingSend(send)
+        await self._dispatch(request, escaping)
+        await escaping.finish()
+
+    async def _dispatch(self, request: InboundRequest, send: Send) -> None:
         if not self.wants_sse(request):
             await self._json.handle_request(request.scope, request.replay_receive(), send)
             return

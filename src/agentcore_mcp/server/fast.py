@@ -22,15 +22,25 @@ and compares the responses field by field.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import Server
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ToolError,
+    UnexpectedResourceError,
+    UnexpectedToolError,
+)
+from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.runner import ServerRunner
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
@@ -50,6 +60,7 @@ from starlette.types import Send
 
 from agentcore_mcp.server.dispatch import InboundRequest, SdkDispatcher, lowlevel_server
 from agentcore_mcp.server.settings import ServerSettings
+from agentcore_mcp.server.wire import escape_separators
 
 # The same logger the SDK's tools/call handler writes to, so logs read the same.
 sdk_logger = logging.getLogger("mcp.server.mcpserver.server")
@@ -82,6 +93,92 @@ def _builtin_middleware_only(server: Server[Any]) -> bool:
     )
 
 
+@dataclass
+class _SyncToolStats:
+    calls_in_thread: int = 0
+    inline: bool = False
+    demoted: bool = False
+
+
+class ToolRunner:
+    """`Tool.run` for tools without a Context, with adaptive inline sync calls.
+
+    The SDK runs every sync tool on a worker thread, which costs more than a small tool
+    itself (a thread hop is 100-250 us here). A sync tool whose first
+    `PROMOTE_AFTER` calls each finish within `QUICK_SECONDS` (timed inside the worker)
+    runs inline on the event loop from then on; one slower call, in the thread or
+    inline (`SLOW_SECONDS`), sends it back to the thread for good. So the loop can be
+    held up at most once per tool, for one call. `MCP_INLINE_SYNC_TOOLS=never` keeps the
+    SDK's behaviour for every call. Results and errors are the same either way.
+    """
+
+    PROMOTE_AFTER = 8
+    QUICK_SECONDS = 0.0005
+    SLOW_SECONDS = 0.002
+
+    def __init__(self, inline_allowed: bool) -> None:
+        self.inline_allowed = inline_allowed
+        self._stats: dict[int, _SyncToolStats] = {}
+
+    async def run(self, tool: Tool, arguments: dict[str, Any]) -> Any:
+        # Mirrors mcp.server.mcpserver.tools.base.Tool.run for tools with no context
+        # and no resolvers, including its exception mapping.
+        try:
+            validated = tool.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            raise ToolError(f"Error executing tool {tool.name}: {exc}") from exc
+        except MCPError:
+            raise
+        except Exception as exc:
+            raise UnexpectedToolError(f"Error executing tool {tool.name}") from exc
+        try:
+            if tool.is_async:
+                result = await tool.fn(**validated)
+            else:
+                result = await self._call_sync(tool, validated)
+            return tool.fn_metadata.convert_result(result)
+        except MCPError:
+            raise
+        except (UnexpectedToolError, UnexpectedResourceError) as exc:
+            raise UnexpectedToolError(f"Error executing tool {tool.name}: {exc}") from exc
+        except (ToolError, ResourceError) as exc:
+            raise ToolError(f"Error executing tool {tool.name}: {exc}") from exc
+        except Exception as exc:
+            raise UnexpectedToolError(f"Error executing tool {tool.name}") from exc
+
+    async def _call_sync(self, tool: Tool, kwargs: dict[str, Any]) -> Any:
+        stats = self._stats.get(id(tool))
+        if stats is None:
+            stats = self._stats[id(tool)] = _SyncToolStats()
+        call = functools.partial(tool.fn, **kwargs)
+        if stats.inline:
+            started = time.perf_counter()
+            try:
+                return call()
+            finally:
+                if time.perf_counter() - started > self.SLOW_SECONDS:
+                    stats.inline, stats.demoted = False, True
+        own = [0.0]
+
+        def timed() -> Any:
+            # Timed in the worker: the tool's own cost, without the hop.
+            t0 = time.perf_counter()
+            try:
+                return call()
+            finally:
+                own[0] = time.perf_counter() - t0
+
+        try:
+            return await anyio.to_thread.run_sync(timed)
+        finally:
+            if self.inline_allowed and not stats.demoted:
+                if own[0] > self.QUICK_SECONDS:
+                    stats.demoted = True
+                else:
+                    stats.calls_in_thread += 1
+                    stats.inline = stats.calls_in_thread >= self.PROMOTE_AFTER
+
+
 class FastDispatcher:
     """A `Dispatcher` that answers hot methods itself and delegates the rest to the SDK."""
 
@@ -90,7 +187,9 @@ class FastDispatcher:
         self.sdk = SdkDispatcher(app, settings)
         self.server = lowlevel_server(app)
         self.mcp = app if isinstance(app, MCPServer) else None
+        self.tools = ToolRunner(inline_allowed=settings.inline_sync_tools)
         self._runners: dict[str, ServerRunner[Any]] = {}
+        self._middleware_checked: tuple[int, bool] = (-1, False)
         self._tools_list: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
         self._handlers = {
             "ping": self._ping,
@@ -101,8 +200,15 @@ class FastDispatcher:
     @property
     def eligible(self) -> bool:
         """Whether any request can take the fast path (else every request goes to the SDK)."""
-        # Checked per request: user middleware may be appended after the app is built.
-        return self.mcp is not None and _builtin_middleware_only(self.server)
+        # User middleware may be appended after the app is built: re-check when the
+        # chain changes length.
+        count = len(self.server.middleware)
+        if count != self._middleware_checked[0]:
+            self._middleware_checked = (
+                count,
+                self.mcp is not None and _builtin_middleware_only(self.server),
+            )
+        return self._middleware_checked[1]
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -235,9 +341,8 @@ class FastDispatcher:
         tool = mcp._tool_manager.get_tool(name)
         if tool is None or tool.context_kwarg is not None or tool.resolved_params:
             raise Fallback  # unknown tools and tools that may talk back: the SDK's path
-        context: Context[Any, Any] = Context(mcp_server=mcp, subscriptions=mcp._subscriptions)
         try:
-            result: Any = await mcp.call_tool(name, arguments or {}, context)
+            result: Any = await self.tools.run(tool, arguments or {})
         except MCPError:
             raise
         except Exception as exc:
@@ -272,7 +377,9 @@ class FastDispatcher:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = escape_separators(
+            json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        )
         # Forced SSE applies to the 2025 era only: the SDK's 2026-07-28 path answers JSON
         # unless the handler streams, and nothing answered here streams.
         legacy = request.protocol_version not in MODERN_PROTOCOL_VERSIONS

@@ -36,6 +36,8 @@ class ServerSettings:
     log_level: str = "warning"
     # `sdk` routes every request through the SDK's own transport (for comparison).
     dispatcher: DispatcherName = "fast"
+    # Let quick sync tools run on the event loop instead of a worker thread (fast path).
+    inline_sync_tools: bool = True
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -77,6 +79,7 @@ class ServerSettings:
                 ),
                 log_level=e.get("LOG_LEVEL", "warning").lower(),
                 dispatcher=e.get("MCP_DISPATCHER", "fast"),  # type: ignore[arg-type]
+                inline_sync_tools=_inline_setting(e.get("MCP_INLINE_SYNC_TOOLS", "auto")),
             )
         except ValueError as exc:
             if isinstance(exc, SettingsError):
@@ -84,3 +87,9 @@ class ServerSettings:
             raise SettingsError(f"bad setting: {exc}") from exc
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given) if given else base  # type: ignore[arg-type]
+
+
+def _inline_setting(value: str) -> bool:
+    if value not in ("auto", "never"):
+        raise SettingsError(f"MCP_INLINE_SYNC_TOOLS must be auto or never, got {value!r}")
+    return value == "auto"

@@ -9,7 +9,7 @@ their UTF-8 bytes with `\\u` escapes is lossless after decoding.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Send
 
 _ESCAPES: tuple[tuple[bytes, bytes], ...] = (
     ("\u0085".encode(), b"\\u0085"),
@@ -39,51 +39,47 @@ def _split_incomplete_tail(chunk: bytes) -> tuple[bytes, bytes]:
     return chunk, b""
 
 
-class SeparatorEscapingMiddleware:
-    """ASGI middleware applying `escape_separators` to response bodies, streamed or not.
+class EscapingSend:
+    """An ASGI `send` that applies `escape_separators` to response bodies, streamed or not.
 
     Content-Length is recomputed when the whole body arrives in one message (JSON
-    responses) and dropped otherwise, since escaping grows the body.
+    responses) and dropped otherwise, since escaping grows the body. Call `finish()`
+    after the app returns, for a response that never sent a body message.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._pending_start: Message | None = None
+        self._carry = b""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self._pending_start = message
             return
-        pending_start: Message | None = None
-        carry = b""
+        if kind != "http.response.body":
+            await self._send(message)
+            return
+        body = self._carry + message.get("body", b"")
+        more = message.get("more_body", False)
+        self._carry = b""
+        if more:
+            body, self._carry = _split_incomplete_tail(body)
+        body = escape_separators(body)
+        if self._pending_start is not None:
+            start, self._pending_start = self._pending_start, None
+            headers = [
+                (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+            ]
+            if not more:
+                headers.append((b"content-length", str(len(body)).encode()))
+            await self._send({**start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body, "more_body": more})
 
-        async def wrapped(message: Message) -> None:
-            nonlocal pending_start, carry
-            kind = message["type"]
-            if kind == "http.response.start":
-                pending_start = message
-                return
-            if kind != "http.response.body":
-                await send(message)
-                return
-            body = carry + message.get("body", b"")
-            more = message.get("more_body", False)
-            carry = b""
-            if more:
-                body, carry = _split_incomplete_tail(body)
-            body = escape_separators(body)
-            if pending_start is not None:
-                start, pending_start = pending_start, None
-                headers = [
-                    (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
-                ]
-                if not more:
-                    headers.append((b"content-length", str(len(body)).encode()))
-                await send({**start, "headers": headers})
-            await send({"type": "http.response.body", "body": body, "more_body": more})
-
-        await self.app(scope, receive, wrapped)
-        if pending_start is not None:  # a response with no body message at all
-            await send(pending_start)
+    async def finish(self) -> None:
+        if self._pending_start is not None:
+            start, self._pending_start = self._pending_start, None
+            await self._send(start)
 
 
 SSE_CONTENT_TYPE = b"text/event-stream"
