@@ -1,0 +1,84 @@
+"""The fast path never lets a slow sync tool hold the event loop for more than one call.
+
+Quick sync tools are promoted to run inline; slow ones stay on worker threads, so
+concurrent calls still overlap. Observed from outside, as a client would see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.procs import RunningProcess, run_mcp_server
+
+HEADERS = {
+    "content-type": "application/json",
+    "accept": "application/json, text/event-stream",
+    "mcp-protocol-version": "2025-11-25",
+}
+
+
+@pytest.fixture(scope="module")
+def timing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
+    with run_mcp_server(
+        Path(tmp_path_factory.mktemp("timing")), "tests.support.timing_app:mcp"
+    ) as srv:
+        yield srv
+
+
+async def _calls(url: str, name: str, args: dict[str, object], n: int) -> float:
+    async with httpx.AsyncClient(timeout=30) as client:
+        started = time.monotonic()
+        replies = await asyncio.gather(
+            *(
+                client.post(
+                    url,
+                    headers=HEADERS,
+                    json={
+                        "jsonrpc": "2.0",
+                        "id": i,
+                        "method": "tools/call",
+                        "params": {"name": name, "arguments": args},
+                    },
+                )
+                for i in range(n)
+            )
+        )
+        elapsed = time.monotonic() - started
+    for r in replies:
+        assert r.status_code == 200
+        assert r.json()["result"]["isError"] is False
+        assert r.headers["x-agentcore-mcp-dispatch"] == "fast"
+    return elapsed
+
+
+def test_slow_sync_tool_calls_overlap(timing_server: RunningProcess) -> None:
+    url = f"{timing_server.base_url}/mcp"
+    asyncio.run(_calls(url, "quick", {"text": "x"}, 20))  # promote `quick`; irrelevant to `slow`
+    elapsed = asyncio.run(_calls(url, "slow", {"seconds": 0.2}, 8))
+    # Inline, 8 calls would take 1.6 s; on worker threads they overlap.
+    assert elapsed < 0.9
+
+
+def test_tool_that_turns_slow_is_sent_back_to_threads(timing_server: RunningProcess) -> None:
+    url = f"{timing_server.base_url}/mcp"
+    for _ in range(12):  # quick calls, one at a time: promoted to inline
+        asyncio.run(_calls(url, "quick_then_slow", {"after": 12, "seconds": 0.2}, 1))
+    # From now on each call sleeps 0.2 s. At most the first runs inline (and demotes the
+    # tool); the rest overlap on threads: well under 8 x 0.2 s.
+    elapsed = asyncio.run(_calls(url, "quick_then_slow", {"after": 12, "seconds": 0.2}, 8))
+    assert elapsed < 1.0
+
+
+def test_never_setting_keeps_every_sync_call_on_a_thread(tmp_path: Path) -> None:
+    with run_mcp_server(
+        tmp_path, "tests.support.timing_app:mcp", env={"MCP_INLINE_SYNC_TOOLS": "never"}
+    ) as srv:
+        url = f"{srv.base_url}/mcp"
+        asyncio.run(_calls(url, "quick", {"text": "x"}, 20))
+        assert asyncio.run(_calls(url, "slow", {"seconds": 0.2}, 8)) < 0.9

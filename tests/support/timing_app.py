@@ -1,0 +1,32 @@
+"""Sync tools with controllable duration, for the fast path's inline-execution rules."""
+
+import threading
+import time
+
+from mcp.server.mcpserver import MCPServer
+
+mcp = MCPServer("timing-app")
+_calls = {"n": 0}
+_lock = threading.Lock()
+
+
+@mcp.tool()
+def quick(text: str) -> str:
+    return text
+
+
+@mcp.tool()
+def slow(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@mcp.tool()
+def quick_then_slow(after: int, seconds: float) -> int:
+    """Quick for the first `after` calls, then sleeps `seconds` each call."""
+    with _lock:
+        _calls["n"] += 1
+        n = _calls["n"]
+    if n > after:
+        time.sleep(seconds)
+    return n
