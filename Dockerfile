@@ -23,4 +23,5 @@ COPY --from=build --chown=app:app /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 MCP_PATH=/mcp
 USER app
 EXPOSE 8000
-ENTRYPOINT ["agentcore-mcp", "serve"]
+# The lean entry point: `agentcore-mcp serve` without the CLI stack, for the fastest cold start.
+ENTRYPOINT ["python", "-m", "agentcore_mcp.server"]

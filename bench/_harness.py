@@ -156,3 +156,98 @@ def package_versions(names: Sequence[str]) -> dict[str, str]:
 
 def env_pairs(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(env.items()))
+
+
+# --- how much CPU the rest of the machine took while we measured ------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSnapshot:
+    wall: float
+    machine_busy_s: float  # every CPU, every process
+    ours_s: float  # the measured server, this script and its finished children (wrk)
+
+
+def _machine_busy_s() -> float:
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def _stat_fields(pid: str) -> list[str]:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()  # fields from the 3rd on (state, ppid, ...)
+
+
+def _tree_cpu_s(roots: Sequence[int]) -> float:
+    """utime + stime of the given processes and all their live descendants."""
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _stat_fields(entry.name)
+        except (OSError, ValueError):
+            continue  # exited while we looked
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICK
+    wanted = set(roots)
+    total = 0.0
+    for pid, seconds in cpu.items():
+        p, hops = pid, 0
+        while p > 1 and hops < 64:
+            if p in wanted:
+                total += seconds
+                break
+            p, hops = parent.get(p, 0), hops + 1
+    return total
+
+
+def cpu_snapshot(*pids: int) -> CpuSnapshot | None:
+    """CPU used so far by the machine and by the benchmark: this script, its finished
+    children (wrk) and the given live processes with their descendants. None where /proc
+    is missing (not Linux): the figure is then simply not reported."""
+    import resource
+
+    try:
+        own = sum(
+            r.ru_utime + r.ru_stime
+            for r in (
+                resource.getrusage(resource.RUSAGE_SELF),
+                resource.getrusage(resource.RUSAGE_CHILDREN),
+            )
+        )
+        return CpuSnapshot(time.monotonic(), _machine_busy_s(), _tree_cpu_s(pids) + own)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def foreign_cpu_share(before: CpuSnapshot | None, after: CpuSnapshot | None) -> float | None:
+    """The share of all CPUs used by processes other than the benchmark's, between two
+    snapshots: other people's test runs on a shared machine make the figures unreliable."""
+    if before is None or after is None or after.wall <= before.wall:
+        return None
+    foreign = (after.machine_busy_s - before.machine_busy_s) - (after.ours_s - before.ours_s)
+    capacity = (after.wall - before.wall) * (os.cpu_count() or 1)
+    return max(0.0, foreign / capacity)
+
+
+def wait_quiet(max_wait_s: float, threshold: float = 0.10) -> float | None:
+    """Wait (at most `max_wait_s`) for a 1 s window in which the machine's CPUs are at most
+    `threshold` busy; return the last window's busy share (None without /proc)."""
+    deadline = time.monotonic() + max_wait_s
+    share: float | None = None
+    while True:
+        try:
+            start_busy, start = _machine_busy_s(), time.monotonic()
+            time.sleep(1.0)
+            busy, now = _machine_busy_s(), time.monotonic()
+        except (OSError, ValueError):
+            return None
+        share = (busy - start_busy) / ((now - start) * (os.cpu_count() or 1))
+        if share <= threshold or time.monotonic() >= deadline:
+            return share

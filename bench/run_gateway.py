@@ -28,7 +28,17 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from _harness import PYTHON, ServerSpec, add_repo_to_path, log, machine, serving
+from _harness import (
+    PYTHON,
+    ServerSpec,
+    add_repo_to_path,
+    cpu_snapshot,
+    foreign_cpu_share,
+    log,
+    machine,
+    serving,
+    wait_quiet,
+)
 from load import ERA_2025, expect_echo, jsonrpc_from_body, mcp_request, percentile
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
@@ -65,7 +75,7 @@ def timed_call(client: httpx.Client, request: httpx.Request) -> float:
     return elapsed
 
 
-def run(requests: int, warmup: int, tmp: Path) -> dict[str, Any]:
+def run(requests: int, warmup: int, tmp: Path, wait_quiet_s: float = 0.0) -> dict[str, Any]:
     add_repo_to_path()
     from botocore.credentials import ReadOnlyCredentials
 
@@ -98,7 +108,9 @@ def run(requests: int, warmup: int, tmp: Path) -> dict[str, Any]:
 
         def gateway_request() -> httpx.Request:
             request = gateway_client.build_request(
-                "POST", gateway_url, content=base.body,
+                "POST",
+                gateway_url,
+                content=base.body,
                 headers={**headers, SESSION_HEADER: SESSION_ID},
             )
             signer.sign_in_place(request)
@@ -106,7 +118,9 @@ def run(requests: int, warmup: int, tmp: Path) -> dict[str, Any]:
 
         def direct_request() -> httpx.Request:
             return direct_client.build_request(
-                "POST", direct.url, content=base.body,
+                "POST",
+                direct.url,
+                content=base.body,
                 headers={**headers, SESSION_HEADER: SESSION_ID},
             )
 
@@ -122,9 +136,14 @@ def run(requests: int, warmup: int, tmp: Path) -> dict[str, Any]:
                 timed_call(client, build())
         timings = {name: Timings() for name in paths}
         log(f"measuring: {requests} sequential calls each, alternating")
+        ours = (handle.process.proc.pid, direct.proc.pid)
+        if wait_quiet_s > 0:
+            wait_quiet(wait_quiet_s)
+        before = cpu_snapshot(*ours)
         for _ in range(requests):
             for name, (client, build) in paths.items():
                 timings[name].seconds.append(timed_call(client, build()))
+        other = foreign_cpu_share(before, cpu_snapshot(*ours))
 
     gateway = timings["gateway"].summary()
     direct_summary = timings["direct"].summary()
@@ -137,6 +156,7 @@ def run(requests: int, warmup: int, tmp: Path) -> dict[str, Any]:
         "gateway": gateway,
         "direct": direct_summary,
         "first_call_ms": {k: round(v * 1000, 1) for k, v in first.items()},
+        "other_cpu_pct": None if other is None else round(other * 100, 1),
         "added_ms": {
             "median": round(gateway["median_ms"] - direct_summary["median_ms"], 3),
             "p99": round(gateway["p99_ms"] - direct_summary["p99_ms"], 3),
@@ -153,14 +173,25 @@ def render(doc: dict[str, Any]) -> str:
     ]
     for name in ("direct", "gateway"):
         s = doc[name]
-        rows.append(f"  {name:<10} {s['median_ms']:>10.2f} {s['p99_ms']:>9.2f} "
-                    f"{s['mean_ms']:>9.2f} {s['max_ms']:>9.2f}")
+        rows.append(
+            f"  {name:<10} {s['median_ms']:>10.2f} {s['p99_ms']:>9.2f} "
+            f"{s['mean_ms']:>9.2f} {s['max_ms']:>9.2f}"
+        )
     added = doc["added_ms"]
-    rows.append(f"  {'added':<10} {added['median']:>10.2f} {added['p99']:>9.2f} "
-                f"{added['mean']:>9.2f}   (gateway minus direct)")
+    rows.append(
+        f"  {'added':<10} {added['median']:>10.2f} {added['p99']:>9.2f} "
+        f"{added['mean']:>9.2f}   (gateway minus direct)"
+    )
     first = doc["first_call_ms"]
-    rows.append(f"  first call: gateway {first['gateway']:.0f} ms (starts the session's "
-                f"instance), direct {first['direct']:.0f} ms")
+    rows.append(
+        f"  first call: gateway {first['gateway']:.0f} ms (starts the session's "
+        f"instance), direct {first['direct']:.0f} ms"
+    )
+    other = doc["other_cpu_pct"]
+    if other is not None:
+        rows.append(f"  other processes used {other:.0f}% of the CPUs meanwhile")
+        if other > 10:
+            rows.append("  WARNING: the machine was busy; the figures are unreliable")
     return "\n".join(rows)
 
 
@@ -168,12 +199,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=300, help="calls per path (default 300)")
     parser.add_argument("--warmup", type=int, default=20, help="discarded calls per path first")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for an idle machine before measuring (shared machines)",
+    )
     parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
     args = parser.parse_args(argv)
     requests = max(1, min(args.requests, MAX_REQUESTS))
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         try:
-            doc = run(requests, max(1, min(args.warmup, 1000)), Path(tmp))
+            doc = run(
+                requests,
+                max(1, min(args.warmup, 1000)),
+                Path(tmp),
+                max(0.0, min(args.wait_quiet, 600.0)),
+            )
         except Exception as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1

@@ -29,6 +29,8 @@ from _harness import (
     PYTHON,
     SERVERS,
     ServerSpec,
+    cpu_snapshot,
+    foreign_cpu_share,
     free_port,
     log,
     machine,
@@ -37,6 +39,7 @@ from _harness import (
     spawn,
     stop,
     vm_hwm_kib,
+    wait_quiet,
 )
 from load import (
     ERA_2025,
@@ -59,6 +62,8 @@ SERVER_ORDER = ("raw-asgi", "starlette", "sdk", "ours")
 FLOOR_TARGET = 0.40
 P99_TARGET = 0.20  # ours' p99 at most 1/5 of the SDK's
 COLD_START_TARGET = 0.50
+# Share of the CPUs other processes may take during a run before the figures are flagged.
+BUSY_WARNING = 0.10
 Method = Literal["tools/call", "tools/list"]
 
 
@@ -82,14 +87,42 @@ class Scenario:
 
 
 SCENARIOS = (
-    Scenario("call-json-2025", "tools/call echo, JSON, 2025-11-25", "tools/call", ERA_2025,
-             False, "echo", 10.0),
-    Scenario("list-json-2025", "tools/list, JSON, 2025-11-25", "tools/list", ERA_2025,
-             False, "list", 10.0),
-    Scenario("call-json-2026", "tools/call echo, JSON, 2026-07-28", "tools/call", ERA_2026,
-             False, "echo-2026", 5.0),
-    Scenario("call-sse-2025", "tools/call echo, SSE, 2025-11-25", "tools/call", ERA_2025,
-             True, "echo", 10.0),
+    Scenario(
+        "call-json-2025",
+        "tools/call echo, JSON, 2025-11-25",
+        "tools/call",
+        ERA_2025,
+        False,
+        "echo",
+        10.0,
+    ),
+    Scenario(
+        "list-json-2025",
+        "tools/list, JSON, 2025-11-25",
+        "tools/list",
+        ERA_2025,
+        False,
+        "list",
+        10.0,
+    ),
+    Scenario(
+        "call-json-2026",
+        "tools/call echo, JSON, 2026-07-28",
+        "tools/call",
+        ERA_2026,
+        False,
+        "echo-2026",
+        5.0,
+    ),
+    Scenario(
+        "call-sse-2025",
+        "tools/call echo, SSE, 2025-11-25",
+        "tools/call",
+        ERA_2025,
+        True,
+        "echo",
+        10.0,
+    ),
 )
 
 
@@ -104,8 +137,17 @@ def sdk_spec(sse: bool = False) -> ServerSpec:
 
 
 def ours_spec(mode: str) -> ServerSpec:
-    argv = (PYTHON, "-m", "agentcore_mcp", "serve", OURS_APP, "--host", "127.0.0.1",
-            "--port", "{port}")
+    argv = (
+        PYTHON,
+        "-m",
+        "agentcore_mcp",
+        "serve",
+        OURS_APP,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+    )
     return ServerSpec("ours", argv, (("MCP_RESPONSE_MODE", mode),))
 
 
@@ -128,6 +170,7 @@ class Settings:
     cold_start_repeats: int
     rss_requests: int
     ours_mode: str
+    wait_quiet_s: float
 
 
 @dataclass(slots=True)
@@ -162,6 +205,7 @@ class Report:
     peak_rss: dict[str, Any] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 # --- load scenarios --------------------------------------------------------------------------
@@ -169,7 +213,10 @@ class Report:
 
 def measure_server(
     spec: ServerSpec, scenario: Scenario, settings: Settings, log_dir: Path
-) -> LoadSummary:
+) -> tuple[LoadSummary, list[float]]:
+    """Median-of-runs load figures, and for each run the CPU share other processes took."""
+    if settings.wait_quiet_s > 0:
+        wait_quiet(settings.wait_quiet_s)
     with serving(spec, log_dir) as running:
         request = mcp_request(running.url, scenario.method, scenario.era)
         try:
@@ -177,17 +224,30 @@ def measure_server(
         except (VerificationError, httpx.HTTPError, ValueError) as exc:
             raise VerificationError(f"{spec.name}: wrong answer: {exc}") from exc
         if settings.warmup_s > 0:
-            run_load(request, tool=settings.tool, connections=settings.connections,
-                     duration_s=settings.warmup_s)
-        summary = LoadSummary()
-        for _ in range(settings.runs):
-            summary.runs.append(
-                run_load(request, tool=settings.tool, connections=settings.connections,
-                         duration_s=settings.duration_s)
+            run_load(
+                request,
+                tool=settings.tool,
+                connections=settings.connections,
+                duration_s=settings.warmup_s,
             )
+        summary = LoadSummary()
+        foreign: list[float] = []
+        for _ in range(settings.runs):
+            before = cpu_snapshot(running.proc.pid)
+            summary.runs.append(
+                run_load(
+                    request,
+                    tool=settings.tool,
+                    connections=settings.connections,
+                    duration_s=settings.duration_s,
+                )
+            )
+            share = foreign_cpu_share(before, cpu_snapshot(running.proc.pid))
+            if share is not None:
+                foreign.append(share)
         if running.proc.poll() is not None:
             raise RuntimeError(f"{spec.name} died under load:\n{running.log_tail()}")
-        return summary
+        return summary, foreign
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -202,16 +262,28 @@ def run_scenario(scenario: Scenario, settings: Settings, log_dir: Path, report: 
         env = " ".join(f"{k}={v}" for k, v in spec.env)
         log(f"   {name}: {env + ' ' if env else ''}python {' '.join(spec.argv[1:])}")
         try:
-            summary = measure_server(spec, scenario, settings, log_dir)
+            summary, foreign = measure_server(spec, scenario, settings, log_dir)
         except Exception as exc:
             report.problems.append(f"{scenario.key}/{name}: {exc}")
             entry["servers"][name] = {"error": str(exc)}
             log(f"   {name}: ERROR {exc}")
             continue
         results[name] = summary
-        entry["servers"][name] = summary.to_dict()
+        other = max(foreign) if foreign else None
+        entry["servers"][name] = {
+            **summary.to_dict(),
+            "other_cpu_pct": None if other is None else round(other * 100, 1),
+        }
         m = summary.median
-        log(f"   {name}: {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms")
+        log(
+            f"   {name}: {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms"
+            + ("" if other is None else f", other processes {other:.0%} of the CPUs")
+        )
+        if other is not None and other > BUSY_WARNING:
+            report.warnings.append(
+                f"{scenario.key}/{name}: other processes used {other:.0%} of the CPUs "
+                "during a run; its figures are unreliable"
+            )
         if summary.errors:
             report.problems.append(
                 f"{scenario.key}/{name}: {summary.errors} non-2xx responses or socket errors"
@@ -234,8 +306,7 @@ def run_scenario(scenario: Scenario, settings: Settings, log_dir: Path, report: 
     report.scenarios[scenario.key] = entry
     report.targets += [
         Target(f"{scenario.key}: ours/sdk req/s", ratios["ours/sdk"], ">=", scenario.sdk_target),
-        Target(f"{scenario.key}: ours/raw-asgi req/s", ratios["ours/raw-asgi"], ">=",
-               FLOOR_TARGET),
+        Target(f"{scenario.key}: ours/raw-asgi req/s", ratios["ours/raw-asgi"], ">=", FLOOR_TARGET),
         Target(f"{scenario.key}: ours/sdk p99", ratios["p99 ours/sdk"], "<=", P99_TARGET),
     ]
 
@@ -254,8 +325,9 @@ def cold_start_once(spec: ServerSpec, log_dir: Path, timeout: float = 60.0) -> f
         deadline = started + timeout
         while time.perf_counter() < deadline:
             try:
-                response = httpx.post(request.url, content=request.body, headers=headers,
-                                      timeout=5.0)
+                response = httpx.post(
+                    request.url, content=request.body, headers=headers, timeout=5.0
+                )
             except httpx.TransportError:
                 if running.proc.poll() is not None:
                     raise RuntimeError(f"{spec.name} exited:\n{running.log_tail()}") from None
@@ -288,6 +360,8 @@ def run_cold_start(settings: Settings, log_dir: Path, report: Report) -> None:
             report.problems.append(f"cold start warm-up {spec.name}: {exc}")
     for name, spec in specs.items():
         times: list[float] = []
+        if settings.wait_quiet_s > 0:
+            wait_quiet(settings.wait_quiet_s)
         try:
             for _ in range(settings.cold_start_repeats):
                 times.append(cold_start_once(spec, log_dir))
@@ -300,8 +374,11 @@ def run_cold_start(settings: Settings, log_dir: Path, report: Report) -> None:
             "median_ms": round(medians[name] * 1000, 1),
             "runs_ms": [round(t * 1000, 1) for t in times],
         }
-        log(f"   {name}: {medians[name] * 1000:.0f} ms (runs: "
-            + ", ".join(f"{t * 1000:.0f}" for t in times) + ")")
+        log(
+            f"   {name}: {medians[name] * 1000:.0f} ms (runs: "
+            + ", ".join(f"{t * 1000:.0f}" for t in times)
+            + ")"
+        )
     value = ratio(medians.get("ours"), medians.get("sdk"))
     report.cold_start["ours/sdk"] = None if value is None else round(value, 4)
     report.targets.append(Target("cold start: ours/sdk time", value, "<=", COLD_START_TARGET))
@@ -315,13 +392,16 @@ def run_peak_rss(settings: Settings, log_dir: Path, report: Report) -> None:
     specs = {"sdk": sdk_spec(), "ours": ours_spec(settings.ours_mode)}
     peaks: dict[str, float] = {}
     for name, spec in specs.items():
+        if settings.wait_quiet_s > 0:
+            wait_quiet(settings.wait_quiet_s)
         try:
             with serving(spec, log_dir) as running:
                 request = mcp_request(running.url, "tools/call", ERA_2025)
                 verify(request, expect_echo, content_type="application/json")
                 before = vm_hwm_kib(running.proc.pid)
-                result = run_count(request, connections=settings.connections,
-                                   count=settings.rss_requests)
+                result = run_count(
+                    request, connections=settings.connections, count=settings.rss_requests
+                )
                 peak = vm_hwm_kib(running.proc.pid)
         except Exception as exc:
             report.problems.append(f"peak RSS {name}: {exc}")
@@ -357,26 +437,35 @@ def render_table(report: Report) -> str:
         f"load: {s.tool}, {s.connections} connections, 1 thread, {s.runs} x {s.duration_s:g} s "
         f"per server (median req/s; latencies of that run), warm-up {s.warmup_s:g} s; "
         f"ours: MCP_RESPONSE_MODE={s.ours_mode} (sse for the SSE scenario)",
+        "other CPU: share of all CPUs used by processes other than the benchmark's during "
+        f"the runs (max over runs; above {BUSY_WARNING:.0%} the row is unreliable)",
         "",
     ]
     targets = {t.name: t for t in report.targets}
     for key, entry in report.scenarios.items():
         out.append(entry["title"])
-        out.append(f"  {'server':<10} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
+        out.append(f"  {'server':<10} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'other CPU':>10}")
         for name in SERVER_ORDER:
             got = entry["servers"].get(name, {})
             if "error" in got:
                 out.append(f"  {name:<10} ERROR: {got['error'][:70]}")
             elif got:
-                out.append(f"  {name:<10} {got['rps']:>10,.0f} {got['p50_ms']:>9.2f} "
-                           f"{got['p99_ms']:>9.2f}")
+                other = got.get("other_cpu_pct")
+                out.append(
+                    f"  {name:<10} {got['rps']:>10,.0f} {got['p50_ms']:>9.2f} "
+                    f"{got['p99_ms']:>9.2f} {'n/a' if other is None else f'{other:.0f}%':>10}"
+                )
         r = entry["ratios"]
-        for label, name in (("ours/sdk req/s", f"{key}: ours/sdk req/s"),
-                            ("ours/raw-asgi req/s", f"{key}: ours/raw-asgi req/s"),
-                            ("p99 ours/sdk", f"{key}: ours/sdk p99")):
+        for label, name in (
+            ("ours/sdk req/s", f"{key}: ours/sdk req/s"),
+            ("ours/raw-asgi req/s", f"{key}: ours/raw-asgi req/s"),
+            ("p99 ours/sdk", f"{key}: ours/sdk p99"),
+        ):
             t = targets[name]
-            out.append(f"  {label:<22} {fmt_ratio(t.value):>7}   target {t.op} {t.threshold:g}"
-                       f"   {'ok' if t.ok else 'MISSED'}")
+            out.append(
+                f"  {label:<22} {fmt_ratio(t.value):>7}   target {t.op} {t.threshold:g}"
+                f"   {'ok' if t.ok else 'MISSED'}"
+            )
         out.append(f"  {'ours/starlette req/s':<22} {fmt_ratio(r['ours/starlette']):>7}")
         out.append(f"  {'sdk/raw-asgi req/s':<22} {fmt_ratio(r['sdk/raw-asgi']):>7}")
         out.append("")
@@ -384,21 +473,37 @@ def render_table(report: Report) -> str:
         out.append("cold start (spawn -> first tools/list answer, median)")
         for name in ("sdk", "ours"):
             got = report.cold_start.get(name) or {}
-            out.append(f"  {name:<10} " + (f"{got['median_ms']:>8.0f} ms" if "median_ms" in got
-                                            else f"ERROR {got.get('error', '')[:70]}"))
+            out.append(
+                f"  {name:<10} "
+                + (
+                    f"{got['median_ms']:>8.0f} ms"
+                    if "median_ms" in got
+                    else f"ERROR {got.get('error', '')[:70]}"
+                )
+            )
         t = targets["cold start: ours/sdk time"]
-        out.append(f"  {'ours/sdk':<22} {fmt_ratio(t.value):>7}   target <= {t.threshold:g}"
-                   f"   {'ok' if t.ok else 'MISSED'}")
+        out.append(
+            f"  {'ours/sdk':<22} {fmt_ratio(t.value):>7}   target <= {t.threshold:g}"
+            f"   {'ok' if t.ok else 'MISSED'}"
+        )
         out.append("")
     if report.peak_rss:
         out.append(f"peak RSS (VmHWM) after {s.rss_requests:,} requests")
         for name in ("sdk", "ours"):
             got = report.peak_rss.get(name) or {}
-            out.append(f"  {name:<10} " + (f"{got['vmhwm_mib']:>8.1f} MiB" if "vmhwm_mib" in got
-                                            else f"ERROR {got.get('error', '')[:70]}"))
+            out.append(
+                f"  {name:<10} "
+                + (
+                    f"{got['vmhwm_mib']:>8.1f} MiB"
+                    if "vmhwm_mib" in got
+                    else f"ERROR {got.get('error', '')[:70]}"
+                )
+            )
         t = targets["peak RSS: ours/sdk"]
-        out.append(f"  {'ours/sdk':<22} {fmt_ratio(t.value):>7}   target <= {t.threshold:g}"
-                   f"   {'ok' if t.ok else 'MISSED'}")
+        out.append(
+            f"  {'ours/sdk':<22} {fmt_ratio(t.value):>7}   target <= {t.threshold:g}"
+            f"   {'ok' if t.ok else 'MISSED'}"
+        )
         out.append("")
     return "\n".join(out)
 
@@ -409,13 +514,20 @@ def to_json(report: Report) -> dict[str, Any]:
     return {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "packages": package_versions(["agentcore-mcp", "mcp", "uvicorn", "uvloop", "httptools",
-                                      "starlette"]),
+        "packages": package_versions(
+            ["agentcore-mcp", "mcp", "uvicorn", "uvloop", "httptools", "starlette"]
+        ),
         "settings": {
-            "load_tool": s.tool, "connections": s.connections, "threads": 1,
-            "duration_s": s.duration_s, "runs": s.runs, "warmup_s": s.warmup_s,
-            "cold_start_repeats": s.cold_start_repeats, "rss_requests": s.rss_requests,
+            "load_tool": s.tool,
+            "connections": s.connections,
+            "threads": 1,
+            "duration_s": s.duration_s,
+            "runs": s.runs,
+            "warmup_s": s.warmup_s,
+            "cold_start_repeats": s.cold_start_repeats,
+            "rss_requests": s.rss_requests,
             "ours_response_mode": s.ours_mode,
+            "wait_quiet_s": s.wait_quiet_s,
         },
         "scenarios": report.scenarios,
         "cold_start": report.cold_start,
@@ -423,31 +535,55 @@ def to_json(report: Report) -> dict[str, Any]:
         "targets": [t.to_dict() for t in report.targets],
         "missed": missed,
         "problems": report.problems,
+        "warnings": report.warnings,
         "ok": not missed and not report.problems,
     }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1 run of 2 s per server, 3 cold starts, 2,000 requests "
-                             "for RSS")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 1 run of 2 s per server, 3 cold starts, 2,000 requests for RSS",
+    )
     parser.add_argument("--duration", type=float, help="seconds per run (default 5)")
     parser.add_argument("--runs", type=int, help="runs per server, median taken (default 3)")
     parser.add_argument("--warmup", type=float, help="seconds of discarded load first (default 1)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--load-tool", choices=["auto", "wrk", "python"], default="auto",
-                        help="auto: wrk when installed, else the Python asyncio driver")
-    parser.add_argument("--scenario", action="append",
-                        choices=[s.key for s in SCENARIOS] + ["none"],
-                        help="run only these load scenarios (repeatable; 'none' for none)")
-    parser.add_argument("--ours-mode", choices=["auto", "json", "sse"], default="auto",
-                        help="MCP_RESPONSE_MODE for ours in the JSON scenarios (default auto, "
-                             "as deployed)")
+    parser.add_argument(
+        "--load-tool",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="auto: wrk when installed, else the Python asyncio driver",
+    )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=[s.key for s in SCENARIOS] + ["none"],
+        help="run only these load scenarios (repeatable; 'none' for none)",
+    )
+    parser.add_argument(
+        "--ours-mode",
+        choices=["auto", "json", "sse"],
+        default="auto",
+        help="MCP_RESPONSE_MODE for ours in the JSON scenarios (default auto, as deployed)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each server, wait up to SECONDS for the machine to be idle (<=10%% busy); "
+        "for shared machines",
+    )
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
-    parser.add_argument("--json", action="store_true",
-                        help="print the results as JSON on stdout (the table goes to stderr)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results as JSON on stdout (the table goes to stderr)",
+    )
     return parser.parse_args(argv)
 
 
@@ -458,11 +594,13 @@ def main(argv: list[str] | None = None) -> int:
         connections=max(1, min(args.connections, 256)),
         duration_s=min(args.duration or (2.0 if args.quick else 5.0), 60.0),
         runs=max(1, min(args.runs or (1 if args.quick else 3), 9)),
-        warmup_s=min(args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0),
-                     10.0),
+        warmup_s=min(
+            args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0), 10.0
+        ),
         cold_start_repeats=3 if args.quick else 5,
         rss_requests=2_000 if args.quick else 10_000,
         ours_mode=args.ours_mode,
+        wait_quiet_s=max(0.0, min(args.wait_quiet, 600.0)),
     )
     report = Report(settings)
     chosen = set(args.scenario or [s.key for s in SCENARIOS])
@@ -484,12 +622,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(table)
     summary = sys.stderr if args.json else sys.stdout
+    for warning in report.warnings:
+        print(f"WARNING: {warning}", file=summary)
     for problem in report.problems:
         print(f"PROBLEM: {problem}", file=summary)
     for name in doc["missed"]:
         target = next(t for t in report.targets if t.name == name)
-        print(f"MISSED: {name}: {fmt_ratio(target.value)} (target {target.op} "
-              f"{target.threshold:g})", file=summary)
+        print(
+            f"MISSED: {name}: {fmt_ratio(target.value)} (target {target.op} {target.threshold:g})",
+            file=summary,
+        )
     if doc["ok"]:
         print("all targets met", file=summary)
     return 0 if doc["ok"] else 1

@@ -32,9 +32,7 @@ def main() -> None:
     mcp = importlib.import_module("tests.support.bench_app").mcp
     mcp.settings.log_level = args.log_level
     logging.basicConfig(level=args.log_level)
-    app = mcp.streamable_http_app(
-        stateless_http=True, json_response=not args.sse, host=args.host
-    )
+    app = mcp.streamable_http_app(stateless_http=True, json_response=not args.sse, host=args.host)
     run_uvicorn(app, args.host, args.port, log_level=args.log_level.lower())
 
 

@@ -149,3 +149,31 @@ def test_serve_user_app(tmp_path: object) -> None:
             headers={"mcp-protocol-version": "2025-11-25"},
         )
         assert r.json()["result"]["content"][0]["text"] == "HI!"
+
+
+def test_lean_server_entry_serves_and_rejects_bad_app(tmp_path: object) -> None:
+    """`python -m agentcore_mcp.server` (the container entry point) is the same server."""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    from tests.support.procs import mcp_post, run_process
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp.server", "nope_module:x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 6 and "cannot import" in bad.stderr
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    argv = [sys.executable, "-m", "agentcore_mcp.server"]
+    with run_process(argv, port=port, tmp_path=Path(str(tmp_path)), env=env, name="lean") as srv:
+        r = mcp_post(f"{srv.base_url}/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert "echo" in {t["name"] for t in r.json()["result"]["tools"]}
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=10) == 0
+        time.sleep(0.1)
+    assert "listening on" in srv.log()
