@@ -53,6 +53,9 @@ class ServerSpec:
     def command(self, port: int) -> list[str]:
         return [a.replace("{port}", str(port)) for a in self.argv]
 
+    def environment(self, port: int) -> dict[str, str]:
+        return {k: v.replace("{port}", str(port)) for k, v in self.env}
+
 
 @dataclass(slots=True)
 class Running:
@@ -72,7 +75,7 @@ class Running:
 
 def spawn(spec: ServerSpec, port: int, log_dir: Path) -> Running:
     log_path = log_dir / f"{spec.name}-{port}.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **dict(spec.env)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.environment(port)}
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
             spec.command(port), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(REPO)

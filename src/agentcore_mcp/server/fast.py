@@ -252,12 +252,14 @@ class FastDispatcher:
             self._check_modern(request, method, params)
         elif params and "_meta" in params and not isinstance(params["_meta"], dict):
             raise Fallback
-        try:
-            # The SDK's per-version surface check: the method exists at this version and
-            # its params have the spec's shape. Anything it rejects, the SDK answers.
-            _methods.validate_client_request(method, version, params)
-        except (KeyError, ValidationError):
-            raise Fallback from None
+        if modern or (params and "_meta" in params):
+            try:
+                # The SDK's per-version surface check: the method exists at this version
+                # and its params have the spec's shape. What it rejects, the SDK answers.
+                # Without `_meta`, the 2025-era shapes the handlers accept always pass it.
+                _methods.validate_client_request(method, version, params)
+            except (KeyError, ValidationError):
+                raise Fallback from None
         request_id = message["id"]
         try:
             result = await handler(params or {}, version)
