@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote, unquote
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from agentcore_mcp.asgi import BodyTooLarge, ClientDisconnected, declared_too_large, read_body
 from agentcore_mcp.auth import (
     AUTHORIZATION_METHOD_MISMATCH,
     AuthorizerConfig,
@@ -189,21 +190,14 @@ class DataPlane:
             f"The payload exceeds the {self.max_payload_bytes} byte limit of InvokeAgentRuntime.",
             status=413,
         )
-        if declared is not None and declared.isdigit() and int(declared) > self.max_payload_bytes:
+        if declared_too_large(declared, self.max_payload_bytes):
             raise too_big
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise DataPlaneError("ValidationException", "client disconnected", status=400)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_payload_bytes:
-                raise too_big
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        try:
+            return await read_body(receive, self.max_payload_bytes)
+        except BodyTooLarge:
+            raise too_big from None
+        except ClientDisconnected as exc:
+            raise DataPlaneError("ValidationException", str(exc), status=400) from exc
 
     async def _authenticate(
         self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentcore_mcp.asgi import ClientDisconnected, read_body
 from agentcore_mcp.auth import SecretLookup, SigV4Error, credential_scope_service, verify_sigv4
 from agentcore_mcp.local.data import is_data_plane_path
 
@@ -95,7 +96,10 @@ class Gateway:
             await self._to_moto(scope, receive, send, raw_path)
 
     async def _control(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
-        body = await _read_all(receive)
+        try:
+            body = await read_body(receive)
+        except ClientDisconnected:
+            return
         query = scope.get("query_string", b"").decode("latin-1")
         target = f"{raw_path}?{query}" if query else raw_path
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -169,15 +173,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return str(value.decode("latin-1"))
     return None
-
-
-async def _read_all(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)

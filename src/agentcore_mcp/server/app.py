@@ -18,6 +18,7 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentcore_mcp.asgi import BodyTooLarge, ClientDisconnected, declared_too_large, read_body
 from agentcore_mcp.server.dispatch import Dispatcher, InboundRequest, SdkDispatcher
 from agentcore_mcp.server.settings import ServerSettings
 from agentcore_mcp.server.wire import EnvelopeError, parse_envelope
@@ -63,27 +64,6 @@ def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
         return True
     parts = urlsplit(origin)
     return parts.scheme in ("http", "https") and (parts.hostname or "") in LOOPBACK_HOSTS
-
-
-class BodyTooLarge(Exception):
-    """The request body passed the configured limit while it was being read."""
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """Read the whole body, failing as soon as it passes `limit` rather than after."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionResetError("client disconnected while sending the body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 class McpFront:
@@ -134,12 +114,7 @@ class McpFront:
                 send, 415, "Unsupported Media Type: Content-Type must be application/json"
             )
             return
-        declared = headers.get(b"content-length")
-        if (
-            declared is not None
-            and declared.isdigit()
-            and int(declared) > self.settings.max_body_bytes
-        ):
+        if declared_too_large(headers.get(b"content-length"), self.settings.max_body_bytes):
             await send_json_error(send, 413, self._too_large_message())
             return
         try:
@@ -147,7 +122,7 @@ class McpFront:
         except BodyTooLarge:
             await send_json_error(send, 413, self._too_large_message())
             return
-        except ConnectionResetError:
+        except ClientDisconnected:
             return
         try:
             message = parse_envelope(body)

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import Receive, Scope, Send
 
+from agentcore_mcp.asgi import ClientDisconnected, read_body
 from agentcore_mcp.local.control.config import ArtifactPreparer, RuntimeVersionConfig
 from agentcore_mcp.local.control.errors import (
     ArtifactError,
@@ -431,15 +432,10 @@ def _route(scope: Scope) -> tuple[str, tuple[str, ...]]:
 
 
 async def _read_json(receive: Receive) -> Mapping[str, Any]:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    data = b"".join(chunks)
+    try:
+        data = await read_body(receive)
+    except ClientDisconnected:
+        data = b""
     if not data.strip():
         return {}
     try:
