@@ -104,17 +104,19 @@ class ToolRunner:
     """`Tool.run` for tools without a Context, with adaptive inline sync calls.
 
     The SDK runs every sync tool on a worker thread, which costs more than a small tool
-    itself (a thread hop is 100-250 us here). A sync tool whose first
-    `PROMOTE_AFTER` calls each finish within `QUICK_SECONDS` (timed inside the worker)
-    runs inline on the event loop from then on; one slower call, in the thread or
-    inline (`SLOW_SECONDS`), sends it back to the thread for good. So the loop can be
-    held up at most once per tool, for one call. `MCP_INLINE_SYNC_TOOLS=never` keeps the
-    SDK's behaviour for every call. Results and errors are the same either way.
+    itself (a thread hop is 100-250 us here). A sync tool whose last `PROMOTE_AFTER`
+    calls in a row each finished within `QUICK_SECONDS` (timed inside the worker) runs
+    inline on the event loop from then on; one call over `SLOW_SECONDS`, in the thread
+    or inline, sends it back to the thread for good. So the loop is held up at most
+    once per tool, for one call. Times are wall-clock, because a tool that blocks on
+    I/O uses no CPU; the thresholds leave room for a preempted thread on a busy host.
+    `MCP_INLINE_SYNC_TOOLS=never` keeps the SDK's behaviour for every call. Results and
+    errors are the same either way.
     """
 
     PROMOTE_AFTER = 8
-    QUICK_SECONDS = 0.0005
-    SLOW_SECONDS = 0.002
+    QUICK_SECONDS = 0.001
+    SLOW_SECONDS = 0.010
 
     def __init__(self, inline_allowed: bool) -> None:
         self.inline_allowed = inline_allowed
@@ -172,8 +174,11 @@ class ToolRunner:
             return await anyio.to_thread.run_sync(timed)
         finally:
             if self.inline_allowed and not stats.demoted:
-                if own[0] > self.QUICK_SECONDS:
+                if own[0] > self.SLOW_SECONDS:
                     stats.demoted = True
+                elif own[0] > self.QUICK_SECONDS:
+                    # Maybe the tool, maybe a busy CPU: start counting again.
+                    stats.calls_in_thread = 0
                 else:
                     stats.calls_in_thread += 1
                     stats.inline = stats.calls_in_thread >= self.PROMOTE_AFTER
