@@ -145,6 +145,30 @@ def machine() -> dict[str, Any]:
     }
 
 
+def source_revision() -> str:
+    """The commit the measured code is at, `+dirty` when src/ has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def package_versions(names: Sequence[str]) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 

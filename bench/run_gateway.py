@@ -37,6 +37,7 @@ from _harness import (
     log,
     machine,
     serving,
+    source_revision,
     wait_quiet,
 )
 from load import ERA_2025, expect_echo, jsonrpc_from_body, mcp_request, percentile
@@ -149,6 +150,7 @@ def run(requests: int, warmup: int, tmp: Path, wait_quiet_s: float = 0.0) -> dic
     direct_summary = timings["direct"].summary()
     return {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "source": source_revision(),
         "machine": machine(),
         "requests": requests,
         "warmup": warmup,

@@ -36,6 +36,7 @@ from _harness import (
     machine,
     package_versions,
     serving,
+    source_revision,
     spawn,
     stop,
     vm_hwm_kib,
@@ -191,6 +192,7 @@ class Settings:
     rss_requests: int
     ours_mode: str
     wait_quiet_s: float
+    busy_retries: int
 
 
 @dataclass(slots=True)
@@ -270,6 +272,25 @@ def measure_server(
         return summary, foreign
 
 
+def measure_quietly(
+    spec: ServerSpec, scenario: Scenario, settings: Settings, log_dir: Path
+) -> tuple[LoadSummary, float | None]:
+    """`measure_server`, measured again (up to `busy_retries` times) when other processes
+    took more than BUSY_WARNING of the CPUs; the least disturbed measurement is kept."""
+    best: tuple[LoadSummary, float | None] | None = None
+    for attempt in range(settings.busy_retries + 1):
+        summary, foreign = measure_server(spec, scenario, settings, log_dir)
+        other = max(foreign) if foreign else None
+        if best is None or (other is not None and (best[1] is None or other < best[1])):
+            best = (summary, other)
+        if other is None or other <= BUSY_WARNING:
+            break
+        if attempt < settings.busy_retries:
+            log(f"   {spec.name}: other processes took {other:.0%} of the CPUs; measuring again")
+    assert best is not None
+    return best
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
@@ -282,14 +303,13 @@ def run_scenario(scenario: Scenario, settings: Settings, log_dir: Path, report: 
         env = " ".join(f"{k}={v}" for k, v in spec.env)
         log(f"   {name}: {env + ' ' if env else ''}python {' '.join(spec.argv[1:])}")
         try:
-            summary, foreign = measure_server(spec, scenario, settings, log_dir)
+            summary, other = measure_quietly(spec, scenario, settings, log_dir)
         except Exception as exc:
             report.problems.append(f"{scenario.key}/{name}: {exc}")
             entry["servers"][name] = {"error": str(exc)}
             log(f"   {name}: ERROR {exc}")
             continue
         results[name] = summary
-        other = max(foreign) if foreign else None
         entry["servers"][name] = {
             **summary.to_dict(),
             "other_cpu_pct": None if other is None else round(other * 100, 1),
@@ -534,6 +554,7 @@ def to_json(report: Report) -> dict[str, Any]:
     missed = [t.name for t in report.targets if not t.ok]
     return {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "source": source_revision(),
         "machine": machine(),
         "packages": package_versions(
             ["agentcore-mcp", "mcp", "uvicorn", "uvloop", "httptools", "starlette"]
@@ -549,6 +570,7 @@ def to_json(report: Report) -> dict[str, Any]:
             "rss_requests": s.rss_requests,
             "ours_response_mode": s.ours_mode,
             "wait_quiet_s": s.wait_quiet_s,
+            "busy_retries": s.busy_retries,
         },
         "scenarios": report.scenarios,
         "cold_start": report.cold_start,
@@ -598,6 +620,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="before each server, wait up to SECONDS for the machine to be idle (<=10%% busy); "
         "for shared machines",
     )
+    parser.add_argument(
+        "--busy-retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="measure a server again, up to N times, when other processes took more than "
+        "10%% of the CPUs during its runs (default 2)",
+    )
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument(
@@ -622,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         rss_requests=2_000 if args.quick else 10_000,
         ours_mode=args.ours_mode,
         wait_quiet_s=max(0.0, min(args.wait_quiet, 600.0)),
+        busy_retries=max(0, min(args.busy_retries, 5)),
     )
     report = Report(settings)
     chosen = set(args.scenario or [s.key for s in SCENARIOS])
