@@ -233,3 +233,31 @@ def test_same_answer(
         assert f.headers.get("x-agentcore-mcp-dispatch") == "fast", label
     for ch in ("\u0085", "\u2028", "\u2029"):
         assert ch.encode() not in f.content
+
+
+@pytest.mark.parametrize(
+    "version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", MODERN]
+)
+def test_repeated_results_of_one_shape_stay_equal(
+    pair: tuple[RunningProcess, RunningProcess], version: str
+) -> None:
+    """The fast path learns the SDK's serialization per result shape: later results of
+    the same shape (different values) must still match the SDK's."""
+    base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    for i, (name, args) in enumerate(
+        [("echo", {"text": f"value {n} {UNICODE}"}) for n in range(4)]
+        + [("text_stats", {"text": "a b " * n}) for n in range(3)]
+        + [("fail", {"message": f"m{n}"}) for n in range(3)]
+    ):
+        if version == MODERN:
+            doc, headers = modern(call(name, args), name=name)
+        else:
+            doc, headers = call(name, args), {"mcp-protocol-version": version}
+        doc["id"] = i
+        f, s = (
+            httpx.post(f"{srv.base_url}/mcp", json=doc, headers={**base, **headers}, timeout=60)
+            for srv in pair
+        )
+        assert f.status_code == s.status_code
+        assert messages(f) == messages(s), (version, name, args)
+        assert f.headers.get("x-agentcore-mcp-dispatch") == "fast"

@@ -26,6 +26,10 @@ from agentcore_mcp.server.wire import EnvelopeError, parse_envelope
 logger = logging.getLogger("agentcore_mcp.server")
 
 _BLANKS = (b" ", b"\t")
+
+
+def _padded(value: bytes | None) -> bool:
+    return value is not None and (value[-1:] in _BLANKS or value[:1] in _BLANKS)
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 DispatcherFactory = Callable[[MCPServer[Any] | Server[Any], ServerSettings], Dispatcher]
@@ -84,12 +88,13 @@ class McpFront:
         if scope["path"] not in self.paths:
             await send_json_error(send, 404, f"Not Found: MCP is served at {self.settings.path}")
             return
+        headers = dict(scope["headers"])  # ASGI servers give lowercase names
         # RFC 9110 §5.5: a field value excludes leading and trailing whitespace. uvicorn's
         # httptools parser keeps trailing spaces, which the SDK's Mcp-Method / Mcp-Name
         # checks would then reject as a header mismatch.
-        if any(v[-1:] in _BLANKS or v[:1] in _BLANKS for _k, v in scope["headers"]):
+        if _padded(headers.get(b"mcp-method")) or _padded(headers.get(b"mcp-name")):
             scope = {**scope, "headers": [(k, v.strip(b" \t")) for k, v in scope["headers"]]}
-        headers = dict(scope["headers"])  # ASGI servers give lowercase names
+            headers = dict(scope["headers"])
         origin = headers.get(b"origin")
         if origin is not None and not origin_allowed(
             origin.decode("latin-1"), self.settings.allowed_origins

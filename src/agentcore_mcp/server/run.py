@@ -60,6 +60,9 @@ def serve(
         access_log=settings.log_level == "debug",
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # AgentCore talks to the container directly; there is no proxy whose
+        # X-Forwarded-* headers should rewrite the client address.
+        proxy_headers=False,
         # AgentCore holds streamed calls for up to 60 min; never cut an idle keep-alive early.
         timeout_keep_alive=75,
     )

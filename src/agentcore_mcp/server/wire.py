@@ -22,7 +22,7 @@ _LEADS = (0xC2, 0xE2)
 
 def escape_separators(body: bytes) -> bytes:
     """Replace raw U+0085, U+2028 and U+2029 in UTF-8 JSON with `\\u` escapes."""
-    if b"\xc2\x85" not in body and b"\xe2\x80" not in body:
+    if body.isascii() or (b"\xc2\x85" not in body and b"\xe2\x80" not in body):
         return body
     for raw, escaped in _ESCAPES:
         body = body.replace(raw, escaped)
@@ -230,11 +230,11 @@ def parse_envelope(body: bytes) -> dict[str, object]:
     The SDK reports these as -32602 with a pydantic dump; JSON-RPC 2.0 says -32700 for
     unparsable JSON and -32600 for a valid JSON value that is not a request.
     """
-    import json
+    import pydantic_core
 
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = pydantic_core.from_json(body)
+    except ValueError as exc:
         raise EnvelopeError(PARSE_ERROR, f"Parse error: body is not valid JSON ({exc})") from None
     if isinstance(doc, list):
         raise EnvelopeError(
