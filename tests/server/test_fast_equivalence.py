@@ -199,7 +199,13 @@ def pair(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningProcess, RunningProcess]]:
     mode = request.param
-    env = {"MCP_RESPONSE_MODE": mode, "OPENAI_API_KEY": "", "OPENAI_API_KEY_SECRET_ID": ""}
+    # LOG_LEVEL=debug: the fast path marks its answers, so the test sees which path ran.
+    env = {
+        "MCP_RESPONSE_MODE": mode,
+        "OPENAI_API_KEY": "",
+        "OPENAI_API_KEY_SECRET_ID": "",
+        "LOG_LEVEL": "debug",
+    }
     base: Path = tmp_path_factory.mktemp(f"eq-{mode}")
     (base / "fast").mkdir()
     (base / "sdk").mkdir()

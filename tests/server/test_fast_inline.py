@@ -25,8 +25,10 @@ HEADERS = {
 
 @pytest.fixture(scope="module")
 def timing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
-    with run_mcp_server(
-        Path(tmp_path_factory.mktemp("timing")), "tests.support.timing_app:mcp"
+    with run_mcp_server(  # LOG_LEVEL=debug: fast-path answers are marked
+        Path(tmp_path_factory.mktemp("timing")),
+        "tests.support.timing_app:mcp",
+        env={"LOG_LEVEL": "debug"},
     ) as srv:
         yield srv
 
@@ -77,7 +79,9 @@ def test_tool_that_turns_slow_is_sent_back_to_threads(timing_server: RunningProc
 
 def test_never_setting_keeps_every_sync_call_on_a_thread(tmp_path: Path) -> None:
     with run_mcp_server(
-        tmp_path, "tests.support.timing_app:mcp", env={"MCP_INLINE_SYNC_TOOLS": "never"}
+        tmp_path,
+        "tests.support.timing_app:mcp",
+        env={"MCP_INLINE_SYNC_TOOLS": "never", "LOG_LEVEL": "debug"},
     ) as srv:
         url = f"{srv.base_url}/mcp"
         asyncio.run(_calls(url, "quick", {"text": "x"}, 20))

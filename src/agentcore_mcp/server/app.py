@@ -30,6 +30,8 @@ _BLANKS = (b" ", b"\t")
 
 def _padded(value: bytes | None) -> bool:
     return value is not None and (value[-1:] in _BLANKS or value[:1] in _BLANKS)
+
+
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 DispatcherFactory = Callable[[MCPServer[Any] | Server[Any], ServerSettings], Dispatcher]

@@ -65,11 +65,12 @@ from agentcore_mcp.server.wire import escape_separators
 # The same logger the SDK's tools/call handler writes to, so logs read the same.
 sdk_logger = logging.getLogger("mcp.server.mcpserver.server")
 
-# Marks answers the fast path gave, so tests and `--debug` can tell which path ran.
+# With LOG_LEVEL=debug, answers the fast path gave carry this header, so a developer
+# (and the equivalence tests) can tell which path ran. Off otherwise: every header
+# costs the HTTP server time on each response.
 _MARK = (b"x-agentcore-mcp-dispatch", b"fast")
-_JSON_HEADERS = [(b"content-type", b"application/json"), _MARK]
+_JSON_HEADERS = [(b"content-type", b"application/json")]
 _SSE_HEADERS = [
-    _MARK,
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache, no-transform"),
     (b"x-accel-buffering", b"no"),
@@ -95,21 +96,23 @@ def _builtin_middleware_only(server: Server[Any]) -> bool:
 
 @dataclass
 class _SyncToolStats:
-    calls_in_thread: int = 0
+    quick_calls: int = 0
     inline: bool = False
     demoted: bool = False
+    inline_average: float = 0.0
 
 
 class ToolRunner:
     """`Tool.run` for tools without a Context, with adaptive inline sync calls.
 
     The SDK runs every sync tool on a worker thread, which costs more than a small tool
-    itself (a thread hop is 100-250 us here). A sync tool whose last `PROMOTE_AFTER`
-    calls in a row each finished within `QUICK_SECONDS` (timed inside the worker) runs
-    inline on the event loop from then on; one call over `SLOW_SECONDS`, in the thread
-    or inline, sends it back to the thread for good. So the loop is held up at most
-    once per tool, for one call. Times are wall-clock, because a tool that blocks on
-    I/O uses no CPU; the thresholds leave room for a preempted thread on a busy host.
+    itself (a thread hop is 100-250 us here). A sync tool that has finished within
+    `QUICK_SECONDS` on `PROMOTE_AFTER` calls (timed inside the worker) runs inline on
+    the event loop from then on. One call over `SLOW_SECONDS`, in the thread or inline,
+    or an inline average creeping over `QUICK_SECONDS`, sends it back to the thread for
+    good; so the loop is held up by at most one slow call per tool. Times are
+    wall-clock, because a tool that blocks on I/O uses no CPU; a call slowed by a busy
+    host (waiting for the GIL) only delays the promotion.
     `MCP_INLINE_SYNC_TOOLS=never` keeps the SDK's behaviour for every call. Results and
     errors are the same either way.
     """
@@ -158,7 +161,9 @@ class ToolRunner:
             try:
                 return call()
             finally:
-                if time.perf_counter() - started > self.SLOW_SECONDS:
+                elapsed = time.perf_counter() - started
+                stats.inline_average = 0.9 * stats.inline_average + 0.1 * elapsed
+                if elapsed > self.SLOW_SECONDS or stats.inline_average > self.QUICK_SECONDS:
                     stats.inline, stats.demoted = False, True
         own = [0.0]
 
@@ -176,12 +181,9 @@ class ToolRunner:
             if self.inline_allowed and not stats.demoted:
                 if own[0] > self.SLOW_SECONDS:
                     stats.demoted = True
-                elif own[0] > self.QUICK_SECONDS:
-                    # Maybe the tool, maybe a busy CPU: start counting again.
-                    stats.calls_in_thread = 0
-                else:
-                    stats.calls_in_thread += 1
-                    stats.inline = stats.calls_in_thread >= self.PROMOTE_AFTER
+                elif own[0] <= self.QUICK_SECONDS:
+                    stats.quick_calls += 1
+                    stats.inline = stats.quick_calls >= self.PROMOTE_AFTER
 
 
 _NOT_SIMPLE = object()
@@ -272,6 +274,8 @@ class FastDispatcher:
         self.mcp = app if isinstance(app, MCPServer) else None
         self.tools = ToolRunner(inline_allowed=settings.inline_sync_tools)
         self.call_results = CallResultSerializer(self._serialize)
+        self._json_headers = _JSON_HEADERS + ([_MARK] if settings.log_level == "debug" else [])
+        self._sse_headers = _SSE_HEADERS + ([_MARK] if settings.log_level == "debug" else [])
         self._runners: dict[str, ServerRunner[Any]] = {}
         self._middleware_checked: tuple[int, bool] = (-1, False)
         self._tools_list: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
@@ -458,7 +462,7 @@ class FastDispatcher:
                 {
                     "type": "http.response.start",
                     "status": status,
-                    "headers": [*_JSON_HEADERS, (b"content-length", b"0")],
+                    "headers": [*self._json_headers, (b"content-length", b"0")],
                 }
             )
             await send({"type": "http.response.body", "body": b""})
@@ -479,7 +483,7 @@ class FastDispatcher:
                 {
                     "type": "http.response.start",
                     "status": status,
-                    "headers": [*_SSE_HEADERS, (b"content-length", str(len(frame)).encode())],
+                    "headers": [*self._sse_headers, (b"content-length", str(len(frame)).encode())],
                 }
             )
             await send({"type": "http.response.body", "body": frame})
@@ -488,7 +492,7 @@ class FastDispatcher:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
+                "headers": [*self._json_headers, (b"content-length", str(len(payload)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": payload})

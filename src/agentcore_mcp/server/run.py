@@ -63,6 +63,7 @@ def serve(
         # AgentCore talks to the container directly; there is no proxy whose
         # X-Forwarded-* headers should rewrite the client address.
         proxy_headers=False,
+        server_header=False,
         # AgentCore holds streamed calls for up to 60 min; never cut an idle keep-alive early.
         timeout_keep_alive=75,
     )
