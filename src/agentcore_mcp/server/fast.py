@@ -278,6 +278,7 @@ class FastDispatcher:
         self._sse_headers = _SSE_HEADERS + ([_MARK] if settings.log_level == "debug" else [])
         self._runners: dict[str, ServerRunner[Any]] = {}
         self._middleware_checked: tuple[int, bool] = (-1, False)
+        self._surface_verdicts: dict[tuple[str, str, bytes], bool] = {}
         self._tools_list: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
         self._handlers = {
             "ping": self._ping,
@@ -340,14 +341,10 @@ class FastDispatcher:
             self._check_modern(request, method, params)
         elif params and "_meta" in params and not isinstance(params["_meta"], dict):
             raise Fallback
-        if modern or (params and "_meta" in params):
-            try:
-                # The SDK's per-version surface check: the method exists at this version
-                # and its params have the spec's shape. What it rejects, the SDK answers.
-                # Without `_meta`, the 2025-era shapes the handlers accept always pass it.
-                _methods.validate_client_request(method, version, params)
-            except (KeyError, ValidationError):
-                raise Fallback from None
+        if (modern or (params and "_meta" in params)) and not self._surface_ok(
+            method, version, params
+        ):
+            raise Fallback
         request_id = message["id"]
         try:
             result = await handler(params or {}, version)
@@ -384,6 +381,34 @@ class FastDispatcher:
                 raise Fallback
         elif b"mcp-name" in headers:
             raise Fallback
+
+    def _surface_ok(self, method: str, version: str, params: dict[str, Any] | None) -> bool:
+        """The SDK's per-version surface check, remembered per `_meta` envelope.
+
+        `validate_client_request` checks that the method exists at this version and
+        that its params have the spec's shape. Past the handlers' own checks (a string
+        `name`, an object `arguments`, no other keys), what it can reject lives in
+        `_meta`, which a client sends unchanged on every request: so its verdict is
+        cached per (method, version, `_meta`). Without `_meta`, the 2025-era shapes the
+        handlers accept always pass. What it rejects, the SDK answers.
+        """
+        meta = (params or {}).get("_meta")
+        try:
+            key = (method, version, pydantic_core.to_json(meta)) if meta is not None else None
+        except pydantic_core.PydanticSerializationError:
+            key = None
+        if key is not None and (verdict := self._surface_verdicts.get(key)) is not None:
+            return verdict
+        try:
+            _methods.validate_client_request(method, version, params)
+            verdict = True
+        except (KeyError, ValidationError):
+            verdict = False
+        if key is not None:
+            if len(self._surface_verdicts) >= 1024:
+                self._surface_verdicts.clear()
+            self._surface_verdicts[key] = verdict
+        return verdict
 
     # --- handlers ------------------------------------------------------------------
 
