@@ -279,6 +279,7 @@ class FastDispatcher:
         self._runners: dict[str, ServerRunner[Any]] = {}
         self._middleware_checked: tuple[int, bool] = (-1, False)
         self._surface_verdicts: dict[tuple[str, str, bytes], bool] = {}
+        self._header_params: dict[tuple[int, int], bool] = {}
         self._tools_list: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
         self._handlers = {
             "ping": self._ping,
@@ -410,6 +411,16 @@ class FastDispatcher:
             self._surface_verdicts[key] = verdict
         return verdict
 
+    def _routes_by_headers(self, tool: Tool) -> bool:
+        """Whether the tool's input schema declares `x-mcp-header` parameters."""
+        key = (id(tool), id(tool.parameters))
+        found = self._header_params.get(key)
+        if found is None:
+            found = self._header_params[key] = b'"x-mcp-header"' in pydantic_core.to_json(
+                tool.parameters
+            )
+        return found
+
     # --- handlers ------------------------------------------------------------------
 
     def _runner(self, version: str) -> ServerRunner[Any]:
@@ -456,6 +467,8 @@ class FastDispatcher:
         tool = mcp._tool_manager.get_tool(name)
         if tool is None or tool.context_kwarg is not None or tool.resolved_params:
             raise Fallback  # unknown tools and tools that may talk back: the SDK's path
+        if version in MODERN_PROTOCOL_VERSIONS and self._routes_by_headers(tool):
+            raise Fallback  # `x-mcp-header` params: the SDK checks Mcp-Param-* against them
         try:
             result: Any = await self.tools.run(tool, arguments or {})
         except MCPError:

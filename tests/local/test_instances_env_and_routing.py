@@ -1,0 +1,157 @@
+"""What an instance sees (PORT, HOST, env, forwarded headers), container artifacts without
+an engine, and the other AWS services reached through the same port."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from botocore.credentials import Credentials
+
+from agentcore_mcp.auth import SigV4HttpxAuth
+from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
+
+INSPECT_MAIN = """\
+import os
+from mcp.server.mcpserver import Context, MCPServer
+from agentcore_mcp.server import serve
+
+mcp = MCPServer("inspect")
+
+@mcp.tool()
+def seen(ctx: Context) -> dict:
+    request = ctx.request_context.request
+    headers = dict(request.headers) if request is not None else {}
+    return {
+        "env": {k: os.environ.get(k) for k in ("PORT", "HOST", "GREETING", "AWS_REGION")},
+        "has_role_credentials": bool(os.environ.get("AWS_SESSION_TOKEN")),
+        "headers": {
+            k: v for k, v in headers.items() if k.startswith(("x-amzn", "mcp-", "authorization"))
+        },
+    }
+
+serve(mcp)
+"""
+
+AUTH = SigV4HttpxAuth(
+    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
+)
+
+
+@pytest.fixture(scope="module")
+def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
+    got = local_agentcore.create_runtime(
+        "inspect",
+        {"main.py": INSPECT_MAIN},
+        environmentVariables={"GREETING": "hello from the runtime"},
+        requestHeaderConfiguration={
+            "requestHeaderAllowlist": ["X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant"]
+        },
+    )
+    assert got["status"] == "READY", got
+    return f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+
+
+def seen(url: str, **headers: str) -> dict[str, Any]:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "seen", "arguments": {}},
+    }
+    r = httpx.post(
+        url,
+        content=json.dumps(body),
+        auth=AUTH,
+        timeout=60,
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2025-11-25",
+            **headers,
+        },
+    )
+    assert r.status_code == 200, r.text
+    text = r.text
+    if r.headers["content-type"].startswith("text/event-stream"):
+        text = [ln[5:] for ln in text.splitlines() if ln.startswith("data:")][-1]
+    result = json.loads(text)["result"]
+    assert not result.get("isError"), result
+    return dict(json.loads(result["content"][0]["text"]))
+
+
+def test_instance_gets_port_host_env_and_role_credentials(inspect_url: str) -> None:
+    got = seen(inspect_url)
+    assert got["env"]["PORT"] == "8000"  # the runtime's port, as in every microVM
+    assert got["env"]["HOST"].startswith("127.77.")  # its own loopback address
+    assert got["env"]["GREETING"] == "hello from the runtime"
+    assert got["env"]["AWS_REGION"] == REGION
+    assert got["has_role_credentials"]
+
+
+def test_session_and_allowlisted_headers_are_forwarded(inspect_url: str) -> None:
+    sid = "forwarded-session-0123456789-abcdefghij"
+    got = seen(
+        inspect_url,
+        **{
+            "x-amzn-bedrock-agentcore-runtime-session-id": sid,
+            "x-amzn-bedrock-agentcore-runtime-custom-tenant": "acme",
+            "x-amzn-bedrock-agentcore-runtime-custom-secret": "not allowlisted",
+        },
+    )["headers"]
+    assert got["mcp-session-id"] == sid
+    assert got["x-amzn-bedrock-agentcore-runtime-session-id"] == sid
+    assert got["x-amzn-bedrock-agentcore-runtime-custom-tenant"] == "acme"
+    assert "x-amzn-bedrock-agentcore-runtime-custom-secret" not in got
+    assert "authorization" not in got  # SigV4 runtimes never forward it
+
+
+def test_container_artifact_without_engine_fails_creation(
+    local_agentcore: LocalAgentCoreHandle,
+) -> None:
+    control = local_agentcore.client("bedrock-agentcore-control")
+    created = control.create_agent_runtime(
+        agentRuntimeName="containerized",
+        agentRuntimeArtifact={
+            "containerConfiguration": {
+                "containerUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mcp-server:latest"
+            }
+        },
+        roleArn=local_agentcore.role_arn,
+        networkConfiguration={"networkMode": "PUBLIC"},
+        protocolConfiguration={"serverProtocol": "MCP"},
+    )
+    got = local_agentcore.wait_status(created["agentRuntimeId"])
+    assert got["status"] == "CREATE_FAILED"
+    assert "docker or podman" in got["failureReason"]
+
+
+def test_broken_code_artifact_fails_creation_with_its_output(
+    local_agentcore: LocalAgentCoreHandle,
+) -> None:
+    got = local_agentcore.create_runtime(
+        "broken", {"main.py": "raise SystemExit('cannot start: missing configuration X')"}
+    )
+    assert got["status"] == "CREATE_FAILED"
+    assert "missing configuration X" in got["failureReason"]
+
+
+def test_other_aws_services_share_the_port(local_agentcore: LocalAgentCoreHandle) -> None:
+    ssm = local_agentcore.client("ssm")
+    ssm.put_parameter(Name="/agentcore-mcp/test", Value="v1", Type="String")
+    assert ssm.get_parameter(Name="/agentcore-mcp/test")["Parameter"]["Value"] == "v1"
+    secrets = local_agentcore.client("secretsmanager")
+    secrets.create_secret(Name="agentcore-mcp/test", SecretString="s3cr3t")
+    assert secrets.get_secret_value(SecretId="agentcore-mcp/test")["SecretString"] == "s3cr3t"
+    ecr = local_agentcore.client("ecr")
+    repo = ecr.create_repository(repositoryName="mcp-server")["repository"]
+    assert repo["repositoryName"] == "mcp-server"
+    logs = local_agentcore.client("logs")
+    logs.create_log_group(logGroupName="/aws/bedrock-agentcore/runtimes/test")
+    names = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+    assert "/aws/bedrock-agentcore/runtimes/test" in names
+    ident = local_agentcore.client("sts").get_caller_identity()
+    assert ident["Account"] == "123456789012"
