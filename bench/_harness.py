@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,10 +29,11 @@ def add_repo_to_path() -> None:
         sys.path.insert(0, str(REPO))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+add_repo_to_path()
+from tests.support import procs  # noqa: E402  (the one set of process helpers)
+from tests.support.procs import free_port  # noqa: E402
+
+__all__ = ["free_port"]
 
 
 def log(message: str) -> None:
@@ -84,30 +83,14 @@ def spawn(spec: ServerSpec, port: int, log_dir: Path) -> Running:
 
 
 def wait_for_port(running: Running, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if running.proc.poll() is not None:
-            raise RuntimeError(
-                f"{running.spec.name} exited with {running.proc.returncode}:\n{running.log_tail()}"
-            )
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", running.port)) == 0:
-                return
-        time.sleep(0.02)
-    raise TimeoutError(f"{running.spec.name}: port {running.port} not open after {timeout}s")
+    try:
+        procs.wait_for_port(running.port, running.proc, running.log_path, timeout)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{running.spec.name}: {exc}") from None
 
 
 def stop(running: Running) -> None:
-    """SIGTERM, then SIGKILL after 15 s: only the process this harness started."""
-    proc = running.proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    procs.terminate(running.proc)
 
 
 @contextmanager
