@@ -86,3 +86,26 @@ def test_never_setting_keeps_every_sync_call_on_a_thread(tmp_path: Path) -> None
         url = f"{srv.base_url}/mcp"
         asyncio.run(_calls(url, "quick", {"text": "x"}, 20))
         assert asyncio.run(_calls(url, "slow", {"seconds": 0.2}, 8)) < 0.9
+
+
+def test_constrained_str_output_is_still_validated(timing_server: RunningProcess) -> None:
+    """The str short-cut never skips an output constraint the SDK would enforce."""
+    url = f"{timing_server.base_url}/mcp"
+
+    def call(text: str) -> dict[str, object]:
+        r = httpx.post(
+            url,
+            headers=HEADERS,
+            timeout=30,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "short_text", "arguments": {"text": text}},
+            },
+        )
+        return dict(r.json()["result"])
+
+    for _ in range(3):
+        assert call("ok")["isError"] is False
+    assert call("much too long")["isError"] is True

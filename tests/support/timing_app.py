@@ -2,8 +2,10 @@
 
 import threading
 import time
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
+from pydantic import Field
 
 mcp = MCPServer("timing-app")
 _calls = {"n": 0}
@@ -30,3 +32,9 @@ def quick_then_slow(after: int, seconds: float) -> int:
     if n > after:
         time.sleep(seconds)
     return n
+
+
+@mcp.tool()
+def short_text(text: str) -> Annotated[str, Field(max_length=5)]:
+    """Output constrained to 5 characters: the SDK's output validation must still run."""
+    return text

@@ -124,6 +124,7 @@ class ToolRunner:
     def __init__(self, inline_allowed: bool) -> None:
         self.inline_allowed = inline_allowed
         self._stats: dict[int, _SyncToolStats] = {}
+        self._str_results: dict[int, list[Any]] = {}  # tool -> [short-cut agrees?, calls]
 
     async def run(self, tool: Tool, arguments: dict[str, Any]) -> Any:
         # Mirrors mcp.server.mcpserver.tools.base.Tool.run for tools with no context
@@ -141,7 +142,7 @@ class ToolRunner:
                 result = await tool.fn(**validated)
             else:
                 result = await self._call_sync(tool, validated)
-            return tool.fn_metadata.convert_result(result)
+            return self._convert(tool, result)
         except MCPError:
             raise
         except (UnexpectedToolError, UnexpectedResourceError) as exc:
@@ -150,6 +151,35 @@ class ToolRunner:
             raise ToolError(f"Error executing tool {tool.name}: {exc}") from exc
         except Exception as exc:
             raise UnexpectedToolError(f"Error executing tool {tool.name}") from exc
+
+    def _convert(self, tool: Tool, result: Any) -> Any:
+        """`FuncMetadata.convert_result`, with a learned short-cut for plain `str` results.
+
+        For a `str` returned by a tool whose output is unstructured or wrapped as
+        `{"result": str}`, the SDK's conversion is one text block plus that wrapper, and
+        validating a `str` against a `str` field changes nothing. The first such result
+        of each tool (and every `RECHECK`th) goes through the SDK and is compared with
+        the short-cut; the short-cut is used only while they agree.
+        """
+        metadata = tool.fn_metadata
+        if type(result) is not str or not _plain_str_output(
+            metadata.output_schema, metadata.wrap_output
+        ):
+            return metadata.convert_result(result)
+        stats = self._str_results.setdefault(id(tool), [None, 0])
+        stats[1] += 1
+        quick = CallToolResult(
+            content=[TextContent(type="text", text=result)],
+            structured_content={"result": result} if metadata.output_schema is not None else None,
+        )
+        if stats[0] is None or stats[1] % CallResultSerializer.RECHECK == 0:
+            converted = metadata.convert_result(result)
+            stats[0] = (
+                isinstance(converted, CallToolResult)
+                and converted.model_dump() == quick.model_dump()
+            )
+            return converted
+        return quick if stats[0] else metadata.convert_result(result)
 
     async def _call_sync(self, tool: Tool, kwargs: dict[str, Any]) -> Any:
         stats = self._stats.get(id(tool))
@@ -184,6 +214,23 @@ class ToolRunner:
                 elif own[0] <= self.QUICK_SECONDS:
                     stats.quick_calls += 1
                     stats.inline = stats.quick_calls >= self.PROMOTE_AFTER
+
+
+def _plain_str_output(schema: dict[str, Any] | None, wrapped: bool) -> bool:
+    """No output schema, or `{"result": str}` with no constraint a value could fail."""
+    if schema is None:
+        return True
+    if not wrapped or schema.get("required") != ["result"]:
+        return False
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or set(properties) != {"result"}:
+        return False
+    field = properties["result"]
+    return (
+        isinstance(field, dict)
+        and set(field) <= {"type", "title", "description"}
+        and field.get("type") == "string"
+    )
 
 
 _NOT_SIMPLE = object()
