@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.types import Receive
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.types import Receive, Send
 
 
 class BodyTooLarge(Exception):
@@ -36,3 +40,26 @@ async def read_body(receive: Receive, limit: int | None = None) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def send_body(
+    send: Send, status: int, body: bytes, headers: Mapping[str, str] | None = None
+) -> None:
+    """A complete response: status, headers (JSON content type unless given), body."""
+    fields = {"content-type": "application/json", **(headers or {})}
+    fields["content-length"] = str(len(body))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fields.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(
+    send: Send, status: int, doc: Any, headers: Mapping[str, str] | None = None
+) -> None:
+    """`doc` as an ASCII JSON body (so no raw U+2028 and kin can reach a client)."""
+    await send_body(send, status, json.dumps(doc, default=str).encode(), headers)

@@ -15,23 +15,6 @@ from typing import Any
 
 import httpx
 
-MOTO_SERVICES = frozenset(
-    {
-        "iam",
-        "sts",
-        "cognito-idp",
-        "cognito-identity",
-        "s3",
-        "ecr",
-        "ssm",
-        "secretsmanager",
-        "logs",
-        "xray",
-        "cloudwatch",
-        "monitoring",
-        "kms",
-    }
-)
 # A Cognito discovery or JWKS URL of the real form.
 COGNITO_URL = re.compile(
     r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[^/]+)"

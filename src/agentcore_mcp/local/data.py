@@ -13,13 +13,19 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from agentcore_mcp.asgi import BodyTooLarge, ClientDisconnected, declared_too_large, read_body
+from agentcore_mcp.asgi import (
+    BodyTooLarge,
+    ClientDisconnected,
+    declared_too_large,
+    read_body,
+    send_body,
+    send_json,
+)
 from agentcore_mcp.auth import (
     AUTHORIZATION_METHOD_MISMATCH,
     AuthorizerConfig,
@@ -268,7 +274,7 @@ class DataPlane:
             f"?qualifier={runtime.endpoint_name}"
         )
         doc = protected_resource_metadata(resource, discovery, config.advertised_scopes())
-        await _send_json(send, 200, doc)
+        await send_json(send, 200, doc)
 
     def _session_id(self, request: DataPlaneRequest) -> str:
         mcp_id = request.header("mcp-session-id")
@@ -295,7 +301,7 @@ class DataPlane:
             raise DataPlaneError(
                 "ResourceNotFoundException", f"No active session {session_id} for this runtime."
             )
-        await _send_json(send, 200, {}, extra={SESSION_HEADER: session_id})
+        await send_json(send, 200, {}, {SESSION_HEADER: session_id})
 
     async def _invoke(
         self,
@@ -331,11 +337,11 @@ class DataPlane:
             raise DataPlaneError("ServiceQuotaExceededException", str(exc)) from exc
         except StartupTimeout as exc:
             logger.warning("runtime %s: %s", runtime.runtime_id, exc)
-            await _send_json(
+            await send_json(
                 send,
                 424,
                 {"message": STARTUP_TIMEOUT_MESSAGE},
-                extra={"x-amzn-errortype": "RuntimeClientError"},
+                {"x-amzn-errortype": "RuntimeClientError"},
             )
             return
         except StartupCrashed as exc:
@@ -453,27 +459,6 @@ def _request_id(body: bytes) -> object:
     return doc.get("id") if isinstance(doc, dict) else None
 
 
-async def _send_json(
-    send: Send, status: int, doc: Any, *, extra: dict[str, str] | None = None
-) -> None:
-    payload = json.dumps(doc).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-    ]
-    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
 async def _send_error(send: Send, error: DataPlaneError, *, mcp: bool, request_id: object) -> None:
     status, headers, payload = error.render(mcp=mcp, request_id=request_id)
-    headers["content-length"] = str(len(payload))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+    await send_body(send, status, payload, headers)

@@ -13,13 +13,12 @@ Routing, in order:
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentcore_mcp.asgi import ClientDisconnected, read_body
+from agentcore_mcp.asgi import ClientDisconnected, read_body, send_json
 from agentcore_mcp.auth import SecretLookup, SigV4Error, credential_scope_service, verify_sigv4
 from agentcore_mcp.local.data import is_data_plane_path
 
@@ -39,19 +38,8 @@ HOP_BY_HOP = frozenset(
 
 
 async def send_rest_json_error(send: Send, status: int, error_type: str, message: str) -> None:
-    body = json.dumps({"message": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"x-amzn-errortype", error_type.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    """An AWS rest-json error: boto3 reads the type from the header, the text from the body."""
+    await send_json(send, status, {"message": message}, {"x-amzn-errortype": error_type})
 
 
 class Gateway:

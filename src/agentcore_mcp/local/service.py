@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import os
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from agentcore_mcp.asgi import send_json
 from agentcore_mcp.auth import JwksCache, SigV4Secret
 from agentcore_mcp.local.artifacts import ArtifactStore, LocalArtifactPreparer
 from agentcore_mcp.local.aws import EmbeddedAws
@@ -194,16 +194,7 @@ class LocalAgentCore:
             doc = self.status()
         else:
             doc = {"message": f"unknown admin path {path}"}
-        payload = json.dumps(doc, default=str).encode()
-        status = 404 if "message" in doc else 200
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await send_json(send, 404 if "message" in doc else 200, doc)
 
     def status(self) -> dict[str, Any]:
         return {

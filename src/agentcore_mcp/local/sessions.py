@@ -50,7 +50,6 @@ class Session:
     instance: Instance | None = None
     inflight: int = 0
     starting: asyncio.Future[Instance] | None = None
-    instances_started: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +115,6 @@ class SessionPool:
             for s in self._sessions.values()
         ]
 
-    def ended_reason(self, runtime_id: str, session_id: str) -> str | None:
-        return self._ended.get((runtime_id, session_id))
-
     async def acquire(
         self,
         runtime_id: str,
@@ -183,7 +179,6 @@ class SessionPool:
             async with self._lock:
                 session.instance = instance
                 session.starting = None
-                session.instances_started += 1
             starting.set_result(instance)
             return session, instance
         if starting is not None:

@@ -8,7 +8,6 @@ body passes through separator escaping on the way out.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,13 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentcore_mcp.asgi import BodyTooLarge, ClientDisconnected, declared_too_large, read_body
+from agentcore_mcp.asgi import (
+    BodyTooLarge,
+    ClientDisconnected,
+    declared_too_large,
+    read_body,
+    send_json,
+)
 from agentcore_mcp.server.dispatch import Dispatcher, InboundRequest, SdkDispatcher
 from agentcore_mcp.server.settings import ServerSettings
 from agentcore_mcp.server.wire import EnvelopeError, parse_envelope
@@ -44,24 +49,11 @@ async def send_json_error(
     *,
     code: int = -32600,
     request_id: object = None,
-    headers: list[tuple[bytes, bytes]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """A JSON-RPC error body with an HTTP status, for requests refused before dispatch."""
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    doc = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+    await send_json(send, status, doc, headers)
 
 
 def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
@@ -110,7 +102,7 @@ class McpFront:
                 send,
                 405,
                 "Method Not Allowed: this stateless server answers POST only",
-                headers=[(b"allow", b"POST")],
+                headers={"allow": "POST"},
             )
             return
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
