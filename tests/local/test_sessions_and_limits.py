@@ -104,6 +104,19 @@ def crashy(fast_clock: LocalAgentCoreHandle, flag_file: Path) -> str:
     return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
 
 
+@pytest.fixture(scope="module")
+def patient(fast_clock: LocalAgentCoreHandle) -> str:
+    """Like `crashy`, but idle 600 s x 0.02 = 12 s: no session is reaped mid-test on a
+    busy machine, where starting the next instance can take longer than `crashy`'s 1.2 s."""
+    got = fast_clock.create_runtime(
+        "patient",
+        {"main.py": CRASHY_MAIN},
+        lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800},
+    )
+    assert got["status"] == "READY", got
+    return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+
+
 def post(url: str, body: bytes, session: str | None = None, **headers: str) -> httpx.Response:
     h = {**HEADERS, **headers}
     if session:
@@ -130,26 +143,26 @@ def stop_all(handle: LocalAgentCoreHandle, url: str, sessions: list[str]) -> Non
 
 
 def test_new_session_per_request_without_id_and_two_processes(
-    fast_clock: LocalAgentCoreHandle, crashy: str
+    fast_clock: LocalAgentCoreHandle, patient: str
 ) -> None:
-    a = post(crashy, rpc("ping"))
-    b = post(crashy, rpc("ping"))
+    a = post(patient, rpc("ping"))
+    b = post(patient, rpc("ping"))
     sa, sb = a.headers["mcp-session-id"], b.headers["mcp-session-id"]
     assert sa != sb
     assert a.headers["x-amzn-bedrock-agentcore-runtime-session-id"] == sa
-    pa, pb = pid_of(crashy, sa), pid_of(crashy, sb)
+    pa, pb = pid_of(patient, sa), pid_of(patient, sb)
     assert pa != pb
     # The same id keeps hitting the same process.
-    assert pid_of(crashy, sa) == pa
-    stop_all(fast_clock, crashy, [sa, sb])
+    assert pid_of(patient, sa) == pa
+    stop_all(fast_clock, patient, [sa, sb])
 
 
-def test_made_up_session_id_is_kept(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
+def test_made_up_session_id_is_kept(fast_clock: LocalAgentCoreHandle, patient: str) -> None:
     sid = "my-own-session-id-0123456789-abcdefgh"
-    r = post(crashy, rpc("ping"), sid)
+    r = post(patient, rpc("ping"), sid)
     assert r.headers["mcp-session-id"] == sid
-    assert pid_of(crashy, sid) == pid_of(crashy, sid)
-    stop_all(fast_clock, crashy, [sid])
+    assert pid_of(patient, sid) == pid_of(patient, sid)
+    stop_all(fast_clock, patient, [sid])
 
 
 def test_idle_session_is_reaped_then_404(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
