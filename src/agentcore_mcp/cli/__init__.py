@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from agentcore_mcp.cli import local as local_cmd
+from agentcore_mcp.cli import manifest as manifest_cmd
 from agentcore_mcp.cli import serve as serve_cmd
 from agentcore_mcp.cli import tools as tools_cmd
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve", epilog=serve_cmd.EPILOG)(serve_cmd.serve)
+app.command("manifest", epilog=manifest_cmd.EPILOG)(manifest_cmd.manifest)
 app.add_typer(tools_cmd.app, name="tools")
 app.add_typer(local_cmd.app, name="local")
 

@@ -32,15 +32,15 @@ def serve(
 ) -> None:
     """Serve an MCP server under the AgentCore Runtime contract (stateless, both protocol eras)."""
     started = time.perf_counter()
-    from agentcore_mcp.server import AppLoadError, ServerSettings, SettingsError, load_server
-    from agentcore_mcp.server import serve as run_server
+    from agentcore_mcp.server import AppLoadError, ServerSettings, SettingsError, serve_app
 
     try:
         settings = ServerSettings.from_env(
             host=host, port=port, path=path, response_mode=response_mode, log_level=log_level
         )
-        server = load_server(app)
+        status = serve_app(app, settings, started=started)
     except (SettingsError, AppLoadError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
-    run_server(server, settings, started=started)
+    if status:
+        raise typer.Exit(status)

@@ -1,8 +1,43 @@
-"""The server kit: serve any `mcp` SDK server under the AgentCore Runtime contract."""
+"""The server kit: serve any `mcp` SDK server under the AgentCore Runtime contract.
 
-from agentcore_mcp.server.app import build_app
-from agentcore_mcp.server.loader import AppLoadError, load_server
-from agentcore_mcp.server.run import serve
-from agentcore_mcp.server.settings import ServerSettings, SettingsError
+The names below load on first use, so `python -m agentcore_mcp.server` (the container
+entry point) can start listening before the `mcp` SDK is imported.
+"""
 
-__all__ = ["AppLoadError", "ServerSettings", "SettingsError", "build_app", "load_server", "serve"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentcore_mcp.server.app import build_app
+    from agentcore_mcp.server.loader import AppLoadError, load_server
+    from agentcore_mcp.server.run import serve, serve_app
+    from agentcore_mcp.server.settings import ServerSettings, SettingsError
+
+__all__ = [
+    "AppLoadError",
+    "ServerSettings",
+    "SettingsError",
+    "build_app",
+    "load_server",
+    "serve",
+    "serve_app",
+]
+
+_HOMES = {
+    "AppLoadError": "agentcore_mcp.server.loader",
+    "ServerSettings": "agentcore_mcp.server.settings",
+    "SettingsError": "agentcore_mcp.server.settings",
+    "build_app": "agentcore_mcp.server.app",
+    "load_server": "agentcore_mcp.server.loader",
+    "serve": "agentcore_mcp.server.run",
+    "serve_app": "agentcore_mcp.server.run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'agentcore_mcp.server' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -3,7 +3,8 @@
 Same server as `agentcore-mcp serve`, configured by the environment only (HOST, PORT,
 MCP_PATH, ... as in `.env.example`, which is how AgentCore configures a runtime), and
 without importing the CLI stack (typer, rich), so a cold start pays only for the
-server itself.
+server itself. With MCP_STARTUP_MANIFEST set (see `agentcore-mcp manifest`), it listens
+before the `mcp` SDK has loaded.
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    from agentcore_mcp.server import AppLoadError, ServerSettings, SettingsError, load_server, serve
+    from agentcore_mcp.server.loader import AppLoadError
+    from agentcore_mcp.server.run import CONFIG_ERROR_STATUS, serve_app
+    from agentcore_mcp.server.settings import ServerSettings, SettingsError
 
     try:
-        settings = ServerSettings.from_env()
-        server = load_server(argv[0] if argv else None)
+        return serve_app(argv[0] if argv else None, ServerSettings.from_env(), started=started)
     except (SettingsError, AppLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 6  # ExitCode.CONFIG_ERROR, without importing the CLI for it
-    serve(server, settings, started=started)
-    return 0
+        return CONFIG_ERROR_STATUS  # ExitCode.CONFIG_ERROR, without importing the CLI for it
 
 
 if __name__ == "__main__":

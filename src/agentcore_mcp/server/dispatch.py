@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
@@ -21,8 +20,9 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import Receive, Scope, Send
+from starlette.types import Send
 
+from agentcore_mcp.server.front import InboundRequest as InboundRequest
 from agentcore_mcp.server.settings import ServerSettings
 from agentcore_mcp.server.wire import DeferredSse, EscapingSend
 
@@ -32,37 +32,6 @@ from agentcore_mcp.server.wire import DeferredSse, EscapingSend
 STREAMING_METHODS = frozenset(
     {"tools/call", "prompts/get", "resources/read", "completion/complete"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class InboundRequest:
-    """A POST the front has accepted: body read within limits, envelope checked."""
-
-    scope: Scope
-    body: bytes
-    message: dict[str, Any]
-    accepts_sse: bool
-    protocol_version: str | None
-
-    def replay_receive(self) -> Receive:
-        """An ASGI `receive` that yields the already-read body, then waits for disconnect."""
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": self.body, "more_body": False}
-            # Nothing more to read: block like a real connection until the client goes away.
-            await anyio.sleep_forever()
-            raise AssertionError("unreachable")
-
-        return receive
-
-    @property
-    def method(self) -> str | None:
-        method = self.message.get("method")
-        return method if isinstance(method, str) else None
 
 
 class Dispatcher(Protocol):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.server.lowlevel.server import Server
-from mcp.server.mcpserver import MCPServer
+if TYPE_CHECKING:
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
 
 
 class AppLoadError(Exception):
@@ -17,6 +18,9 @@ class AppLoadError(Exception):
 
 def load_server(spec: str | None) -> MCPServer[Any] | Server[Any]:
     """Import `module:attribute` (the attribute may be a zero-argument factory)."""
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
+
     if spec is None:
         from agentcore_mcp.server.sample import build_sample_server
 

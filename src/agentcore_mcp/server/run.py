@@ -1,4 +1,10 @@
-"""Run a server under uvicorn with the kit's settings: one startup line, clean SIGTERM."""
+"""Run a server under uvicorn with the kit's settings: one startup line, clean SIGTERM.
+
+`serve` runs an already-loaded server. `serve_app` takes the APP spec instead, which
+lets it listen before the SDK has loaded when a startup manifest matches the code
+(`manifest.py`, `starting.py`). This module imports neither the SDK nor uvicorn until
+it is called, so that path stays lean.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +12,20 @@ import logging
 import signal
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-from mcp.server.lowlevel.server import Server
-from mcp.server.mcpserver import MCPServer
-
-from agentcore_mcp.server.app import build_app
 from agentcore_mcp.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    import uvicorn
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
+    from starlette.types import ASGIApp
 
 logger = logging.getLogger("agentcore_mcp.server")
 
-
-class _AnnouncingServer(uvicorn.Server):
-    """uvicorn server that logs one line with the address once it accepts connections."""
-
-    def __init__(self, config: uvicorn.Config, settings: ServerSettings, started: float) -> None:
-        super().__init__(config)
-        self._settings = settings
-        self._started = started
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            s = self._settings
-            elapsed_ms = (time.perf_counter() - self._started) * 1000
-            # stderr, unbuffered: the line a platform log or a test waits for.
-            print(
-                f"agentcore-mcp: listening on http://{s.host}:{s.port}{s.path} "
-                f"(also {s.normalized_path}/; stateless; ready in {elapsed_ms:.0f} ms)",
-                file=sys.stderr,
-                flush=True,
-            )
+# Exit status when the APP cannot be loaded (the CLI's ExitCode.CONFIG_ERROR).
+CONFIG_ERROR_STATUS = 6
 
 
 def serve(
@@ -47,13 +35,100 @@ def serve(
     started: float | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests on either."""
+    from agentcore_mcp.server.app import build_app
+
+    settings = settings or ServerSettings.from_env()
+    _configure_logging(settings)
+    _run_uvicorn(build_app(server, settings), settings, started)
+
+
+def serve_app(
+    app: str | None,
+    settings: ServerSettings | None = None,
+    *,
+    started: float | None = None,
+) -> int:
+    """Load APP (`module:attribute`, None for the samples) and serve it; the exit status.
+
+    With `settings.startup_manifest` naming a manifest that matches the code, the
+    server listens and answers the handshake from it while APP loads on a thread.
+    Otherwise APP is loaded first, as `serve` does. `AppLoadError` is raised when APP
+    cannot be loaded before listening; after listening, the process logs it and
+    returns `CONFIG_ERROR_STATUS`.
+    """
     settings = settings or ServerSettings.from_env()
     started = time.perf_counter() if started is None else started
+    _configure_logging(settings)
+    manifest = None
+    if settings.startup_manifest:
+        from agentcore_mcp.server.manifest import ManifestUnusable, load_manifest
+
+        try:
+            manifest = load_manifest(settings.startup_manifest, app)
+        except ManifestUnusable as exc:
+            logger.warning("startup manifest not used: %s", exc)
+    if manifest is None:
+        from agentcore_mcp.server.loader import load_server
+
+        serve(load_server(app), settings, started=started)
+        return 0
+
+    from agentcore_mcp.server.starting import StartingApp
+
+    status = [0]
+    uvicorn_server: list[uvicorn.Server] = []
+
+    def load() -> Any:
+        from agentcore_mcp.server.app import build_app
+        from agentcore_mcp.server.loader import load_server
+
+        return build_app(load_server(app), settings)
+
+    def on_load_failure(exc: BaseException) -> None:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        status[0] = CONFIG_ERROR_STATUS
+        for running in uvicorn_server:
+            running.should_exit = True
+
+    starting = StartingApp(
+        settings, manifest, load, on_load_failure=on_load_failure, started=started
+    )
+    _run_uvicorn(starting, settings, started, uvicorn_server)
+    return status[0]
+
+
+def _configure_logging(settings: ServerSettings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+
+
+def _run_uvicorn(
+    app: ASGIApp,
+    settings: ServerSettings,
+    started: float | None,
+    handle: list[uvicorn.Server] | None = None,
+) -> None:
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        """uvicorn server that logs one line with the address once it accepts connections."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                s = settings
+                elapsed_ms = (time.perf_counter() - (started or time.perf_counter())) * 1000
+                # stderr, unbuffered: the line a platform log or a test waits for.
+                print(
+                    f"agentcore-mcp: listening on http://{s.host}:{s.port}{s.path} "
+                    f"(also {s.normalized_path}/; stateless; ready in {elapsed_ms:.0f} ms)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
     config = uvicorn.Config(
-        build_app(server, settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -67,11 +142,14 @@ def serve(
         # AgentCore holds streamed calls for up to 60 min; never cut an idle keep-alive early.
         timeout_keep_alive=75,
     )
+    server = AnnouncingServer(config)
+    if handle is not None:
+        handle.append(server)
     # uvicorn drains in-flight requests on SIGTERM, restores the previous handler and
     # re-raises the signal. With this handler in place, that re-raise ends the process
     # with status 0: a requested, completed shutdown is not a failure to the platform.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    _AnnouncingServer(config, settings, started).run()
+    server.run()
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -38,6 +38,9 @@ class ServerSettings:
     dispatcher: DispatcherName = "fast"
     # Let quick sync tools run on the event loop instead of a worker thread (fast path).
     inline_sync_tools: bool = True
+    # A startup manifest (`agentcore-mcp manifest`): answer the handshake from it while
+    # the SDK loads. Used only when it matches the code.
+    startup_manifest: str | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -80,6 +83,7 @@ class ServerSettings:
                 log_level=e.get("LOG_LEVEL", "warning").lower(),
                 dispatcher=e.get("MCP_DISPATCHER", "fast"),  # type: ignore[arg-type]
                 inline_sync_tools=_inline_setting(e.get("MCP_INLINE_SYNC_TOOLS", "auto")),
+                startup_manifest=e.get("MCP_STARTUP_MANIFEST") or None,
             )
         except ValueError as exc:
             if isinstance(exc, SettingsError):

@@ -12,14 +12,12 @@ being deleted come back deleted.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agentcore_mcp.files import write_atomically
 from agentcore_mcp.local.control.errors import RegistryLoadError
 from agentcore_mcp.local.control.records import (
     CREATE_FAILED,
@@ -128,26 +126,14 @@ def _load_runtime(doc: dict[str, Any]) -> RuntimeRecord:
 def save_runtimes(
     path: Path, runtimes: list[RuntimeRecord], *, region: str, account_id: str
 ) -> None:
-    """Write atomically: a 0600 temp file in the same directory, then os.replace."""
+    """Write atomically, mode 0600 (`files.write_atomically`)."""
     payload = {
         "format": FORMAT,
         "region": region,
         "accountId": account_id,
         "runtimes": [_dump_runtime(rt) for rt in runtimes if not rt.deleting],
     }
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(payload, out, indent=1, sort_keys=True)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, json.dumps(payload, indent=1, sort_keys=True))
 
 
 def load_runtimes(path: Path) -> list[RuntimeRecord]:

@@ -1,0 +1,66 @@
+"""`agentcore-mcp manifest [APP]`: record the startup manifest a container starts from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli.output import print_json, stderr, stdout
+
+DEFAULT_OUTPUT = Path(".agentcore-mcp/manifest.json")
+
+EPILOG = """
+The server answers `initialize`, `ping` and `tools/list` from the manifest while the
+`mcp` SDK is still loading, when `MCP_STARTUP_MANIFEST` names it and it matches the
+code (APP, its package's sources, the kit, the mcp and pydantic versions). Write it
+after the code is final, as the Dockerfile does. A server whose tools depend on
+environment variables should not use one.
+
+**Examples**
+
+- `agentcore-mcp manifest myproject.server:mcp`
+- `agentcore-mcp manifest myproject.server:mcp -o /app/.agentcore-mcp/manifest.json --json`
+- `MCP_STARTUP_MANIFEST=.agentcore-mcp/manifest.json agentcore-mcp serve myproject.server:mcp`
+"""
+
+
+def manifest(
+    app: str | None = typer.Argument(
+        None,
+        help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server.",
+    ),
+    output: Path = typer.Option(
+        DEFAULT_OUTPUT, "--output", "-o", help="Where to write the manifest."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Record a server's handshake answers, for a cold start that does not wait for the SDK."""
+    from agentcore_mcp.server.loader import AppLoadError
+    from agentcore_mcp.server.manifest import ManifestUnusable, write_manifest
+
+    try:
+        written = write_manifest(app, output)
+    except (AppLoadError, ManifestUnusable) as exc:
+        stderr.print(f"error: {exc}", markup=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
+    except OSError as exc:
+        stderr.print(f"error: cannot write {output}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
+    summary = {
+        "path": str(output),
+        "app": written.app,
+        "fingerprint": written.fingerprint,
+        "answers": sorted(written.results),
+    }
+    if json_output:
+        print_json(summary)
+        return
+    stdout.print(
+        f"wrote {output}: {len(written.results)} answers "
+        f"(initialize, ping, tools/list per protocol version)\n"
+        f"serve with MCP_STARTUP_MANIFEST={output}",
+        markup=False,
+        highlight=False,
+    )

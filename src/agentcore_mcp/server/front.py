@@ -1,0 +1,242 @@
+"""The contract checks every POST passes before any MCP method is looked at.
+
+Paths `/mcp` and `/mcp/`; POST only (GET and DELETE answer 405, since a stateless server
+has no standalone stream and no session to delete); any Host; an Origin guard; JSON
+content type; a body limit enforced while reading; a well-formed JSON-RPC envelope.
+
+This module imports nothing from the `mcp` SDK, on purpose: the starting server
+(`starting.py`) runs these checks while the SDK is still being imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.types import Receive, Scope, Send
+
+from agentcore_mcp.asgi import (
+    BodyTooLarge,
+    ClientDisconnected,
+    declared_too_large,
+    read_body,
+    send_json,
+)
+from agentcore_mcp.server.settings import ServerSettings
+from agentcore_mcp.server.wire import EnvelopeError, escape_separators, parse_envelope
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+# Copies of `mcp_types` constants (a test checks they are equal), so that this module
+# does not import the SDK.
+HANDSHAKE_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+# The 2026-07-28 era: requests carry their own envelope and get HTTP error statuses.
+MODERN_PROTOCOL_VERSIONS = ("2026-07-28",)
+# The version a request without an MCP-Protocol-Version header is read as.
+DEFAULT_NEGOTIATED_VERSION = "2025-03-26"
+PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
+CLIENT_CAPABILITIES_META_KEY = "io.modelcontextprotocol/clientCapabilities"
+CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+# With LOG_LEVEL=debug, answers given without the SDK's transport carry this header, so
+# a developer (and the tests) can tell which path ran. Off otherwise: every header costs
+# the HTTP server time on each response.
+DISPATCH_MARK = b"x-agentcore-mcp-dispatch"
+
+_BLANKS = (b" ", b"\t")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRequest:
+    """A POST the front has accepted: body read within limits, envelope checked."""
+
+    scope: Scope
+    body: bytes
+    message: dict[str, Any]
+    accepts_sse: bool
+    protocol_version: str | None
+
+    def replay_receive(self) -> Receive:
+        """An ASGI `receive` that yields the already-read body, then waits for disconnect."""
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": self.body, "more_body": False}
+            # Nothing more to read: block like a real connection until the client goes away.
+            await asyncio.get_running_loop().create_future()
+            raise AssertionError("unreachable")
+
+        return receive
+
+    @property
+    def method(self) -> str | None:
+        method = self.message.get("method")
+        return method if isinstance(method, str) else None
+
+    @property
+    def modern(self) -> bool:
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
+    """Loopback origins and configured ones pass; `*` in the list allows every origin."""
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+async def send_json_error(
+    send: Send,
+    status: int,
+    message: str,
+    *,
+    code: int = -32600,
+    request_id: object = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """A JSON-RPC error body with an HTTP status, for requests refused before dispatch."""
+    doc = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+    await send_json(send, status, doc, headers)
+
+
+def _padded(value: bytes | None) -> bool:
+    return value is not None and (value[-1:] in _BLANKS or value[:1] in _BLANKS)
+
+
+class RequestGate:
+    """Accepts a POST (returns it read and parsed) or answers it with the contract's error."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        path = settings.normalized_path
+        self.paths = frozenset({path, path + "/"}) if path != "/" else frozenset({"/"})
+        self._limit = settings.max_body_bytes
+        self._too_large = (
+            f"Payload Too Large: request body exceeds {settings.max_body_bytes} bytes "
+            "(raise MCP_MAX_BODY_BYTES to accept more)"
+        )
+
+    async def accept(self, scope: Scope, receive: Receive, send: Send) -> InboundRequest | None:
+        if scope["path"] not in self.paths:
+            await send_json_error(send, 404, f"Not Found: MCP is served at {self.settings.path}")
+            return None
+        headers = dict(scope["headers"])  # ASGI servers give lowercase names
+        # RFC 9110 §5.5: a field value excludes leading and trailing whitespace. uvicorn's
+        # httptools parser keeps trailing spaces, which the SDK's Mcp-Method / Mcp-Name
+        # checks would then reject as a header mismatch.
+        if _padded(headers.get(b"mcp-method")) or _padded(headers.get(b"mcp-name")):
+            scope = {**scope, "headers": [(k, v.strip(b" \t")) for k, v in scope["headers"]]}
+            headers = dict(scope["headers"])
+        origin = headers.get(b"origin")
+        if origin is not None and not origin_allowed(
+            origin.decode("latin-1"), self.settings.allowed_origins
+        ):
+            await send_json_error(
+                send, 403, "Forbidden: Origin not allowed (set MCP_ALLOWED_ORIGINS to allow it)"
+            )
+            return None
+        if scope["method"] != "POST":
+            await send_json_error(
+                send,
+                405,
+                "Method Not Allowed: this stateless server answers POST only",
+                headers={"allow": "POST"},
+            )
+            return None
+        content_type = headers.get(b"content-type", b"")
+        if content_type != b"application/json" and (
+            content_type.split(b";")[0].strip().lower() != b"application/json"
+        ):
+            # The SDK answers a bare-text 400 here; 415 is the HTTP status for this and
+            # what the other SDKs send, with a body that says what to change.
+            await send_json_error(
+                send, 415, "Unsupported Media Type: Content-Type must be application/json"
+            )
+            return None
+        if declared_too_large(headers.get(b"content-length"), self._limit):
+            await send_json_error(send, 413, self._too_large)
+            return None
+        try:
+            body = await read_body(receive, self._limit)
+        except BodyTooLarge:
+            await send_json_error(send, 413, self._too_large)
+            return None
+        except ClientDisconnected:
+            return None
+        try:
+            message = parse_envelope(body)
+        except EnvelopeError as exc:
+            await send_json_error(send, 400, exc.message, code=exc.code, request_id=exc.request_id)
+            return None
+        accept = headers.get(b"accept", b"").lower()
+        version = headers.get(b"mcp-protocol-version")
+        return InboundRequest(
+            scope=scope,
+            body=body,
+            message=message,
+            accepts_sse=b"text/event-stream" in accept or b"*/*" in accept or b"text/*" in accept,
+            protocol_version=version.decode("latin-1") if version is not None else None,
+        )
+
+
+class AnswerEncoder:
+    """Writes a JSON-RPC answer the way the SDK's transport would frame it.
+
+    JSON, except in the 2025 era when `MCP_RESPONSE_MODE=sse` and the client accepts
+    SSE: then one `message` event. The SDK's 2026-07-28 path answers JSON unless the
+    handler streams, and nothing answered through here streams.
+    """
+
+    def __init__(self, settings: ServerSettings, mark: bytes) -> None:
+        self._sse_mode = settings.response_mode == "sse"
+        extra = [(DISPATCH_MARK, mark)] if settings.log_level == "debug" else []
+        self._json_headers = JSON_HEADERS + extra
+        self._sse_headers = SSE_HEADERS + extra
+
+    async def send(
+        self, request: InboundRequest, send: Send, status: int, body: object | None
+    ) -> None:
+        if body is None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [*self._json_headers, (b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        # pydantic's encoder, as the SDK's own responses use (and 5x the stdlib's speed).
+        import pydantic_core
+
+        payload = escape_separators(pydantic_core.to_json(body))
+        if (
+            self._sse_mode
+            and status == 200
+            and request.accepts_sse
+            and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+        ):
+            payload = b"event: message\r\ndata: " + payload + b"\r\n\r\n"
+            headers = self._sse_headers
+        else:
+            headers = self._json_headers
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
