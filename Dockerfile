@@ -18,9 +18,16 @@ COPY src ./src
 RUN uv sync --locked --no-dev --no-editable
 
 FROM --platform=${PLATFORM} python:${PYTHON_VERSION}-slim
+# Your server, as `module:attribute` (empty: the sample tools).
+ARG MCP_APP=""
 RUN groupadd --system --gid 1000 app && useradd --system --uid 1000 --gid app --no-create-home app
 COPY --from=build --chown=app:app /app/.venv /app/.venv
-ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 MCP_PATH=/mcp
+ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 MCP_PATH=/mcp \
+    MCP_APP=${MCP_APP} MCP_STARTUP_MANIFEST=/app/.agentcore-mcp/manifest.json
+WORKDIR /app
+# The startup manifest: the server's initialize/tools/list answers, recorded now so that a
+# cold start answers them while the mcp SDK is still loading (`agentcore-mcp manifest --help`).
+RUN agentcore-mcp manifest ${MCP_APP} --output /app/.agentcore-mcp/manifest.json
 USER app
 EXPOSE 8000
 # The lean entry point: `agentcore-mcp serve` without the CLI stack, for the fastest cold start.

@@ -7,14 +7,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = (REPO / "Dockerfile").read_text()
+# Instructions one per line: continuation lines joined, comments dropped.
+LOGICAL_LINES = [
+    line
+    for line in re.sub(r"\\\n\s*", " ", DOCKERFILE).splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
 
 
 def instructions(name: str) -> list[str]:
-    return [
-        line.split(None, 1)[1]
-        for line in DOCKERFILE.splitlines()
-        if line.strip() and not line.lstrip().startswith("#") and line.split()[0].upper() == name
-    ]
+    return [line.split(None, 1)[1] for line in LOGICAL_LINES if line.split()[0].upper() == name]
 
 
 def test_arm64_platform_argument() -> None:
@@ -58,3 +60,16 @@ def test_dockerignore_keeps_local_venv_out() -> None:
 
 def test_entrypoint_module_exists() -> None:
     assert (REPO / "src" / "agentcore_mcp" / "server" / "__main__.py").is_file()
+
+
+def test_startup_manifest_is_written_at_build_time_where_the_server_reads_it() -> None:
+    runs = [r for r in instructions("RUN") if "agentcore-mcp manifest" in r]
+    assert len(runs) == 1
+    output = runs[0].split("--output", 1)[1].split()[0]
+    env = " ".join(instructions("ENV"))
+    assert f"MCP_STARTUP_MANIFEST={output}" in env
+    assert "MCP_APP=${MCP_APP}" in env and "${MCP_APP}" in runs[0]
+    lines = [line.strip() for line in DOCKERFILE.splitlines()]
+    step = next(i for i, line in enumerate(lines) if "agentcore-mcp manifest" in line)
+    user = max(i for i, line in enumerate(lines) if line.startswith("USER "))
+    assert step < user, "written as root, before the server's user takes over"

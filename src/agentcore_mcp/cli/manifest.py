@@ -29,6 +29,7 @@ environment variables should not use one.
 def manifest(
     app: str | None = typer.Argument(
         None,
+        envvar="MCP_APP",
         help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server.",
     ),
     output: Path = typer.Option(
@@ -40,6 +41,7 @@ def manifest(
     from agentcore_mcp.server.loader import AppLoadError
     from agentcore_mcp.server.manifest import ManifestUnusable, write_manifest
 
+    app = app or None  # MCP_APP set but empty, as in the Dockerfile: the samples
     try:
         written = write_manifest(app, output)
     except (AppLoadError, ManifestUnusable) as exc:

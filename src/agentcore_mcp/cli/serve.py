@@ -20,6 +20,7 @@ EPILOG = """
 def serve(
     app: str | None = typer.Argument(
         None,
+        envvar="MCP_APP",
         help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server.",
     ),
     host: str | None = typer.Option(None, help="Bind address [env: HOST, default 0.0.0.0]."),
@@ -32,6 +33,7 @@ def serve(
 ) -> None:
     """Serve an MCP server under the AgentCore Runtime contract (stateless, both protocol eras)."""
     started = time.perf_counter()
+    app = app or None  # MCP_APP set but empty, as in the Dockerfile: the samples
     from agentcore_mcp.server import AppLoadError, ServerSettings, SettingsError, serve_app
 
     try:

@@ -9,6 +9,7 @@ before the `mcp` SDK has loaded.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -18,7 +19,7 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1 or (argv and argv[0].startswith("-")):
         print(
             "usage: python -m agentcore_mcp.server [module:attribute]"
-            "  (settings come from the environment)",
+            "  (default: $MCP_APP, else the samples; settings come from the environment)",
             file=sys.stderr,
         )
         return 2
@@ -27,7 +28,8 @@ def main(argv: list[str]) -> int:
     from agentcore_mcp.server.settings import ServerSettings, SettingsError
 
     try:
-        return serve_app(argv[0] if argv else None, ServerSettings.from_env(), started=started)
+        app = argv[0] if argv else (os.environ.get("MCP_APP") or None)
+        return serve_app(app, ServerSettings.from_env(), started=started)
     except (SettingsError, AppLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return CONFIG_ERROR_STATUS  # ExitCode.CONFIG_ERROR, without importing the CLI for it

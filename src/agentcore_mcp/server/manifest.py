@@ -305,5 +305,5 @@ def write_manifest(app: str | None, path: str | os.PathLike[str]) -> StartupMani
     )
     # Not a secret (tool names and schemas), and read by the server's user in an image
     # that another user may have built.
-    write_atomically(Path(path), manifest.to_json(), mode=0o644)
+    write_atomically(Path(path), manifest.to_json(), mode=0o644, dir_mode=0o755)
     return manifest
