@@ -267,3 +267,141 @@ def test_repeated_results_of_one_shape_stay_equal(
         assert f.status_code == s.status_code
         assert messages(f) == messages(s), (version, name, args)
         assert f.headers.get("x-agentcore-mcp-dispatch") == "fast"
+
+
+async def test_str_shortcut_across_rechecks_matches_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process, with `RECHECK` lowered so both re-checks come round often: `str` results
+    answered from the short-cut's pre-dumped form (with a learned plan, at a serializer
+    re-check, at the short-cut's own re-check against `convert_result`) are the SDK's
+    answers, for every version and for structured and unstructured `str` outputs; and,
+    byte for byte (key order included), what the fast path gives without the short-cut."""
+    from agentcore_mcp.server.dispatch import InboundRequest
+    from agentcore_mcp.server.fast import CallResultSerializer, FastDispatcher, QuickText
+    from agentcore_mcp.server.sample import build_sample_server
+    from agentcore_mcp.server.settings import ServerSettings
+    from agentcore_mcp.server.wire import parse_envelope
+
+    monkeypatch.setattr(CallResultSerializer, "RECHECK", 5)
+    server = build_sample_server()
+
+    @server.tool(structured_output=False)
+    def plain(text: str) -> str:
+        return text
+
+    dispatcher = FastDispatcher(server, ServerSettings(response_mode="json"))
+    # The same fast path with every result converted by the SDK's `convert_result`.
+    reference = FastDispatcher(server, ServerSettings(response_mode="json"))
+    monkeypatch.setattr(
+        reference.tools, "_convert", lambda tool, result: tool.fn_metadata.convert_result(result)
+    )
+    serializer = dispatcher.call_results
+    to_sdk = serializer._serialize
+    # Which way each short-cut result went: through the SDK, or the learned plan alone.
+    quick_paths: list[str] = []
+
+    def counting_serialize(method: str, version: str, result: Any) -> dict[str, Any]:
+        quick_paths.append("sdk")
+        return to_sdk(method, version, result)
+
+    class Recorder:
+        def __call__(self, version: str, result: Any) -> dict[str, Any]:
+            if type(result) is not QuickText:
+                return serializer(version, result)
+            before = len(quick_paths)
+            answer = serializer(version, result)
+            del quick_paths[before:]
+            quick_paths.append("sdk" if len(quick_paths) > before else "plan")
+            return answer
+
+    serializer._serialize = counting_serialize  # type: ignore[method-assign]
+    dispatcher.call_results = Recorder()  # type: ignore[assignment]
+
+    async def post(dispatch: Any, version: str, doc: dict[str, Any]) -> Any:
+        headers = [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json, text/event-stream"),
+            (b"mcp-protocol-version", version.encode()),
+        ]
+        if version == MODERN:
+            doc, extra = modern(doc, name=doc["params"]["name"])
+            headers += [
+                (k.encode(), v.encode()) for k, v in extra.items() if k != "mcp-protocol-version"
+            ]
+        body = json.dumps(doc).encode()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/mcp",
+            "raw_path": b"/mcp",
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }
+        request = InboundRequest(scope, body, parse_envelope(body), True, version)
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await dispatch(request, send)
+        start = sent[0]
+        content = b"".join(m.get("body", b"") for m in sent[1:])
+        for ch in ("\u0085", "\u2028", "\u2029"):
+            assert ch.encode() not in content
+        return start["status"], content  # bytes: key order and escaping count too
+
+    async with dispatcher.lifespan():
+        for version in ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", MODERN):
+            for n in range(24):
+                name = ("echo", "plain", "blob")[n % 3]
+                args = {"size_bytes": n} if name == "blob" else {"text": f"{n} {UNICODE}"}
+                doc = call(name, args) | {"id": n}
+                fast = await post(dispatcher.dispatch, version, doc)
+                assert fast == await post(reference.dispatch, version, doc), (version, name, n)
+                sdk = await post(dispatcher.sdk.dispatch, version, doc)
+                assert fast[0] == sdk[0], (version, name, n)
+                assert json.loads(fast[1]) == json.loads(sdk[1]), (version, name, n)
+    # Each way was taken, many times over. At most 10 short-cut results (2 shapes x 5
+    # versions) met no plan yet: more than 10 through the SDK means re-checks met them too.
+    assert quick_paths.count("plan") > 20
+    assert quick_paths.count("sdk") > 10
+
+
+@pytest.mark.parametrize("dispatcher", ["fast", "sdk"])
+async def test_text_json_cannot_carry_is_a_500_internal_error(dispatcher: str) -> None:
+    """A tool that returns a lone surrogate has run; its answer cannot be encoded. Both
+    paths answer 500 with JSON-RPC -32603, and the server goes on serving."""
+    from mcp.server.mcpserver import MCPServer
+
+    from agentcore_mcp.server.app import McpFront, build_app
+    from agentcore_mcp.server.manifest import call_in_process
+    from agentcore_mcp.server.settings import ServerSettings
+
+    server = MCPServer("surrogates")
+
+    @server.tool()
+    def broken() -> str:
+        return "half a pair: \ud800"
+
+    @server.tool()
+    def fine() -> str:
+        return "ok"
+
+    front = build_app(server, ServerSettings(response_mode="json", dispatcher=dispatcher))  # type: ignore[arg-type]
+    assert isinstance(front, McpFront)
+    accept = [(b"accept", b"application/json, text/event-stream")]
+    async with front.dispatcher.lifespan():
+        answers = []
+        for name in ("broken", "fine"):
+            body = json.dumps(call(name, {})).encode()
+            answers.append(await call_in_process(front, body, accept, "/mcp"))
+    (status, _, payload), (ok_status, _, ok_payload) = answers
+    assert status == 500
+    assert json.loads(payload)["error"]["code"] == -32603
+    assert ok_status == 200 and json.loads(ok_payload)["result"]["content"][0]["text"] == "ok"

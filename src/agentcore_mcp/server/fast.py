@@ -25,7 +25,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,23 +58,13 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSI
 from pydantic import ValidationError
 from starlette.types import Send
 
-from agentcore_mcp.server.dispatch import InboundRequest, SdkDispatcher, lowlevel_server
+from agentcore_mcp.server.dispatch import SdkDispatcher, lowlevel_server
+from agentcore_mcp.server.front import AnswerEncoder, InboundRequest
 from agentcore_mcp.server.settings import ServerSettings
-from agentcore_mcp.server.wire import escape_separators
 
 # The same logger the SDK's tools/call handler writes to, so logs read the same.
 sdk_logger = logging.getLogger("mcp.server.mcpserver.server")
 
-# With LOG_LEVEL=debug, answers the fast path gave carry this header, so a developer
-# (and the equivalence tests) can tell which path ran. Off otherwise: every header
-# costs the HTTP server time on each response.
-_MARK = (b"x-agentcore-mcp-dispatch", b"fast")
-_JSON_HEADERS = [(b"content-type", b"application/json")]
-_SSE_HEADERS = [
-    (b"content-type", b"text/event-stream"),
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"x-accel-buffering", b"no"),
-]
 _CALL_PARAM_KEYS = frozenset({"name", "arguments", "_meta"})
 _MODERN_META_KEYS = frozenset(
     {PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY}
@@ -124,7 +114,7 @@ class ToolRunner:
     def __init__(self, inline_allowed: bool) -> None:
         self.inline_allowed = inline_allowed
         self._stats: dict[int, _SyncToolStats] = {}
-        self._str_results: dict[int, list[Any]] = {}  # tool -> [short-cut agrees?, calls]
+        self._str_results: dict[int, _StrShortcut] = {}
 
     async def run(self, tool: Tool, arguments: dict[str, Any]) -> Any:
         # Mirrors mcp.server.mcpserver.tools.base.Tool.run for tools with no context
@@ -140,6 +130,8 @@ class ToolRunner:
         try:
             if tool.is_async:
                 result = await tool.fn(**validated)
+            elif (stats := self._stats.get(id(tool))) is not None and stats.inline:
+                result = self._call_inline(tool, validated, stats)
             else:
                 result = await self._call_sync(tool, validated)
             return self._convert(tool, result)
@@ -159,42 +151,52 @@ class ToolRunner:
         `{"result": str}`, the SDK's conversion is one text block plus that wrapper, and
         validating a `str` against a `str` field changes nothing. The first such result
         of each tool (and every `RECHECK`th) goes through the SDK and is compared with
-        the short-cut; the short-cut is used only while they agree.
+        the short-cut; the short-cut is used only while they agree. It returns a
+        `QuickText`: the result already in its wire dump, so `CallResultSerializer`
+        builds no model for it unless it has to ask the SDK.
         """
         metadata = tool.fn_metadata
-        if type(result) is not str or not _plain_str_output(
-            metadata.output_schema, metadata.wrap_output
-        ):
+        if type(result) is not str:
             return metadata.convert_result(result)
-        stats = self._str_results.setdefault(id(tool), [None, 0])
-        stats[1] += 1
-        quick = CallToolResult(
-            content=[TextContent(type="text", text=result)],
-            structured_content={"result": result} if metadata.output_schema is not None else None,
-        )
-        if stats[0] is None or stats[1] % CallResultSerializer.RECHECK == 0:
-            converted = metadata.convert_result(result)
-            stats[0] = (
-                isinstance(converted, CallToolResult)
-                and converted.model_dump() == quick.model_dump()
+        shortcut = self._str_results.get(id(tool))
+        schema = metadata.output_schema
+        wrapped = metadata.wrap_output
+        if (
+            shortcut is None
+            or shortcut.metadata is not metadata
+            or shortcut.schema is not schema
+            or shortcut.wrapped != wrapped
+        ):
+            shortcut = self._str_results[id(tool)] = _StrShortcut(
+                metadata, schema, wrapped, _plain_str_output(schema, wrapped)
             )
+        if not shortcut.plain:
+            return metadata.convert_result(result)
+        shortcut.calls += 1
+        quick = QuickText(result, schema is not None)
+        if shortcut.agrees is None or shortcut.calls % CallResultSerializer.RECHECK == 0:
+            converted = metadata.convert_result(result)
+            shortcut.agrees = isinstance(converted, CallToolResult) and quick.matches(converted)
             return converted
-        return quick if stats[0] else metadata.convert_result(result)
+        return quick if shortcut.agrees else metadata.convert_result(result)
+
+    def _call_inline(self, tool: Tool, kwargs: dict[str, Any], stats: _SyncToolStats) -> Any:
+        started = time.perf_counter()
+        try:
+            return tool.fn(**kwargs)
+        finally:
+            elapsed = time.perf_counter() - started
+            stats.inline_average = 0.9 * stats.inline_average + 0.1 * elapsed
+            if elapsed > self.SLOW_SECONDS or stats.inline_average > self.QUICK_SECONDS:
+                stats.inline, stats.demoted = False, True
 
     async def _call_sync(self, tool: Tool, kwargs: dict[str, Any]) -> Any:
         stats = self._stats.get(id(tool))
         if stats is None:
             stats = self._stats[id(tool)] = _SyncToolStats()
-        call = functools.partial(tool.fn, **kwargs)
         if stats.inline:
-            started = time.perf_counter()
-            try:
-                return call()
-            finally:
-                elapsed = time.perf_counter() - started
-                stats.inline_average = 0.9 * stats.inline_average + 0.1 * elapsed
-                if elapsed > self.SLOW_SECONDS or stats.inline_average > self.QUICK_SECONDS:
-                    stats.inline, stats.demoted = False, True
+            return self._call_inline(tool, kwargs, stats)
+        call = functools.partial(tool.fn, **kwargs)
         own = [0.0]
 
         def timed() -> Any:
@@ -214,6 +216,75 @@ class ToolRunner:
                 elif own[0] <= self.QUICK_SECONDS:
                     stats.quick_calls += 1
                     stats.inline = stats.quick_calls >= self.PROMOTE_AFTER
+
+
+class _StrShortcut:
+    """One tool's plain-`str` short-cut: whether it applies to the tool's current output
+    metadata, whether it agreed with the SDK when last compared, and calls so far."""
+
+    __slots__ = ("agrees", "calls", "metadata", "plain", "schema", "wrapped")
+
+    def __init__(self, metadata: Any, schema: Any, wrapped: bool, plain: bool) -> None:
+        self.metadata = metadata
+        self.schema = schema
+        self.wrapped = wrapped
+        self.plain = plain
+        self.agrees: bool | None = None
+        self.calls = 0
+
+
+class QuickText:
+    """A plain-`str` tool result as the short-cut converts it.
+
+    `dumped()` is what `CallToolResult.model_dump(by_alias=True, mode="json",
+    exclude_none=True)` gives for `model()`, key order included: `matches` checks that
+    (and that the SDK's own conversion gives the same) whenever the short-cut is
+    compared with the SDK.
+    """
+
+    __slots__ = ("structured", "text")
+
+    def __init__(self, text: str, structured: bool) -> None:
+        self.text = text
+        self.structured = structured
+
+    def dumped(self) -> dict[str, Any]:
+        text = self.text
+        if self.structured:
+            return {
+                "content": [{"type": "text", "text": text}],
+                "structuredContent": {"result": text},
+                "isError": False,
+                "resultType": "complete",
+            }
+        return {
+            "content": [{"type": "text", "text": text}],
+            "isError": False,
+            "resultType": "complete",
+        }
+
+    def model(self) -> CallToolResult:
+        return CallToolResult(
+            content=[TextContent(type="text", text=self.text)],
+            structured_content={"result": self.text} if self.structured else None,
+        )
+
+    def matches(self, converted: CallToolResult) -> bool:
+        """Whether the SDK's conversion, this model and this dump all agree exactly."""
+        model = self.model()
+        if converted.model_dump() != model.model_dump():
+            return False
+        # `repr`: key order and value types count (1 == True, but not as text), and
+        # unlike a JSON encoding it cannot fail (a lone surrogate fails only on the wire,
+        # as it does without the short-cut).
+        dumped = repr(self.dumped())
+        return all(
+            repr(m.model_dump(by_alias=True, mode="json", exclude_none=True)) == dumped
+            for m in (model, converted)
+        )
+
+
+_QUICK_SHAPES: dict[bool, tuple[Any, ...]] = {}
 
 
 def _plain_str_output(schema: dict[str, Any] | None, wrapped: bool) -> bool:
@@ -263,8 +334,22 @@ class CallResultSerializer:
         self._serialize = serialize
         self._plans: dict[tuple[Any, ...], Any] = {}
         self._seen = 0
+        # (version, structured) -> a `QuickText`'s plan applied in advance, or `_NO_PLAN`
+        # when its shape has no usable plan; emptied whenever a plan is (re)learned.
+        self._quick: dict[tuple[str, bool], _QuickTemplate] = {}
 
     def __call__(self, version: str, result: Any) -> dict[str, Any]:
+        if type(result) is QuickText:
+            # Already dumped: with a learned plan and no recheck due, no model is built.
+            if (self._seen + 1) % self.RECHECK:
+                structured = result.structured
+                template = self._quick.get((version, structured))
+                if template is None:
+                    template = self._quick_template(version, structured)
+                if template is not _NO_PLAN:
+                    self._seen += 1
+                    return template.fill(result.text)
+            result = result.model()  # the SDK's turn: exactly as for any other result
         if not isinstance(result, CallToolResult):
             return self._serialize("tools/call", version, result)
         dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
@@ -280,6 +365,7 @@ class CallResultSerializer:
             if plan is not None and plan is not _NOT_SIMPLE and learned != plan:
                 sdk_logger.warning("tools/call serialization changed for %r; re-learning", key)
             self._plans[key] = learned
+            self._quick.clear()
             return full
         if plan is _NOT_SIMPLE:
             return self._serialize("tools/call", version, result)
@@ -287,6 +373,49 @@ class CallResultSerializer:
             dumped.pop(name, None)
         dumped.update(plan.added)
         return dumped
+
+    def _quick_template(self, version: str, structured: bool) -> _QuickTemplate:
+        plan = self._plans.get((version, _QUICK_SHAPES[structured]))
+        template = (
+            _NO_PLAN if plan is None or plan is _NOT_SIMPLE else _QuickTemplate(plan, structured)
+        )
+        self._quick[(version, structured)] = template
+        return template
+
+
+class _QuickTemplate:
+    """A plan applied in advance to a `QuickText`'s dump, for `fill` to put the text in.
+
+    The plan only drops keys and adds keys the dump lacks, and assigning an existing key
+    keeps its place: so the template with the text filled in is, key order included,
+    the plan applied to the dump with that text.
+    """
+
+    __slots__ = ("content", "structured", "template")
+
+    def __init__(self, plan: _Plan, structured: bool) -> None:
+        template = QuickText("", structured).dumped()
+        for name in plan.dropped:
+            template.pop(name, None)
+        template.update(plan.added)
+        self.template = template
+        # Where the text goes: only into keys that came from the dump itself.
+        added = {name for name, _ in plan.added}
+        self.content = "content" in template and "content" not in added
+        self.structured = (
+            structured and "structuredContent" in template and "structuredContent" not in added
+        )
+
+    def fill(self, text: str) -> dict[str, Any]:
+        dumped = self.template.copy()
+        if self.content:
+            dumped["content"] = [{"type": "text", "text": text}]
+        if self.structured:
+            dumped["structuredContent"] = {"result": text}
+        return dumped
+
+
+_NO_PLAN = _QuickTemplate.__new__(_QuickTemplate)
 
 
 def _simple_shape(dumped: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -300,6 +429,12 @@ def _simple_shape(dumped: dict[str, Any]) -> tuple[Any, ...] | None:
             return None
         block_keys.append(len(block))
     return (tuple(dumped), len(block_keys))
+
+
+_QUICK_SHAPES.update(
+    (structured, _simple_shape(QuickText("", structured).dumped()) or ())
+    for structured in (False, True)
+)
 
 
 def _learn(dumped: dict[str, Any], full: dict[str, Any]) -> Any:
@@ -321,8 +456,8 @@ class FastDispatcher:
         self.mcp = app if isinstance(app, MCPServer) else None
         self.tools = ToolRunner(inline_allowed=settings.inline_sync_tools)
         self.call_results = CallResultSerializer(self._serialize)
-        self._json_headers = _JSON_HEADERS + ([_MARK] if settings.log_level == "debug" else [])
-        self._sse_headers = _SSE_HEADERS + ([_MARK] if settings.log_level == "debug" else [])
+        # With LOG_LEVEL=debug, answers given here carry `x-agentcore-mcp-dispatch: fast`.
+        self.encoder = AnswerEncoder(settings, b"fast")
         self._runners: dict[str, ServerRunner[Any]] = {}
         self._middleware_checked: tuple[int, bool] = (-1, False)
         self._surface_verdicts: dict[tuple[str, str, bytes], bool] = {}
@@ -359,7 +494,7 @@ class FastDispatcher:
             except Fallback:
                 pass
             else:
-                await self._send(request, send, status, body)
+                await self.encoder.send(request, send, status, body)
                 return
         await self.sdk.dispatch(request, send)
 
@@ -386,11 +521,16 @@ class FastDispatcher:
         if handler is None:
             raise Fallback
         if modern:
-            self._check_modern(request, method, params)
-        elif params and "_meta" in params and not isinstance(params["_meta"], dict):
-            raise Fallback
-        if (modern or (params and "_meta" in params)) and not self._surface_ok(
-            method, version, params
+            self._check_modern_headers(request, method, params)
+            if not self._meta_ok(method, version, params, modern=True):
+                raise Fallback
+        elif (
+            params
+            and "_meta" in params
+            and (
+                not isinstance(params["_meta"], dict)
+                or not self._meta_ok(method, version, params, modern=False)
+            )
         ):
             raise Fallback
         request_id = message["id"]
@@ -402,42 +542,41 @@ class FastDispatcher:
             return status, {"jsonrpc": "2.0", "id": request_id, "error": error}
         return 200, {"jsonrpc": "2.0", "id": request_id, "result": result}
 
-    def _check_modern(
-        self, request: InboundRequest, method: str, params: dict[str, Any] | None
+    @staticmethod
+    def _check_modern_headers(
+        request: InboundRequest, method: str, params: dict[str, Any] | None
     ) -> None:
-        """The 2026-07-28 routing rules, for the simple well-formed case only."""
-        headers = {k: v for k, v in request.scope["headers"] if k.startswith(b"mcp-")}
-        if any(k.startswith(b"mcp-param-") for k in headers):
-            raise Fallback  # x-mcp-header parameters: the SDK validates them against schemas
-        if headers.get(b"mcp-method", b"").decode("latin-1") != method:
-            raise Fallback
-        meta = (params or {}).get("_meta")
-        if not isinstance(meta, dict) or not _MODERN_META_KEYS.issuperset(
-            k for k in meta if k.startswith("io.modelcontextprotocol/")
-        ):
-            raise Fallback
-        if meta.get(PROTOCOL_VERSION_META_KEY) != request.protocol_version:
-            raise Fallback
-        if not isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), dict):
-            raise Fallback
-        info = meta.get(CLIENT_INFO_META_KEY)
-        if info is not None and not isinstance(info, dict):
+        """The 2026-07-28 header routing rules, for the simple well-formed case only."""
+        method_header = name_header = None
+        for k, v in request.scope["headers"]:  # the last of a repeated header counts
+            if k == b"mcp-method":
+                method_header = v
+            elif k == b"mcp-name":
+                name_header = v
+            elif k[:10] == b"mcp-param-":
+                # x-mcp-header parameters: the SDK validates them against schemas
+                raise Fallback
+        if method_header is None or method_header.decode("latin-1") != method:
             raise Fallback
         if method == "tools/call":
-            name = headers.get(b"mcp-name", b"").decode("latin-1")
+            name = name_header.decode("latin-1") if name_header is not None else ""
             if name != (params or {}).get("name"):
                 raise Fallback
-        elif b"mcp-name" in headers:
+        elif name_header is not None:
             raise Fallback
 
-    def _surface_ok(self, method: str, version: str, params: dict[str, Any] | None) -> bool:
-        """The SDK's per-version surface check, remembered per `_meta` envelope.
+    def _meta_ok(
+        self, method: str, version: str, params: dict[str, Any] | None, *, modern: bool
+    ) -> bool:
+        """The checks that depend on `_meta` only, remembered per `_meta` envelope.
 
-        `validate_client_request` checks that the method exists at this version and
-        that its params have the spec's shape. Past the handlers' own checks (a string
-        `name`, an object `arguments`, no other keys), what it can reject lives in
-        `_meta`, which a client sends unchanged on every request: so its verdict is
-        cached per (method, version, `_meta`). Without `_meta`, the 2025-era shapes the
+        For 2026-07-28, the `_meta` routing rules (`_modern_meta_ok`); for every
+        version, the SDK's surface check: `validate_client_request` checks that the
+        method exists at this version and that its params have the spec's shape. Past
+        the handlers' own checks (a string `name`, an object `arguments`, no other
+        keys), what it can reject lives in `_meta`, which a client sends unchanged on
+        every request: so the verdict is cached per (method, version, `_meta`), the
+        version deciding which rules apply. Without `_meta`, the 2025-era shapes the
         handlers accept always pass. What it rejects, the SDK answers.
         """
         meta = (params or {}).get("_meta")
@@ -447,11 +586,14 @@ class FastDispatcher:
             key = None
         if key is not None and (verdict := self._surface_verdicts.get(key)) is not None:
             return verdict
-        try:
-            _methods.validate_client_request(method, version, params)
-            verdict = True
-        except (KeyError, ValidationError):
+        if modern and not _modern_meta_ok(meta, version):
             verdict = False
+        else:
+            try:
+                _methods.validate_client_request(method, version, params)
+                verdict = True
+            except (KeyError, ValidationError):
+                verdict = False
         if key is not None:
             if len(self._surface_verdicts) >= 1024:
                 self._surface_verdicts.clear()
@@ -481,12 +623,12 @@ class FastDispatcher:
         return self._runner(version)._serialize(method, version, result)
 
     async def _ping(self, params: dict[str, Any], version: str) -> dict[str, Any]:
-        if set(params) - {"_meta"}:
+        if len(params) > ("_meta" in params):  # a key besides _meta
             raise Fallback
         return self._serialize("ping", version, EmptyResult())
 
     async def _tools_list_result(self, params: dict[str, Any], version: str) -> dict[str, Any]:
-        if set(params) - {"_meta"}:
+        if len(params) > ("_meta" in params):  # a key besides _meta
             raise Fallback  # a cursor: the SDK pages
         assert self.mcp is not None
         # Cached per version, keyed on the registered tools so add/remove is seen.
@@ -539,48 +681,19 @@ class FastDispatcher:
 
     # --- the wire ------------------------------------------------------------------
 
-    async def _send(
-        self, request: InboundRequest, send: Send, status: int, body: Mapping[str, Any] | None
-    ) -> None:
-        if body is None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [*self._json_headers, (b"content-length", b"0")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
-        # pydantic's encoder, as the SDK's own responses use (and 5x the stdlib's speed).
-        payload = escape_separators(pydantic_core.to_json(body))
-        # Forced SSE applies to the 2025 era only: the SDK's 2026-07-28 path answers JSON
-        # unless the handler streams, and nothing answered here streams.
-        legacy = request.protocol_version not in MODERN_PROTOCOL_VERSIONS
-        if (
-            self.settings.response_mode == "sse"
-            and request.accepts_sse
-            and status == 200
-            and legacy
-        ):
-            frame = b"event: message\r\ndata: " + payload + b"\r\n\r\n"
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [*self._sse_headers, (b"content-length", str(len(frame)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": frame})
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*self._json_headers, (b"content-length", str(len(payload)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+
+def _modern_meta_ok(meta: Any, version: str) -> bool:
+    """The 2026-07-28 `_meta` routing rules (the header's version is `version`)."""
+    if not isinstance(meta, dict) or not _MODERN_META_KEYS.issuperset(
+        k for k in meta if k.startswith("io.modelcontextprotocol/")
+    ):
+        return False
+    if meta.get(PROTOCOL_VERSION_META_KEY) != version:
+        return False
+    if not isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), dict):
+        return False
+    info = meta.get(CLIENT_INFO_META_KEY)
+    return info is None or isinstance(info, dict)
 
 
 def _modern_status(code: int) -> int:

@@ -221,7 +221,20 @@ class AnswerEncoder:
         # pydantic's encoder, as the SDK's own responses use (and 5x the stdlib's speed).
         import pydantic_core
 
-        payload = escape_separators(pydantic_core.to_json(body))
+        try:
+            payload = escape_separators(pydantic_core.to_json(body))
+        except pydantic_core.PydanticSerializationError as exc:
+            # A tool returned text JSON cannot carry (a lone surrogate): the call has run,
+            # so the SDK cannot be asked instead. Its transport answers 500 and -32603.
+            request_id = body.get("id") if isinstance(body, dict) else None
+            await send_json_error(
+                send,
+                500,
+                f"Internal error: the answer cannot be encoded as JSON ({exc})",
+                code=-32603,
+                request_id=request_id,
+            )
+            return
         if (
             self._sse_mode
             and status == 200
