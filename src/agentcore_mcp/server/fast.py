@@ -71,6 +71,10 @@ _MODERN_META_KEYS = frozenset(
 )
 
 
+class EncodedResult(bytes):
+    """A JSON-RPC `result` already encoded, compact, as `pydantic_core.to_json` writes it."""
+
+
 class Fallback(Exception):
     """This request is not one the fast path answers; let the SDK do it."""
 
@@ -462,7 +466,7 @@ class FastDispatcher:
         self._middleware_checked: tuple[int, bool] = (-1, False)
         self._surface_verdicts: dict[tuple[str, str, bytes], bool] = {}
         self._header_params: dict[tuple[int, int], bool] = {}
-        self._tools_list: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
+        self._tools_list: dict[str, tuple[tuple[int, ...], EncodedResult]] = {}
         self._handlers = {
             "ping": self._ping,
             "tools/list": self._tools_list_result,
@@ -500,7 +504,7 @@ class FastDispatcher:
 
     # --- classification ------------------------------------------------------------
 
-    async def _answer(self, request: InboundRequest) -> tuple[int, dict[str, Any] | None]:
+    async def _answer(self, request: InboundRequest) -> tuple[int, dict[str, Any] | bytes | None]:
         message = request.message
         method = message.get("method")
         if not isinstance(method, str):
@@ -540,6 +544,17 @@ class FastDispatcher:
             error = exc.error.model_dump(by_alias=True, mode="json", exclude_none=True)
             status = _modern_status(error["code"]) if modern else 200
             return status, {"jsonrpc": "2.0", "id": request_id, "error": error}
+        if type(result) is EncodedResult:
+            # What `to_json` of the whole message gives, without encoding the result again.
+            return 200, b"".join(
+                (
+                    b'{"jsonrpc":"2.0","id":',
+                    pydantic_core.to_json(request_id),
+                    b',"result":',
+                    result,
+                    b"}",
+                )
+            )
         return 200, {"jsonrpc": "2.0", "id": request_id, "result": result}
 
     @staticmethod
@@ -627,7 +642,7 @@ class FastDispatcher:
             raise Fallback
         return self._serialize("ping", version, EmptyResult())
 
-    async def _tools_list_result(self, params: dict[str, Any], version: str) -> dict[str, Any]:
+    async def _tools_list_result(self, params: dict[str, Any], version: str) -> EncodedResult:
         if len(params) > ("_meta" in params):  # a key besides _meta
             raise Fallback  # a cursor: the SDK pages
         assert self.mcp is not None
@@ -639,8 +654,9 @@ class FastDispatcher:
         result = self._serialize(
             "tools/list", version, ListToolsResult(tools=await self.mcp.list_tools())
         )
-        self._tools_list[version] = (key, result)
-        return result
+        encoded = EncodedResult(pydantic_core.to_json(result))
+        self._tools_list[version] = (key, encoded)
+        return encoded
 
     async def _tools_call(self, params: dict[str, Any], version: str) -> dict[str, Any]:
         mcp = self.mcp

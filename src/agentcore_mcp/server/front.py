@@ -222,7 +222,9 @@ class AnswerEncoder:
         import pydantic_core
 
         try:
-            payload = escape_separators(pydantic_core.to_json(body))
+            # bytes: a message the dispatcher encoded itself (a cached result inside).
+            raw = body if isinstance(body, bytes) else pydantic_core.to_json(body)
+            payload = escape_separators(raw)
         except pydantic_core.PydanticSerializationError as exc:
             # A tool returned text JSON cannot carry (a lone surrogate): the call has run,
             # so the SDK cannot be asked instead. Its transport answers 500 and -32603.
