@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.types import Receive, Send
+from starlette.types import Message, Receive, Send
 
 
 class BodyTooLarge(Exception):
@@ -25,12 +25,18 @@ def declared_too_large(content_length: bytes | str | None, limit: int | None) ->
     return text.isdigit() and int(text) > limit
 
 
-async def read_body(receive: Receive, limit: int | None = None) -> bytes:
-    """Read the whole body, failing as soon as it passes `limit` rather than after."""
+async def read_body(
+    receive: Receive, limit: int | None = None, first: Message | None = None
+) -> bytes:
+    """Read the whole body, failing as soon as it passes `limit` rather than after.
+
+    `first` is a message already received from `receive`, if any.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message = first if first is not None else await receive()
+        first = None
         if message["type"] == "http.disconnect":
             raise ClientDisconnected("client disconnected while sending the body")
         chunk = message.get("body", b"")

@@ -54,7 +54,7 @@ DISPATCH_MARK = b"x-agentcore-mcp-dispatch"
 _BLANKS = (b" ", b"\t")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InboundRequest:
     """A POST the front has accepted: body read within limits, envelope checked."""
 
@@ -123,6 +123,8 @@ class RequestGate:
         path = settings.normalized_path
         self.paths = frozenset({path, path + "/"}) if path != "/" else frozenset({"/"})
         self._limit = settings.max_body_bytes
+        # A Content-Length with fewer digits than the limit cannot exceed it.
+        self._limit_digits = len(str(settings.max_body_bytes))
         self._too_large = (
             f"Payload Too Large: request body exceeds {settings.max_body_bytes} bytes "
             "(raise MCP_MAX_BODY_BYTES to accept more)"
@@ -136,7 +138,9 @@ class RequestGate:
         # RFC 9110 §5.5: a field value excludes leading and trailing whitespace. uvicorn's
         # httptools parser keeps trailing spaces, which the SDK's Mcp-Method / Mcp-Name
         # checks would then reject as a header mismatch.
-        if _padded(headers.get(b"mcp-method")) or _padded(headers.get(b"mcp-name")):
+        if (b"mcp-method" in headers or b"mcp-name" in headers) and (
+            _padded(headers.get(b"mcp-method")) or _padded(headers.get(b"mcp-name"))
+        ):
             scope = {**scope, "headers": [(k, v.strip(b" \t")) for k, v in scope["headers"]]}
             headers = dict(scope["headers"])
         origin = headers.get(b"origin")
@@ -165,16 +169,28 @@ class RequestGate:
                 send, 415, "Unsupported Media Type: Content-Type must be application/json"
             )
             return None
-        if declared_too_large(headers.get(b"content-length"), self._limit):
+        length = headers.get(b"content-length")
+        if (
+            length is not None
+            and len(length) >= self._limit_digits
+            and declared_too_large(length, self._limit)
+        ):
             await send_json_error(send, 413, self._too_large)
             return None
-        try:
-            body = await read_body(receive, self._limit)
-        except BodyTooLarge:
-            await send_json_error(send, 413, self._too_large)
-            return None
-        except ClientDisconnected:
-            return None
+        first = await receive()
+        if first["type"] == "http.request" and not first.get("more_body", False):
+            body = first.get("body", b"")  # the usual case: the whole body in one message
+            if len(body) > self._limit:
+                await send_json_error(send, 413, self._too_large)
+                return None
+        else:
+            try:
+                body = await read_body(receive, self._limit, first)
+            except BodyTooLarge:
+                await send_json_error(send, 413, self._too_large)
+                return None
+            except ClientDisconnected:
+                return None
         try:
             message = parse_envelope(body)
         except EnvelopeError as exc:
