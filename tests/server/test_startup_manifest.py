@@ -345,3 +345,30 @@ def test_manifest_round_trips(bench_manifest: Path) -> None:
     manifest = load_manifest(bench_manifest, BENCH_APP)
     again = StartupManifest.from_json(manifest.to_json())
     assert again == manifest
+
+
+def test_sigterm_while_loading_exits_at_once(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    write_manifest(ENV_APP, manifest)
+    port = free_port()
+    env = server_env(port, manifest, ENV_TOOLS_APP_IMPORT_DELAY="20")
+    log_path = tmp_path / "sigterm.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            container_argv(ENV_APP),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**__import__("os").environ, **env},
+            cwd=REPO,
+        )
+    try:
+        wait_for_port(port, proc, log_path)
+        assert post(f"http://127.0.0.1:{port}/mcp", "tools/list").status_code == 200
+        started = time.monotonic()
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
+        assert time.monotonic() - started < 10, "did not wait for the 20 s import"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -119,12 +119,13 @@ class ToolRunner:
         self.inline_allowed = inline_allowed
         self._stats: dict[int, _SyncToolStats] = {}
         self._str_results: dict[int, _StrShortcut] = {}
+        self._argument_plans: dict[int, _ArgumentPlan] = {}
 
     async def run(self, tool: Tool, arguments: dict[str, Any]) -> Any:
         # Mirrors mcp.server.mcpserver.tools.base.Tool.run for tools with no context
         # and no resolvers, including its exception mapping.
         try:
-            validated = tool.fn_metadata.validate_arguments(arguments)
+            validated = self._validate_arguments(tool.fn_metadata, arguments)
         except ValidationError as exc:
             raise ToolError(f"Error executing tool {tool.name}: {exc}") from exc
         except MCPError:
@@ -184,6 +185,24 @@ class ToolRunner:
             return converted
         return quick if shortcut.agrees else metadata.convert_result(result)
 
+    def _validate_arguments(self, metadata: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+        """`FuncMetadata.validate_arguments`, the same steps with the model's layout cached.
+
+        `pre_parse_json` only changes string values of non-`str` fields, and returns a
+        copy otherwise; so it runs only when there is such a value. Validation is the
+        model's own; the one-level dump reads the same fields under the same names.
+        """
+        model = metadata.arg_model
+        plan = self._argument_plans.get(id(metadata))
+        if plan is None or plan.model is not model:
+            plan = self._argument_plans[id(metadata)] = _ArgumentPlan(model)
+        keys = plan.parses_strings
+        if keys and any(k in keys and isinstance(v, str) for k, v in arguments.items()):
+            # A string where the model wants something else: the SDK's pre-parse itself.
+            arguments = metadata.pre_parse_json(arguments)
+        parsed = model.model_validate(arguments)
+        return {output: getattr(parsed, name) for name, output in plan.names}
+
     def _call_inline(self, tool: Tool, kwargs: dict[str, Any], stats: _SyncToolStats) -> Any:
         started = time.perf_counter()
         try:
@@ -220,6 +239,29 @@ class ToolRunner:
                 elif own[0] <= self.QUICK_SECONDS:
                     stats.quick_calls += 1
                     stats.inline = stats.quick_calls >= self.PROMOTE_AFTER
+
+
+class _ArgumentPlan:
+    """What `FuncMetadata.validate_arguments` reads of an argument model, read once.
+
+    The SDK's `pre_parse_json` rebuilds its key-to-field map on every call and
+    `model_dump_one_level` walks `model_fields` again; both depend only on the model.
+    """
+
+    __slots__ = ("model", "names", "parses_strings")
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        fields = model.model_fields
+        # Keys (names and aliases) whose string values `pre_parse_json` may parse as JSON.
+        self.parses_strings = frozenset(
+            key
+            for name, info in fields.items()
+            if info.annotation is not str
+            for key in (name, info.alias)
+            if key
+        )
+        self.names = tuple((name, info.alias or name) for name, info in fields.items())
 
 
 class _StrShortcut:

@@ -20,6 +20,7 @@ Nothing here imports the `mcp` SDK: that import is what the loading thread is fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -274,8 +275,17 @@ class StartingApp:
         message = await receive()
         assert message["type"] == "lifespan.shutdown"
         stopping.set()
+        if not loaded.done():
+            # Asked to stop while still loading: do not wait for the import (the loading
+            # thread is a daemon and ends with the process). Requests held for the server
+            # get a 503.
+            runner.cancel()
+            assert self._ready is not None
+            if not self._ready.done():
+                self._ready.set_exception(ServerLoadFailed("the server is shutting down"))
         try:
-            await runner
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
         finally:
             await send({"type": "lifespan.shutdown.complete"})
 
