@@ -405,3 +405,46 @@ async def test_text_json_cannot_carry_is_a_500_internal_error(dispatcher: str) -
     assert status == 500
     assert json.loads(payload)["error"]["code"] == -32603
     assert ok_status == 200 and json.loads(ok_payload)["result"]["content"][0]["text"] == "ok"
+
+
+async def test_aliased_and_pre_parsed_arguments_match_the_sdk() -> None:
+    """Parameters the SDK aliases (names shadowing BaseModel attributes) and JSON inside
+    strings (what Claude Desktop sends): the fast path's argument handling is the SDK's."""
+    from mcp.server.mcpserver import MCPServer
+
+    from agentcore_mcp.server.app import McpFront, build_app
+    from agentcore_mcp.server.manifest import call_in_process
+    from agentcore_mcp.server.settings import ServerSettings
+
+    server = MCPServer("aliases")
+
+    @server.tool()
+    def shapes(schema: list[int], copy: str = "c", n: int = 0) -> str:
+        return f"{schema!r} {copy!r} {n!r}"
+
+    cases: list[Any] = [
+        {"schema": [1, 2]},
+        {"schema": "[1, 2]"},
+        {"schema": "[1, 2]", "copy": "[3]", "n": "4"},
+        {"schema": "not json"},
+        {"schema": "7"},
+        {"schema": [1], "field_schema": [2]},
+        {"field_schema": [2]},
+        {"schema": [1], "copy": 5},
+        {"schema": [1], "unknown": "[1]"},
+        {},
+    ]
+    fronts = [
+        build_app(server, ServerSettings(response_mode="json", log_level="debug")),
+        build_app(server, ServerSettings(response_mode="json", dispatcher="sdk")),
+    ]
+    accept = [(b"accept", b"application/json, text/event-stream")]
+    for front in fronts:
+        assert isinstance(front, McpFront)
+    async with fronts[0].dispatcher.lifespan(), fronts[1].dispatcher.lifespan():  # type: ignore[attr-defined]
+        for i, args in enumerate(cases):
+            body = json.dumps({**call("shapes", args), "id": i}).encode()
+            fast, sdk = [await call_in_process(f, body, accept, "/mcp") for f in fronts]
+            assert (b"x-agentcore-mcp-dispatch", b"fast") in fast[1], "answered by the fast path"
+            assert fast[0] == sdk[0], args
+            assert json.loads(fast[2]) == json.loads(sdk[2]), args
