@@ -7,6 +7,7 @@ manifest written by `write_manifest`, talked to over HTTP and with the official 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -48,6 +49,21 @@ def bench_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def container_argv(app: str) -> list[str]:
     return [sys.executable, "-m", "agentcore_mcp.server", app]
+
+
+def spawn_container(
+    app: str, env: dict[str, str], log_path: Path
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """The container entry point, for tests that watch how it exits (`run_process` stops it)."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            container_argv(app),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+            cwd=REPO,
+        )
+    return proc, log_path
 
 
 def server_env(port: int, manifest: Path | None, **extra: str) -> dict[str, str]:
@@ -319,15 +335,7 @@ def test_a_server_that_fails_to_load_after_listening_exits_6(tmp_path: Path) -> 
     write_manifest(ENV_APP, manifest)
     port = free_port()
     env = server_env(port, manifest, ENV_TOOLS_APP_FAIL="1", ENV_TOOLS_APP_IMPORT_DELAY="1.5")
-    log_path = tmp_path / "failing.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            container_argv(ENV_APP),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**__import__("os").environ, **env},
-            cwd=REPO,
-        )
+    proc, log_path = spawn_container(ENV_APP, env, tmp_path / "failing.log")
     try:
         wait_for_port(port, proc, log_path)
         waiting = post(f"http://127.0.0.1:{port}/mcp", "tools/call", {"name": "echo"})
@@ -352,15 +360,7 @@ def test_sigterm_while_loading_exits_at_once(tmp_path: Path) -> None:
     write_manifest(ENV_APP, manifest)
     port = free_port()
     env = server_env(port, manifest, ENV_TOOLS_APP_IMPORT_DELAY="20")
-    log_path = tmp_path / "sigterm.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            container_argv(ENV_APP),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**__import__("os").environ, **env},
-            cwd=REPO,
-        )
+    proc, log_path = spawn_container(ENV_APP, env, tmp_path / "sigterm.log")
     try:
         wait_for_port(port, proc, log_path)
         assert post(f"http://127.0.0.1:{port}/mcp", "tools/list").status_code == 200
