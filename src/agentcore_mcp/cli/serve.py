@@ -14,6 +14,8 @@ EPILOG = """
 - `agentcore-mcp serve` serves the sample tools on 0.0.0.0:8000/mcp
 - `agentcore-mcp serve myproject.server:mcp --port 9000`
 - `PORT=8080 MCP_PATH=/ agentcore-mcp serve`
+- `MCP_STARTUP_MANIFEST=.agentcore-mcp/manifest.json agentcore-mcp serve myproject.server:mcp`
+  (listen before the SDK loads; see `agentcore-mcp manifest --help`)
 """
 
 
