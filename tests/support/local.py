@@ -58,7 +58,8 @@ def code_zip(files: Mapping[str, str]) -> bytes:
 
 @dataclass
 class LocalAgentCoreHandle:
-    process: RunningProcess
+    # None when started by `local start -d` (tests/support/local_cli.py)
+    process: RunningProcess | None
     home: Path
     url: str
     role_arn: str = ""
@@ -122,6 +123,14 @@ class LocalAgentCoreHandle:
                 return got
             time.sleep(0.1)
 
+    def provision(self, role_name: str = "AgentCoreRuntimeRole") -> None:
+        """What a runtime needs in the embedded AWS: an execution role and the code bucket."""
+        role = self.client("iam").create_role(
+            RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
+        )
+        self.role_arn = role["Role"]["Arn"]
+        self.client("s3").create_bucket(Bucket=self.bucket)
+
     def log(self, runtime_id: str) -> str:
         path = self.home / "logs" / f"{runtime_id}.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -151,10 +160,5 @@ def run_local_agentcore(
         argv, port=port, tmp_path=tmp_path, env=full_env, name="local", ready_timeout=60
     ) as proc:
         handle = LocalAgentCoreHandle(process=proc, home=home, url=f"http://127.0.0.1:{port}")
-        iam = handle.client("iam")
-        role = iam.create_role(
-            RoleName="AgentCoreRuntimeRole", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
-        )
-        handle.role_arn = role["Role"]["Arn"]
-        handle.client("s3").create_bucket(Bucket=handle.bucket)
+        handle.provision()
         yield handle

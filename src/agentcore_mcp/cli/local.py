@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,8 @@ def logs(
     with path.open("r", errors="replace") as f:
         for line in f:
             print(line, end="")
+        # Piped (`| grep`), stdout is block-buffered: show what is there before waiting.
+        sys.stdout.flush()
         while follow:
             line = f.readline()
             if line:

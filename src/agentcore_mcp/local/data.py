@@ -38,6 +38,7 @@ from agentcore_mcp.auth import (
     verify_sigv4,
     www_authenticate_header,
 )
+from agentcore_mcp.local.control.errors import ArtifactError
 from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry
 from agentcore_mcp.local.errors import STARTUP_TIMEOUT_MESSAGE, DataPlaneError
 from agentcore_mcp.local.instances import Instance, StartupCrashed, StartupTimeout
@@ -348,6 +349,15 @@ class DataPlane:
             raise DataPlaneError(
                 "RuntimeClientError",
                 f"The runtime failed to start: {exc}. See `agentcore-mcp local logs`.",
+            ) from exc
+        except ArtifactError as exc:
+            # The unpacked code is gone and so is the zip (the embedded S3 is not kept
+            # across restarts): say so instead of failing the request with a bare 500.
+            logger.warning("runtime %s: %s", runtime.runtime_id, exc)
+            raise DataPlaneError(
+                "RuntimeClientError",
+                f"The runtime's code could not be prepared: {exc} After a `--persist` "
+                "restart, upload the zip again (the embedded S3 starts empty).",
             ) from exc
         try:
             await self._forward(request, runtime, session, instance, body, send, mcp=mcp)

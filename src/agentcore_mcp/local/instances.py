@@ -144,6 +144,20 @@ class Instance:
         except OSError as exc:
             raise StartupCrashed(f"cannot run {spec.argv[0]!r}: {exc}", None, "") from exc
         self._pump = asyncio.create_task(self._pump_output())
+        try:
+            await self._wait_until_listening()
+        except BaseException:
+            # Cancelled (the runtime was deleted, the AgentCore is stopping) or failed
+            # while starting: leave no process behind holding its loopback address. No
+            # await here: a cancelled task may not get another turn.
+            if self.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+            raise
+
+    async def _wait_until_listening(self) -> None:
+        spec = self.spec
+        assert self.process is not None
         deadline = self.started_at + spec.startup_timeout
         while True:
             if self.process.returncode is not None or self.exited.is_set():

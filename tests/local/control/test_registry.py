@@ -201,3 +201,21 @@ def test_resolve_invocation_rules(tmp_path: Path) -> None:
     reloaded = RuntimeRegistry(region=REGION, account_id=ACCOUNT, persist_dir=tmp_path)
     assert reloaded.resolve_invocation(rt.arn, None).config == resolved.config
     assert [s.status for s in reloaded.runtimes()] == ["UPDATE_FAILED"]
+
+
+def test_a_state_file_of_another_region_or_account_is_refused(tmp_path: Path) -> None:
+    from agentcore_mcp.local.control.errors import RegistryLoadError
+
+    registry = RuntimeRegistry(region=REGION, account_id=ACCOUNT, persist_dir=tmp_path)
+    rt = registry.create_runtime("tools", parse_runtime_config(request()))
+    registry.finish_version(rt.runtime_id, 1, None)
+    saved = (tmp_path / "runtimes.json").read_text()
+    with pytest.raises(RegistryLoadError, match="region 'eu-west-1', not 'us-east-1'") as region:
+        RuntimeRegistry(region="us-east-1", account_id=ACCOUNT, persist_dir=tmp_path)
+    assert "another --home" in str(region.value)
+    with pytest.raises(RegistryLoadError, match="account"):
+        RuntimeRegistry(region=REGION, account_id="999999999999", persist_dir=tmp_path)
+    # Refused, not rewritten: the saved runtimes are still there for the right settings.
+    assert (tmp_path / "runtimes.json").read_text() == saved
+    again = RuntimeRegistry(region=REGION, account_id=ACCOUNT, persist_dir=tmp_path)
+    assert [r.runtime_id for r in again.runtimes()] == [rt.runtime_id]

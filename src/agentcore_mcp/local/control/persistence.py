@@ -136,8 +136,14 @@ def save_runtimes(
     write_atomically(path, json.dumps(payload, indent=1, sort_keys=True))
 
 
-def load_runtimes(path: Path) -> list[RuntimeRecord]:
-    """The runtimes saved at `path`; [] when there is no file yet."""
+def load_runtimes(
+    path: Path, *, region: str | None = None, account_id: str | None = None
+) -> list[RuntimeRecord]:
+    """The runtimes saved at `path`; [] when there is no file yet.
+
+    With `region`/`account_id`, a file saved for another region or account is refused:
+    its ARNs name that region and account, so they could not be called here.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -146,6 +152,16 @@ def load_runtimes(path: Path) -> list[RuntimeRecord]:
         doc = json.loads(text)
         if doc.get("format") != FORMAT:
             raise ValueError(f"unknown format {doc.get('format')!r}")
+        saved = (doc.get("region"), doc.get("accountId"))
+        for name, value, want in (
+            ("region", saved[0], region),
+            ("account", saved[1], account_id),
+        ):
+            if want is not None and value is not None and value != want:
+                raise ValueError(
+                    f"it holds the runtimes of {name} {value!r}, not {want!r}; start with "
+                    f"that {name}, or use another --home"
+                )
         return [_load_runtime(rt) for rt in doc["runtimes"]]
     except Exception as exc:
         raise RegistryLoadError(

@@ -77,7 +77,8 @@ class RuntimeRegistry:
         self._lock = threading.RLock()
         self._runtimes: dict[str, RuntimeRecord] = {}
         if persist_dir is not None:
-            for rt in load_runtimes(persist_dir / FILE_NAME):
+            saved = load_runtimes(persist_dir / FILE_NAME, region=region, account_id=account_id)
+            for rt in saved:
                 for ep in rt.endpoints.values():
                     self._reconcile(rt, ep)
                 self._runtimes[rt.runtime_id] = rt
