@@ -37,6 +37,7 @@ def serve(
     """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests on either."""
     from agentcore_mcp.server.app import build_app
 
+    started = time.perf_counter() if started is None else started
     settings = settings or ServerSettings.from_env()
     _configure_logging(settings)
     _run_uvicorn(build_app(server, settings), settings, started)
@@ -106,7 +107,7 @@ def _configure_logging(settings: ServerSettings) -> None:
 def _run_uvicorn(
     app: ASGIApp,
     settings: ServerSettings,
-    started: float | None,
+    started: float,
     handle: list[uvicorn.Server] | None = None,
 ) -> None:
     import uvicorn
@@ -118,7 +119,7 @@ def _run_uvicorn(
             await super().startup(sockets)
             if self.started:
                 s = settings
-                elapsed_ms = (time.perf_counter() - (started or time.perf_counter())) * 1000
+                elapsed_ms = (time.perf_counter() - started) * 1000
                 # stderr, unbuffered: the line a platform log or a test waits for.
                 print(
                     f"agentcore-mcp: listening on http://{s.host}:{s.port}{s.path} "
