@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.types import Message, Receive, Send
+from starlette.types import Receive, Send
 
 
 class BodyTooLarge(Exception):
@@ -25,18 +25,17 @@ def declared_too_large(content_length: bytes | str | None, limit: int | None) ->
     return text.isdigit() and int(text) > limit
 
 
-async def read_body(
-    receive: Receive, limit: int | None = None, first: Message | None = None
-) -> bytes:
-    """Read the whole body, failing as soon as it passes `limit` rather than after.
-
-    `first` is a message already received from `receive`, if any.
-    """
+async def read_body(receive: Receive, limit: int | None = None) -> bytes:
+    """Read the whole body, failing as soon as it passes `limit` rather than after."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")  # the usual case: one message
+        if limit is not None and len(body) > limit:
+            raise BodyTooLarge
+        return body
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = first if first is not None else await receive()
-        first = None
         if message["type"] == "http.disconnect":
             raise ClientDisconnected("client disconnected while sending the body")
         chunk = message.get("body", b"")
@@ -46,6 +45,7 @@ async def read_body(
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+        message = await receive()
 
 
 async def send_body(

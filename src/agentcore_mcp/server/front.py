@@ -177,20 +177,13 @@ class RequestGate:
         ):
             await send_json_error(send, 413, self._too_large)
             return None
-        first = await receive()
-        if first["type"] == "http.request" and not first.get("more_body", False):
-            body = first.get("body", b"")  # the usual case: the whole body in one message
-            if len(body) > self._limit:
-                await send_json_error(send, 413, self._too_large)
-                return None
-        else:
-            try:
-                body = await read_body(receive, self._limit, first)
-            except BodyTooLarge:
-                await send_json_error(send, 413, self._too_large)
-                return None
-            except ClientDisconnected:
-                return None
+        try:
+            body = await read_body(receive, self._limit)
+        except BodyTooLarge:
+            await send_json_error(send, 413, self._too_large)
+            return None
+        except ClientDisconnected:
+            return None
         try:
             message = parse_envelope(body)
         except EnvelopeError as exc:
