@@ -59,16 +59,18 @@ from pydantic import ValidationError
 from starlette.types import Send
 
 from agentcore_mcp.server.dispatch import SdkDispatcher, lowlevel_server
-from agentcore_mcp.server.front import AnswerEncoder, InboundRequest
+from agentcore_mcp.server.front import (
+    MODERN_META_KEYS,
+    AnswerEncoder,
+    InboundRequest,
+    modern_headers_ok,
+)
 from agentcore_mcp.server.settings import ServerSettings
 
 # The same logger the SDK's tools/call handler writes to, so logs read the same.
 sdk_logger = logging.getLogger("mcp.server.mcpserver.server")
 
 _CALL_PARAM_KEYS = frozenset({"name", "arguments", "_meta"})
-_MODERN_META_KEYS = frozenset(
-    {PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY}
-)
 
 
 class EncodedResult(bytes):
@@ -330,9 +332,6 @@ class QuickText:
         )
 
 
-_QUICK_SHAPES: dict[bool, tuple[Any, ...]] = {}
-
-
 def _plain_str_output(schema: dict[str, Any] | None, wrapped: bool) -> bool:
     """No output schema, or `{"result": str}` with no constraint a value could fail."""
     if schema is None:
@@ -477,10 +476,11 @@ def _simple_shape(dumped: dict[str, Any]) -> tuple[Any, ...] | None:
     return (tuple(dumped), len(block_keys))
 
 
-_QUICK_SHAPES.update(
-    (structured, _simple_shape(QuickText("", structured).dumped()) or ())
+# The shape key `CallResultSerializer` learns a `QuickText`'s plan under, by `structured`.
+_QUICK_SHAPES: dict[bool, tuple[Any, ...]] = {
+    structured: _simple_shape(QuickText("", structured).dumped()) or ()
     for structured in (False, True)
-)
+}
 
 
 def _learn(dumped: dict[str, Any], full: dict[str, Any]) -> Any:
@@ -567,8 +567,10 @@ class FastDispatcher:
         if handler is None:
             raise Fallback
         if modern:
-            self._check_modern_headers(request, method, params)
-            if not self._meta_ok(method, version, params, modern=True):
+            name = (params or {}).get("name") if method == "tools/call" else None
+            if not modern_headers_ok(request, method, name) or not self._meta_ok(
+                method, version, params, modern=True
+            ):
                 raise Fallback
         elif (
             params
@@ -598,29 +600,6 @@ class FastDispatcher:
                 )
             )
         return 200, {"jsonrpc": "2.0", "id": request_id, "result": result}
-
-    @staticmethod
-    def _check_modern_headers(
-        request: InboundRequest, method: str, params: dict[str, Any] | None
-    ) -> None:
-        """The 2026-07-28 header routing rules, for the simple well-formed case only."""
-        method_header = name_header = None
-        for k, v in request.scope["headers"]:  # the last of a repeated header counts
-            if k == b"mcp-method":
-                method_header = v
-            elif k == b"mcp-name":
-                name_header = v
-            elif k[:10] == b"mcp-param-":
-                # x-mcp-header parameters: the SDK validates them against schemas
-                raise Fallback
-        if method_header is None or method_header.decode("latin-1") != method:
-            raise Fallback
-        if method == "tools/call":
-            name = name_header.decode("latin-1") if name_header is not None else ""
-            if name != (params or {}).get("name"):
-                raise Fallback
-        elif name_header is not None:
-            raise Fallback
 
     def _meta_ok(
         self, method: str, version: str, params: dict[str, Any] | None, *, modern: bool
@@ -742,7 +721,7 @@ class FastDispatcher:
 
 def _modern_meta_ok(meta: Any, version: str) -> bool:
     """The 2026-07-28 `_meta` routing rules (the header's version is `version`)."""
-    if not isinstance(meta, dict) or not _MODERN_META_KEYS.issuperset(
+    if not isinstance(meta, dict) or not MODERN_META_KEYS.issuperset(
         k for k in meta if k.startswith("io.modelcontextprotocol/")
     ):
         return False

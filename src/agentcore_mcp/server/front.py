@@ -40,6 +40,11 @@ PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_CAPABILITIES_META_KEY = "io.modelcontextprotocol/clientCapabilities"
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 
+# The `io.modelcontextprotocol/` keys a 2026-07-28 request's `_meta` may carry.
+MODERN_META_KEYS = frozenset(
+    {PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY}
+)
+
 JSON_HEADERS = [(b"content-type", b"application/json")]
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
@@ -109,6 +114,29 @@ async def send_json_error(
     """A JSON-RPC error body with an HTTP status, for requests refused before dispatch."""
     doc = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
     await send_json(send, status, doc, headers)
+
+
+def modern_headers_ok(request: InboundRequest, method: str, name: str | None) -> bool:
+    """The 2026-07-28 routing headers, in their simple well-formed case.
+
+    `Mcp-Method` equals `method`; `Mcp-Name` equals `name` (a `tools/call` tool name;
+    an absent header reads as "") or, when `name` is None, is absent; no `Mcp-Param-*`
+    (x-mcp-header parameters, which the SDK validates against the tool's schema). The
+    last of a repeated header counts.
+    """
+    method_header = name_header = None
+    for k, v in request.scope["headers"]:
+        if k == b"mcp-method":
+            method_header = v
+        elif k == b"mcp-name":
+            name_header = v
+        elif k[:10] == b"mcp-param-":
+            return False
+    if method_header is None or method_header.decode("latin-1") != method:
+        return False
+    if name is None:
+        return name_header is None
+    return (name_header.decode("latin-1") if name_header is not None else "") == name
 
 
 def _padded(value: bytes | None) -> bool:

@@ -35,11 +35,13 @@ from agentcore_mcp.server.front import (
     CLIENT_INFO_META_KEY,
     DEFAULT_NEGOTIATED_VERSION,
     HANDSHAKE_PROTOCOL_VERSIONS,
+    MODERN_META_KEYS,
     MODERN_PROTOCOL_VERSIONS,
     PROTOCOL_VERSION_META_KEY,
     AnswerEncoder,
     InboundRequest,
     RequestGate,
+    modern_headers_ok,
     send_json_error,
 )
 from agentcore_mcp.server.manifest import StartupManifest, call_in_process
@@ -53,9 +55,6 @@ MAX_REPLAYED = 256
 
 _INFO_KEYS = frozenset({"name", "version", "title"})
 _INIT_KEYS = frozenset({"protocolVersion", "capabilities", "clientInfo"})
-_MODERN_META_KEYS = frozenset(
-    {PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY}
-)
 
 
 class LoadedServer(Protocol):
@@ -118,15 +117,12 @@ def _modern_envelope_ok(request: InboundRequest, method: str, params: dict[str, 
     """2026-07-28 routing headers and a plain `_meta` envelope (as the fast path asks)."""
     if set(params) != {"_meta"}:
         return False
-    mcp_headers = {k: v for k, v in request.scope["headers"] if k.startswith(b"mcp-")}
-    if b"mcp-name" in mcp_headers or any(k.startswith(b"mcp-param-") for k in mcp_headers):
-        return False
-    if mcp_headers.get(b"mcp-method", b"").decode("latin-1") != method:
+    if not modern_headers_ok(request, method, None):
         return False
     meta = params["_meta"]
     return (
         isinstance(meta, dict)
-        and _MODERN_META_KEYS.issuperset(meta)
+        and MODERN_META_KEYS.issuperset(meta)
         and meta.get(PROTOCOL_VERSION_META_KEY) == request.protocol_version
         and _capabilities_ok(meta.get(CLIENT_CAPABILITIES_META_KEY))
         and _client_info_ok(meta.get(CLIENT_INFO_META_KEY), required=False)
