@@ -40,7 +40,7 @@ def serve(
     started = time.perf_counter() if started is None else started
     settings = settings or ServerSettings.from_env()
     _configure_logging(settings)
-    _run_uvicorn(build_app(server, settings), settings, started)
+    _run(_uvicorn_server(build_app(server, settings), settings, started))
 
 
 def serve_app(
@@ -76,8 +76,7 @@ def serve_app(
 
     from agentcore_mcp.server.starting import StartingApp
 
-    status = [0]
-    uvicorn_server: list[uvicorn.Server] = []
+    status = 0
 
     def load() -> Any:
         from agentcore_mcp.server.app import build_app
@@ -86,16 +85,17 @@ def serve_app(
         return build_app(load_server(app), settings)
 
     def on_load_failure(exc: BaseException) -> None:
+        nonlocal status
         print(f"error: {exc}", file=sys.stderr, flush=True)
-        status[0] = CONFIG_ERROR_STATUS
-        for running in uvicorn_server:
-            running.should_exit = True
+        status = CONFIG_ERROR_STATUS
+        server.should_exit = True  # only called once the server below is running
 
     starting = StartingApp(
         settings, manifest, load, on_load_failure=on_load_failure, started=started
     )
-    _run_uvicorn(starting, settings, started, uvicorn_server)
-    return status[0]
+    server = _uvicorn_server(starting, settings, started)
+    _run(server)
+    return status
 
 
 def _configure_logging(settings: ServerSettings) -> None:
@@ -104,12 +104,7 @@ def _configure_logging(settings: ServerSettings) -> None:
     )
 
 
-def _run_uvicorn(
-    app: ASGIApp,
-    settings: ServerSettings,
-    started: float,
-    handle: list[uvicorn.Server] | None = None,
-) -> None:
+def _uvicorn_server(app: ASGIApp, settings: ServerSettings, started: float) -> uvicorn.Server:
     import uvicorn
 
     class AnnouncingServer(uvicorn.Server):
@@ -143,9 +138,10 @@ def _run_uvicorn(
         # AgentCore holds streamed calls for up to 60 min; never cut an idle keep-alive early.
         timeout_keep_alive=75,
     )
-    server = AnnouncingServer(config)
-    if handle is not None:
-        handle.append(server)
+    return AnnouncingServer(config)
+
+
+def _run(server: uvicorn.Server) -> None:
     # uvicorn drains in-flight requests on SIGTERM, restores the previous handler and
     # re-raises the signal. With this handler in place, that re-raise ends the process
     # with status 0: a requested, completed shutdown is not a failure to the platform.
