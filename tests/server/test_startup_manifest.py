@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,7 +31,14 @@ from agentcore_mcp.server.manifest import (
     write_manifest,
 )
 from agentcore_mcp.server.starting import early_answer
-from tests.support.procs import REPO, free_port, mcp_post, run_process, wait_for_port
+from tests.support.procs import (
+    REPO,
+    RunningProcess,
+    free_port,
+    mcp_post,
+    run_process,
+    wait_for_port,
+)
 
 BENCH_APP = "tests.support.bench_app:mcp"
 ENV_APP = "tests.support.env_tools_app:mcp"
@@ -71,6 +80,19 @@ def server_env(port: int, manifest: Path | None, **extra: str) -> dict[str, str]
     if manifest is not None:
         env["MCP_STARTUP_MANIFEST"] = str(manifest)
     return env
+
+
+@contextmanager
+def run_container(
+    tmp_path: Path, app: str, manifest: Path | None, *, name: str = "proc", **extra_env: str
+) -> Iterator[RunningProcess]:
+    """The container entry point on a free loopback port, stopped afterwards."""
+    port = free_port()
+    env = server_env(port, manifest, **extra_env)
+    with run_process(
+        container_argv(app), port=port, tmp_path=tmp_path, env=env, name=name
+    ) as running:
+        yield running
 
 
 def post(url: str, method: str, params: dict[str, object] | None = None, **headers: str):
@@ -226,14 +248,7 @@ def test_handshake_before_the_sdk_loads_matches_a_plain_start(
     ]
     answers: dict[str, list[tuple[int, str, bytes]]] = {}
     for label, manifest in (("manifest", bench_manifest), ("plain", None)):
-        port = free_port()
-        with run_process(
-            container_argv(BENCH_APP),
-            port=port,
-            tmp_path=tmp_path,
-            env=server_env(port, manifest),
-            name=label,
-        ) as running:
+        with run_container(tmp_path, BENCH_APP, manifest, name=label) as running:
             url = f"{running.base_url}/mcp"
             got = []
             for method, params, headers in exchange:
@@ -264,13 +279,7 @@ def test_handshake_before_the_sdk_loads_matches_a_plain_start(
 async def test_official_client_against_a_manifest_start(
     bench_manifest: Path, tmp_path: Path, era: str
 ) -> None:
-    port = free_port()
-    with run_process(
-        container_argv(BENCH_APP),
-        port=port,
-        tmp_path=tmp_path,
-        env=server_env(port, bench_manifest),
-    ) as running:
+    with run_container(tmp_path, BENCH_APP, bench_manifest) as running:
         options = ConnectOptions(url=f"{running.base_url}/mcp", protocol=era)  # type: ignore[arg-type]
         async with open_client(options) as client:
             tools = (await client.list_tools()).tools
@@ -287,9 +296,7 @@ def test_requests_sent_while_loading_wait_and_contract_errors_come_at_once(
 ) -> None:
     manifest = tmp_path / "manifest.json"
     write_manifest(ENV_APP, manifest)
-    port = free_port()
-    env = server_env(port, manifest, ENV_TOOLS_APP_IMPORT_DELAY="2")
-    with run_process(container_argv(ENV_APP), port=port, tmp_path=tmp_path, env=env) as running:
+    with run_container(tmp_path, ENV_APP, manifest, ENV_TOOLS_APP_IMPORT_DELAY="2") as running:
         url = f"{running.base_url}/mcp"
         started = time.monotonic()
         assert post(url, "tools/list").status_code == 200
@@ -307,9 +314,9 @@ def test_requests_sent_while_loading_wait_and_contract_errors_come_at_once(
 def test_a_manifest_that_does_not_match_the_environment_is_reported(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.json"
     write_manifest(ENV_APP, manifest)  # recorded without ENV_TOOLS_APP_EXTRA
-    port = free_port()
-    env = server_env(port, manifest, ENV_TOOLS_APP_EXTRA="1", ENV_TOOLS_APP_IMPORT_DELAY="1")
-    with run_process(container_argv(ENV_APP), port=port, tmp_path=tmp_path, env=env) as running:
+    with run_container(
+        tmp_path, ENV_APP, manifest, ENV_TOOLS_APP_EXTRA="1", ENV_TOOLS_APP_IMPORT_DELAY="1"
+    ) as running:
         url = f"{running.base_url}/mcp"
         early = post(url, "tools/list")
         assert [t["name"] for t in early.json()["result"]["tools"]] == ["echo"]
@@ -320,10 +327,8 @@ def test_a_manifest_that_does_not_match_the_environment_is_reported(tmp_path: Pa
 
 
 def test_a_stale_manifest_is_ignored_with_a_warning(bench_manifest: Path, tmp_path: Path) -> None:
-    port = free_port()
-    env = server_env(port, bench_manifest)
     app = "tests.support.user_app:mcp"
-    with run_process(container_argv(app), port=port, tmp_path=tmp_path, env=env) as running:
+    with run_container(tmp_path, app, bench_manifest) as running:
         r = post(f"{running.base_url}/mcp", "tools/list")
         assert [t["name"] for t in r.json()["result"]["tools"]] == ["shout"]
         assert "startup manifest not used" in running.log()
