@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import Receive, Send
+
+
+def split_host(host: str) -> str:
+    """The host name of a `Host` header or an origin's authority, without the port."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8700
+        return host[1 : host.find("]")] if "]" in host else host
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host
+
+
+def is_loopback_host(hostname: str) -> bool:
+    """`localhost`, any `*.localhost` (RFC 6761 keeps them on this machine), 127.0.0.0/8
+    and ::1. A name that merely resolves to 127.0.0.1 does not count: that is what a DNS
+    rebinding attack looks like."""
+    name = hostname.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class BodyTooLarge(Exception):

@@ -214,7 +214,7 @@ def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle) -> None:
     assert over.status_code == 200
     assert over.json()["error"]["code"] == -32003
     assert over.headers["x-amzn-errortype"] == "ServiceQuotaExceededException"
-    status = httpx.get(f"{fast_clock.url}/_local/status").json()
+    status = fast_clock.status()
     assert len([s for s in status["sessions"] if s["pid"]]) <= 3
     # Existing sessions still work while the bound holds.
     assert post(crashy, rpc("ping"), sessions[0]).status_code == 200

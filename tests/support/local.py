@@ -131,6 +131,22 @@ class LocalAgentCoreHandle:
         self.role_arn = role["Role"]["Arn"]
         self.client("s3").create_bucket(Bucket=self.bucket)
 
+    def admin_headers(self) -> dict[str, str]:
+        """The per-start admin token the local AgentCore wrote to its home (0600)."""
+        from agentcore_mcp.local.credentials import read_local_credentials
+
+        creds = read_local_credentials(self.home)
+        assert creds is not None, f"no credentials.json in {self.home}"
+        return {"authorization": f"Bearer {creds.admin_token}"}
+
+    def status(self) -> dict[str, Any]:
+        import httpx
+
+        response = httpx.get(f"{self.url}/_local/status", headers=self.admin_headers(), timeout=10)
+        response.raise_for_status()
+        doc: dict[str, Any] = response.json()
+        return doc
+
     def log(self, runtime_id: str) -> str:
         path = self.home / "logs" / f"{runtime_id}.log"
         return path.read_text(errors="replace") if path.exists() else ""

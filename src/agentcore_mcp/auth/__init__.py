@@ -84,8 +84,10 @@ from agentcore_mcp.auth.sigv4 import (
     SigV4WrongServiceError,
     credential_scope_region,
     credential_scope_service,
+    is_presigned,
     parse_authorization,
     verify_sigv4,
+    verify_sigv4_presigned,
 )
 
 __all__ = [
@@ -153,11 +155,13 @@ __all__ = [
     "credential_scope_service",
     "default_fetch",
     "get_user_token",
+    "is_presigned",
     "parse_authorization",
     "protected_resource_metadata",
     "refresh",
     "secret_hash",
     "verify_bearer",
     "verify_sigv4",
+    "verify_sigv4_presigned",
     "www_authenticate_header",
 ]

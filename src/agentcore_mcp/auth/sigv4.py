@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mappi
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Protocol
+from urllib.parse import unquote
 
 import anyio.to_thread
 import botocore.auth
@@ -34,6 +35,7 @@ from agentcore_mcp.auth._messages import AUTHORIZATION_METHOD_MISMATCH
 
 __all__ = [
     "DEFAULT_SERVICE",
+    "UNSIGNED_PAYLOAD_HASHES",
     "SecretLookup",
     "SigV4Authorization",
     "SigV4AuthorizationMethodMismatchError",
@@ -61,8 +63,10 @@ __all__ = [
     "SigV4WrongServiceError",
     "credential_scope_region",
     "credential_scope_service",
+    "is_presigned",
     "parse_authorization",
     "verify_sigv4",
+    "verify_sigv4_presigned",
 ]
 
 #: The signing name of both AgentCore planes (`bedrock-agentcore` and `-control`).
@@ -87,6 +91,20 @@ _NOT_SIGNED = frozenset(
 )
 
 _SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
+_S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3express"})
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+#: X-Amz-Content-SHA256 values that say the body is not covered by the signature (S3's
+#: unsigned and aws-chunked uploads). Accepted only where the caller allows it.
+UNSIGNED_PAYLOAD_HASHES = frozenset(
+    {
+        UNSIGNED_PAYLOAD,
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    }
+)
+#: Longest a presigned URL may live (AWS's limit for SigV4 query signing: 7 days).
+MAX_PRESIGNED_EXPIRES = 7 * 24 * 3600
 _AMZ_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
 
 
@@ -576,13 +594,24 @@ class _ReceivedRequestSigV4Auth(botocore.auth.SigV4Auth):
 
     botocore, when signing, leaves out a blacklist of headers (user-agent, ...); a client
     may still have signed some of them, so the verifier must take the list as given.
+    S3 differs from every other service in two ways botocore's S3 signers encode: the
+    path is signed as sent (not normalised), and a presigned URL signs the constant
+    UNSIGNED-PAYLOAD instead of a body hash.
     """
 
     def __init__(
-        self, credentials: Credentials, service: str, region: str, signed: tuple[str, ...]
+        self,
+        credentials: Credentials,
+        service: str,
+        region: str,
+        signed: tuple[str, ...],
+        *,
+        presigned: bool = False,
     ) -> None:
         super().__init__(credentials, service, region)
         self._signed = signed
+        self._s3 = service in _S3_SERVICES
+        self._presigned = presigned
 
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         out = HTTPHeaders()
@@ -590,6 +619,14 @@ class _ReceivedRequestSigV4Auth(botocore.auth.SigV4Auth):
             for value in request.headers.get_all(name) or []:
                 out[name] = value
         return out
+
+    def _normalize_url_path(self, path: str) -> str:
+        return path if self._s3 else str(super()._normalize_url_path(path))  # type: ignore[misc]
+
+    def payload(self, request: AWSRequest) -> str:
+        if self._presigned and self._s3:
+            return UNSIGNED_PAYLOAD
+        return str(super().payload(request))
 
 
 def verify_sigv4(
@@ -603,12 +640,16 @@ def verify_sigv4(
     expected_region: str,
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
+    allow_unsigned_payload: bool = False,
 ) -> SigV4Identity:
     """Verify a SigV4-signed request; return who signed it or raise a `SigV4Error` subclass.
 
     `url` is either a full URL or the request target as received (`/path?query`), with
     the path and query exactly as on the wire (still percent-encoded). `headers` should
     keep repeated headers apart (a list of pairs, or httpx/Starlette headers).
+    `allow_unsigned_payload` accepts the X-Amz-Content-SHA256 values that leave the body
+    unsigned (S3's UNSIGNED-PAYLOAD and aws-chunked uploads); the signature then covers
+    the headers and that literal, as on S3. Chunk signatures are not checked.
     """
     items = _header_items(headers)
     authorization = _get_all(items, "authorization")
@@ -646,16 +687,7 @@ def verify_sigv4(
             f"credential scope date {auth.date} differs from X-Amz-Date day {amz_date[:8]}: "
             "derive both from the same signing time"
         )
-    if auth.service != expected_service:
-        raise SigV4WrongServiceError(
-            f"request was signed for service '{auth.service}' but this endpoint expects "
-            f"'{expected_service}': use signing name '{expected_service}'"
-        )
-    if auth.region != expected_region:
-        raise SigV4WrongRegionError(
-            f"request was signed for region '{auth.region}' but this endpoint is in "
-            f"'{expected_region}': sign with region '{expected_region}'"
-        )
+    _check_scope(auth, expected_service, expected_region)
 
     current = (now or datetime.now(UTC)).astimezone(UTC)
     if signed_at < current - max_skew:
@@ -679,6 +711,47 @@ def verify_sigv4(
             "signer and this server dropped them, or the client signed headers it did not send"
         )
 
+    body_hash = _sha256_hex(body)
+    content_sha = _get_all(items, "x-amz-content-sha256")
+    claimed = content_sha[0].strip() if content_sha else None
+    unsigned = allow_unsigned_payload and claimed in UNSIGNED_PAYLOAD_HASHES
+    if claimed is not None and claimed != body_hash and not unsigned:
+        hint = (
+            "unsigned or streaming payloads are not accepted here: sign the body"
+            if not re.fullmatch(r"[0-9a-f]{64}", claimed)
+            else "the body changed after signing"
+        )
+        raise SigV4PayloadHashMismatchError(
+            f"X-Amz-Content-SHA256 {claimed[:64]!r} is not the SHA-256 of the body received: {hint}"
+        )
+    return _check_signature(
+        method,
+        _absolute_url(url, items),
+        items,
+        body,
+        auth,
+        amz_date,
+        signed_at,
+        lookup_secret,
+        presigned=False,
+        token_in_query=None,
+    )
+
+
+def _check_signature(
+    method: str,
+    absolute_url: str,
+    items: list[tuple[str, str]],
+    body: bytes,
+    auth: SigV4Authorization,
+    amz_date: str,
+    signed_at: datetime,
+    lookup_secret: SecretLookup,
+    *,
+    presigned: bool,
+    token_in_query: str | None,
+) -> SigV4Identity:
+    """The key's secret, its session token, then botocore's signature over the request."""
     found = lookup_secret(auth.access_key_id)
     if found is None:
         raise SigV4UnknownAccessKeyError(
@@ -687,12 +760,15 @@ def verify_sigv4(
         )
     secret = found if isinstance(found, SigV4Secret) else SigV4Secret(found)
 
-    tokens = _get_all(items, "x-amz-security-token")
-    token = tokens[0] if tokens else None
-    if token is not None and "x-amz-security-token" not in auth.signed_headers:
-        raise SigV4SecurityTokenError(
-            "X-Amz-Security-Token is present but not signed: include it in SignedHeaders"
-        )
+    if presigned:
+        token = token_in_query
+    else:
+        tokens = _get_all(items, "x-amz-security-token")
+        token = tokens[0] if tokens else None
+        if token is not None and "x-amz-security-token" not in auth.signed_headers:
+            raise SigV4SecurityTokenError(
+                "X-Amz-Security-Token is present but not signed: include it in SignedHeaders"
+            )
     if secret.session_token is not None:
         if token is None:
             raise SigV4SecurityTokenError(
@@ -705,20 +781,7 @@ def verify_sigv4(
                 "use the session token issued with that key"
             )
 
-    body_hash = _sha256_hex(body)
-    content_sha = _get_all(items, "x-amz-content-sha256")
-    if content_sha and content_sha[0].strip() != body_hash:
-        claimed = content_sha[0].strip()
-        hint = (
-            "unsigned or streaming payloads are not accepted here: sign the body"
-            if not re.fullmatch(r"[0-9a-f]{64}", claimed)
-            else "the body changed after signing"
-        )
-        raise SigV4PayloadHashMismatchError(
-            f"X-Amz-Content-SHA256 {claimed[:64]!r} is not the SHA-256 of the body received: {hint}"
-        )
-
-    request = AWSRequest(method=method.upper(), url=_absolute_url(url, items), data=body or None)
+    request = AWSRequest(method=method.upper(), url=absolute_url, data=body or None)
     for name, value in items:
         if name.lower() in auth.signed_headers:
             request.headers[name.lower()] = value
@@ -728,6 +791,7 @@ def verify_sigv4(
         auth.service,
         auth.region,
         auth.signed_headers,
+        presigned=presigned,
     )
     canonical = verifier.canonical_request(request)
     string_to_sign = verifier.string_to_sign(request, canonical)
@@ -746,6 +810,118 @@ def verify_sigv4(
         credential_scope=auth.credential_scope,
         session_token=token,
     )
+
+
+def is_presigned(query: str) -> bool:
+    """Whether a raw query string carries SigV4 query authentication (a presigned URL)."""
+    return "X-Amz-Signature=" in query and "X-Amz-Credential=" in query
+
+
+def verify_sigv4_presigned(
+    method: str,
+    url: str,
+    headers: HeadersInput,
+    *,
+    lookup_secret: SecretLookup,
+    expected_service: str,
+    expected_region: str,
+    now: datetime | None = None,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
+) -> SigV4Identity:
+    """Verify a presigned URL (SigV4 in the query string); raise a `SigV4Error` subclass.
+
+    `url` is the request target as received (`/path?query`, still percent-encoded) or a
+    full URL. The signature covers the query without X-Amz-Signature, the signed headers
+    and, for S3, the constant UNSIGNED-PAYLOAD (other services sign an empty body).
+    """
+    items = _header_items(headers)
+    target = url.split("://", 1)[1].split("/", 1)[1] if "://" in url else url.lstrip("/")
+    path, _, query = ("/" + target).partition("?")
+    params: dict[str, str] = {}
+    kept: list[str] = []
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key.startswith("X-Amz-"):
+            if key in params:
+                raise SigV4MalformedAuthorizationError(f"{key} appears twice in the query")
+            params[key] = unquote(value)
+        if key != "X-Amz-Signature":
+            kept.append(pair)
+    if params.get("X-Amz-Algorithm") != ALGORITHM:
+        raise SigV4MalformedAuthorizationError(
+            f"presigned URL must have X-Amz-Algorithm={ALGORITHM}"
+        )
+    missing = [
+        k
+        for k in ("X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature")
+        if k not in params
+    ]
+    if missing:
+        raise SigV4MalformedAuthorizationError(
+            f"presigned URL lacks {', '.join(missing)}: presign it again with an AWS SDK"
+        )
+    auth = parse_authorization(
+        f"{ALGORITHM} Credential={params['X-Amz-Credential']}, "
+        f"SignedHeaders={params['X-Amz-SignedHeaders']}, Signature={params['X-Amz-Signature']}"
+    )
+    if "host" not in auth.signed_headers:
+        raise SigV4HostNotSignedError("the presigned URL does not sign 'host'")
+    amz_date = params["X-Amz-Date"]
+    if not _AMZ_DATE_RE.fullmatch(amz_date):
+        raise SigV4MissingDateError(f"X-Amz-Date {amz_date[:40]!r} is not YYYYMMDDTHHMMSSZ")
+    signed_at = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+    if auth.date != amz_date[:8]:
+        raise SigV4ScopeDateMismatchError(
+            f"credential scope date {auth.date} differs from X-Amz-Date day {amz_date[:8]}"
+        )
+    _check_scope(auth, expected_service, expected_region)
+    expires_text = params.get("X-Amz-Expires", "3600")
+    if not expires_text.isdigit() or not 1 <= int(expires_text) <= MAX_PRESIGNED_EXPIRES:
+        raise SigV4MalformedAuthorizationError(
+            f"X-Amz-Expires {expires_text[:20]!r} must be 1 to {MAX_PRESIGNED_EXPIRES} seconds"
+        )
+    current = (now or datetime.now(UTC)).astimezone(UTC)
+    if signed_at > current + max_skew:
+        raise SigV4RequestFromFutureError(
+            f"presigned URL not yet valid: X-Amz-Date {amz_date} is in the future; "
+            "sync the signer's clock (NTP)"
+        )
+    if current > signed_at + timedelta(seconds=int(expires_text)):
+        raise SigV4RequestExpiredError(
+            f"presigned URL expired: signed at {amz_date} for {expires_text} s; presign it again"
+        )
+    present = {k.lower() for k, _ in items}
+    absent = [h for h in auth.signed_headers if h not in present]
+    if absent:
+        raise SigV4SignedHeaderMissingError(
+            f"signed header(s) {', '.join(absent)} not in the request"
+        )
+    unsigned_query = "&".join(kept)
+    return _check_signature(
+        method,
+        _absolute_url(f"{path}?{unsigned_query}" if unsigned_query else path, items),
+        items,
+        b"",
+        auth,
+        amz_date,
+        signed_at,
+        lookup_secret,
+        presigned=True,
+        token_in_query=params.get("X-Amz-Security-Token"),
+    )
+
+
+def _check_scope(auth: SigV4Authorization, expected_service: str, expected_region: str) -> None:
+    if auth.service != expected_service:
+        raise SigV4WrongServiceError(
+            f"request was signed for service '{auth.service}' but this endpoint expects "
+            f"'{expected_service}': use signing name '{expected_service}'"
+        )
+    if auth.region != expected_region:
+        raise SigV4WrongRegionError(
+            f"request was signed for region '{auth.region}' but this endpoint is in "
+            f"'{expected_region}': sign with region '{expected_region}'"
+        )
 
 
 def _absolute_url(url: str, items: list[tuple[str, str]]) -> str:

@@ -114,20 +114,33 @@ def status(
     """Runtimes and live sessions of the running local AgentCore."""
     import httpx
 
+    from agentcore_mcp.local.credentials import read_local_credentials
     from agentcore_mcp.local.process import url_from_pid_file
 
-    target = url or url_from_pid_file(_settings(home=home))
+    settings = _settings(home=home)
+    target = url or url_from_pid_file(settings)
     if target is None:
         stderr.print(
             "no local AgentCore is running (no pid file); "
             "start one with `agentcore-mcp local start -d`"
         )
         raise typer.Exit(ExitCode.CONNECTION_ERROR)
+    creds = read_local_credentials(settings.home)
+    headers = {"authorization": f"Bearer {creds.admin_token}"} if creds else {}
     try:
-        doc = httpx.get(f"{target}/_local/status", timeout=5, trust_env=False).json()
+        response = httpx.get(
+            f"{target}/_local/status", headers=headers, timeout=5, trust_env=False
+        )
     except httpx.HTTPError as exc:
         stderr.print(f"[red]error:[/] cannot reach {target}: {exc}")
         raise typer.Exit(ExitCode.CONNECTION_ERROR) from None
+    if response.status_code == 401:
+        stderr.print(
+            f"[red]error:[/] {target} refused the admin token: pass the --home it was "
+            "started with (its credentials.json holds the token)"
+        )
+        raise typer.Exit(ExitCode.AUTH_ERROR)
+    doc = response.json()
     if json_output:
         print_json(doc)
         return

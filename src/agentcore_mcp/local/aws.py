@@ -11,9 +11,12 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from agentcore_mcp.auth import SigV4Secret
 
 # A Cognito discovery or JWKS URL of the real form.
 COGNITO_URL = re.compile(
@@ -52,10 +55,28 @@ class EmbeddedAws:
             self._server.stop()
             self._server = None
 
-    def secret_for_access_key(self, access_key_id: str) -> str | None:
-        """The secret of an access key the embedded IAM issued (users or assumed roles)."""
+    def secret_for_access_key(self, access_key_id: str) -> str | SigV4Secret | None:
+        """The secret of an access key the embedded AWS issued: an IAM user's, or an assumed
+        role's (with its session token, which a request must then carry), while valid."""
         from moto.iam.models import iam_backends
+        from moto.sts.models import sts_backends
 
+        for _account_id, sts_account in list(sts_backends.items()):
+            for partition in ("aws", "aws-cn", "aws-us-gov"):
+                try:
+                    sts = sts_account[partition]
+                except KeyError:
+                    continue
+                role = sts.get_assumed_role_from_access_key(access_key_id)
+                if role is not None:
+                    if role.expiration.replace(tzinfo=None) < datetime.now(UTC).replace(
+                        tzinfo=None
+                    ):
+                        return None
+                    return SigV4Secret(
+                        secret_access_key=str(role.secret_access_key),
+                        session_token=str(role.session_token),
+                    )
         for _account_id, account in list(iam_backends.items()):
             for partition in ("aws", "aws-cn", "aws-us-gov"):
                 try:

@@ -1,26 +1,42 @@
 """One loopback port for every AWS API the project uses.
 
+Before any route, `guard` refuses a non-loopback `Host` or browser `Origin` (403).
 Routing, in order:
-1. `/_local/...`: the local AgentCore's own admin endpoints (health, status).
+1. `/_local/...`: the local AgentCore's own admin endpoints (health, status), for
+   callers that present the per-start admin token (`Authorization: Bearer ...`).
 2. Data-plane paths (`/runtimes/{arn}/invocations`, `.../stopruntimesession`, the RFC
    9728 document): ours, whatever the auth (or the signing service) says; the data
    plane checks it.
 3. SigV4 with service `bedrock-agentcore` in the credential scope: the control plane,
    after the signature is verified here.
-4. Anything else (iam, sts, cognito-idp, s3, ecr, ssm, secretsmanager, logs, and the
-   unsigned Cognito calls and discovery documents): moto, streamed through unchanged.
+4. Anything else (iam, sts, cognito-idp, s3, ecr, ssm, secretsmanager, logs): moto,
+   after the SigV4 signature (header or presigned query) is verified here with the same
+   keys, or when AWS itself serves the operation unsigned (`guard.unsigned_operation`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hmac
+import logging
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentcore_mcp.asgi import ClientDisconnected, read_body, send_json
-from agentcore_mcp.auth import SecretLookup, SigV4Error, credential_scope_service, verify_sigv4
+from agentcore_mcp.asgi import ClientDisconnected, read_body, send_body, send_json
+from agentcore_mcp.auth import (
+    SecretLookup,
+    SigV4Error,
+    SigV4MissingAuthorizationError,
+    credential_scope_region,
+    credential_scope_service,
+    is_presigned,
+    verify_sigv4,
+    verify_sigv4_presigned,
+)
+from agentcore_mcp.local import guard
 from agentcore_mcp.local.data import is_data_plane_path
+
+logger = logging.getLogger("agentcore_mcp.local.gateway")
 
 HOP_BY_HOP = frozenset(
     {
@@ -52,7 +68,11 @@ class Gateway:
         moto_url: str,
         region: str,
         lookup_secret: SecretLookup,
+        bind_host: str = "127.0.0.1",
+        admin_token: str | None = None,
     ) -> None:
+        self.bind_host = bind_host
+        self.admin_token = admin_token
         self.control = control
         self.data = data
         self.admin = admin
@@ -69,10 +89,29 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        if not guard.host_allowed(_header(scope, b"host"), self.bind_host):
+            await send_rest_json_error(
+                send,
+                403,
+                "AccessDeniedException",
+                f"Host {(_header(scope, b'host') or '')[:100]!r} is not a loopback name or "
+                "address: the local AgentCore answers only requests addressed to 127.0.0.1, "
+                "::1 or localhost (set AWS_ENDPOINT_URL=http://127.0.0.1:PORT)",
+            )
+            return
+        if not guard.origin_allowed(_header(scope, b"origin")):
+            await send_rest_json_error(
+                send,
+                403,
+                "AccessDeniedException",
+                "Origin not allowed: the local AgentCore refuses browser requests from "
+                "non-loopback origins",
+            )
+            return
         authorization = _header(scope, b"authorization")
         service = credential_scope_service(authorization)
         if raw_path.startswith("/_local/"):
-            await self.admin(scope, receive, send)
+            await self._admin_checked(scope, receive, send, authorization)
         elif is_data_plane_path(raw_path):
             # Whatever the signature claims: the data plane refuses a wrong service itself.
             await self.data(scope, receive, send)
@@ -81,7 +120,28 @@ class Gateway:
         ):
             await self._control(scope, receive, send, raw_path)
         else:
-            await self._to_moto(scope, receive, send, raw_path)
+            await self._to_moto(scope, receive, send, raw_path, authorization, service)
+
+    async def _admin_checked(
+        self, scope: Scope, receive: Receive, send: Send, authorization: str | None
+    ) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        # Health is a liveness probe for supervisors and `local start -d`: it says "ok"
+        # and nothing else, so it needs no token. Everything else does.
+        if scope["path"] != "/_local/health" and self.admin_token is not None and not (
+            scheme.lower() == "bearer"
+            and hmac.compare_digest(token.strip().encode(), self.admin_token.encode())
+        ):
+            await send_rest_json_error(
+                send,
+                401,
+                "UnauthorizedException",
+                "the local AgentCore's admin endpoints need its admin token: send "
+                "'Authorization: Bearer <admin_token>' from credentials.json in its --home "
+                "(readable only by the user who started it), or use `agentcore-mcp local status`",
+            )
+            return
+        await self.admin(scope, receive, send)
 
     async def _control(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
         try:
@@ -115,24 +175,91 @@ class Gateway:
 
         await self.control(scope, replay, send)
 
-    async def _to_moto(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
-        async def body_stream() -> AsyncIterator[bytes]:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
-                yield message.get("body", b"")
-                if not message.get("more_body", False):
-                    return
+    async def _to_moto(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        raw_path: str,
+        authorization: str | None,
+        service: str | None,
+    ) -> None:
+        try:
+            body = await read_body(receive)
+        except ClientDisconnected:
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = f"{raw_path}?{query}" if query else raw_path
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        lower = {k.lower(): v for k, v in headers}
+        unsigned = (
+            guard.unsigned_operation(scope["method"], raw_path, query, lower, body)
+            if authorization is None
+            else None
+        )
+        if unsigned is None:
+            refusal = self._verify_aws(scope["method"], target, headers, body, query, service)
+            if refusal is not None:
+                await send_body(send, refusal.status, refusal.body, refusal.headers)
+                return
+        await self._forward(scope, send, target, body)
 
-        query = scope.get("query_string", b"")
-        url = raw_path + ("?" + query.decode("latin-1") if query else "")
+    def _verify_aws(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        query: str,
+        service: str | None,
+    ) -> guard.Refusal | None:
+        """None when the request is signed by a known key; else the service's refusal."""
+        presigned = service is None and is_presigned(query)
+        region: str | None
+        if presigned:
+            service, region = guard.presigned_scope(query)
+        else:
+            region = credential_scope_region(_header_value(headers, "authorization"))
+        lower = {k.lower(): v for k, v in headers}
+        protocol = guard.protocol_of(service, lower, query, body)
+        expected_region = region if service in guard.GLOBAL_SERVICES and region else self.region
+        try:
+            if presigned:
+                verify_sigv4_presigned(
+                    method,
+                    target,
+                    headers,
+                    lookup_secret=self.lookup_secret,
+                    expected_service=service or "s3",
+                    expected_region=expected_region,
+                )
+            elif service is None and _header_value(headers, "authorization") is None:
+                raise SigV4MissingAuthorizationError(
+                    "missing Authorization: the local AgentCore's AWS services need SigV4 "
+                    "with credentials it knows (its credentials.json, an IAM key it issued, "
+                    "or the credentials of whoever started it)"
+                )
+            else:
+                verify_sigv4(
+                    method,
+                    target,
+                    headers,
+                    body,
+                    lookup_secret=self.lookup_secret,
+                    expected_service=service or "",
+                    expected_region=expected_region,
+                    allow_unsigned_payload=service in guard.S3_SERVICES,
+                )
+        except SigV4Error as exc:
+            logger.info("refused %s %s (%s): %s", method, target[:120], service, exc)
+            return guard.sigv4_refusal(protocol, exc)
+        return None
+
+    async def _forward(self, scope: Scope, send: Send, target: str, body: bytes) -> None:
         headers = [
             (k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        request = self.http.build_request(
-            scope["method"], url, headers=headers, content=body_stream()
-        )
+        request = self.http.build_request(scope["method"], target, headers=headers, content=body)
         try:
             response = await self.http.send(request, stream=True)
         except httpx.TransportError as exc:
@@ -160,4 +287,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key.lower() == name:
             return str(value.decode("latin-1"))
+    return None
+
+
+def _header_value(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
     return None

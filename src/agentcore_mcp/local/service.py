@@ -26,6 +26,12 @@ from agentcore_mcp.local.control.models import (
     RuntimeVersionConfig,
 )
 from agentcore_mcp.local.control.roles import check_runtime_role
+from agentcore_mcp.local.credentials import (
+    LocalCredentials,
+    new_local_credentials,
+    remove_local_credentials,
+    write_local_credentials,
+)
 from agentcore_mcp.local.data import DataPlane
 from agentcore_mcp.local.gateway import Gateway
 from agentcore_mcp.local.instances import Instance
@@ -111,11 +117,18 @@ class LocalAgentCore:
         )
         self._own_key_id: str | None = None
         self._own_secret: SigV4Secret | None = None
+        self.credentials: LocalCredentials = new_local_credentials(
+            s.url, s.region, s.account_id
+        )
         self.started_at = time.time()
 
     # --- wiring --------------------------------------------------------------------
 
     def lookup_secret(self, access_key_id: str) -> str | SigV4Secret | None:
+        """Known keys: this start's own (credentials.json), the starter's, and the keys the
+        embedded IAM and STS issued."""
+        if access_key_id == self.credentials.access_key_id:
+            return self.credentials.secret_access_key
         if self._own_key_id is not None and access_key_id == self._own_key_id:
             return self._own_secret
         return self.aws.secret_for_access_key(access_key_id)
@@ -138,6 +151,7 @@ class LocalAgentCore:
     def build(self) -> Any:
         """Start the embedded AWS and return the ASGI app (with lifespan)."""
         self.aws.start()
+        write_local_credentials(self.settings.home, self.credentials)
         own = local_credentials()
         if own is not None:
             self._own_key_id, self._own_secret = own
@@ -165,6 +179,8 @@ class LocalAgentCore:
             moto_url=self.aws.url,
             region=self.settings.region,
             lookup_secret=self.lookup_secret,
+            bind_host=self.settings.host,
+            admin_token=self.credentials.admin_token,
         )
         return self._app
 
@@ -181,6 +197,7 @@ class LocalAgentCore:
                     await self.data.aclose()
                     await self.gateway.aclose()
                     self.aws.stop()
+                    remove_local_credentials(self.settings.home, self.credentials)
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         elif scope["type"] == "http":
@@ -189,7 +206,7 @@ class LocalAgentCore:
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if path == "/_local/health":
-            doc: Any = {"status": "ok", "region": self.settings.region}
+            doc: Any = {"status": "ok"}
         elif path == "/_local/status":
             doc = self.status()
         else:
