@@ -30,6 +30,8 @@ from agentcore_mcp.auth import (
     credential_scope_region,
     credential_scope_service,
     is_presigned,
+    is_presigned_v2,
+    verify_s3_presigned_v2,
     verify_sigv4,
     verify_sigv4_presigned,
 )
@@ -128,9 +130,13 @@ class Gateway:
         scheme, _, token = (authorization or "").partition(" ")
         # Health is a liveness probe for supervisors and `local start -d`: it says "ok"
         # and nothing else, so it needs no token. Everything else does.
-        if scope["path"] != "/_local/health" and self.admin_token is not None and not (
-            scheme.lower() == "bearer"
-            and hmac.compare_digest(token.strip().encode(), self.admin_token.encode())
+        if (
+            scope["path"] != "/_local/health"
+            and self.admin_token is not None
+            and not (
+                scheme.lower() == "bearer"
+                and hmac.compare_digest(token.strip().encode(), self.admin_token.encode())
+            )
         ):
             await send_rest_json_error(
                 send,
@@ -215,8 +221,11 @@ class Gateway:
     ) -> guard.Refusal | None:
         """None when the request is signed by a known key; else the service's refusal."""
         presigned = service is None and is_presigned(query)
+        presigned_v2 = service is None and not presigned and is_presigned_v2(query)
         region: str | None
-        if presigned:
+        if presigned_v2:
+            service, region = "s3", self.region
+        elif presigned:
             service, region = guard.presigned_scope(query)
         else:
             region = credential_scope_region(_header_value(headers, "authorization"))
@@ -224,7 +233,9 @@ class Gateway:
         protocol = guard.protocol_of(service, lower, query, body)
         expected_region = region if service in guard.GLOBAL_SERVICES and region else self.region
         try:
-            if presigned:
+            if presigned_v2:
+                verify_s3_presigned_v2(method, target, headers, lookup_secret=self.lookup_secret)
+            elif presigned:
                 verify_sigv4_presigned(
                     method,
                     target,
