@@ -67,6 +67,8 @@ class ConnectOptions:
     protocol: ProtocolChoice = "auto"
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
     debug: DebugSink | None = None
+    # The runtime connection passes its retrying/explaining transport (client/transport.py).
+    transport: httpx2.AsyncBaseTransport | None = None
 
 
 def make_http_client(options: ConnectOptions) -> httpx2.AsyncClient:
@@ -75,6 +77,7 @@ def make_http_client(options: ConnectOptions) -> httpx2.AsyncClient:
         auth=options.auth,
         timeout=httpx2.Timeout(30.0, read=options.read_timeout_seconds),
         event_hooks=_debug_hooks(options.debug) if options.debug else None,
+        transport=options.transport,
     )
 
 

@@ -1,0 +1,232 @@
+"""The HTTP transport under every runtime connection: bounded retries and refusals that
+say what to fix.
+
+- A cold start (424), a `RetryableConflict` and a throttle are retried with exponential
+  backoff, at most `max_attempts` times and within `max_retry_seconds`. The request was
+  signed once above this layer; a SigV4 signature stays valid for 5 minutes, far longer
+  than the retry budget.
+- A refusal from the platform (it carries `x-amzn-ErrorType`) keeps its status, and its
+  JSON-RPC error message gets the hint for this case (wrong method, expired token, ID
+  token, client id not allowed, missing permission, ...). Non-JSON-RPC refusals (424's
+  `{"message": ...}`) become a JSON-RPC error for the request's id, so the official
+  client shows the hint instead of "Server returned an error response".
+Answers that are not platform refusals pass through untouched and unread (streams stay
+streams).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+
+logger = logging.getLogger("agentcore_mcp.client")
+
+ERROR_TYPE_HEADER = "x-amzn-errortype"
+_RETRYABLE_TYPES = frozenset(
+    {"ThrottlingException", "RetryableConflictException", "RuntimeClientError"}
+)
+_MAX_ERROR_BODY = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay: float = 0.25
+    max_delay: float = 4.0
+    max_retry_seconds: float = 20.0
+
+    def delay(self, attempt: int) -> float:
+        # Full jitter: retries from many clients do not arrive in lockstep.
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+def explain_refusal(status: int, error_type: str, detail: str, auth: str | None) -> str:
+    """What to fix, for a refusal from the data plane. `auth` is the method used."""
+    text = detail.lower()
+    if "authorization method mismatch" in text or "different authorization method" in text:
+        other = "--oauth" if auth == "sigv4" else "--sigv4"
+        return (
+            f"this runtime does not use {auth or 'this auth method'}: retry with {other} "
+            "(or run `agentcore-mcp test-auth` to see which method it accepts)"
+        )
+    if "id token" in text:
+        return (
+            "an ID token was sent where an access token is needed: Cognito ID tokens carry "
+            "aud and no client_id; send the access token (agentcore-mcp does this itself)"
+        )
+    if "expired" in text and status == 401:
+        return "the bearer token expired: get a new one (the proxy and `--oauth` renew it)"
+    if "allowedclients" in text.replace(" ", "") or ("client_id" in text and "not" in text):
+        return (
+            "the token's client id is not in the runtime's allowedClients: use the app client "
+            "the runtime was deployed with, or add this client id to allowedClients"
+        )
+    if "invokeagentruntime" in text or "not authorized to perform" in text:
+        return (
+            "your IAM identity lacks bedrock-agentcore:InvokeAgentRuntime on this runtime: "
+            "add it to the identity's policy"
+        )
+    if status == 403 and ("access key" in text or "security token" in text):
+        return (
+            "AWS refused the credentials (unknown, revoked or expired access key): refresh "
+            "them (`aws sso login`, new keys) and check `aws sts get-caller-identity`"
+        )
+    if status == 403 and "signature" in text:
+        return "the SigV4 signature did not verify: check the region and the system clock"
+    if status == 401:
+        return (
+            "the runtime uses OAuth and refused the bearer token: check the token comes from "
+            "the runtime's discovery URL's issuer and is an access token"
+        )
+    if status == 403:
+        return "access denied: check the auth method (--sigv4/--oauth) and IAM permissions"
+    if status == 404 or error_type == "ResourceNotFoundException":
+        return (
+            "the runtime (or its session) does not exist: check the ARN, region and qualifier, "
+            "or redeploy (`agentcore-mcp deploy`)"
+        )
+    if status == 424 or error_type == "RuntimeClientError":
+        return (
+            "the runtime did not start or the tool failed: read its logs "
+            "(CloudWatch /aws/bedrock-agentcore/runtimes/..., or `agentcore-mcp local logs`)"
+        )
+    if error_type in ("ThrottlingException", "ServiceQuotaExceededException"):
+        return "rate or session quota exceeded: slow down or raise the quota"
+    if error_type == "RetryableConflictException":
+        return "the session is busy with another operation: retry shortly"
+    if error_type == "ValidationException":
+        return "the request was invalid for the data plane; see the detail"
+    return "see the detail"
+
+
+def _request_id(request: httpx2.Request) -> Any:
+    try:
+        doc = json.loads(request.content)
+    except (ValueError, httpx2.RequestNotRead):
+        return None
+    return doc.get("id") if isinstance(doc, dict) else None
+
+
+class RuntimeTransport(httpx2.AsyncBaseTransport):
+    """Wraps an `httpx2.AsyncHTTPTransport`: retries transient refusals and explains others."""
+
+    def __init__(
+        self,
+        inner: httpx2.AsyncBaseTransport | None = None,
+        *,
+        auth_method: str | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.inner = inner or httpx2.AsyncHTTPTransport()
+        self.auth_method = auth_method
+        self.policy = policy or RetryPolicy()
+        self.retries = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            response = await self.inner.handle_async_request(request)
+            error_type = response.headers.get(ERROR_TYPE_HEADER)
+            if error_type is None and response.status_code < 400:
+                return response  # the common path: nothing read, nothing copied
+            body = await _read_limited(response)
+            retryable = self._retryable(response.status_code, error_type, body)
+            elapsed = time.monotonic() - started
+            if (
+                retryable
+                and attempt + 1 < self.policy.max_attempts
+                and elapsed < self.policy.max_retry_seconds
+            ):
+                delay = self.policy.delay(attempt)
+                logger.info(
+                    "retrying after %s (HTTP %d) in %.2fs (attempt %d of %d)",
+                    error_type or "error",
+                    response.status_code,
+                    delay,
+                    attempt + 2,
+                    self.policy.max_attempts,
+                )
+                attempt += 1
+                self.retries += 1
+                await anyio.sleep(delay)
+                continue
+            return self._explained(request, response, error_type or "", body)
+
+    @staticmethod
+    def _retryable(status: int, error_type: str | None, body: bytes) -> bool:
+        if status in (424, 429, 503):
+            return True
+        if status == 409:
+            return error_type != "ConflictException"
+        if error_type in _RETRYABLE_TYPES and status == 200:
+            # 200 + JSON-RPC error: throttling / retryable conflict only. A RuntimeClientError
+            # at 200 is the tool's own failure after start: not retried.
+            return error_type != "RuntimeClientError"
+        return False
+
+    def _explained(
+        self, request: httpx2.Request, response: httpx2.Response, error_type: str, body: bytes
+    ) -> httpx2.Response:
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")
+        ]
+        try:
+            doc = json.loads(body) if body else None
+        except ValueError:
+            doc = None
+        status = response.status_code
+        if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+            error = doc["error"]
+            data = error.get("data")
+            detail = str(data.get("detail", "")) if isinstance(data, dict) else ""
+            hint = explain_refusal(status, error_type, detail, self.auth_method)
+            base = str(error.get("message", ""))
+            error["message"] = f"{base}: {detail} -> {hint}" if detail else f"{base} -> {hint}"
+        elif (isinstance(doc, dict) and "message" in doc) or status >= 400:
+            detail = str(doc.get("message", "")) if isinstance(doc, dict) else ""
+            detail = detail or body.decode("utf-8", "replace")[:500]
+            hint = explain_refusal(status, error_type, detail, self.auth_method)
+            doc = {
+                "jsonrpc": "2.0",
+                "id": _request_id(request),
+                "error": {
+                    "code": -32603,
+                    "message": f"HTTP {status} {error_type}: {detail} -> {hint}".replace("  ", " "),
+                    "data": {"detail": detail, "status": status, "errorType": error_type},
+                },
+            }
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("content-type", "application/json"))
+        else:
+            return httpx2.Response(
+                status,
+                headers=headers,
+                content=body,
+                request=request,
+                extensions=response.extensions,
+            )
+        return httpx2.Response(
+            status, headers=headers, content=json.dumps(doc).encode(), request=request
+        )
+
+
+async def _read_limited(response: httpx2.Response) -> bytes:
+    out = bytearray()
+    try:
+        async for chunk in response.aiter_raw():
+            out += chunk
+            if len(out) > _MAX_ERROR_BODY:
+                break
+    finally:
+        await response.aclose()
+    return bytes(out)
