@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +42,7 @@ from agentcore_mcp.auth import (
     TokenNotYetValidError,
     UnknownKeyError,
     bearer_token,
+    default_fetch,
     protected_resource_metadata,
     verify_bearer,
     www_authenticate_header,
@@ -693,3 +696,53 @@ def test_real_clock_default(idp: IdpServer, keys: Keys) -> None:
     now = int(time.time())
     token = mint(access_claims(idp, iat=now, exp=now + 60), keys.rsa)
     assert verify_bearer(token, config(idp), JwksCache()).subject == "8f1c2d3e-user"
+
+
+# --------------------------------------------------------------------------- redirects
+
+
+@contextmanager
+def redirector(location_for: dict[str, str]) -> Iterator[str]:
+    """A real local HTTP server answering 302 from each path to another server's URL."""
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.auth._servers import _serve
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", location_for[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with _serve(Handler) as base_url:
+        yield base_url
+
+
+def test_discovery_and_jwks_do_not_follow_redirects(
+    idp: IdpServer, keys: Keys, clock: FakeClock
+) -> None:
+    discovery = "/.well-known/openid-configuration"
+    paths = {discovery: idp.discovery_url, "/jwks": idp.jwks_uri}
+    with redirector(paths) as bounce:
+        cache = JwksCache(clock=clock)
+        with pytest.raises(DiscoveryError, match=r"302 redirecting to .*not followed"):
+            cache.discovery(f"{bounce}{discovery}")
+        with pytest.raises(JwtError, match=r"302 redirecting to .*not followed"):
+            cache.key_set(f"{bounce}/jwks")
+        # A token whose authorizer's discovery URL bounces elsewhere does not verify.
+        token = mint(access_claims(idp), keys.rsa)
+        bounced = AuthorizerConfig(discovery_url=f"{bounce}{discovery}", allowed_clients=(CLIENT,))
+        with pytest.raises(JwtError, match="not followed"):
+            verify_bearer(token, bounced, cache)
+        assert idp.hits["/.well-known/openid-configuration"] == 0
+        assert idp.hits["/jwks.json"] == 0
+        # Following is an explicit choice of the caller.
+        follow = functools.partial(default_fetch, follow_redirects=True)
+        assert follow(f"{bounce}{discovery}")["issuer"] == idp.issuer
+        assert JwksCache(fetch=follow, clock=clock).key_set(f"{bounce}/jwks")

@@ -368,11 +368,28 @@ class AuthorizerConfig:
 Fetch = Callable[[str], Mapping[str, Any]]
 
 
-def default_fetch(url: str, *, timeout: float = DEFAULT_FETCH_TIMEOUT) -> Mapping[str, Any]:
-    """GET a JSON object with httpx and a short timeout."""
+def default_fetch(
+    url: str, *, timeout: float = DEFAULT_FETCH_TIMEOUT, follow_redirects: bool = False
+) -> Mapping[str, Any]:
+    """GET a JSON object with httpx and a short timeout.
+
+    Redirects are refused unless asked for: the discovery URL is the authorizer's trust
+    anchor, and a redirect would let whoever answers it send the verifier to keys of
+    their choosing. To follow them, pass
+    `functools.partial(default_fetch, follow_redirects=True)` as the cache's `fetch`.
+    """
     response = httpx.get(
-        url, timeout=timeout, follow_redirects=True, headers={"Accept": "application/json"}
+        url,
+        timeout=timeout,
+        follow_redirects=follow_redirects,
+        headers={"Accept": "application/json"},
     )
+    if response.is_redirect:
+        raise ValueError(
+            f"{url} answered {response.status_code} redirecting to "
+            f"{response.headers.get('location', '(no Location)')!r}; redirects are not "
+            "followed for discovery and JWKS. Configure the final URL instead."
+        )
     response.raise_for_status()
     data = response.json()
     if not isinstance(data, dict):
