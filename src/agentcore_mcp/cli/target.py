@@ -1,0 +1,141 @@
+"""Find the deployed runtime for `tools --remote`, `test-auth`, `proxy` and `connect`.
+
+Order: flags (`--url`, `--arn`, `--runtime-id` + `--account`) -> the deployer's state
+file (`--state`, when `agentcore_mcp.deploy.state` exists) -> the SSM parameter. The auth
+method comes from the state when known; `--oauth` / `--sigv4` override it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agentcore_mcp.client.runtime import (
+    AuthMethod,
+    RuntimeTarget,
+    RuntimeTargetError,
+    runtime_arn,
+    target_from_arn,
+    target_from_ssm,
+    target_from_url,
+)
+
+DEFAULT_SSM_PARAMETER = "/agentcore-mcp/runtime/agent_arn"
+BEARER_ENV = "AGENTCORE_BEARER_TOKEN"
+
+ARN = typer.Option(None, "--arn", help="Runtime ARN (instead of the state file / SSM).")
+RUNTIME_ID = typer.Option(None, "--runtime-id", help="Runtime id; needs --account.")
+ACCOUNT = typer.Option(None, "--account", help="AWS account id, with --runtime-id.")
+REGION = typer.Option(None, "--region", help="AWS region (default: the ARN's or the profile's).")
+QUALIFIER = typer.Option("DEFAULT", "--qualifier", help="Runtime endpoint name.")
+STATE = typer.Option(None, "--state", help="The deployer's state file.")
+SSM = typer.Option(
+    None, "--ssm-parameter", help=f"SSM parameter holding the ARN [{DEFAULT_SSM_PARAMETER}]."
+)
+OAUTH = typer.Option(False, "--oauth", help="Use a Cognito bearer token (JWT runtimes).")
+SIGV4 = typer.Option(False, "--sigv4", help="Sign with SigV4 (IAM runtimes; the default).")
+CLIENT_ID = typer.Option(None, "--client-id", help="Cognito app client id (OAuth).")
+USER_SECRET = typer.Option(
+    None,
+    "--user-secret-id",
+    help="Secrets Manager id of the stored Cognito user (JSON username/password).",
+)
+PROFILE = typer.Option(None, "--profile", help="AWS profile (default credential chain otherwise).")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFlags:
+    url: str | None = None
+    arn: str | None = None
+    runtime_id: str | None = None
+    account: str | None = None
+    region: str | None = None
+    qualifier: str = "DEFAULT"
+    state: Path | None = None
+    ssm_parameter: str | None = None
+    oauth: bool = False
+    sigv4: bool = False
+    client_id: str | None = None
+    user_secret_id: str | None = None
+    profile: str | None = None
+
+    @property
+    def auth_override(self) -> AuthMethod | None:
+        if self.oauth and self.sigv4:
+            raise typer.BadParameter("pass --oauth or --sigv4, not both")
+        return "oauth" if self.oauth else "sigv4" if self.sigv4 else None
+
+
+def _state_target(path: Path | None) -> RuntimeTarget | None:
+    """The deployer's state, through its module when it exists (it is built alongside)."""
+    try:
+        state_mod: Any = importlib.import_module("agentcore_mcp.deploy.state")
+    except ImportError:
+        if path is not None:
+            raise RuntimeTargetError(
+                "--state needs the deployer (agentcore_mcp.deploy), which is not installed"
+            ) from None
+        return None
+    loader = getattr(state_mod, "runtime_target", None)
+    if loader is None:
+        return None
+    found = loader(path) if path is not None else loader()
+    return found if isinstance(found, RuntimeTarget) else None
+
+
+def resolve_target(flags: TargetFlags) -> RuntimeTarget:
+    """The runtime to talk to, or RuntimeTargetError saying what to pass."""
+    auth = flags.auth_override
+    extra: dict[str, Any] = {}
+    if flags.client_id:
+        extra["client_id"] = flags.client_id
+    if flags.user_secret_id:
+        extra["user_secret_id"] = flags.user_secret_id
+    target: RuntimeTarget | None = None
+    if flags.url:
+        target = replace(target_from_url(flags.url, region=flags.region), **extra)
+    elif flags.arn:
+        target = target_from_arn(flags.arn, region=flags.region, qualifier=flags.qualifier, **extra)
+    elif flags.runtime_id:
+        if not flags.account:
+            raise RuntimeTargetError("--runtime-id needs --account (or pass --arn)")
+        region = flags.region or _default_region(flags.profile)
+        target = target_from_arn(
+            runtime_arn(flags.runtime_id, flags.account, region),
+            qualifier=flags.qualifier,
+            **extra,
+        )
+    else:
+        target = _state_target(flags.state)
+        if target is not None and extra:
+            target = replace(target, **extra)
+        if target is None:
+            from agentcore_mcp.client.remote import boto_session
+
+            session = boto_session(flags.region, flags.profile)
+            if not session.region_name:
+                raise RuntimeTargetError(
+                    "no deployment found and no region: pass --arn, or --region for the SSM lookup"
+                )
+            target = target_from_ssm(flags.ssm_parameter or DEFAULT_SSM_PARAMETER, session, **extra)
+    return target.with_auth(auth)
+
+
+def _default_region(profile: str | None) -> str:
+    from agentcore_mcp.client.remote import boto_session
+
+    region = boto_session(None, profile).region_name or os.environ.get("AWS_REGION")
+    if not region:
+        raise RuntimeTargetError("no region: pass --region")
+    return region
+
+
+def bearer_from_env() -> str | None:
+    """A bearer token from AGENTCORE_BEARER_TOKEN (never from argv, which others can read)."""
+    value = os.environ.get(BEARER_ENV, "").strip()
+    return value or None

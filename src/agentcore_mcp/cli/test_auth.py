@@ -1,0 +1,76 @@
+"""`agentcore-mcp test-auth`: which auth method the runtime accepts, and why not the other."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from agentcore_mcp.cli import target as tgt
+from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli.output import print_json, stderr, stdout
+
+EPILOG = (
+    "**Examples:**\n\n"
+    "- `agentcore-mcp test-auth` (the deployed runtime)\n"
+    "- `agentcore-mcp test-auth --arn arn:aws:bedrock-agentcore:us-east-1:123456789012:"
+    "runtime/my_server-AbCdEf1234 --json`\n\n"
+    "Exit code 0 when a method was accepted, 5 when both were refused."
+)
+
+
+def test_auth(
+    url: str | None = typer.Option(None, "--url", help="Runtime invocation URL."),
+    arn: str | None = tgt.ARN,
+    runtime_id: str | None = tgt.RUNTIME_ID,
+    account: str | None = tgt.ACCOUNT,
+    region: str | None = tgt.REGION,
+    qualifier: str = tgt.QUALIFIER,
+    state: Path | None = tgt.STATE,
+    ssm_parameter: str | None = tgt.SSM,
+    client_id: str | None = tgt.CLIENT_ID,
+    user_secret_id: str | None = tgt.USER_SECRET,
+    profile: str | None = tgt.PROFILE,
+    json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Try SigV4 and OAuth against the runtime; print which was accepted and why not the other."""
+    from agentcore_mcp.client import RuntimeTargetError, boto_session
+    from agentcore_mcp.client import test_auth as run_test_auth
+
+    flags = tgt.TargetFlags(
+        url=url,
+        arn=arn,
+        runtime_id=runtime_id,
+        account=account,
+        region=region,
+        qualifier=qualifier,
+        state=state,
+        ssm_parameter=ssm_parameter,
+        client_id=client_id,
+        user_secret_id=user_secret_id,
+        profile=profile,
+    )
+    try:
+        target = tgt.resolve_target(flags)
+        session = boto_session(target.region, profile)
+        probes = asyncio.run(run_test_auth(target, session, bearer_token=tgt.bearer_from_env()))
+    except RuntimeTargetError as exc:
+        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    if json_output:
+        print_json({"target": target.to_json(), "methods": [p.to_json() for p in probes]})
+    else:
+        from rich.table import Table
+
+        table = Table("method", "result", "status", "why", title=target.arn or target.url)
+        for p in probes:
+            table.add_row(
+                p.method,
+                "[green]accepted[/]" if p.accepted else "[red]refused[/]",
+                str(p.status or "-"),
+                p.reason,
+            )
+        stdout.print(table)
+    if not any(p.accepted for p in probes):
+        raise typer.Exit(ExitCode.AUTH_ERROR)
