@@ -344,3 +344,29 @@ def test_what_aws_serves_unsigned_stays_unsigned_but_loopback_only(
         headers={"Content-Type": "application/x-www-form-urlencoded", **REBIND},
     )
     assert refused.status_code == 403
+
+
+def test_the_rest_of_the_control_plane_is_served_by_the_embedded_aws(
+    local: LocalAgentCoreHandle,
+) -> None:
+    """Gateways and memories go to moto's bedrock-agentcore-control models, signed."""
+    control = local.client("bedrock-agentcore-control")
+    gateway = control.create_gateway(
+        name="guard-gateway",
+        roleArn=local.role_arn,
+        protocolType="MCP",
+        authorizerType="AWS_IAM",
+    )
+    assert control.get_gateway(gatewayIdentifier=gateway["gatewayId"])["name"] == "guard-gateway"
+    assert [g["gatewayId"] for g in control.list_gateways()["items"]] == [gateway["gatewayId"]]
+    memory = control.create_memory(name="guard_memory", eventExpiryDuration=30)["memory"]
+    assert control.get_memory(memoryId=memory["id"])["memory"]["name"] == "guard_memory"
+    control.delete_memory(memoryId=memory["id"])
+    control.delete_gateway(gatewayIdentifier=gateway["gatewayId"])
+    assert control.list_gateways()["items"] == []
+    # Runtimes stay ours, on the same client.
+    assert "agentRuntimes" in control.list_agent_runtimes()
+    forged = client_with(local, "bedrock-agentcore-control", "AKIAUNKNOWN000000000", "x" * 40)
+    with pytest.raises(ClientError) as caught:
+        forged.list_gateways()
+    assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"

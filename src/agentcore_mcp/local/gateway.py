@@ -7,8 +7,10 @@ Routing, in order:
 2. Data-plane paths (`/runtimes/{arn}/invocations`, `.../stopruntimesession`, the RFC
    9728 document): ours, whatever the auth (or the signing service) says; the data
    plane checks it.
-3. SigV4 with service `bedrock-agentcore` in the credential scope: the control plane,
-   after the signature is verified here.
+3. `/runtimes...` with service `bedrock-agentcore` in the credential scope: our control
+   plane (runtimes, versions, endpoints), after the signature is verified here. The rest
+   of bedrock-agentcore-control (gateways, targets, memories, ...) goes to moto's models,
+   verified like every other AWS request (rule 4).
 4. Anything else (iam, sts, cognito-idp, s3, ecr, ssm, secretsmanager, logs): moto,
    after the SigV4 signature (header or presigned query) is verified here with the same
    keys, or when AWS itself serves the operation unsigned (`guard.unsigned_operation`).
@@ -117,9 +119,7 @@ class Gateway:
         elif is_data_plane_path(raw_path):
             # Whatever the signature claims: the data plane refuses a wrong service itself.
             await self.data(scope, receive, send)
-        elif service == "bedrock-agentcore" or (
-            service is None and raw_path.startswith("/runtimes")
-        ):
+        elif raw_path.startswith("/runtimes") and service in ("bedrock-agentcore", None):
             await self._control(scope, receive, send, raw_path)
         else:
             await self._to_moto(scope, receive, send, raw_path, authorization, service)
