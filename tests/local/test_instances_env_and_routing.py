@@ -29,7 +29,9 @@ def seen(ctx: Context) -> dict:
         "env": {k: os.environ.get(k) for k in ("PORT", "HOST", "GREETING", "AWS_REGION")},
         "has_role_credentials": bool(os.environ.get("AWS_SESSION_TOKEN")),
         "headers": {
-            k: v for k, v in headers.items() if k.startswith(("x-amzn", "mcp-", "authorization"))
+            k: v
+            for k, v in headers.items()
+            if k.startswith(("x-amzn", "mcp-", "authorization", "x-api-key", "x-other"))
         },
     }
 
@@ -48,7 +50,11 @@ def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
         {"main.py": INSPECT_MAIN},
         environmentVariables={"GREETING": "hello from the runtime"},
         requestHeaderConfiguration={
-            "requestHeaderAllowlist": ["X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant"]
+            "requestHeaderAllowlist": [
+                "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant",
+                "X-Api-Key",
+                "Authorization",  # listed, but a SigV4 runtime never forwards it
+            ]
         },
     )
     assert got["status"] == "READY", got
@@ -100,12 +106,16 @@ def test_session_and_allowlisted_headers_are_forwarded(inspect_url: str) -> None
             "x-amzn-bedrock-agentcore-runtime-session-id": sid,
             "x-amzn-bedrock-agentcore-runtime-custom-tenant": "acme",
             "x-amzn-bedrock-agentcore-runtime-custom-secret": "not allowlisted",
+            "x-api-key": "key-123",
+            "x-other": "not allowlisted either",
         },
     )["headers"]
     assert got["mcp-session-id"] == sid
     assert got["x-amzn-bedrock-agentcore-runtime-session-id"] == sid
     assert got["x-amzn-bedrock-agentcore-runtime-custom-tenant"] == "acme"
     assert "x-amzn-bedrock-agentcore-runtime-custom-secret" not in got
+    assert got["x-api-key"] == "key-123"  # any unrestricted name may be allowlisted now
+    assert "x-other" not in got
     assert "authorization" not in got  # SigV4 runtimes never forward it
 
 

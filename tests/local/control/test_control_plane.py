@@ -391,13 +391,28 @@ def test_port_rules(client: Any) -> None:
     }
 
 
-def test_header_allowlist_rules(client: Any) -> None:
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Host", "restricted header (request context)"),
+        ("cookie", "restricted header (cookies)"),
+        ("X-Forwarded-For", "restricted header (proxy)"),
+        ("Content-Type", "restricted header (content negotiation)"),
+        ("X-Amz-Date", "x-amz-"),
+        ("X-Amzn-Trace-Id", "x-amzn-"),
+        ("X-Amzn-Bedrock-AgentCore-Runtime-Custom-", "x-amzn-"),
+        ("Bad Header", "not a valid header name"),
+    ],
+)
+def test_header_allowlist_refuses_restricted_names(client: Any, name: str, why: str) -> None:
     expect_validation(
         client,
-        runtime_request(requestHeaderConfiguration={"requestHeaderAllowlist": ["X-Custom-Thing"]}),
-        "X-Custom-Thing",
-        "X-Amzn-Bedrock-AgentCore-Runtime-Custom-",
+        runtime_request(requestHeaderConfiguration={"requestHeaderAllowlist": [name]}),
+        why,
     )
+
+
+def test_header_allowlist_rules(client: Any) -> None:
     expect_validation(
         client,
         runtime_request(
@@ -409,7 +424,21 @@ def test_header_allowlist_rules(client: Any) -> None:
         ),
         "at most 20",
     )
-    allow = ["Authorization", "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant"]
+    expect_validation(
+        client,
+        runtime_request(
+            requestHeaderConfiguration={"requestHeaderAllowlist": ["X-Api-Key", "x-api-key"]}
+        ),
+        "listed twice",
+    )
+    # Any valid, unrestricted name may now be listed, as well as the older prefix.
+    allow = [
+        "Authorization",
+        "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant",
+        "X-Api-Key",
+        "X-Custom-Signature",
+        "traceparent_x",
+    ]
     created = create_ready(client, requestHeaderConfiguration={"requestHeaderAllowlist": allow})
     got = client.get_agent_runtime(agentRuntimeId=created["agentRuntimeId"])
     assert got["requestHeaderConfiguration"] == {"requestHeaderAllowlist": allow}

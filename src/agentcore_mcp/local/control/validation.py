@@ -25,6 +25,7 @@ from agentcore_mcp.local.control.config import (
     RuntimeVersionConfig,
 )
 from agentcore_mcp.local.control.errors import ValidationError
+from agentcore_mcp.local.control.headers import allowlist_refusal
 
 __all__ = [
     "ENDPOINT_NAME_RE",
@@ -69,7 +70,6 @@ MANAGED_RUNTIMES = (
 )
 SERVER_PROTOCOLS = ("MCP", "HTTP", "A2A", "AGUI")
 NETWORK_MODES = ("PUBLIC", "VPC")
-CUSTOM_HEADER_PREFIX = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-"
 LIFETIME_MIN, LIFETIME_MAX = 60, 28800
 PORT_MIN, PORT_MAX, RESERVED_PORT = 8000, 12000, 8443
 MAX_ENV_VARS = 50
@@ -360,18 +360,16 @@ def _header_allowlist(body: Mapping[str, Any]) -> tuple[str, ...]:
         raise ValidationError(f"Missing required field {list_field}.", field=list_field)
     names = _string_list(spec, "requestHeaderAllowlist", list_field, min_items=1, max_items=20)
     assert names is not None
+    seen: set[str] = set()
     for name in names:
         if HEADER_NAME_RE.fullmatch(name) is None:
             raise _fail(list_field, f"{name!r} is not a valid header name.")
-        allowed = name.lower().startswith(CUSTOM_HEADER_PREFIX.lower()) and len(name) > len(
-            CUSTOM_HEADER_PREFIX
-        )
-        if not allowed and name.lower() != "authorization":
-            raise _fail(
-                list_field,
-                f"{name!r} is not allowed: header names must start with "
-                f"{CUSTOM_HEADER_PREFIX} or be Authorization.",
-            )
+        if name.lower() in seen:
+            raise _fail(list_field, f"{name!r} is listed twice (names are case-insensitive).")
+        seen.add(name.lower())
+        refusal = allowlist_refusal(name)
+        if refusal is not None:
+            raise _fail(list_field, f"{refusal}; it cannot be allowlisted.")
     return tuple(names)
 
 
