@@ -11,8 +11,9 @@ This module imports nothing from the `mcp` SDK, on purpose: the starting server
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.types import Receive, Scope, Send
@@ -24,8 +25,17 @@ from agentcore_mcp.asgi import (
     read_body,
     send_json,
 )
-from agentcore_mcp.server.settings import ServerSettings
-from agentcore_mcp.server.wire import EnvelopeError, escape_separators, parse_envelope
+from agentcore_mcp.server.json_scan import JsonLimitError, scan_json
+from agentcore_mcp.server.settings import LARGE_BODY_BYTES, ServerSettings
+from agentcore_mcp.server.wire import (
+    INVALID_REQUEST,
+    EnvelopeError,
+    escape_separators,
+    parse_envelope,
+)
+
+if TYPE_CHECKING:
+    import anyio
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
@@ -57,6 +67,25 @@ SSE_HEADERS = [
 DISPATCH_MARK = b"x-agentcore-mcp-dispatch"
 
 _BLANKS = (b" ", b"\t")
+
+NOT_ACCEPTABLE = (
+    "Not Acceptable: the Accept header must include application/json "
+    "(MCP clients send 'Accept: application/json, text/event-stream')"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _accepts(accept: bytes) -> tuple[bool, bool]:
+    """(JSON, SSE) acceptable, as the SDK's `check_accept_headers` reads `Accept`.
+
+    Cached: a client sends the same Accept on every request.
+    """
+    types = {t.split(b";")[0].strip().lower() for t in accept.split(b",")}
+    wildcard = b"*/*" in types
+    return (
+        wildcard or b"application/json" in types or b"application/*" in types,
+        wildcard or b"text/event-stream" in types or b"text/*" in types,
+    )
 
 
 @dataclass(slots=True)
@@ -153,6 +182,7 @@ class RequestGate:
         self._limit = settings.max_body_bytes
         # A Content-Length with fewer digits than the limit cannot exceed it.
         self._limit_digits = len(str(settings.max_body_bytes))
+        self._large_parses: anyio.CapacityLimiter | None = None
         self._too_large = (
             f"Payload Too Large: request body exceeds {settings.max_body_bytes} bytes "
             "(raise MCP_MAX_BODY_BYTES to accept more)"
@@ -187,6 +217,12 @@ class RequestGate:
                 headers={"allow": "POST"},
             )
             return None
+        # The SDK's rule (check_accept_headers), before it reads the body: a client that
+        # cannot take JSON gets 406 for every method, whichever path would answer it.
+        accepts_json, accepts_sse = _accepts(headers.get(b"accept", b""))
+        if not accepts_json:
+            await send_json_error(send, 406, NOT_ACCEPTABLE)
+            return None
         content_type = headers.get(b"content-type", b"")
         if content_type != b"application/json" and (
             content_type.split(b";")[0].strip().lower() != b"application/json"
@@ -213,19 +249,39 @@ class RequestGate:
         except ClientDisconnected:
             return None
         try:
-            message = parse_envelope(body)
+            if len(body) > LARGE_BODY_BYTES:
+                message = await self._parse_large(body)
+            else:
+                message = parse_envelope(body)
         except EnvelopeError as exc:
             await send_json_error(send, 400, exc.message, code=exc.code, request_id=exc.request_id)
             return None
-        accept = headers.get(b"accept", b"").lower()
         version = headers.get(b"mcp-protocol-version")
         return InboundRequest(
             scope=scope,
             body=body,
             message=message,
-            accepts_sse=b"text/event-stream" in accept or b"*/*" in accept or b"text/*" in accept,
+            accepts_sse=accepts_sse,
             protocol_version=version.decode("latin-1") if version is not None else None,
         )
+
+    async def _parse_large(self, body: bytes) -> dict[str, Any]:
+        """Scan, then parse, on a worker thread: parsing 50 MB on the event loop held
+        every other caller for seconds. At most `large_body_parses` run at once."""
+        import anyio.to_thread
+
+        if self._large_parses is None:
+            self._large_parses = anyio.CapacityLimiter(self.settings.large_body_parses)
+        return await anyio.to_thread.run_sync(
+            self._scan_and_parse, body, limiter=self._large_parses
+        )
+
+    def _scan_and_parse(self, body: bytes) -> dict[str, Any]:
+        try:
+            scan_json(body, self.settings.max_json_values, self.settings.max_json_depth)
+        except JsonLimitError as exc:
+            raise EnvelopeError(INVALID_REQUEST, exc.message) from None
+        return parse_envelope(body)
 
 
 class AnswerEncoder:

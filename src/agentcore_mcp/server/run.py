@@ -123,6 +123,8 @@ def _uvicorn_server(app: ASGIApp, settings: ServerSettings, started: float) -> u
                     flush=True,
                 )
 
+    from agentcore_mcp.http_limits import limited_http_protocol
+
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -137,6 +139,13 @@ def _uvicorn_server(app: ASGIApp, settings: ServerSettings, started: float) -> u
         server_header=False,
         # AgentCore holds streamed calls for up to 60 min; never cut an idle keep-alive early.
         timeout_keep_alive=75,
+        # A bounded request head (431) and a read timeout (408): uvicorn has neither.
+        http=limited_http_protocol(
+            settings.max_header_bytes,
+            settings.read_timeout_seconds,
+            head_hint=" (raise MCP_MAX_HEADER_BYTES to accept more)",
+            timeout_hint=" (MCP_READ_TIMEOUT_SECONDS)",
+        ),
     )
     return AnnouncingServer(config)
 

@@ -14,6 +14,18 @@ DispatcherName = Literal["fast", "sdk"]
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
 # AgentCore proxies close idle streams; the contract asks for a keep-alive at least every 15 s.
 DEFAULT_SSE_KEEPALIVE_SECONDS = 10.0
+# Bodies over `LARGE_BODY_BYTES` are scanned before parsing and parsed off the event
+# loop. A smaller body cannot hold more than about half a million JSON values, and the
+# parser itself refuses nesting deeper than 200, so scanning it would buy nothing.
+LARGE_BODY_BYTES = 1024 * 1024
+# Each JSON value costs Python 30-70 bytes once parsed: a million of them is ~70 MB,
+# whatever the body's size. Millions of `[]` in a 99 MB body took 2.86 GB.
+DEFAULT_MAX_JSON_VALUES = 1_000_000
+DEFAULT_MAX_JSON_DEPTH = 128
+# Large bodies parsed at once; more wait (their bytes already read, nothing parsed yet).
+DEFAULT_LARGE_BODY_PARSES = 2
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_READ_TIMEOUT_SECONDS = 60.0
 
 
 class SettingsError(ValueError):
@@ -41,6 +53,12 @@ class ServerSettings:
     # A startup manifest (`agentcore-mcp manifest`): answer the handshake from it while
     # the SDK loads. Used only when it matches the code.
     startup_manifest: str | None = None
+    # Limits on large JSON bodies (see LARGE_BODY_BYTES) and on the HTTP request itself.
+    max_json_values: int = DEFAULT_MAX_JSON_VALUES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    large_body_parses: int = DEFAULT_LARGE_BODY_PARSES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -57,6 +75,16 @@ class ServerSettings:
             raise SettingsError("MCP_SSE_KEEPALIVE_SECONDS must be in (0, 15]")
         if self.max_body_bytes <= 0:
             raise SettingsError("MCP_MAX_BODY_BYTES must be positive")
+        if self.max_json_values <= 0:
+            raise SettingsError("MCP_MAX_JSON_VALUES must be positive")
+        if self.max_json_depth <= 0:
+            raise SettingsError("MCP_MAX_JSON_DEPTH must be positive")
+        if self.large_body_parses <= 0:
+            raise SettingsError("MCP_LARGE_BODY_PARSES must be positive")
+        if self.max_header_bytes < 1024:
+            raise SettingsError("MCP_MAX_HEADER_BYTES must be at least 1024")
+        if not self.read_timeout_seconds > 0:
+            raise SettingsError("MCP_READ_TIMEOUT_SECONDS must be positive")
 
     @property
     def normalized_path(self) -> str:
@@ -84,6 +112,13 @@ class ServerSettings:
                 dispatcher=e.get("MCP_DISPATCHER", "fast"),  # type: ignore[arg-type]
                 inline_sync_tools=_inline_setting(e.get("MCP_INLINE_SYNC_TOOLS", "auto")),
                 startup_manifest=e.get("MCP_STARTUP_MANIFEST") or None,
+                max_json_values=int(e.get("MCP_MAX_JSON_VALUES", DEFAULT_MAX_JSON_VALUES)),
+                max_json_depth=int(e.get("MCP_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)),
+                large_body_parses=int(e.get("MCP_LARGE_BODY_PARSES", DEFAULT_LARGE_BODY_PARSES)),
+                max_header_bytes=int(e.get("MCP_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES)),
+                read_timeout_seconds=float(
+                    e.get("MCP_READ_TIMEOUT_SECONDS", DEFAULT_READ_TIMEOUT_SECONDS)
+                ),
             )
         except ValueError as exc:
             if isinstance(exc, SettingsError):

@@ -224,6 +224,22 @@ class EnvelopeError(Exception):
         self.request_id = request_id
 
 
+def _parse_error_message(body: bytes, exc: ValueError) -> str:
+    if b"NaN" in body or b"Infinity" in body:
+        import pydantic_core
+
+        try:
+            pydantic_core.from_json(body)
+        except ValueError:
+            pass
+        else:
+            return (
+                "Parse error: NaN, Infinity and -Infinity are not JSON numbers (RFC 8259); "
+                "send a finite number, or a string"
+            )
+    return f"Parse error: body is not valid JSON ({exc})"
+
+
 def parse_envelope(body: bytes) -> dict[str, object]:
     """Parse and check a JSON-RPC message; raise `EnvelopeError` with the spec's code.
 
@@ -233,9 +249,11 @@ def parse_envelope(body: bytes) -> dict[str, object]:
     import pydantic_core
 
     try:
-        doc = pydantic_core.from_json(body)
+        # NaN and Infinity are not JSON (RFC 8259): strict peers refuse them, and a tool
+        # given one answers with a number JSON cannot carry.
+        doc = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as exc:
-        raise EnvelopeError(PARSE_ERROR, f"Parse error: body is not valid JSON ({exc})") from None
+        raise EnvelopeError(PARSE_ERROR, _parse_error_message(body, exc)) from None
     if isinstance(doc, list):
         raise EnvelopeError(
             INVALID_REQUEST,

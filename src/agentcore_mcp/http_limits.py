@@ -1,0 +1,198 @@
+"""HTTP/1.1 limits uvicorn does not enforce itself, for every server this project runs.
+
+uvicorn's httptools protocol accepts a request head of any size, and it builds a header
+value by concatenating the pieces it reads: a 64 MB header took 7 s of the event loop
+to refuse (quadratic), stalling every other client. Nor does it time out a client that
+trickles its head or stops sending its body: each such connection holds a file
+descriptor for ever.
+
+`limited_http_protocol` returns an `HttpToolsProtocol` subclass for
+`uvicorn.Config(http=...)` that
+
+- feeds the parser at most `max_head_bytes` of a request head (request line and
+  headers) and answers anything longer with 431, so the parser's cost stays bounded;
+- gives a request head `read_timeout` seconds to arrive in full, and a request body
+  `read_timeout` seconds between two reads, and answers 408 when that passes. Time the
+  server itself spends not reading (flow control while the app is busy, a pipelined
+  request waiting its turn) does not count. Idle keep-alive connections stay uvicorn's
+  `timeout_keep_alive` business.
+
+The server kit (`server/run.py`) and the local AgentCore (`local/service.py`) both use
+it, each with its own settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+DEFAULT_MAX_HEAD_BYTES = 64 * 1024
+DEFAULT_READ_TIMEOUT_SECONDS = 60.0
+# After a refusal, how long the server keeps reading (and dropping) what the client is
+# still sending, so that the client reads the answer instead of a connection reset.
+LINGER_SECONDS = 2.0
+
+_IDLE, _HEAD, _BODY = 0, 1, 2
+
+
+class HttpLimitsError(ValueError):
+    """A limit with a value the server cannot use."""
+
+
+def limited_http_protocol(
+    max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    *,
+    head_hint: str = "",
+    timeout_hint: str = "",
+) -> type[asyncio.Protocol]:
+    """An httptools protocol class enforcing these limits; pass it as `uvicorn.Config(http=)`.
+
+    `head_hint` and `timeout_hint` end the 431 and 408 messages (e.g. which setting
+    raises the limit).
+    """
+    if max_head_bytes < 1024:
+        raise HttpLimitsError(f"the header size limit must be at least 1024, got {max_head_bytes}")
+    if not read_timeout > 0:
+        raise HttpLimitsError(f"the read timeout must be positive, got {read_timeout}")
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    head_message = (
+        f"Request Header Fields Too Large: the request line and headers exceed "
+        f"{max_head_bytes} bytes{head_hint}"
+    )
+    timeout_message = (
+        f"Request Timeout: no progress sending the request for {read_timeout:g} s{timeout_hint}"
+    )
+
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._phase = _IDLE
+            self._head_seen = 0
+            self._heads_done = 0
+            self._deadline = 0.0
+            self._timer: asyncio.TimerHandle | None = None
+            self._refused = False
+
+        # --- the read deadline: one timer per connection, moved lazily ----------------
+
+        def _start_phase(self, phase: int) -> None:
+            self._phase = phase
+            self._deadline = self.loop.time() + read_timeout
+            if self._timer is None:
+                self._timer = self.loop.call_later(read_timeout, self._on_timer)
+
+        def _on_timer(self) -> None:
+            self._timer = None
+            if self._phase == _IDLE or self._refused or self.transport.is_closing():
+                return
+            now = self.loop.time()
+            if self.flow is not None and self.flow.read_paused:
+                # The server stopped reading, not the client: the clock restarts on resume.
+                self._deadline = now + read_timeout
+            if now < self._deadline:
+                self._timer = self.loop.call_later(self._deadline - now, self._on_timer)
+                return
+            if self._phase == _HEAD and self._head_seen == 0:
+                self.transport.close()  # a connection that never sent a byte: just close
+                return
+            self._refuse(408, "Request Timeout", timeout_message)
+
+        # --- uvicorn protocol hooks -------------------------------------------------------
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            # A new connection gets `read_timeout` to send its first request head.
+            self._start_phase(_HEAD)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            while data:
+                if self._refused:
+                    return  # lingering after a refusal: drop what still arrives
+                if self._phase == _BODY:
+                    self._deadline = self.loop.time() + read_timeout  # progress
+                    super().data_received(data)
+                    return
+                if self._phase == _IDLE:
+                    self._head_seen = 0
+                    self._start_phase(_HEAD)  # the first bytes of the next request
+                room = max_head_bytes - self._head_seen
+                if len(data) <= room:
+                    self._head_seen += len(data)
+                    super().data_received(data)
+                    return
+                # Feed only what fits: the parser never holds more than the limit.
+                done = self._heads_done
+                piece, data = data[:room], data[room:]
+                self._head_seen += len(piece)
+                if piece:
+                    super().data_received(piece)
+                if self.transport.is_closing():
+                    return
+                if self._heads_done == done:
+                    self._refuse(431, "Request Header Fields Too Large", head_message)
+                    return
+
+        def on_headers_complete(self) -> None:
+            self._heads_done += 1
+            # Until the parser reports the message complete, the body is being read.
+            self._start_phase(_BODY)
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            # The timer stays: it does nothing while idle, and re-arming it per request
+            # would cost every request a timer.
+            self._phase = _IDLE
+
+        # --- refusal ----------------------------------------------------------------------
+
+        def _refuse(self, status: int, reason: str, message: str) -> None:
+            self._refused = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            cycle = self.cycle
+            if cycle is not None and cycle.response_started and not cycle.response_complete:
+                # A response is already on the wire: nothing else can be said on it.
+                self.transport.close()
+                return
+            if cycle is not None and not cycle.response_complete:
+                # The app must not answer as well, and its receive() must end.
+                cycle.response_complete = True
+                cycle.disconnected = True
+                cycle.message_event.set()
+            if self.flow is not None:
+                self.flow.resume_reading()  # keep draining, even a paused pipeline
+            body = message.encode("ascii", "replace")
+            self.transport.write(
+                b"".join(
+                    (
+                        f"HTTP/1.1 {status} {reason}\r\n".encode("ascii"),
+                        b"content-type: text/plain; charset=utf-8\r\n",
+                        b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                        b"connection: close\r\n\r\n",
+                        body,
+                    )
+                )
+            )
+            # Half-close and keep reading for a moment: closing with unread input would
+            # reset the connection, and the client might never see the answer.
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+                self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            else:
+                self.transport.close()
+
+        def eof_received(self) -> None:
+            if self._refused:
+                self.transport.close()
+
+    return LimitedHttpToolsProtocol
