@@ -49,6 +49,12 @@ def start(
     lifecycle_scale: float | None = typer.Option(
         None, help="Scale idle/max-lifetime durations (testing) [default 1]."
     ),
+    max_starting: int | None = typer.Option(
+        None, min=1, help="Instances starting at once; others queue [default: CPU count]."
+    ),
+    max_unpacked_mb: float | None = typer.Option(
+        None, min=0, help="Unpacked code zip limit in MB [default 750, as AgentCore]."
+    ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
@@ -62,6 +68,8 @@ def start(
         max_instances=max_instances,
         startup_timeout=startup_timeout,
         lifecycle_scale=lifecycle_scale,
+        max_starting=max_starting,
+        max_unpacked_bytes=None if max_unpacked_mb is None else int(max_unpacked_mb * 2**20),
     )
     if not detach:
         run_foreground(settings)
@@ -79,6 +87,10 @@ def start(
         str(settings.startup_timeout),
         "--lifecycle-scale",
         str(settings.lifecycle_scale),
+        "--max-starting",
+        str(settings.max_starting),
+        "--max-unpacked-mb",
+        str(settings.max_unpacked_bytes / 2**20),
     ]
     if settings.persist:
         extra.append("--persist")
@@ -185,6 +197,16 @@ def logs(
     home: Path | None = typer.Option(None, help="The --home it was started with."),
 ) -> None:
     """Print a runtime's instance output (one log per runtime, lines tagged by session)."""
+    from agentcore_mcp.local.control.validation import RUNTIME_ID_RE
+
+    if runtime is not None and RUNTIME_ID_RE.fullmatch(runtime) is None:
+        # The id names a file under --home/logs: anything else could read any *.log.
+        stderr.print(
+            f"[red]error:[/] {runtime!r} is not a runtime id (like mcp_server-AbCdEf1234); "
+            "`agentcore-mcp local status` lists them",
+            highlight=False,
+        )
+        raise typer.Exit(ExitCode.USAGE)
     settings = _settings(home=home)
     path = settings.logs_dir / f"{runtime}.log" if runtime else settings.home / "local.log"
     if not path.exists():

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import io
 import shutil
+import stat
 import zipfile
+import zlib
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from agentcore_mcp.local.control.models import (
@@ -33,14 +35,38 @@ if TYPE_CHECKING:
     from agentcore_mcp.local.aws import EmbeddedAws
 
 
-class ArtifactStore:
-    """Unpacked code artifacts under `root/{runtime_id}/{version}`."""
+# The service's direct-code-deploy limit on the unpacked zip (750 MB).
+MAX_UNPACKED_BYTES = 750 * 1024 * 1024
+_CHUNK = 1 << 20
+_REBUILD = (
+    "Rebuild the zip with a standard tool (`zip -r` from inside the project folder, or "
+    "Python's shutil.make_archive) and upload it again."
+)
 
-    def __init__(self, aws: EmbeddedAws, root: Path, region: str) -> None:
+
+class ArtifactStore:
+    """Unpacked code artifacts under `root/{runtime_id}/{version}`.
+
+    A version is unpacked into `{version}.partial` and renamed into place only when
+    complete; a failed unpack, a failed version and a deleted runtime leave nothing behind.
+    """
+
+    def __init__(
+        self,
+        aws: EmbeddedAws,
+        root: Path,
+        region: str,
+        *,
+        max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+    ) -> None:
         self.aws = aws
         self.root = root
         self.region = region
+        self.max_unpacked_bytes = max_unpacked_bytes
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # Left by a process that was killed mid-unpack: never complete, never used.
+        for stale in root.glob("*/*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
 
     def path_for(self, runtime_id: str, version: str) -> Path:
         return self.root / runtime_id / version
@@ -52,8 +78,20 @@ class ArtifactStore:
             if (target / ".unpacked").exists():
                 return target
             data = await asyncio.to_thread(self._fetch, artifact)
-            await asyncio.to_thread(self._extract, data, target, artifact)
+            await asyncio.to_thread(_extract, data, target, artifact, self.max_unpacked_bytes)
             return target
+
+    async def discard_version(self, runtime_id: str, version: str) -> None:
+        """Remove one version's unpacked code (it failed, nothing runs it)."""
+        self._locks.pop((runtime_id, version), None)
+        target = self.path_for(runtime_id, version)
+        await asyncio.to_thread(_remove, target, target.with_name(target.name + ".partial"))
+
+    async def discard(self, runtime_id: str) -> None:
+        """Remove every version's unpacked code (the runtime was deleted)."""
+        for key in [k for k in self._locks if k[0] == runtime_id]:
+            del self._locks[key]
+        await asyncio.to_thread(_remove, self.root / runtime_id)
 
     def _fetch(self, artifact: CodeArtifact) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -75,36 +113,143 @@ class ArtifactStore:
         except BotoCoreError as exc:
             raise ArtifactError(f"Code artifact {where} could not be read: {exc}") from exc
 
-    @staticmethod
-    def _extract(data: bytes, target: Path, artifact: CodeArtifact) -> None:
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as exc:
-            raise ArtifactError(
-                f"Code artifact s3://{artifact.bucket}/{artifact.prefix} is not a zip file."
-            ) from exc
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _extract(data: bytes, target: Path, artifact: CodeArtifact, limit: int) -> None:
+    """Unpack `data` into `target` via `target.partial`, or raise ArtifactError and leave
+    nothing. Every odd archive (bad entries, lying sizes, corrupt data) is a reason, not a
+    crash."""
+    where = f"s3://{artifact.bucket}/{artifact.prefix}"
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise ArtifactError(f"Code artifact {where} is not a zip file. {_REBUILD}") from exc
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        members = _checked_members(archive, where, limit)
         staging.mkdir(parents=True)
-        root = staging.resolve()
-        for member in archive.infolist():
-            destination = (staging / member.filename).resolve()
-            if not destination.is_relative_to(root):
-                raise ArtifactError(f"Code artifact has an unsafe path: {member.filename!r}")
-        archive.extractall(staging)
-        for member in archive.infolist():
+        written = 0
+        for member, relative in members:
+            destination = staging / relative
+            if member.is_dir():
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            # Count what is really written: a header's declared size can lie.
+            with archive.open(member) as source, destination.open("xb") as out:
+                while chunk := source.read(_CHUNK):
+                    written += len(chunk)
+                    if written > limit:
+                        raise ArtifactError(_too_big(where, limit, "unpacks to"))
+                    out.write(chunk)
             mode = (member.external_attr >> 16) & 0o777
             if mode & 0o111:
-                (staging / member.filename).chmod(mode)
-        entry = artifact.entry_point[0]
-        if entry.endswith((".py", ".js", ".mjs", ".cjs")) and not (staging / entry).is_file():
-            raise ArtifactError(
-                f"entryPoint {entry!r} is not in the code artifact. The zip must have it "
-                "at its root (zip the contents of your project folder, not the folder)."
-            )
+                destination.chmod(mode)
+        _check_entry_point(staging, artifact)
         (staging / ".unpacked").touch()
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
+    except ArtifactError:
+        raise
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        RuntimeError,  # an encrypted entry
+        NotImplementedError,  # an unsupported compression method
+        ValueError,
+        EOFError,
+        zlib.error,
+    ) as exc:
+        raise ArtifactError(
+            f"Code artifact {where} could not be unpacked: {exc}. {_REBUILD}"
+        ) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _too_big(where: str, limit: int, verb: str) -> str:
+    return (
+        f"Code artifact {where} {verb} more than {limit / 2**20:g} MB, the limit for "
+        "direct code deploy. Leave out what the server does not need (tests, caches, "
+        "unused dependencies), or deploy a container image instead."
+    )
+
+
+def _checked_members(
+    archive: zipfile.ZipFile, where: str, limit: int
+) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Every entry with its relative path, after refusing what cannot be unpacked as-is."""
+
+    def refuse(member: zipfile.ZipInfo, problem: str) -> ArtifactError:
+        return ArtifactError(
+            f"Code artifact {where} has an entry {member.filename!r} that {problem}. {_REBUILD}"
+        )
+
+    checked: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+    files: set[PurePosixPath] = set()
+    directories: set[PurePosixPath] = set()
+    declared = 0
+    for member in archive.infolist():
+        name = member.filename
+        if "\\" in name:
+            raise refuse(member, "uses backslashes (a Windows path)")
+        if "\x00" in member.orig_filename:  # zipfile cuts the name there; we refuse it
+            raise refuse(member, "has a NUL character in its name")
+        if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+            raise refuse(member, "is an absolute path")
+        relative = PurePosixPath(name)
+        if ".." in relative.parts:
+            raise refuse(member, "climbs out of the folder with '..'")
+        if not relative.parts or relative == PurePosixPath("."):
+            raise refuse(member, "has no name")
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise refuse(member, "is a symbolic link; zip the file it points to instead")
+        if member.flag_bits & 0x1:
+            raise refuse(member, "is encrypted")
+        if member.is_dir():
+            if member.file_size:
+                raise refuse(member, f"is a directory but holds {member.file_size} bytes")
+            if relative in files:
+                raise refuse(member, "is both a file and a directory")
+            directories.add(relative)
+        else:
+            if relative in files:
+                raise refuse(member, "appears twice")
+            if relative in directories:
+                raise refuse(member, "is both a file and a directory")
+            files.add(relative)
+            declared += member.file_size
+        directories.update(relative.parents)
+        checked.append((member, relative))
+    if files & directories:
+        clash = sorted(files & directories)[0]
+        raise ArtifactError(
+            f"Code artifact {where} has {str(clash)!r} both as a file and as a folder. {_REBUILD}"
+        )
+    if declared > limit:
+        raise ArtifactError(_too_big(where, limit, f"declares {declared} bytes,"))
+    return checked
+
+
+def _check_entry_point(unpacked: Path, artifact: CodeArtifact) -> None:
+    root = unpacked.resolve()
+    for item in artifact.entry_point:
+        if not (root / item).resolve().is_relative_to(root):
+            raise ArtifactError(
+                f"entryPoint {item!r} points outside the code artifact. Give a path "
+                "relative to the zip's root, such as 'main.py'."
+            )
+    entry = artifact.entry_point[0]
+    if entry.endswith((".py", ".js", ".mjs", ".cjs")) and not (unpacked / entry).is_file():
+        raise ArtifactError(
+            f"entryPoint {entry!r} is not in the code artifact. The zip must have it "
+            "at its root (zip the contents of your project folder, not the folder)."
+        )
 
 
 class LocalArtifactPreparer:
@@ -116,22 +261,34 @@ class LocalArtifactPreparer:
 
     async def prepare(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> None:
         artifact = config.artifact
-        if isinstance(artifact, ContainerArtifact):
-            if await asyncio.to_thread(container_engine) is None:
-                raise ArtifactError(
-                    "No container engine (docker or podman) is available to the local "
-                    "AgentCore, so container artifacts cannot run here. Deploy a code zip "
-                    "(codeConfiguration) instead, or start Docker and retry."
-                )
-        else:
-            await self.store.unpack(runtime_id, version, artifact)
+        if (
+            isinstance(artifact, ContainerArtifact)
+            and await asyncio.to_thread(container_engine) is None
+        ):
+            raise ArtifactError(
+                "No container engine (docker or podman) is available to the local "
+                "AgentCore, so container artifacts cannot run here. Deploy a code zip "
+                "(codeConfiguration) instead, or start Docker and retry."
+            )
         try:
+            if isinstance(artifact, CodeArtifact):
+                await self.store.unpack(runtime_id, version, artifact)
             instance: Instance = await self._start_probe(runtime_id, version, config)
         except StartupTimeout as exc:
+            await self.store.discard_version(runtime_id, version)
             raise ArtifactError(
                 f"The runtime did not start listening within the startup limit: {exc}"
             ) from exc
         except StartupCrashed as exc:
+            await self.store.discard_version(runtime_id, version)
             tail = f" Last output:\n{exc.log_tail}" if exc.log_tail else ""
             raise ArtifactError(f"The runtime failed to start: {exc}.{tail}") from exc
+        except BaseException:
+            # A failed (or cancelled) version never runs: its unpacked code goes too.
+            await asyncio.shield(self.store.discard_version(runtime_id, version))
+            raise
         await instance.stop()
+
+    async def discard(self, runtime_id: str) -> None:
+        """The runtime was deleted: its unpacked code goes."""
+        await self.store.discard(runtime_id)

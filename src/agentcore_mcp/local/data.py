@@ -39,10 +39,17 @@ from agentcore_mcp.auth import (
     www_authenticate_header,
 )
 from agentcore_mcp.local.control.errors import ArtifactError
+from agentcore_mcp.local.control.headers import forwarded_custom_headers
 from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry
 from agentcore_mcp.local.errors import STARTUP_TIMEOUT_MESSAGE, DataPlaneError
 from agentcore_mcp.local.instances import Instance, StartupCrashed, StartupTimeout
-from agentcore_mcp.local.sessions import QuotaExceeded, Session, SessionEnded, SessionPool
+from agentcore_mcp.local.sessions import (
+    PoolClosed,
+    QuotaExceeded,
+    Session,
+    SessionEnded,
+    SessionPool,
+)
 
 logger = logging.getLogger("agentcore_mcp.local.data")
 
@@ -51,7 +58,6 @@ DATA_PATH = re.compile(
     r"(?P<wellknown>/\.well-known/oauth-protected-resource)?/?$"
 )
 SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
-CUSTOM_PREFIX = "x-amzn-bedrock-agentcore-runtime-custom-"
 FORWARDED = (
     "content-type",
     "accept",
@@ -278,15 +284,19 @@ class DataPlane:
         await send_json(send, 200, doc)
 
     def _session_id(self, request: DataPlaneRequest) -> str:
+        """The runtime session id: Mcp-Session-Id, else the runtime header, else a new one.
+
+        For an MCP runtime, Mcp-Session-Id is the runtime session id (requests are routed
+        by it and both response headers carry it), so it follows the same rule as
+        X-Amzn-Bedrock-AgentCore-Runtime-Session-Id (33 to 256 characters), and MCP's own
+        (visible ASCII only).
+        """
         mcp_id = request.header("mcp-session-id")
         runtime_id = request.header(SESSION_HEADER)
-        if runtime_id is not None and not 33 <= len(runtime_id) <= 256:
-            raise DataPlaneError(
-                "ValidationException",
-                "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id must be 33 to 256 characters "
-                f"long (got {len(runtime_id)}).",
-                status=400,
-            )
+        if mcp_id is not None:
+            _check_session_id("Mcp-Session-Id", mcp_id, visible_ascii=True)
+        if runtime_id is not None:
+            _check_session_id("X-Amzn-Bedrock-AgentCore-Runtime-Session-Id", runtime_id)
         return mcp_id or runtime_id or self.sessions.new_session_id()
 
     async def _stop_session(
@@ -336,6 +346,8 @@ class DataPlane:
             raise DataPlaneError("ResourceNotFoundException", str(exc), status=404) from exc
         except QuotaExceeded as exc:
             raise DataPlaneError("ServiceQuotaExceededException", str(exc)) from exc
+        except PoolClosed as exc:
+            raise DataPlaneError("InternalServerException", str(exc), status=503) from exc
         except StartupTimeout as exc:
             logger.warning("runtime %s: %s", runtime.runtime_id, exc)
             await send_json(
@@ -368,14 +380,13 @@ class DataPlane:
         self, request: DataPlaneRequest, runtime: ResolvedRuntime, session_id: str
     ) -> dict[str, str]:
         headers = {k: v for k, v in request.headers if k in FORWARDED}
-        allow = {h.lower() for h in runtime.config.request_header_allowlist}
-        for key, value in request.headers:
-            if key.startswith(CUSTOM_PREFIX) and key in allow:
-                headers[key] = value
-        if runtime.config.authorizer is not None and "authorization" in allow:
-            auth = request.header("authorization")
-            if auth:
-                headers["authorization"] = auth
+        headers.update(
+            forwarded_custom_headers(
+                request.headers,
+                runtime.config.request_header_allowlist,
+                jwt_runtime=runtime.config.authorizer is not None,
+            )
+        )
         headers["mcp-session-id"] = session_id
         headers[SESSION_HEADER] = session_id
         return headers
@@ -457,6 +468,21 @@ class DataPlane:
                 )
             else:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _check_session_id(header: str, value: str, *, visible_ascii: bool = False) -> None:
+    problem = None
+    if not 33 <= len(value) <= 256:
+        problem = f"must be 33 to 256 characters long (got {len(value)})"
+    elif visible_ascii and any(not 0x21 <= ord(c) <= 0x7E for c in value):
+        problem = "may hold only visible ASCII characters (no spaces or control characters)"
+    if problem is not None:
+        raise DataPlaneError(
+            "ValidationException",
+            f"{header} {problem}: it is the runtime session id. Send no session id to "
+            "start a new session, or a UUID (36 characters) of your own.",
+            status=400,
+        )
 
 
 def _request_id(body: bytes) -> object:

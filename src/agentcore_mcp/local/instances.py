@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import json
 import os
 import shutil
 import signal
 import socket
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from agentcore_mcp.files import write_atomically
 
 
 class InstanceError(Exception):
@@ -112,6 +116,7 @@ class Instance:
     process: asyncio.subprocess.Process | None = None
     started_at: float = 0.0
     exited: asyncio.Event = field(default_factory=asyncio.Event)
+    on_spawn: Callable[[int], None] | None = None  # told the pid as soon as it exists
     _pump: asyncio.Task[None] | None = None
 
     @property
@@ -140,11 +145,14 @@ class Instance:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_parent_death_signal(),
             )
         except OSError as exc:
             raise StartupCrashed(f"cannot run {spec.argv[0]!r}: {exc}", None, "") from exc
         self._pump = asyncio.create_task(self._pump_output())
         try:
+            if self.on_spawn is not None:
+                self.on_spawn(self.process.pid)
             await self._wait_until_listening()
         except BaseException:
             # Cancelled (the runtime was deleted, the AgentCore is stopping) or failed
@@ -219,6 +227,101 @@ class Instance:
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
         await self._wait_pump()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A preexec_fn that has Linux SIGKILL the child when the local AgentCore dies.
+
+    Even a SIGKILL of the local AgentCore (which runs no cleanup) then leaves no orphan
+    instance holding its loopback address. Linux only; elsewhere `local stop` kills the
+    recorded process groups instead. The libc function is looked up here, in the parent:
+    the child of a threaded process (moto runs in a thread) should do as little as possible
+    between fork and exec.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: no signal will come
+            os._exit(1)
+
+    return preexec
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid` (Linux), to tell a recorded pid from a reused one."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+class InstancePids:
+    """The live instances' pids (each its own process group) in a 0600 JSON file.
+
+    `local stop` reads it to kill the instances of a local AgentCore that did not stop
+    them itself (stuck, or killed), wherever the platform has no parent-death signal.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._live: dict[int, str | None] = {}
+
+    def add(self, pid: int) -> None:
+        self._live[pid] = process_start_time(pid)
+        self._write()
+
+    def discard(self, pid: int) -> None:
+        if self._live.pop(pid, "absent") != "absent":
+            self._write()
+
+    def _write(self) -> None:
+        doc = [{"pid": pid, "start_time": started} for pid, started in self._live.items()]
+        write_atomically(self.path, json.dumps(doc))
+
+    def remove(self) -> None:
+        self._live.clear()
+        self.path.unlink(missing_ok=True)
+
+
+def kill_recorded_instances(path: Path) -> list[int]:
+    """SIGKILL the process group of every recorded instance still running; remove the file.
+
+    A pid whose start time no longer matches the record was reused by another process
+    and is left alone. Returns the pids signalled.
+    """
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    killed: list[int] = []
+    for item in doc if isinstance(doc, list) else []:
+        pid = item.get("pid") if isinstance(item, dict) else None
+        if not isinstance(pid, int) or pid <= 1:
+            continue
+        recorded = item.get("start_time")
+        if process_start_time(pid) != recorded:
+            continue  # gone, or a different process now (None == None only off Linux)
+        try:
+            if os.getpgid(pid) != pid:
+                continue  # every instance leads its own group; this pid does not
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+        killed.append(pid)
+    path.unlink(missing_ok=True)
+    return killed
 
 
 async def _port_open(host: str, port: int) -> bool:

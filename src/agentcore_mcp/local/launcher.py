@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 from agentcore_mcp.local.control.models import CodeArtifact, ContainerArtifact, RuntimeVersionConfig
 from agentcore_mcp.local.instances import (
     Instance,
+    InstancePids,
     InstanceSpec,
     LoopbackAddresses,
     code_argv,
     container_engine,
+    kill_recorded_instances,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +43,8 @@ class InstanceLauncher:
         region: str,
         gateway_url: str,
         startup_timeout: float,
+        max_starting: int = 2,
+        pids_file: Path | None = None,
     ) -> None:
         self.aws = aws
         self.artifacts = artifacts
@@ -49,6 +53,11 @@ class InstanceLauncher:
         self.gateway_url = gateway_url
         self.startup_timeout = startup_timeout
         self.addresses = LoopbackAddresses()
+        # Instances start max_starting at a time. The readiness limit counts from the
+        # spawn, not from the queue: AgentCore gives every microVM its own 2 vCPU, so a
+        # start here must not fail (424) just because fifty others share two cores.
+        self._starting = asyncio.Semaphore(max(1, max_starting))
+        self.pids = InstancePids(pids_file) if pids_file is not None else None
 
     def log_path(self, runtime_id: str) -> Path:
         return self.logs_dir / f"{runtime_id}.log"
@@ -56,21 +65,38 @@ class InstanceLauncher:
     async def start(
         self, runtime_id: str, version: str, config: RuntimeVersionConfig, session_id: str
     ) -> Instance:
-        port = config.protocol.port
-        host = self.addresses.take(port)
-        try:
-            spec = await self._spec(runtime_id, version, config, session_id, host, port)
-            instance = Instance(spec)
-            await instance.start()
-        except BaseException:
-            self.addresses.give_back(host)
-            raise
+        async with self._starting:
+            port = config.protocol.port
+            host = self.addresses.take(port)
+            instance: Instance | None = None
+            try:
+                spec = await self._spec(runtime_id, version, config, session_id, host, port)
+                instance = Instance(spec, on_spawn=self._spawned)
+                await instance.start()
+            except BaseException:
+                self.addresses.give_back(host)
+                if instance is not None and instance.pid is not None and self.pids is not None:
+                    self.pids.discard(instance.pid)
+                raise
+        assert instance is not None
         asyncio.get_running_loop().create_task(self._release_when_exited(instance))
         return instance
+
+    def _spawned(self, pid: int) -> None:
+        if self.pids is not None:
+            self.pids.add(pid)
 
     async def _release_when_exited(self, instance: Instance) -> None:
         await instance.exited.wait()
         self.addresses.give_back(instance.spec.host)
+        if self.pids is not None and instance.pid is not None:
+            self.pids.discard(instance.pid)
+
+    async def aclose(self) -> None:
+        """After the sessions ended: kill anything still recorded, then drop the record."""
+        if self.pids is not None:
+            await asyncio.to_thread(kill_recorded_instances, self.pids.path)
+            self.pids.remove()
 
     async def _spec(
         self,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from agentcore_mcp.local.instances import kill_recorded_instances
 from agentcore_mcp.local.service import LocalSettings
 
 
@@ -100,10 +101,16 @@ def start_background(
 
 
 def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | None:
-    """SIGTERM the background process and wait; returns its pid, or None if none ran."""
+    """SIGTERM the background process and wait; returns its pid, or None if none ran.
+
+    It ends its sessions first and bounds its own drain, so it is normally gone in a few
+    seconds; one that is not is SIGKILLed. Either way, any instance it left behind (its
+    pids are in home/instances.json) is then killed with its whole process group.
+    """
     pid = read_pid(settings)
     if pid is None:
         settings.pid_file.unlink(missing_ok=True)
+        kill_recorded_instances(settings.instances_file)
         return None
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
@@ -117,6 +124,7 @@ def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | Non
     else:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    kill_recorded_instances(settings.instances_file)
     settings.pid_file.unlink(missing_ok=True)
     return pid
 

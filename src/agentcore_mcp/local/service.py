@@ -17,7 +17,11 @@ from starlette.types import Receive, Scope, Send
 
 from agentcore_mcp.asgi import send_json
 from agentcore_mcp.auth import JwksCache, SigV4Secret
-from agentcore_mcp.local.artifacts import ArtifactStore, LocalArtifactPreparer
+from agentcore_mcp.local.artifacts import (
+    MAX_UNPACKED_BYTES,
+    ArtifactStore,
+    LocalArtifactPreparer,
+)
 from agentcore_mcp.local.aws import EmbeddedAws
 from agentcore_mcp.local.control.handlers import ControlPlaneApp
 from agentcore_mcp.local.control.models import (
@@ -41,6 +45,11 @@ from agentcore_mcp.local.sessions import SessionPool
 logger = logging.getLogger("agentcore_mcp.local")
 
 DEFAULT_PORT = 8700
+# Longer than any common client's pool expiry (httpx 5 s, botocore/urllib3 none, Node 5 s),
+# so the server never closes a connection a client is about to reuse: the server kit's value.
+KEEP_ALIVE_SECONDS = 75
+# How long a stop waits for open connections after the sessions are stopped.
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def default_home() -> Path:
@@ -65,6 +74,10 @@ class LocalSettings:
     startup_timeout: float = 30.0
     lifecycle_scale: float = 1.0  # multiplies idleRuntimeSessionTimeout / maxLifetime
     reap_interval: float = 1.0
+    # Instances starting at once: each microVM has its own 2 vCPU, but here they share the
+    # host's cores, so more at once only makes every one of them slower to get ready.
+    max_starting: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES
 
     @property
     def url(self) -> str:
@@ -77,6 +90,11 @@ class LocalSettings:
     @property
     def pid_file(self) -> Path:
         return self.home / "local.pid"
+
+    @property
+    def instances_file(self) -> Path:
+        """The live instances' pids, so `local stop` can kill what a stuck process left."""
+        return self.home / "instances.json"
 
 
 def local_credentials() -> tuple[str, SigV4Secret] | None:
@@ -106,7 +124,9 @@ class LocalAgentCore:
             persist_dir=s.home / "state" if s.persist else None,
         )
         self.sessions = SessionPool(max_instances=s.max_instances, reap_interval=s.reap_interval)
-        self.artifacts = ArtifactStore(self.aws, s.home / "artifacts", s.region)
+        self.artifacts = ArtifactStore(
+            self.aws, s.home / "artifacts", s.region, max_unpacked_bytes=s.max_unpacked_bytes
+        )
         self.launcher = InstanceLauncher(
             aws=self.aws,
             artifacts=self.artifacts,
@@ -114,6 +134,8 @@ class LocalAgentCore:
             region=s.region,
             gateway_url=s.url,
             startup_timeout=s.startup_timeout,
+            max_starting=s.max_starting,
+            pids_file=s.instances_file,
         )
         self._own_key_id: str | None = None
         self._own_secret: SigV4Secret | None = None
@@ -192,8 +214,7 @@ class LocalAgentCore:
                     self.sessions.start_reaper()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
-                    await self.control.aclose()  # cancel preparations still running
-                    await self.sessions.close()
+                    await self.stop_instances()  # a no-op when the server already did it
                     await self.data.aclose()
                     await self.gateway.aclose()
                     self.aws.stop()
@@ -202,6 +223,16 @@ class LocalAgentCore:
                     return
         elif scope["type"] == "http":
             await self.gateway(scope, receive, send)
+
+    async def stop_instances(self) -> None:
+        """Cancel preparations and end every session, so that calls in flight end now.
+
+        Runs when a stop begins, before uvicorn waits for open connections: a streaming
+        call to an instance would otherwise hold the stop for as long as the call runs.
+        """
+        await self.control.aclose()  # cancel preparations still running
+        await self.sessions.close()
+        await self.launcher.aclose()
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -252,8 +283,21 @@ def run_foreground(settings: LocalSettings) -> None:
         log_level="warning",
         lifespan="on",
         interface="asgi3",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    server = uvicorn.Server(config)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            # End the sessions first: a streaming call would otherwise hold the drain
+            # for as long as it runs (bounded anyway by timeout_graceful_shutdown).
+            try:
+                await service.stop_instances()
+            except Exception:  # shut down regardless; the lifespan shutdown tries again
+                logger.exception("stopping the instances failed")
+            await super().shutdown(sockets)
+
+    server = Server(config)
 
     def _exit(signum: int, frame: object) -> None:
         raise SystemExit(0)

@@ -38,6 +38,10 @@ class QuotaExceeded(SessionError):
     """Starting another instance would pass the active-session bound."""
 
 
+class PoolClosed(SessionError):
+    """The local AgentCore is stopping: no session starts or continues."""
+
+
 @dataclass
 class Session:
     id: str
@@ -77,6 +81,7 @@ class SessionPool:
     _ended: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _reaper: asyncio.Task[None] | None = None
+    _closed: bool = False
 
     @staticmethod
     def new_session_id() -> str:
@@ -86,6 +91,8 @@ class SessionPool:
         self._reaper = asyncio.create_task(self._reap_forever())
 
     async def close(self) -> None:
+        """End every session (stopping its instance); refuse new ones from now on."""
+        self._closed = True
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -128,6 +135,10 @@ class SessionPool:
         """The session's running instance, starting one if needed; counts the request in."""
         key = (runtime_id, session_id)
         async with self._lock:
+            if self._closed:
+                raise PoolClosed(
+                    "The local AgentCore is shutting down; retry once it has been started again."
+                )
             if key in self._ended:
                 raise SessionEnded(
                     f"Session {session_id} has ended ({self._ended[key]}). Start a new "

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT_SECONDS",
@@ -18,6 +18,7 @@ __all__ = [
     "ArtifactPreparer",
     "CodeArtifact",
     "ContainerArtifact",
+    "DiscardsArtifacts",
     "EndpointSummary",
     "ProtocolSettings",
     "ResolvedRuntime",
@@ -141,3 +142,10 @@ class ArtifactPreparer(Protocol):
     async def prepare(
         self, runtime_id: str, version: str, config: RuntimeVersionConfig
     ) -> None: ...
+
+
+@runtime_checkable
+class DiscardsArtifacts(Protocol):
+    """A preparer that keeps files per runtime (unpacked code) and removes them on delete."""
+
+    async def discard(self, runtime_id: str) -> None: ...

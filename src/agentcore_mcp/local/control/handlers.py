@@ -26,7 +26,11 @@ from urllib.parse import parse_qsl, unquote
 from starlette.types import Receive, Scope, Send
 
 from agentcore_mcp.asgi import ClientDisconnected, read_body
-from agentcore_mcp.local.control.config import ArtifactPreparer, RuntimeVersionConfig
+from agentcore_mcp.local.control.config import (
+    ArtifactPreparer,
+    DiscardsArtifacts,
+    RuntimeVersionConfig,
+)
 from agentcore_mcp.local.control.errors import (
     ArtifactError,
     ControlPlaneError,
@@ -400,6 +404,12 @@ class ControlPlaneApp:
                 await self._on_runtime_deleted(runtime_id)
             except Exception:
                 log.exception("on_runtime_deleted(%s) failed", runtime_id)
+        if isinstance(self._preparer, DiscardsArtifacts):
+            # After the sessions stopped: nothing runs from these files any more.
+            try:
+                await self._preparer.discard(runtime_id)
+            except Exception:
+                log.exception("discarding the artifacts of %s failed", runtime_id)
         self.registry.remove_runtime(runtime_id)
 
     def _identity(self, rt: RuntimeRecord) -> dict[str, str]:
