@@ -87,6 +87,8 @@ def explain_refusal(status: int, error_type: str, detail: str, auth: str | None)
         )
     if status == 403:
         return "access denied: check the auth method (--sigv4/--oauth) and IAM permissions"
+    if "being deleted" in text:
+        return "the runtime is being deleted: redeploy it (`agentcore-mcp deploy`) or pick another"
     if status == 404 or error_type == "ResourceNotFoundException":
         return (
             "the runtime (or its session) does not exist: check the ARN, region and qualifier, "

@@ -1,0 +1,97 @@
+"""`agentcore-mcp proxy`: the deployed runtime as a local MCP server (stdio or loopback HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from agentcore_mcp.cli import target as tgt
+from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli.output import stderr
+
+EPILOG = (
+    "**Examples:**\n\n"
+    "- `agentcore-mcp proxy --stdio` (for clients that launch a server: Claude Desktop, "
+    "Cursor, ...)\n"
+    "- `agentcore-mcp proxy --port 8765 --oauth` then point the client at "
+    "http://127.0.0.1:8765/mcp\n"
+    "- `npx @modelcontextprotocol/inspector agentcore-mcp proxy --stdio`\n\n"
+    "Logs go to stderr only. The runtime comes from the deployer's state, the SSM parameter, "
+    "or --arn / --url; the auth method from the state, or --oauth / --sigv4."
+)
+
+
+def proxy(
+    stdio: bool = typer.Option(False, "--stdio", help="Serve MCP on stdin/stdout (the default)."),
+    port: int | None = typer.Option(
+        None, "--port", help="Serve Streamable HTTP on 127.0.0.1:PORT/mcp instead."
+    ),
+    url: str | None = typer.Option(None, "--url", help="Runtime invocation URL."),
+    arn: str | None = tgt.ARN,
+    runtime_id: str | None = tgt.RUNTIME_ID,
+    account: str | None = tgt.ACCOUNT,
+    region: str | None = tgt.REGION,
+    qualifier: str = tgt.QUALIFIER,
+    state: Path | None = tgt.STATE,
+    ssm_parameter: str | None = tgt.SSM,
+    oauth: bool = tgt.OAUTH,
+    sigv4: bool = tgt.SIGV4,
+    client_id: str | None = tgt.CLIENT_ID,
+    user_secret_id: str | None = tgt.USER_SECRET,
+    profile: str | None = tgt.PROFILE,
+    debug: bool = typer.Option(False, "--debug", help="Log each forwarded request on stderr."),
+) -> None:
+    """Forward MCP to the deployed runtime, signed (SigV4) or with a fresh Cognito token."""
+    from agentcore_mcp.client import RuntimeAuthError, RuntimeTargetError, boto_session
+    from agentcore_mcp.proxy import run_proxy
+
+    if stdio and port is not None:
+        raise typer.BadParameter("pass --stdio or --port, not both")
+    # stdout belongs to the protocol in stdio mode: every log line goes to stderr.
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if debug else logging.INFO,
+        format="agentcore-mcp proxy: %(levelname)s %(message)s",
+    )
+    for noisy in ("httpx2", "httpcore", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+    flags = tgt.TargetFlags(
+        url=url,
+        arn=arn,
+        runtime_id=runtime_id,
+        account=account,
+        region=region,
+        qualifier=qualifier,
+        state=state,
+        ssm_parameter=ssm_parameter,
+        oauth=oauth,
+        sigv4=sigv4,
+        client_id=client_id,
+        user_secret_id=user_secret_id,
+        profile=profile,
+    )
+    try:
+        target = tgt.resolve_target(flags)
+        session = boto_session(target.region, profile)
+        where = "stdio" if port is None else f"http://127.0.0.1:{port}/mcp"
+        logging.getLogger("agentcore_mcp.proxy").info(
+            "forwarding %s to %s (%s)", where, target.arn or target.url, target.auth
+        )
+        asyncio.run(
+            run_proxy(target, port=port, session=session, bearer_token=tgt.bearer_from_env())
+        )
+    except RuntimeTargetError as exc:
+        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    except RuntimeAuthError as exc:
+        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(ExitCode.AUTH_ERROR) from None
+    except OSError as exc:
+        stderr.print(f"[red]error:[/] cannot listen: {exc}", highlight=False)
+        raise typer.Exit(ExitCode.CONNECTION_ERROR) from None
+    except KeyboardInterrupt:
+        pass

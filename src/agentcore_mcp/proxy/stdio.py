@@ -1,0 +1,240 @@
+"""`proxy --stdio`: an stdio MCP server (newline-delimited JSON-RPC, as the MCP stdio
+transport frames it) whose every message goes to the runtime through the forwarder.
+
+stdout carries protocol messages only; logs go to stderr. Requests run concurrently (a
+15-minute call does not hold up a `ping`); answers are written as they arrive, SSE events
+included, so progress notifications precede their result. A message is re-encoded only
+when it must be: the SSE `data:` of one event spread over lines, or JSON containing a raw
+newline (which stdio framing cannot carry).
+
+The 2026-07-28 era over HTTP has routing headers (`Mcp-Method`, `Mcp-Name`,
+`MCP-Protocol-Version`) and no client-to-server notifications; over stdio there are no
+headers, so the proxy derives them from the message, and turns the client's
+`notifications/cancelled` into closing that request's stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator
+from typing import Any, BinaryIO
+
+import anyio
+import anyio.abc
+import anyio.to_thread
+import httpx2
+
+from agentcore_mcp.proxy.forwarder import (
+    Forwarder,
+    ForwardError,
+    ProxySession,
+    error_message,
+)
+
+logger = logging.getLogger("agentcore_mcp.proxy")
+
+PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
+NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+MAX_LINE_BYTES = 100 * 1024 * 1024  # the data plane's payload limit
+
+
+def routing_headers(doc: dict[str, Any], legacy_version: str | None) -> dict[str, str]:
+    """The HTTP headers a Streamable HTTP client would have sent with this message."""
+    from mcp.shared.inbound import encode_header_value
+
+    headers: dict[str, str] = {}
+    method = doc.get("method")
+    raw_params = doc.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+    raw_meta = params.get("_meta")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    version = meta.get(PROTOCOL_VERSION_META_KEY)
+    if isinstance(version, str):
+        headers["mcp-protocol-version"] = version
+        if isinstance(method, str):
+            headers["mcp-method"] = method
+            key = NAME_BEARING_METHODS.get(method)
+            if key is not None and isinstance(name := params.get(key), str):
+                headers["mcp-name"] = encode_header_value(name)
+    elif legacy_version and method != "initialize":
+        headers["mcp-protocol-version"] = legacy_version
+    return headers
+
+
+def _modern(doc: dict[str, Any]) -> bool:
+    params = doc.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and PROTOCOL_VERSION_META_KEY in meta
+
+
+async def sse_messages(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The `data` of each SSE event, as soon as the event's blank line arrives."""
+    buffer = b""
+    data: list[bytes] = []
+    async for chunk in chunks:
+        buffer += chunk
+        while True:
+            nl = buffer.find(b"\n")
+            if nl < 0:
+                break
+            line = buffer[:nl].rstrip(b"\r")
+            buffer = buffer[nl + 1 :]
+            if not line:
+                if data:
+                    yield b"\n".join(data)
+                    data = []
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+            # comments (keep-alives), event:, id:, retry: carry no message
+    if data:
+        yield b"\n".join(data)
+
+
+class StdioProxy:
+    def __init__(
+        self, forwarder: Forwarder, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
+    ) -> None:
+        self.forwarder = forwarder
+        self.session = ProxySession.new()
+        self.stdin = stdin or sys.stdin.buffer
+        self.stdout = stdout or sys.stdout.buffer
+        self.legacy_version: str | None = None
+        self.inflight: dict[Any, anyio.CancelScope] = {}
+        self._out_send, self._out_recv = anyio.create_memory_object_stream[bytes](1024)
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._writer)
+            async with anyio.create_task_group() as requests:
+                await self._reader(requests)
+                # stdin closed: the client is gone; in-flight answers have no reader.
+                requests.cancel_scope.cancel()
+            await self._out_send.aclose()
+
+    async def _writer(self) -> None:
+        async with self._out_recv:
+            async for message in self._out_recv:
+                await anyio.to_thread.run_sync(self._write, message)
+
+    def _write(self, message: bytes) -> None:
+        self.stdout.write(message + b"\n")
+        self.stdout.flush()
+
+    async def _emit(self, message: bytes) -> None:
+        if b"\n" in message:
+            message = json.dumps(json.loads(message), ensure_ascii=False).encode()
+        await self._out_send.send(message)
+
+    async def _reader(self, tg: anyio.abc.TaskGroup) -> None:
+        stdin = anyio.wrap_file(self.stdin)
+        async for raw in stdin:
+            line = raw.strip()
+            if not line:
+                continue
+            if len(line) > MAX_LINE_BYTES:
+                await self._emit(error_message(None, "message too large (100 MB limit)", -32600))
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                await self._emit(error_message(None, "Parse error: not JSON", -32700))
+                continue
+            if not isinstance(doc, dict):
+                tg.start_soon(self._forward, line, None, {})
+                continue
+            method = doc.get("method")
+            request_id = doc.get("id")
+            if method is None:
+                # A client's response to a server request: forward, nothing to answer.
+                tg.start_soon(self._forward, line, None, doc)
+            elif "id" not in doc:
+                await self._notification(line, doc, tg)
+            else:
+                scope = anyio.CancelScope()
+                self.inflight[request_id] = scope
+                tg.start_soon(self._request, line, doc, scope)
+
+    async def _notification(
+        self, line: bytes, doc: dict[str, Any], tg: anyio.abc.TaskGroup
+    ) -> None:
+        if doc.get("method") == "notifications/cancelled":
+            params = doc.get("params") or {}
+            scope = self.inflight.get(params.get("requestId"))
+            if scope is not None:
+                scope.cancel()  # closes that request's stream: the runtime sees the abort
+            if _modern(doc) or self.legacy_version is None:
+                return  # the 2026 HTTP wire has no client notifications
+        if _modern(doc):
+            return
+        tg.start_soon(self._forward, line, None, doc)
+
+    async def _request(self, line: bytes, doc: dict[str, Any], scope: anyio.CancelScope) -> None:
+        try:
+            with scope:
+                await self._forward(line, doc.get("id"), doc)
+        finally:
+            self.inflight.pop(doc.get("id"), None)
+
+    async def _forward(self, line: bytes, request_id: Any, doc: dict[str, Any]) -> None:
+        headers = routing_headers(doc, self.legacy_version)
+        try:
+            response = await self.forwarder.forward(line, self.session, headers)
+        except ForwardError as exc:
+            logger.error("%s", exc)
+            if request_id is not None:
+                await self._emit(error_message(request_id, str(exc)))
+            return
+        try:
+            await self._relay(response, request_id, doc)
+        except (httpx2.HTTPError, ValueError) as exc:
+            logger.error("the answer stream broke: %s", exc)
+            if request_id is not None:
+                await self._emit(
+                    error_message(request_id, f"the runtime's answer broke off: {exc}; retry")
+                )
+        finally:
+            await response.aclose()
+
+    async def _relay(self, response: httpx2.Response, request_id: Any, doc: dict[str, Any]) -> None:
+        content_type = response.headers.get("content-type", "").lower()
+        if content_type.startswith("text/event-stream"):
+            async for message in sse_messages(response.aiter_raw()):
+                if doc.get("method") == "initialize":
+                    self._remember_version(message)
+                await self._emit(message)
+            return
+        body = await response.aread()
+        if request_id is None:
+            if response.status_code >= 400:
+                logger.warning("notification refused: HTTP %d %s", response.status_code, body[:300])
+            return
+        if content_type.startswith("application/json") and body:
+            if doc.get("method") == "initialize":
+                self._remember_version(body)
+            await self._emit(body)
+            return
+        await self._emit(
+            error_message(
+                request_id,
+                f"the runtime answered HTTP {response.status_code} with "
+                f"{content_type or 'no content type'}: {body[:200].decode('utf-8', 'replace')}",
+            )
+        )
+
+    def _remember_version(self, body: bytes) -> None:
+        try:
+            version = json.loads(body)["result"]["protocolVersion"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if isinstance(version, str):
+            self.legacy_version = version
+
+
+async def run_stdio(forwarder: Forwarder) -> None:
+    try:
+        await StdioProxy(forwarder).run()
+    finally:
+        await forwarder.aclose()
