@@ -10,6 +10,7 @@ import typer
 
 from agentcore_mcp.cli import local as local_cmd
 from agentcore_mcp.cli import manifest as manifest_cmd
+from agentcore_mcp.cli import proxy as proxy_cmd
 from agentcore_mcp.cli import serve as serve_cmd
 from agentcore_mcp.cli import test_auth as test_auth_cmd
 from agentcore_mcp.cli import tools as tools_cmd
@@ -26,6 +27,7 @@ app.command("manifest", epilog=manifest_cmd.EPILOG)(manifest_cmd.manifest)
 app.add_typer(tools_cmd.app, name="tools")
 app.add_typer(local_cmd.app, name="local")
 app.command("test-auth", epilog=test_auth_cmd.EPILOG)(test_auth_cmd.test_auth)
+app.command("proxy", epilog=proxy_cmd.EPILOG)(proxy_cmd.proxy)
 
 
 def main() -> None:
