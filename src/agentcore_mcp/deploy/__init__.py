@@ -1,0 +1,1 @@
+"""The deployer: `agentcore-mcp deploy` and its companion commands as library calls."""
