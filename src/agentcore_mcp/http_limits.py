@@ -160,8 +160,11 @@ def limited_http_protocol(
                 self._timer.cancel()
                 self._timer = None
             cycle = self.cycle
-            if cycle is not None and cycle.response_started and not cycle.response_complete:
-                # A response is already on the wire: nothing else can be said on it.
+            # In the body phase `cycle` is this request's; in the head phase, the one
+            # before, which may still be answering (pipelining). Either way, once its
+            # response has begun nothing else can be said on the connection.
+            answered = cycle is not None and cycle.response_started
+            if answered and (self._phase == _BODY or not cycle.response_complete):
                 self.transport.close()
                 return
             if cycle is not None and not cycle.response_complete:
@@ -196,3 +199,26 @@ def limited_http_protocol(
                 self.transport.close()
 
     return LimitedHttpToolsProtocol
+
+
+def limited_http_protocol_from_env(
+    prefix: str, env: dict[str, str] | None = None
+) -> type[asyncio.Protocol]:
+    """`limited_http_protocol` with `{prefix}MAX_HEADER_BYTES` and
+    `{prefix}READ_TIMEOUT_SECONDS` from the environment, for a server without a settings
+    object of its own for them (the local AgentCore)."""
+    import os
+
+    e = os.environ if env is None else env
+    head_name, timeout_name = f"{prefix}MAX_HEADER_BYTES", f"{prefix}READ_TIMEOUT_SECONDS"
+    try:
+        max_head = int(e.get(head_name, DEFAULT_MAX_HEAD_BYTES))
+        timeout = float(e.get(timeout_name, DEFAULT_READ_TIMEOUT_SECONDS))
+    except ValueError as exc:
+        raise HttpLimitsError(f"{head_name} / {timeout_name}: {exc}") from None
+    return limited_http_protocol(
+        max_head,
+        timeout,
+        head_hint=f" (raise {head_name} to accept more)",
+        timeout_hint=f" ({timeout_name})",
+    )

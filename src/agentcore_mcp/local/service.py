@@ -273,6 +273,8 @@ def run_foreground(settings: LocalSettings) -> None:
 
     import uvicorn
 
+    from agentcore_mcp.http_limits import limited_http_protocol_from_env
+
     service = LocalAgentCore(settings)
     app = service.build()
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -285,6 +287,8 @@ def run_foreground(settings: LocalSettings) -> None:
         interface="asgi3",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # A bounded request head (431) and a read timeout (408): uvicorn has neither.
+        http=limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_"),
     )
 
     class Server(uvicorn.Server):
