@@ -1,0 +1,91 @@
+"""`agentcore-mcp connect`: entries for every client, written into a temporary HOME with
+the existing entries kept, a backup, and never a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my_server-AbCdEf1234"
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+PATHS = {
+    "claude-desktop": (".config/Claude/claude_desktop_config.json", "mcpServers"),
+    "claude-code": (".claude.json", "mcpServers"),
+    "cursor": (".cursor/mcp.json", "mcpServers"),
+    "vscode": (".config/Code/User/mcp.json", "servers"),
+    "kiro": (".kiro/settings/mcp.json", "mcpServers"),
+}
+
+
+def connect(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XDG_"))}
+    env.update(
+        HOME=str(home),
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLEKEY000001",
+        AWS_SECRET_ACCESS_KEY=SECRET,
+        AWS_SESSION_TOKEN="session-token-value",
+        AGENTCORE_BEARER_TOKEN="eyJhbGciOiJSUzI1NiJ9.e30.sig",
+        AWS_PROFILE="dev",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp", "connect", *args],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("client", sorted(PATHS))
+def test_write_merges_keeps_others_and_backs_up(tmp_path: Path, client: str) -> None:
+    rel, key = PATHS[client]
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = {"theme": "dark", key: {"other": {"command": "other-server", "args": []}}}
+    path.write_text(json.dumps(existing))
+    out = connect(tmp_path, "--client", client, "--arn", ARN, "--write")
+    assert out.returncode == 0, out.stderr
+    written = json.loads(path.read_text())
+    assert written["theme"] == "dark"
+    assert written[key]["other"] == existing[key]["other"]
+    entry = written[key]["agentcore-my_server"]
+    assert entry["args"][-7:] == [
+        "proxy", "--stdio", "--arn", ARN, "--region", "us-east-1", "--sigv4",
+    ] or "--profile" in entry["args"]  # fmt: skip
+    assert entry["env"] == {"AWS_PROFILE": "dev"}
+    assert json.loads(path.with_name(path.name + ".bak").read_text()) == existing
+    text = path.read_text()
+    for secret in (SECRET, "session-token-value", "eyJhbGci", "AKIAEXAMPLEKEY000001"):
+        assert secret not in text
+    again = connect(tmp_path, "--client", client, "--arn", ARN, "--write", "--oauth",
+                    "--client-id", "abc123", "--user-secret-id", "mcp/user")  # fmt: skip
+    assert again.returncode == 0 and "replaced" in again.stdout
+    entry = json.loads(path.read_text())[key]["agentcore-my_server"]
+    assert entry["args"][-5:] == ["--oauth", "--client-id", "abc123", "--user-secret-id",
+                                  "mcp/user"]  # fmt: skip
+
+
+def test_print_only_and_inspector_command_line(tmp_path: Path) -> None:
+    out = connect(tmp_path, "--client", "cursor", "--arn", ARN)
+    assert out.returncode == 0, out.stderr
+    assert '"mcpServers"' in out.stdout and not (tmp_path / ".cursor").exists()
+    inspector = connect(tmp_path, "--client", "inspector", "--arn", ARN)
+    assert inspector.returncode == 0, inspector.stderr
+    assert "npx -y @modelcontextprotocol/inspector" in inspector.stdout
+    assert "proxy --stdio --arn" in inspector.stdout and "proxy --port 8765" in inspector.stdout
+    doc = json.loads(connect(tmp_path, "--client", "vscode", "--arn", ARN, "--json").stdout)
+    assert doc["config"]["servers"]["agentcore-my_server"]["type"] == "stdio"
+
+
+def test_bad_config_is_left_alone_with_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / ".cursor/mcp.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{ not json")
+    out = connect(tmp_path, "--client", "cursor", "--arn", ARN, "--write")
+    assert out.returncode == 6
+    assert "not valid JSON" in out.stderr and "fix it" in out.stderr
+    assert path.read_text() == "{ not json"
+    unknown = connect(tmp_path, "--client", "emacs", "--arn", ARN)
+    assert unknown.returncode == 2
