@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from agentcore_mcp.cli import connect as connect_cmd
 from agentcore_mcp.cli import local as local_cmd
 from agentcore_mcp.cli import manifest as manifest_cmd
 from agentcore_mcp.cli import proxy as proxy_cmd
@@ -28,6 +29,7 @@ app.add_typer(tools_cmd.app, name="tools")
 app.add_typer(local_cmd.app, name="local")
 app.command("test-auth", epilog=test_auth_cmd.EPILOG)(test_auth_cmd.test_auth)
 app.command("proxy", epilog=proxy_cmd.EPILOG)(proxy_cmd.proxy)
+app.command("connect", epilog=connect_cmd.EPILOG)(connect_cmd.connect)
 
 
 def main() -> None:
