@@ -175,7 +175,8 @@ def test_trickled_head_times_out_with_408(target: Target) -> None:
         b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Accept: application/json\r\nContent-Length: 100\r\n\r\n" + PING[:10],
         b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b"Accept: application/json\r\nTransfer-Encoding: chunked\r\n\r\na\r\n" + PING[:10] + b"\r\n",
+        b"Accept: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"a\r\n" + PING[:10] + b"\r\n",
     ],
     ids=["content-length", "chunked"],
 )
@@ -202,7 +203,7 @@ def test_slow_but_steady_body_is_served(kit: Target) -> None:
             time.sleep(0.5)
             sock.sendall(piece)
         sock.sendall(rest)
-        got, closed = read_until_closed(sock, time.monotonic() + 10)
+        got, _ = read_until_closed(sock, time.monotonic() + 10)
     assert got.startswith(b"HTTP/1.1 200 "), got[:200]
     assert b'"result":{}' in got
 

@@ -1,0 +1,272 @@
+"""Issue 8's server-kit items: Accept on every method, NaN/Infinity, bounded JSON bodies.
+
+Each rule runs as a matrix in process (both dispatchers, both protocol eras, through
+`McpFront`), and once end to end against the real server process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from agentcore_mcp.server.app import McpFront, build_app
+from agentcore_mcp.server.manifest import call_in_process
+from agentcore_mcp.server.sample import build_sample_server
+from agentcore_mcp.server.settings import LARGE_BODY_BYTES, ServerSettings
+
+MODERN = "2026-07-28"
+META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "hardening", "version": "1"},
+}
+INIT_PARAMS = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {},
+    "clientInfo": {"name": "hardening", "version": "1"},
+}
+ECHO = {"name": "echo", "arguments": {"text": "hi"}}
+
+
+def legacy(method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> Any:
+    doc: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    if not notify:
+        doc["id"] = 1
+    if params is not None:
+        doc["params"] = params
+    headers = [] if method == "initialize" else [(b"mcp-protocol-version", b"2025-11-25")]
+    return json.dumps(doc).encode(), headers
+
+
+def modern(method: str, params: dict[str, Any] | None = None) -> Any:
+    doc = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**(params or {}), "_meta": META}}
+    headers = [(b"mcp-protocol-version", MODERN.encode()), (b"mcp-method", method.encode())]
+    if method == "tools/call":
+        headers.append((b"mcp-name", b"echo"))
+    return json.dumps(doc).encode(), headers
+
+
+REQUESTS = {
+    "2025:initialize": legacy("initialize", INIT_PARAMS),
+    "2025:notification": legacy("notifications/initialized", notify=True),
+    "2025:ping": legacy("ping"),
+    "2025:tools/list": legacy("tools/list"),
+    "2025:tools/call": legacy("tools/call", ECHO),
+    "2026:server/discover": modern("server/discover"),
+    "2026:ping": modern("ping"),
+    "2026:tools/list": modern("tools/list"),
+    "2026:tools/call": modern("tools/call", ECHO),
+}
+
+
+@pytest.fixture(params=["fast", "sdk"])
+def dispatcher(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@contextlib.asynccontextmanager
+async def serving(dispatcher: str, **limits: int) -> AsyncIterator[McpFront]:
+    """The sample server's front, running (its lifespan entered in the test's own task)."""
+    settings = ServerSettings(dispatcher=dispatcher, **limits)  # type: ignore[arg-type]
+    app = build_app(build_sample_server(), settings)
+    assert isinstance(app, McpFront)
+    async with app.dispatcher.lifespan():
+        yield app
+
+
+async def post(front: McpFront, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, Any]:
+    status, _, payload = await call_in_process(front, body, headers, "/mcp")
+    if payload.startswith(b"event:"):
+        payload = payload.split(b"data: ", 1)[1].split(b"\r\n", 1)[0]
+    return status, json.loads(payload) if payload else None
+
+
+# --- Accept ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("accept", [b"text/html", None, b"text/event-stream"])
+@pytest.mark.parametrize("label", list(REQUESTS))
+async def test_accept_without_json_is_406_for_every_method(
+    dispatcher: str, label: str, accept: bytes | None
+) -> None:
+    body, headers = REQUESTS[label]
+    if accept is not None:
+        headers = [*headers, (b"accept", accept)]
+    async with serving(dispatcher) as front:
+        status, doc = await post(front, body, headers)
+    assert status == 406, (label, doc)
+    assert "application/json" in doc["error"]["message"]
+
+
+@pytest.mark.parametrize("accept", [b"application/json", b"*/*", b"application/*;q=0.9, text/*"])
+@pytest.mark.parametrize("label", list(REQUESTS))
+async def test_accept_with_json_is_served(dispatcher: str, label: str, accept: bytes) -> None:
+    body, headers = REQUESTS[label]
+    async with serving(dispatcher) as front:
+        status, doc = await post(front, body, [*headers, (b"accept", accept)])
+    if label == "2026:ping":  # no such method in 2026-07-28: the SDK's answer, not a 406
+        assert status == 404 and doc["error"]["code"] == -32601
+        return
+    assert status in (200, 202), (label, doc)
+    assert doc is None or "result" in doc, (label, doc)
+
+
+@pytest.mark.parametrize("method", ["ping", "tools/list", "tools/call"])
+@pytest.mark.parametrize("accept", ["text/html", None])
+def test_accept_406_end_to_end(mcp_url: str, method: str, accept: str | None) -> None:
+    body, _ = legacy(method, ECHO if method == "tools/call" else None)
+    with httpx.Client(timeout=30) as client:
+        request = client.build_request(
+            "POST", mcp_url, content=body, headers={"content-type": "application/json"}
+        )
+        del request.headers["accept"]  # httpx adds */* by default
+        if accept is not None:
+            request.headers["accept"] = accept
+        response = client.send(request)
+    assert response.status_code == 406, response.text
+    assert "application/json" in response.json()["error"]["message"]
+
+
+# --- NaN and Infinity -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("era", ["2025", "2026"])
+async def test_non_finite_numbers_are_a_parse_error(
+    dispatcher: str, literal: str, era: str
+) -> None:
+    base, headers = (legacy if era == "2025" else modern)(
+        "tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}
+    )
+    body = base.replace(b'"a": 1', b'"a": ' + literal.encode())
+    assert literal.encode() in body
+    headers = [(k, b"add" if k == b"mcp-name" else v) for k, v in headers]
+    headers.append((b"accept", b"application/json"))
+    async with serving(dispatcher) as front:
+        status, doc = await post(front, body, headers)
+        assert status == 400
+        assert doc["error"]["code"] == -32700
+        assert "NaN, Infinity and -Infinity are not JSON numbers" in doc["error"]["message"]
+        # The same request with a finite number is answered.
+        status, doc = await post(front, base, headers)
+    assert status == 200 and doc["result"]["structuredContent"] == {"result": 3.0}
+
+
+def test_non_finite_number_end_to_end(mcp_url: str) -> None:
+    body = b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add",'
+    body += b'"arguments":{"a":Infinity,"b":1}}}'
+    response = httpx.post(
+        mcp_url,
+        content=body,
+        headers={"content-type": "application/json", "accept": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32700
+
+
+# --- bounded JSON bodies --------------------------------------------------------------
+
+
+def echo_with_junk(junk: bytes, text: str = "hi") -> bytes:
+    """An echo call whose `junk` argument (which echo ignores) holds `junk` verbatim."""
+    head = json.dumps(
+        {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "echo"}}
+    ).encode()[:-2]
+    args = b', "arguments": {"text": ' + json.dumps(text).encode() + b', "junk": ' + junk + b"}"
+    return head + args + b"}}"
+
+
+JSON_HEADERS = [(b"accept", b"application/json"), (b"mcp-protocol-version", b"2025-11-25")]
+
+
+async def test_too_many_values_in_a_large_body_is_32600(dispatcher: str) -> None:
+    over = echo_with_junk(b"[" + b"[]," * 10_000 + b"[]]", "p" * LARGE_BODY_BYTES)
+    # Commas and brackets inside strings are no values: a long CSV-like text passes.
+    csv = echo_with_junk(b"[" + b"0," * 9_000 + b"0]", "a,b,[c],{d}," * LARGE_BODY_BYTES)
+    async with serving(dispatcher, max_json_values=10_000) as app:
+        status, doc = await post(app, over, JSON_HEADERS)
+        assert status == 400 and doc["error"]["code"] == -32600
+        assert "more than 10000 JSON values (MCP_MAX_JSON_VALUES)" in doc["error"]["message"]
+        status, doc = await post(app, csv, JSON_HEADERS)
+        assert status == 200, doc
+        assert doc["result"]["content"][0]["text"] == "a,b,[c],{d}," * LARGE_BODY_BYTES
+
+
+async def test_too_deep_a_large_body_is_32600(dispatcher: str) -> None:
+    pad = "x" * LARGE_BODY_BYTES
+    deep = echo_with_junk(b"[" * 40 + b"]" * 40, pad)  # 40 + the envelope's 3 levels
+    fine = echo_with_junk(b"[" * 30 + b"]" * 30, pad)
+    async with serving(dispatcher, max_json_depth=40) as app:
+        status, doc = await post(app, deep, JSON_HEADERS)
+        assert status == 400 and doc["error"]["code"] == -32600
+        assert "deeper than 40 levels (MCP_MAX_JSON_DEPTH)" in doc["error"]["message"]
+        status, doc = await post(app, fine, JSON_HEADERS)
+        assert status == 200 and doc["result"]["content"][0]["text"] == pad
+
+
+def test_amplifying_body_refused_end_to_end_without_stalling_others(mcp_url: str) -> None:
+    """20 MB of `[],` (6.6 million values: ~450 MB and seconds of event loop once parsed)
+    is refused, while pings sent meanwhile keep being answered promptly."""
+    big = echo_with_junk(b"[" + b"[]," * 6_600_000 + b"[]]")
+    result: dict[str, Any] = {}
+
+    def send_big() -> None:
+        result["response"] = httpx.post(
+            mcp_url,
+            content=big,
+            headers={"content-type": "application/json", "accept": "application/json"},
+            timeout=120,
+        )
+
+    sender = threading.Thread(target=send_big, daemon=True)
+    latencies: list[float] = []
+    ping = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    with httpx.Client(timeout=30) as client:
+        sender.start()
+        deadline = time.monotonic() + 60
+        for _ in range(2000):
+            if not sender.is_alive() or time.monotonic() > deadline:
+                break
+            t0 = time.monotonic()
+            r = client.post(
+                mcp_url,
+                content=ping,
+                headers={"content-type": "application/json", "accept": "application/json"},
+            )
+            latencies.append(time.monotonic() - t0)
+            assert r.status_code == 200
+            time.sleep(0.01)
+    sender.join(60)
+    response = result["response"]
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32600
+    assert latencies, "no ping was sent while the large body was handled"
+    assert max(latencies) < 1.5, sorted(latencies)[-5:]
+
+
+def test_large_legitimate_echo_end_to_end(mcp_url: str) -> None:
+    text = "legit, [text] {with} structure " * 700_000  # 21 MB
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": text}},
+        }
+    )
+    response = httpx.post(
+        mcp_url,
+        content=body,
+        headers={"content-type": "application/json", "accept": "application/json"},
+        timeout=120,
+    )
+    assert response.status_code == 200
+    assert response.json()["result"]["content"][0]["text"] == text
