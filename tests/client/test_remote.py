@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -182,3 +183,37 @@ def test_cli_test_auth_table_and_json(deployed: Deployed) -> None:
     assert "accepted" in table.stdout and "refused" in table.stdout
     missing = cli(deployed, "test-auth", "--ssm-parameter", "/no/such/param")
     assert missing.returncode == 6 and "--arn" in missing.stderr
+
+
+def test_cli_reads_the_deployer_state_file(deployed: Deployed, tmp_path: Path) -> None:
+    from agentcore_mcp.deploy.state import (
+        CognitoRecord,
+        DeploymentRecord,
+        DeploymentState,
+        RuntimeRecord,
+        save_state,
+    )
+
+    arn = deployed.oauth_arn
+    record = DeploymentRecord(
+        target="local", region=REGION, name="sample_oauth", auth="oauth",
+        endpoint_url=deployed.local.url,
+        runtime=RuntimeRecord(id=arn.rsplit("/", 1)[1], arn=arn, name="sample_oauth"),
+        cognito=CognitoRecord(pool_id=deployed.pool, pool_name="mcp-users",
+                              client_id=deployed.client_id, user_secret_id=deployed.secret_id),
+    )  # fmt: skip
+    state = tmp_path / "deployment_config.json"
+    save_state(DeploymentState(state, {record.key: record}))
+    env = deployed.env()
+    env.pop("AWS_ENDPOINT_URL")  # the state alone says where the runtime and Cognito are
+    out = subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp", "tools", "call", "echo", "-a", "text=state",
+         "--remote", "--state", str(state)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "state"
+    bad = tmp_path / "seed.json"
+    bad.write_text('{"cognito": {}}')
+    refused = cli(deployed, "tools", "list", "--remote", "--state", str(bad))
+    assert refused.returncode == 6 and "state file" in refused.stderr

@@ -46,7 +46,7 @@ def proxy(
     debug: bool = typer.Option(False, "--debug", help="Log each forwarded request on stderr."),
 ) -> None:
     """Forward MCP to the deployed runtime, signed (SigV4) or with a fresh Cognito token."""
-    from agentcore_mcp.client import RuntimeAuthError, RuntimeTargetError, boto_session
+    from agentcore_mcp.client import RuntimeAuthError, RuntimeTargetError
     from agentcore_mcp.proxy import run_proxy
 
     if stdio and port is not None:
@@ -76,7 +76,7 @@ def proxy(
     )
     try:
         target = tgt.resolve_target(flags)
-        session = boto_session(target.region, profile)
+        session = tgt.aws_session(target, profile)
         where = "stdio" if port is None else f"http://127.0.0.1:{port}/mcp"
         logging.getLogger("agentcore_mcp.proxy").info(
             "forwarding %s to %s (%s)", where, target.arn or target.url, target.auth

@@ -84,7 +84,16 @@ def _state_target(path: Path | None) -> RuntimeTarget | None:
     loader = getattr(state_mod, "runtime_target", None)
     if loader is None:
         return None
-    found = loader(path) if path is not None else loader()
+    state_error: type[Exception] = getattr(state_mod, "StateError", RuntimeTargetError)
+    try:
+        found = loader(path) if path is not None else loader()
+    except state_error as exc:
+        raise RuntimeTargetError(str(exc)) from None
+    if found is None and path is not None:
+        raise RuntimeTargetError(
+            f"{path} records no deployed runtime: deploy first (`agentcore-mcp deploy`), "
+            "or pass --arn / --url"
+        )
     return found if isinstance(found, RuntimeTarget) else None
 
 
@@ -123,7 +132,46 @@ def resolve_target(flags: TargetFlags) -> RuntimeTarget:
                     "no deployment found and no region: pass --arn, or --region for the SSM lookup"
                 )
             target = target_from_ssm(flags.ssm_parameter or DEFAULT_SSM_PARAMETER, session, **extra)
-    return target.with_auth(auth)
+    return with_local_endpoint(target.with_auth(auth))
+
+
+def aws_session(target: RuntimeTarget, profile: str | None) -> Any:
+    """The boto3 session for a target. A runtime on a local AgentCore started in the default
+    home is reached with that AgentCore's own per-start credentials (the user's AWS keys
+    are unknown to it, and must not be sent there)."""
+    from urllib.parse import urlsplit
+
+    import boto3
+
+    from agentcore_mcp.asgi import is_loopback_host
+    from agentcore_mcp.client.remote import boto_session
+
+    parts = urlsplit(target.url)
+    if is_loopback_host(parts.hostname or ""):
+        from agentcore_mcp.local.credentials import read_local_credentials
+        from agentcore_mcp.local.service import default_home
+
+        creds = read_local_credentials(default_home())
+        if creds is not None and creds.url.rstrip("/") == f"{parts.scheme}://{parts.netloc}":
+            return boto3.Session(
+                aws_access_key_id=creds.access_key_id,
+                aws_secret_access_key=creds.secret_access_key,
+                region_name=target.region or creds.region,
+            )
+    return boto_session(target.region, profile)
+
+
+def with_local_endpoint(target: RuntimeTarget) -> RuntimeTarget:
+    """A loopback runtime URL means a local AgentCore: its Cognito and Secrets Manager are
+    on the same port."""
+    from urllib.parse import urlsplit
+
+    from agentcore_mcp.asgi import is_loopback_host
+
+    parts = urlsplit(target.url)
+    if target.aws_endpoint_url or not is_loopback_host(parts.hostname or ""):
+        return target
+    return replace(target, aws_endpoint_url=f"{parts.scheme}://{parts.netloc}")
 
 
 def _default_region(profile: str | None) -> str:

@@ -35,7 +35,7 @@ def test_auth(
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Try SigV4 and OAuth against the runtime; print which was accepted and why not the other."""
-    from agentcore_mcp.client import RuntimeTargetError, boto_session
+    from agentcore_mcp.client import RuntimeTargetError
     from agentcore_mcp.client import test_auth as run_test_auth
 
     flags = tgt.TargetFlags(
@@ -53,7 +53,7 @@ def test_auth(
     )
     try:
         target = tgt.resolve_target(flags)
-        session = boto_session(target.region, profile)
+        session = tgt.aws_session(target, profile)
         probes = asyncio.run(run_test_auth(target, session, bearer_token=tgt.bearer_from_env()))
     except RuntimeTargetError as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False)

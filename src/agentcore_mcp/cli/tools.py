@@ -46,7 +46,8 @@ def _options(
         target = tgt.resolve_target(remote)
         if debug:
             debug_sink(f"* runtime {target.arn or target.url} ({target.auth})")
-        auth = runtime_auth(target, bearer_token=tgt.bearer_from_env())
+        session = tgt.aws_session(target, remote.profile)
+        auth = runtime_auth(target, session, bearer_token=tgt.bearer_from_env())
         options = runtime_options(
             target,
             auth=auth,

@@ -86,9 +86,12 @@ def runtime_auth(
                 "--client-id and --user-secret-id (a Secrets Manager id), or set "
                 "AGENTCORE_BEARER_TOKEN"
             )
+        where: dict[str, str] = {}
+        if target.aws_endpoint_url:
+            where["endpoint_url"] = target.aws_endpoint_url
         source = CognitoTokenSource(
-            session.client("cognito-idp", region_name=target.region),
-            session.client("secretsmanager", region_name=target.region),
+            session.client("cognito-idp", region_name=target.region, **where),  # type: ignore[call-overload]
+            session.client("secretsmanager", region_name=target.region, **where),  # type: ignore[call-overload]
             client_id=target.client_id,
             user_secret_id=target.user_secret_id,
         )

@@ -47,6 +47,9 @@ class RuntimeTarget:
     client_id: str | None = None
     user_secret_id: str | None = None
     ssm_parameter: str | None = None
+    #: Where Cognito, Secrets Manager and SSM answer, when not boto3's default (the local
+    #: AgentCore serves them on its own port).
+    aws_endpoint_url: str | None = None
 
     def with_auth(self, auth: AuthMethod | None) -> RuntimeTarget:
         return self if auth is None or auth == self.auth else replace(self, auth=auth)
@@ -62,6 +65,7 @@ class RuntimeTarget:
             "client_id": self.client_id,
             "user_secret_id": self.user_secret_id,
             "ssm_parameter": self.ssm_parameter,
+            "aws_endpoint_url": self.aws_endpoint_url,
         }
 
 
