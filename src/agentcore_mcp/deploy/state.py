@@ -59,6 +59,8 @@ class ArtifactRecord:
     repository: str = ""  # ECR repository name (container)
     python_runtime: str = ""  # PYTHON_3_11...
     platform: str = ""  # the wheels' platform, e.g. aarch64-manylinux2014
+    input_hash: str = ""  # hash of the build's inputs: equal means no rebuild
+    manifest: bool = False  # the zip carries a startup manifest
 
 
 @dataclass(slots=True)

@@ -1,0 +1,448 @@
+"""The artifact: a direct-code-deploy zip (default) or a container image.
+
+The zip holds the APP's package, the server kit (`agentcore_mcp/` minus the CLI, the
+local AgentCore, the deployer and the proxy), a generated `main.py`, a startup
+manifest, and the dependencies installed for the target platform by
+`uv pip install --target --python-platform P --python-version V --only-binary :all:`.
+
+Dependencies are installed once per (requirements, platform, Python version) into a
+cache, and zipped once there too; a build copies that zip and appends the sources, so
+a one-line tool change only re-zips source. The zip is deterministic (sorted entries,
+fixed timestamps, POSIX modes kept): an unchanged tree gives the same bytes and hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentcore_mcp.deploy.config import DeployConfig
+from agentcore_mcp.deploy.errors import BuildError
+
+BUILD_FORMAT = "1"
+MAX_ZIPPED_BYTES = 250 * 1024 * 1024
+MAX_UNPACKED_BYTES = 750 * 1024 * 1024
+MANIFEST_PATH = ".agentcore-mcp/manifest.json"
+ENTRY_POINT = "main.py"
+_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+_SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+# The server kit's files: everything else in agentcore_mcp (cli, local, deploy, proxy,
+# client, auth) is for the developer's machine, not the runtime.
+_KIT_FILES = ("__init__.py", "asgi.py", "files.py", "http_limits.py", "py.typed")
+_KIT_DIRS = ("server",)
+# The kit's base dependencies (issue 13's base extra), pinned to the versions installed
+# here, so the manifest fingerprint (mcp and pydantic versions) matches the zip's.
+_KIT_REQUIREMENTS = ("mcp", "uvicorn[standard]", "starlette", "pydantic")
+
+Progress = Callable[[str], None]
+
+
+def cache_root() -> Path:
+    base = os.environ.get("AGENTCORE_MCP_CACHE") or os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else Path.home() / ".cache"
+    return (root if os.environ.get("AGENTCORE_MCP_CACHE") else root / "agentcore-mcp") / "deps"
+
+
+def _pinned(requirement: str) -> str:
+    name = requirement.split("[")[0]
+    try:
+        return f"{requirement}=={importlib.metadata.version(name)}"
+    except importlib.metadata.PackageNotFoundError:
+        return requirement
+
+
+def kit_requirements(config: DeployConfig) -> list[str]:
+    reqs = [_pinned(r) for r in _KIT_REQUIREMENTS]
+    if config.secrets:
+        reqs.append(_pinned("botocore"))  # the kit resolves *_SECRET_ID through it
+    if config.is_sample:
+        reqs.append(_pinned("openai"))  # the sample's web_search tool
+    return reqs
+
+
+def user_requirements(project_dir: Path) -> list[str]:
+    """The user's locked dependencies (uv.lock via `uv export`), else pyproject's list."""
+    if (project_dir / "uv.lock").exists() and (project_dir / "pyproject.toml").exists():
+        out = _run_uv(
+            [
+                "export",
+                "--frozen",
+                "--no-dev",
+                "--no-emit-project",
+                "--no-hashes",
+                "--no-header",
+                "--no-annotate",
+                "--project",
+                str(project_dir),
+            ],
+            "export the locked dependencies",
+        )
+        lines = out.splitlines()
+    elif (project_dir / "pyproject.toml").exists():
+        doc = tomllib.loads((project_dir / "pyproject.toml").read_text(encoding="utf-8"))
+        lines = list(doc.get("project", {}).get("dependencies", []))
+    else:
+        lines = []
+    return [
+        line.strip()
+        for line in lines
+        if line.strip()
+        and not line.lstrip().startswith(("#", "-e", "./", "file:"))
+        # agentcore-mcp is not on PyPI: its kit ships as source (below)
+        and not line.strip().lower().replace("_", "-").startswith("agentcore-mcp")
+    ]
+
+
+def _run_uv(args: list[str], doing: str) -> str:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise BuildError(f"cannot {doing}: `uv` is not on PATH (https://docs.astral.sh/uv/)")
+    proc = subprocess.run(
+        [uv, *args], capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
+    )
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-12:])
+        raise BuildError(f"cannot {doing} (uv exited {proc.returncode}):\n{tail}")
+    return proc.stdout
+
+
+@dataclass(frozen=True, slots=True)
+class ZipInputs:
+    app: str | None
+    platform: str
+    python_version: str
+    requirements: tuple[str, ...]
+    sources: tuple[tuple[str, Path], ...]  # (arcname, file) sorted by arcname
+    entry_point: str
+    manifest: bool
+
+    @property
+    def deps_key(self) -> str:
+        doc = json.dumps([BUILD_FORMAT, self.platform, self.python_version, self.requirements])
+        return hashlib.sha256(doc.encode()).hexdigest()[:32]
+
+    def input_hash(self) -> str:
+        """A hash of everything the zip is made from, computed without building it."""
+        digest = hashlib.sha256()
+        digest.update(f"{BUILD_FORMAT}\n{self.deps_key}\n{self.app}\n{self.manifest}\n".encode())
+        digest.update(self.entry_point.encode())
+        for arcname, path in self.sources:
+            digest.update(arcname.encode() + b"\0")
+            digest.update(f"{path.stat().st_mode & 0o777}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltZip:
+    path: Path
+    sha256: str
+    size: int
+    unpacked_size: int
+    input_hash: str
+    manifest: bool  # a startup manifest is inside
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            if not name.endswith((".pyc", ".pyo")):
+                yield Path(dirpath, name)
+
+
+def kit_sources() -> list[tuple[str, Path]]:
+    import agentcore_mcp
+
+    root = Path(agentcore_mcp.__file__).resolve().parent
+    found = [(f"agentcore_mcp/{n}", root / n) for n in _KIT_FILES if (root / n).exists()]
+    for sub in _KIT_DIRS:
+        for path in _walk(root / sub):
+            found.append((f"agentcore_mcp/{path.relative_to(root).as_posix()}", path))
+    return found
+
+
+def user_sources(app: str | None, project_dir: Path) -> list[tuple[str, Path]]:
+    if app is None:
+        return []
+    top = app.partition(":")[0].partition(".")[0]
+    if top == "agentcore_mcp":
+        return []
+    for base in (project_dir, project_dir / "src"):
+        if (base / top).is_dir():
+            return [(f"{top}/{p.relative_to(base / top).as_posix()}", p) for p in _walk(base / top)]
+        if (base / f"{top}.py").is_file():
+            return [(f"{top}.py", base / f"{top}.py")]
+    raise BuildError(
+        f"--app {app}: no package or module {top!r} in {project_dir} or {project_dir / 'src'}; "
+        "run deploy from your project's folder, or pass --project-dir"
+    )
+
+
+def entry_point_source(app: str | None) -> str:
+    served = app or "the sample server"
+    return f'''"""Generated by `agentcore-mcp deploy`: serve {served} with the server kit."""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+os.chdir(HERE)
+MANIFEST = os.path.join(HERE, {MANIFEST_PATH!r})
+if os.path.exists(MANIFEST):
+    os.environ.setdefault("MCP_STARTUP_MANIFEST", MANIFEST)
+
+from agentcore_mcp.server.run import serve_app  # noqa: E402
+
+sys.exit(serve_app({app!r}))
+'''
+
+
+def zip_inputs(config: DeployConfig) -> ZipInputs:
+    sources = kit_sources() + user_sources(config.app, config.project_dir)
+    reqs = kit_requirements(config)
+    if not config.is_sample:
+        reqs += user_requirements(config.project_dir)
+    return ZipInputs(
+        app=config.app,
+        platform=config.wheel_platform,
+        python_version=config.python_version,
+        requirements=tuple(sorted(set(reqs))),
+        sources=tuple(sorted(sources)),
+        entry_point=entry_point_source(config.app),
+        manifest=config.manifest,
+    )
+
+
+def _info(arcname: str, mode: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(arcname, date_time=_FIXED_DATE)
+    info.external_attr = (0o100000 | (mode & 0o777)) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # Unix, so the modes are honoured
+    return info
+
+
+def ensure_dependencies(inputs: ZipInputs, progress: Progress) -> tuple[Path, Path]:
+    """(site dir, deps zip) for the inputs' requirements, from the cache or installed now."""
+    root = cache_root() / inputs.deps_key
+    site, deps_zip = root / "site", root / "deps.zip"
+    if deps_zip.exists() and site.is_dir():
+        return site, deps_zip
+    progress(
+        f"installing {len(inputs.requirements)} requirements for {inputs.platform}, "
+        f"Python {inputs.python_version}"
+    )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{inputs.deps_key}.", dir=root.parent))
+    try:
+        reqs = work / "requirements.txt"
+        reqs.write_text("\n".join(inputs.requirements) + "\n")
+        _run_uv(
+            [
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(work / "site"),
+                "--python-platform",
+                inputs.platform,
+                "--python-version",
+                inputs.python_version,
+                "--only-binary",
+                ":all:",
+                "-r",
+                str(reqs),
+            ],
+            f"install the dependencies for {inputs.platform}",
+        )
+        progress("zipping the dependencies (once per requirement set)")
+        with zipfile.ZipFile(work / "deps.zip", "w", compresslevel=6) as out:
+            for path in sorted(_walk(work / "site"), key=lambda p: p.as_posix()):
+                arcname = path.relative_to(work / "site").as_posix()
+                out.writestr(_info(arcname, path.stat().st_mode), path.read_bytes())
+        if root.exists():  # a concurrent build finished first; theirs is as good
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            work.rename(root)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return site, deps_zip
+
+
+def _write_manifest(stage: Path, site: Path, app: str | None, progress: Progress) -> bool:
+    """Record the startup manifest in `stage` with this interpreter; False when it cannot."""
+    script = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(stage)!r}]\n"
+        f"sys.path.append({str(site)!r})\n"
+        "import dataclasses, pathlib\n"
+        "from agentcore_mcp.server.manifest import write_manifest\n"
+        f"m = write_manifest({app!r}, {MANIFEST_PATH!r})\n"
+        # no creation time inside: the same code must give the same zip bytes
+        f"pathlib.Path({MANIFEST_PATH!r})"
+        ".write_text(dataclasses.replace(m, created='').to_json())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MCP_APP")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-c", script],
+            cwd=stage,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        progress("startup manifest skipped: loading the APP took over 120 s")
+        return False
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        progress(f"startup manifest skipped (sessions start without it): {last}")
+        return False
+    return True
+
+
+def build_zip(inputs: ZipInputs, out_dir: Path, progress: Progress) -> BuiltZip:
+    site, deps_zip = ensure_dependencies(inputs, progress)
+    input_hash = inputs.input_hash()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="agentcore-mcp-build-") as tmp:
+        stage = Path(tmp) / "stage"
+        for arcname, path in inputs.sources:
+            dest = stage / arcname
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+        (stage / ENTRY_POINT).write_text(inputs.entry_point)
+        (stage / ENTRY_POINT).chmod(0o644)
+        has_manifest = False
+        if inputs.manifest:
+            progress("recording the startup manifest")
+            has_manifest = _write_manifest(stage, site, inputs.app, progress)
+        target = out_dir / f"{input_hash[:16]}.zip"
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(deps_zip, partial)
+        with zipfile.ZipFile(partial, "a", compresslevel=6) as out:
+            entries = [(a, stage / a) for a, _ in inputs.sources] + [
+                (ENTRY_POINT, stage / ENTRY_POINT)
+            ]
+            if has_manifest:
+                entries.append((MANIFEST_PATH, stage / MANIFEST_PATH))
+            for arcname, path in sorted(entries):
+                out.writestr(_info(arcname, path.stat().st_mode), path.read_bytes())
+        partial.replace(target)
+    sha = hashlib.sha256(target.read_bytes()).hexdigest()
+    with zipfile.ZipFile(target) as z:
+        unpacked = sum(i.file_size for i in z.infolist())
+    built = BuiltZip(target, sha, target.stat().st_size, unpacked, input_hash, has_manifest)
+    check_size(built, site)
+    return built
+
+
+def largest_packages(site: Path, count: int = 5) -> list[tuple[str, int]]:
+    sizes: dict[str, int] = {}
+    for path in _walk(site):
+        top = path.relative_to(site).parts[0]
+        sizes[top] = sizes.get(top, 0) + path.stat().st_size
+    return sorted(sizes.items(), key=lambda kv: -kv[1])[:count]
+
+
+def check_size(
+    built: BuiltZip,
+    site: Path,
+    *,
+    max_zipped: int = MAX_ZIPPED_BYTES,
+    max_unpacked: int = MAX_UNPACKED_BYTES,
+) -> None:
+    """AgentCore's direct-code-deploy limits, checked before any upload."""
+    if built.size <= max_zipped and built.unpacked_size <= max_unpacked:
+        return
+    largest = ", ".join(f"{n} {s / 2**20:.1f} MB" for n, s in largest_packages(site))
+    raise BuildError(
+        f"the zip is {built.size / 2**20:.1f} MB ({built.unpacked_size / 2**20:.1f} MB "
+        f"unpacked); AgentCore allows {max_zipped / 2**20:.0f} MB zipped and "
+        f"{max_unpacked / 2**20:.0f} MB unpacked. Largest packages: {largest}. Drop "
+        "dependencies you do not need at runtime, or use --artifact container"
+    )
+
+
+# --- container ---------------------------------------------------------------------------
+
+
+def container_engine() -> str | None:
+    """`docker` when its daemon answers (buildx needs one), else None."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return None
+    try:
+        ok = (
+            subprocess.run(
+                [docker, "info", "--format", "{{.ServerVersion}}"],
+                capture_output=True,
+                timeout=15,
+                stdin=subprocess.DEVNULL,
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return docker if ok else None
+
+
+def require_container_engine() -> str:
+    engine = container_engine()
+    if engine is None:
+        raise BuildError(
+            "--artifact container needs Docker with buildx, and no Docker daemon answered "
+            "here. Start Docker (or install it), or drop --artifact container to deploy the "
+            "default code zip, which needs no engine"
+        )
+    return engine
+
+
+def build_container(
+    engine: str, context: Path, image_uri: str, login: tuple[str, str, str], progress: Progress
+) -> None:
+    """buildx for linux/arm64 and push; `login` is (registry, user, password) for ECR."""
+    registry, user, password = login
+    proc = subprocess.run(
+        [engine, "login", "--username", user, "--password-stdin", registry],
+        input=password.encode(),
+        capture_output=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        raise BuildError(f"docker login to {registry} failed: {proc.stderr.decode()[-500:]}")
+    progress(f"docker buildx build --platform linux/arm64 -t {image_uri} --push")
+    proc = subprocess.run(
+        [
+            engine,
+            "buildx",
+            "build",
+            "--platform",
+            "linux/arm64",
+            "-t",
+            image_uri,
+            "--push",
+            str(context),
+        ],
+        capture_output=True,
+        timeout=3600,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        raise BuildError(f"docker buildx failed: {proc.stderr.decode()[-1500:]}")

@@ -1,0 +1,190 @@
+"""Deploy settings: flags, then `[tool.agentcore-mcp]` in pyproject.toml, then defaults."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+DEFAULT_NAME = "agentcore_mcp_server"
+NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+PYTHON_RUNTIMES = ("PYTHON_3_10", "PYTHON_3_11", "PYTHON_3_12", "PYTHON_3_13")
+AWS_PLATFORM = "aarch64-manylinux2014"
+SAMPLE_APP_MODULE = "agentcore_mcp.server.sample"
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names it and what to write instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeployConfig:
+    name: str = DEFAULT_NAME
+    app: str | None = None  # module:attribute; None serves the sample server
+    project_dir: Path = field(default_factory=Path.cwd)
+    target: Literal["local", "aws"] = "local"
+    region: str | None = None
+    profile: str | None = None
+    auth: Literal["sigv4", "oauth"] = "sigv4"
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    idle_timeout: int | None = None  # lifecycleConfiguration.idleRuntimeSessionTimeout
+    max_lifetime: int | None = None
+    header_allowlist: tuple[str, ...] = ()
+    artifact: Literal["zip", "container"] = "zip"
+    python_runtime: str | None = None  # PYTHON_3_1x; default: the host's minor version
+    platform: str | None = None  # wheel platform override (tests: the host's, on --target aws)
+    local_home: Path | None = None  # the local AgentCore's home (default ~/.agentcore-mcp/local)
+    manifest: bool = True  # ship a startup manifest in the zip
+
+    @property
+    def runtime_python(self) -> str:
+        return self.python_runtime or host_python_runtime()
+
+    @property
+    def python_version(self) -> str:
+        return self.runtime_python.removeprefix("PYTHON_").replace("_", ".")
+
+    @property
+    def wheel_platform(self) -> str:
+        if self.platform:
+            return self.platform
+        return AWS_PLATFORM if self.target == "aws" else host_platform()
+
+    @property
+    def is_sample(self) -> bool:
+        return self.app is None or self.app.startswith(SAMPLE_APP_MODULE)
+
+
+def host_python_runtime() -> str:
+    """The AgentCore runtime matching this interpreter, so the startup manifest's
+    fingerprint (which includes the Python version) was computed by the same minor."""
+    name = f"PYTHON_3_{sys.version_info.minor}"
+    return name if name in PYTHON_RUNTIMES else "PYTHON_3_11"
+
+
+def host_platform() -> str:
+    import platform
+
+    machine = platform.machine().lower()
+    machine = {"arm64": "aarch64", "amd64": "x86_64"}.get(machine, machine)
+    return f"{machine}-unknown-linux-gnu"
+
+
+_PYPROJECT_KEYS = {
+    "name": "name",
+    "app": "app",
+    "region": "region",
+    "auth": "auth",
+    "env": "env",
+    "secrets": "secrets",
+    "idle-timeout": "idle_timeout",
+    "max-lifetime": "max_lifetime",
+    "request-header-allowlist": "header_allowlist",
+    "artifact": "artifact",
+    "python-runtime": "python_runtime",
+    "platform": "platform",
+}
+
+
+def pyproject_settings(project_dir: Path) -> dict[str, Any]:
+    """`[tool.agentcore-mcp]` of project_dir/pyproject.toml, with Python field names."""
+    path = project_dir / "pyproject.toml"
+    if not path.exists():
+        return {}
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    table = doc.get("tool", {}).get("agentcore-mcp", {})
+    unknown = sorted(set(table) - set(_PYPROJECT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path} [tool.agentcore-mcp]: unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(_PYPROJECT_KEYS))}"
+        )
+    return {_PYPROJECT_KEYS[k]: v for k, v in table.items()}
+
+
+def load_config(project_dir: Path | None = None, **flags: Any) -> DeployConfig:
+    """Flags (None = not given) over pyproject settings over defaults, validated."""
+    project_dir = (project_dir or Path.cwd()).resolve()
+    merged: dict[str, Any] = pyproject_settings(project_dir)
+    for key, value in flags.items():
+        if value is None or (key in ("env", "secrets", "header_allowlist") and not value):
+            continue
+        if key == "env" and isinstance(merged.get("env"), dict):
+            value = {**merged["env"], **value}
+        merged[key] = value
+    for key in ("secrets", "header_allowlist"):
+        if key in merged:
+            merged[key] = tuple(merged[key])
+    if "env" in merged:
+        merged["env"] = {str(k): str(v) for k, v in dict(merged["env"]).items()}
+    try:
+        config = DeployConfig(project_dir=project_dir, **merged)
+    except TypeError as exc:
+        raise ConfigError(f"bad setting: {exc}") from None
+    return validate(config)
+
+
+def validate(config: DeployConfig) -> DeployConfig:
+    if not NAME_RE.fullmatch(config.name):
+        raise ConfigError(
+            f"--name {config.name!r}: AgentCore runtime names are a letter then up to 47 "
+            "letters, digits or underscores (no hyphens), e.g. my_server"
+        )
+    if config.app is not None and not re.fullmatch(r"[\w.]+(:[\w.]+)?", config.app):
+        raise ConfigError(f"--app {config.app!r}: expected module:attribute, e.g. mypkg.server:mcp")
+    if config.target not in ("local", "aws"):
+        raise ConfigError(f"--target {config.target!r}: use local or aws")
+    if config.auth not in ("sigv4", "oauth"):
+        raise ConfigError(f"auth {config.auth!r}: use sigv4 or oauth")
+    if config.artifact not in ("zip", "container"):
+        raise ConfigError(f"--artifact {config.artifact!r}: use zip or container")
+    if config.python_runtime and config.python_runtime not in PYTHON_RUNTIMES:
+        raise ConfigError(
+            f"--python-runtime {config.python_runtime!r}: one of {', '.join(PYTHON_RUNTIMES)}"
+        )
+    for name in [*config.env, *config.secrets]:
+        if not ENV_NAME_RE.fullmatch(name):
+            raise ConfigError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+    clash = sorted(
+        set(config.env) & ({f"{s}_SECRET_ID" for s in config.secrets} | set(config.secrets))
+    )
+    if clash:
+        raise ConfigError(f"{', '.join(clash)}: set both as --env and as a --secret; pick one")
+    if len(config.env) + len(config.secrets) > 50:
+        raise ConfigError("AgentCore allows at most 50 environment variables")
+    for label, value in (
+        ("idle-timeout", config.idle_timeout),
+        ("max-lifetime", config.max_lifetime),
+    ):
+        if value is not None and not 60 <= int(value) <= 28800:
+            raise ConfigError(f"--{label} {value}: AgentCore accepts 60..28800 seconds")
+    if (
+        config.idle_timeout is not None
+        and config.max_lifetime is not None
+        and config.idle_timeout > config.max_lifetime
+    ):
+        raise ConfigError("--idle-timeout must be at most --max-lifetime")
+    if len(config.header_allowlist) > 20:
+        raise ConfigError("--allow-header: AgentCore allows at most 20 headers")
+    for header in config.header_allowlist:
+        lowered = header.lower()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", header) or (
+            lowered.startswith("x-amz")
+            and not lowered.startswith("x-amzn-bedrock-agentcore-runtime-custom-")
+        ):
+            raise ConfigError(
+                f"--allow-header {header!r}: AgentCore refuses it (x-amz* names are reserved; "
+                "use X-Amzn-Bedrock-AgentCore-Runtime-Custom-* or your own name)"
+            )
+        if lowered == "authorization" and config.auth != "oauth":
+            raise ConfigError("--allow-header Authorization is only allowed with --oauth")
+    return replace(config, env=dict(config.env))

@@ -1,0 +1,70 @@
+"""The deployer's errors, and AWS errors turned into messages that say what to do."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+class DeployError(Exception):
+    """A deploy step failed; the message says what to do next."""
+
+
+class TargetError(DeployError):
+    """The target (local AgentCore or AWS account) cannot be used as configured."""
+
+
+class PermissionDeniedError(DeployError):
+    """The caller lacks an IAM permission; the message names the action."""
+
+
+class NameTakenError(DeployError):
+    """A resource with the deployer's name exists but was not made by this deployment."""
+
+
+class RuntimeFailedError(DeployError):
+    """The runtime reached CREATE_FAILED / UPDATE_FAILED; the message has failureReason."""
+
+
+class BuildError(DeployError):
+    """The artifact could not be built (dependency install, size limits, container engine)."""
+
+
+_ACTION_RE = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
+
+
+def explain_client_error(exc: Any, doing: str) -> DeployError:
+    """A botocore ClientError as a DeployError whose message says what to do."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "")) or str(exc)
+    op = getattr(exc, "operation_name", "")
+    if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation") or (
+        "not authorized" in message
+    ):
+        match = _ACTION_RE.search(message)
+        action = match[1] if match else _action_for(exc)
+        return PermissionDeniedError(
+            f"{doing}: permission denied for {action}. Grant it to your identity "
+            f"(`agentcore-mcp role put-policy` adds what the deployer needs), then rerun. "
+            f"AWS said: {message}"
+        )
+    if code == "UnrecognizedClientException" or "Could not connect" in message:
+        return TargetError(
+            f"{doing}: the service is not available here ({message}); pick a region where "
+            "AgentCore Runtime is offered (e.g. us-east-1, us-west-2, eu-central-1)"
+        )
+    if code in ("ThrottlingException", "TooManyRequestsException", "Throttling"):
+        return DeployError(
+            f"{doing}: still throttled after botocore's retries ({op}); wait a minute and rerun"
+        )
+    return DeployError(f"{doing}: {op} failed with {code}: {message}")
+
+
+def _action_for(exc: Any) -> str:
+    # The message did not name the action: the operation is the closest thing to it.
+    return str(getattr(exc, "operation_name", "") or "the operation")
+
+
+def error_code(exc: Any) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))

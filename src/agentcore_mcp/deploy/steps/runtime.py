@@ -1,0 +1,265 @@
+"""The agent runtime: create, or update only when its configuration or artifact changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agentcore_mcp.client.runtime import invocation_url
+from agentcore_mcp.deploy.context import StepContext
+from agentcore_mcp.deploy.errors import DeployError, RuntimeFailedError, error_code
+from agentcore_mcp.deploy.state import RuntimeRecord
+
+READY_TIMEOUT = 600.0
+POLL_SECONDS = 0.5
+# AgentCore refuses a role IAM has not propagated yet with a ValidationException; retried
+# for this long (bounded), as IAM's eventual consistency is not throttling.
+ROLE_RETRY_SECONDS = 60.0
+
+
+def desired_configuration(ctx: StepContext) -> dict[str, Any]:
+    record, config = ctx.record, ctx.config
+    if record.role is None or record.artifact is None:
+        raise DeployError("the runtime step needs the role and build steps first: run deploy")
+    artifact = record.artifact
+    if artifact.kind == "container":
+        spec: dict[str, Any] = {"containerConfiguration": {"containerUri": artifact.image_uri}}
+    else:
+        spec = {
+            "codeConfiguration": {
+                "code": {"s3": {"bucket": artifact.bucket, "prefix": artifact.key}},
+                "runtime": artifact.python_runtime or config.runtime_python,
+                "entryPoint": ["main.py"],
+            }
+        }
+    env = dict(config.env)
+    for var, arn in sorted(record.secrets.items()):
+        env[f"{var}_SECRET_ID"] = arn  # the value stays in Secrets Manager
+    desired: dict[str, Any] = {
+        "agentRuntimeArtifact": spec,
+        "roleArn": record.role.arn,
+        "networkConfiguration": {"networkMode": "PUBLIC"},
+        "protocolConfiguration": {"serverProtocol": "MCP"},
+        "environmentVariables": env,
+    }
+    if config.auth == "oauth":
+        if record.cognito is None or not record.cognito.client_id:
+            raise DeployError("--oauth needs the cognito step first: run deploy --oauth")
+        desired["authorizerConfiguration"] = {
+            "customJWTAuthorizer": {
+                "discoveryUrl": record.cognito.discovery_url,
+                # Cognito access tokens carry client_id and no aud: allowedClients, not Audience
+                "allowedClients": [record.cognito.client_id],
+            }
+        }
+    lifecycle = {}
+    if config.idle_timeout is not None:
+        lifecycle["idleRuntimeSessionTimeout"] = int(config.idle_timeout)
+    if config.max_lifetime is not None:
+        lifecycle["maxLifetime"] = int(config.max_lifetime)
+    if lifecycle:
+        desired["lifecycleConfiguration"] = lifecycle
+    if config.header_allowlist:
+        desired["requestHeaderConfiguration"] = {
+            "requestHeaderAllowlist": list(config.header_allowlist)
+        }
+    return desired
+
+
+def config_hash(desired: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()
+
+
+def _find(ctx: StepContext) -> dict[str, Any] | None:
+    control = ctx.client("bedrock-agentcore-control")
+    if ctx.record.runtime is not None:
+        try:
+            got: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=ctx.record.runtime.id)
+            return got
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            ctx.warn(
+                f"runtime {ctx.record.runtime.id} is gone (deleted outside the deployer); "
+                "creating it again"
+            )
+            ctx.record.runtime = None
+    # Not recorded (first run, or killed before recording): find it by name.
+    token = None
+    for _ in range(100):
+        page = control.list_agent_runtimes(**({"nextToken": token} if token else {}))
+        for item in page.get("agentRuntimes", []):
+            if item.get("agentRuntimeName") == ctx.config.name:
+                found: dict[str, Any] = control.get_agent_runtime(
+                    agentRuntimeId=item["agentRuntimeId"]
+                )
+                return found
+        token = page.get("nextToken")
+        if not token:
+            break
+    return None
+
+
+def _with_role_retry(ctx: StepContext, call: Any, **kwargs: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + (ROLE_RETRY_SECONDS if ctx.target.kind == "aws" else 0)
+    for _ in range(int(ROLE_RETRY_SECONDS) + 1):
+        try:
+            result: dict[str, Any] = call(**kwargs)
+            return result
+        except ClientError as exc:
+            message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+            if (
+                error_code(exc) != "ValidationException"
+                or "role" not in message
+                or time.monotonic() >= deadline
+            ):
+                raise
+            ctx.progress("waiting for IAM: AgentCore cannot assume the new role yet")
+            time.sleep(2)
+    raise DeployError("AgentCore could not assume the execution role; rerun deploy in a minute")
+
+
+def apply(ctx: StepContext) -> bool:
+    control = ctx.client("bedrock-agentcore-control")
+    desired = desired_configuration(ctx)
+    wanted = config_hash(desired)
+    try:
+        live = _find(ctx)
+        if live is not None and ctx.record.runtime is None:
+            ctx.progress(f"found runtime {live['agentRuntimeId']} by name")
+        if live is not None:
+            status = str(live.get("status", ""))
+            recorded = ctx.record.runtime
+            same = (
+                recorded is not None
+                and recorded.id == live["agentRuntimeId"]
+                and recorded.config_hash == wanted
+            )
+            _record(ctx, live, recorded.config_hash if recorded and same else "")
+            if same and not status.endswith("FAILED"):
+                if status != "READY":
+                    wait_ready(ctx, live["agentRuntimeId"], wanted)
+                ctx.progress(
+                    f"runtime unchanged (version {ctx.record.runtime.version})"
+                    if ctx.record.runtime
+                    else "runtime unchanged"
+                )
+                return False
+            if ctx.dry_run:
+                ctx.progress(f"would update runtime {live['agentRuntimeId']} (new version)")
+                return True
+            if status.endswith("ING"):
+                wait_ready(ctx, live["agentRuntimeId"], "", allow_failed=True)
+            ctx.progress(f"updating runtime {live['agentRuntimeId']}")
+            _with_role_retry(
+                ctx, control.update_agent_runtime, agentRuntimeId=live["agentRuntimeId"], **desired
+            )
+            wait_ready(ctx, live["agentRuntimeId"], wanted)
+            return True
+        if ctx.dry_run:
+            ctx.progress(f"would create runtime {ctx.config.name}")
+            return True
+        created = _with_role_retry(
+            ctx,
+            control.create_agent_runtime,
+            agentRuntimeName=ctx.config.name,
+            description=f"agentcore-mcp deployment {ctx.record.key}",
+            clientToken=wanted[:64],
+            **desired,
+        )
+        ctx.progress(f"created runtime {created['agentRuntimeId']}")
+        _record(ctx, created, "")
+        wait_ready(ctx, created["agentRuntimeId"], wanted)
+        return True
+    except ClientError as exc:
+        if error_code(exc) == "ConflictException":
+            raise DeployError(
+                f"a runtime named {ctx.config.name} already exists and is busy or not ours: "
+                "wait for it (`agentcore-mcp status --live`) or pick another --name"
+            ) from None
+        raise ctx.fail(exc, f"deploying runtime {ctx.config.name}") from None
+
+
+def _record(ctx: StepContext, live: dict[str, Any], hash_: str) -> None:
+    arn = str(live["agentRuntimeArn"])
+    ctx.record.runtime = RuntimeRecord(
+        id=str(live["agentRuntimeId"]),
+        arn=arn,
+        name=ctx.config.name,
+        version=str(live.get("agentRuntimeVersion", "")),
+        config_hash=hash_,
+        status=str(live.get("status", "")),
+        invocation_url=invocation_url(
+            arn, ctx.target.region, endpoint=ctx.target.endpoint_url or None
+        ),
+    )
+    ctx.save()
+
+
+def wait_ready(
+    ctx: StepContext,
+    runtime_id: str,
+    wanted_hash: str,
+    *,
+    allow_failed: bool = False,
+    timeout: float = READY_TIMEOUT,
+) -> dict[str, Any]:
+    control = ctx.client("bedrock-agentcore-control")
+    started = time.monotonic()
+    last = ""
+    for _ in range(int(timeout / POLL_SECONDS) + 1):
+        got: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=runtime_id)
+        status = str(got.get("status", ""))
+        if status != last:
+            ctx.progress(f"runtime {status} ({time.monotonic() - started:.1f} s)")
+            last = status
+        if not status.endswith("ING"):
+            if status.endswith("FAILED") and not allow_failed:
+                _record(ctx, got, "")
+                raise RuntimeFailedError(
+                    f"runtime {runtime_id} is {status}: {got.get('failureReason', '?')}. Fix "
+                    "the cause and run deploy again"
+                )
+            _record(ctx, got, wanted_hash if status == "READY" else "")
+            return got
+        if time.monotonic() - started > timeout:
+            break
+        time.sleep(POLL_SECONDS)
+    raise DeployError(f"runtime {runtime_id} not READY after {timeout:.0f} s; rerun deploy later")
+
+
+def destroy(ctx: StepContext) -> bool:
+    control = ctx.client("bedrock-agentcore-control")
+    try:
+        live = _find(ctx)
+        if live is None:
+            ctx.record.runtime = None
+            return False
+        runtime_id = live["agentRuntimeId"]
+        if ctx.dry_run:
+            ctx.progress(f"would delete runtime {runtime_id} and its endpoints")
+            return True
+        endpoints = control.list_agent_runtime_endpoints(agentRuntimeId=runtime_id)
+        for endpoint in endpoints.get("runtimeEndpoints", []):
+            if endpoint.get("name") != "DEFAULT":  # DEFAULT goes with the runtime
+                control.delete_agent_runtime_endpoint(
+                    agentRuntimeId=runtime_id, endpointName=endpoint["name"]
+                )
+        control.delete_agent_runtime(agentRuntimeId=runtime_id)
+        for _ in range(int(120 / POLL_SECONDS)):
+            try:
+                control.get_agent_runtime(agentRuntimeId=runtime_id)
+            except ClientError as exc:
+                if error_code(exc) == "ResourceNotFoundException":
+                    break
+                raise
+            time.sleep(POLL_SECONDS)
+        ctx.progress(f"deleted runtime {runtime_id}")
+        ctx.record.runtime = None
+        return True
+    except ClientError as exc:
+        raise ctx.fail(exc, "deleting the runtime") from None
