@@ -1,0 +1,149 @@
+"""Many sessions starting at once: none fails with 424 because of host contention.
+
+AgentCore gives each microVM its own 2 vCPU; here every instance shares the host's
+cores. The local AgentCore starts instances --max-starting at a time (default: the core
+count) and counts the readiness limit from the spawn, not from the queue.
+
+Scaled for a test: --startup-timeout 8 and a server that burns 0.6 s of CPU before it
+listens. Fifty of those at once on 2 cores need about 16 s each, so all of them used to
+time out (424); queued, each gets ready in well under a second of its own time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from botocore.credentials import Credentials
+
+from agentcore_mcp.auth import SigV4HttpxAuth
+from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+
+SESSIONS = 50
+STARTUP_TIMEOUT = 8.0
+
+BURNING_MAIN = """\
+import json, os, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+began = time.process_time()
+while time.process_time() - began < float(os.environ.get("BURN_SECONDS", "0.6")):
+    pass
+if os.path.exists(os.environ.get("SLOW_FLAG", "/nonexistent")):
+    time.sleep(float(os.environ.get("SLEEP_SECONDS", "0")))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+        body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": {}}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+AUTH = SigV4HttpxAuth(
+    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
+)
+HEADERS = {
+    "content-type": "application/json",
+    "accept": "application/json, text/event-stream",
+    "mcp-protocol-version": "2025-11-25",
+}
+PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
+    with run_local_agentcore(
+        tmp_path_factory.mktemp("crowd"),
+        extra_args=(
+            "--max-instances",
+            str(SESSIONS + 5),
+            "--startup-timeout",
+            str(STARTUP_TIMEOUT),
+            "--max-starting",
+            "2",
+        ),
+    ) as handle:
+        yield handle
+
+
+def invoke_url(handle: LocalAgentCoreHandle, name: str, **env: str) -> str:
+    got = handle.create_runtime(name, {"main.py": BURNING_MAIN}, environmentVariables=env)
+    return f"{handle.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+
+
+def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHandle) -> None:
+    url = invoke_url(crowded, "burner", BURN_SECONDS="0.6")
+    barrier = threading.Barrier(SESSIONS, timeout=60)
+    results: list[tuple[int, float, str]] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        barrier.wait()
+        began = time.monotonic()
+        try:
+            # The caller's own timeout is generous; the data plane must not cut it short.
+            r = httpx.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=300)
+            outcome = (r.status_code, time.monotonic() - began, r.text[:200])
+        except httpx.HTTPError as exc:
+            outcome = (0, time.monotonic() - began, repr(exc))
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(SESSIONS)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    wall = time.monotonic() - began
+    failures = [r for r in results if r[0] != 200]
+    waits = sorted(r[1] for r in results)
+    print(
+        f"\n{SESSIONS} sessions at once: {len(failures)} failures, wall {wall:.1f} s, "
+        f"wait p50 {waits[len(waits) // 2]:.1f} s, max {waits[-1]:.1f} s"
+    )
+    assert len(results) == SESSIONS
+    assert failures == [], failures[:5]
+    # The last in the queue waited longer than the readiness limit, and still succeeded.
+    sessions: list[dict[str, Any]] = crowded.status()["sessions"]
+    assert len([s for s in sessions if s["pid"] is not None]) >= SESSIONS
+
+
+def test_a_server_that_really_is_too_slow_still_gets_424(
+    crowded: LocalAgentCoreHandle, tmp_path: Path
+) -> None:
+    flag = tmp_path / "slow"
+    url = invoke_url(
+        crowded,
+        "sleeper",
+        BURN_SECONDS="0",
+        SLOW_FLAG=str(flag),
+        SLEEP_SECONDS=str(STARTUP_TIMEOUT + 30),
+    )
+    flag.touch()  # READY (the probe was quick); from now on every start is too slow
+    began = time.monotonic()
+    r = httpx.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=120)
+    took = time.monotonic() - began
+    assert r.status_code == 424, r.text
+    assert r.json()["message"].startswith("Runtime initialization time exceeded")
+    assert STARTUP_TIMEOUT <= took < STARTUP_TIMEOUT + 20, took
