@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from agentcore_mcp.cli import connect as connect_cmd
+from agentcore_mcp.cli import deploy as deploy_cmd
 from agentcore_mcp.cli import local as local_cmd
 from agentcore_mcp.cli import manifest as manifest_cmd
 from agentcore_mcp.cli import proxy as proxy_cmd
@@ -27,6 +28,7 @@ app.command("serve", epilog=serve_cmd.EPILOG)(serve_cmd.serve)
 app.command("manifest", epilog=manifest_cmd.EPILOG)(manifest_cmd.manifest)
 app.add_typer(tools_cmd.app, name="tools")
 app.add_typer(local_cmd.app, name="local")
+deploy_cmd.register(app)
 app.command("test-auth", epilog=test_auth_cmd.EPILOG)(test_auth_cmd.test_auth)
 app.command("proxy", epilog=proxy_cmd.EPILOG)(proxy_cmd.proxy)
 app.command("connect", epilog=connect_cmd.EPILOG)(connect_cmd.connect)

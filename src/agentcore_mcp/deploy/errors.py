@@ -26,6 +26,10 @@ class RuntimeFailedError(DeployError):
     """The runtime reached CREATE_FAILED / UPDATE_FAILED; the message has failureReason."""
 
 
+class SmokeTestError(DeployError):
+    """The deployed runtime did not answer tools/list through the data plane."""
+
+
 class BuildError(DeployError):
     """The artifact could not be built (dependency install, size limits, container engine)."""
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.context import Event, StepContext
-from agentcore_mcp.deploy.errors import DeployError
+from agentcore_mcp.deploy.errors import DeployError, SmokeTestError
 from agentcore_mcp.deploy.state import (
     DeploymentRecord,
     load_state,
@@ -198,9 +198,9 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
     try:
         return asyncio.run(run())
     except RuntimeAuthError as exc:
-        raise DeployError(f"smoke test: {exc}") from None
+        raise SmokeTestError(f"smoke test: {exc}") from None
     except Exception as exc:  # the client's many failure types: report, do not crash
-        raise DeployError(
+        raise SmokeTestError(
             f"smoke test: tools/list through the data plane failed ({type(exc).__name__}: "
             f"{exc}); see `agentcore-mcp logs`"
         ) from exc

@@ -1,0 +1,404 @@
+"""The deployer's companion commands as library calls: status, update-token, role, logs."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
+
+from agentcore_mcp.deploy.config import DeployConfig
+from agentcore_mcp.deploy.context import Names
+from agentcore_mcp.deploy.errors import DeployError, error_code, explain_client_error
+from agentcore_mcp.deploy.state import DeploymentRecord, find_record, load_state, record_key
+from agentcore_mcp.deploy.target import Target, open_target
+
+DEPLOYER_POLICY_NAME = "AgentCoreMcpDeployer"
+
+
+def recorded(config: DeployConfig, state_path: Path | None) -> DeploymentRecord:
+    """The state's record for (target, region, name), without calling AWS."""
+    state = load_state(state_path)
+    record = find_record(state, target=config.target, region=config.region, name=config.name)
+    if record is None:
+        raise DeployError(
+            f"no {config.target} deployment named {config.name} in {state.path}: run "
+            "`agentcore-mcp deploy` first, or pass --state / --name / --target"
+        )
+    return record
+
+
+def _target_and_record(
+    config: DeployConfig, state_path: Path | None
+) -> tuple[Target, DeploymentRecord]:
+    target = open_target(config, start_local=False)
+    state = load_state(state_path)
+    record = state.get(record_key(config.target, target.region, config.name, target.account))
+    if record is None:
+        raise DeployError(
+            f"no {config.target} deployment named {config.name} in {state.path}: run "
+            "`agentcore-mcp deploy` first"
+        )
+    return target, record
+
+
+def _present(call: Callable[[], Any], missing: tuple[str, ...]) -> bool:
+    try:
+        call()
+        return True
+    except ClientError as exc:
+        if error_code(exc) in missing:
+            return False
+        raise
+
+
+def live_status(config: DeployConfig, state_path: Path | None = None) -> dict[str, Any]:
+    """The runtime's live status and version, and whether each recorded resource exists."""
+    target, record = _target_and_record(config, state_path)
+    names = Names(config.name, target.region, target.account)
+    c = target.client
+    out: dict[str, Any] = {"key": record.key, "runtime": None, "resources": {}}
+    res: dict[str, bool] = out["resources"]
+    try:
+        if record.runtime is not None:
+            try:
+                got = c("bedrock-agentcore-control").get_agent_runtime(
+                    agentRuntimeId=record.runtime.id
+                )
+                out["runtime"] = {
+                    "id": got["agentRuntimeId"],
+                    "status": got.get("status"),
+                    "version": got.get("agentRuntimeVersion"),
+                    "failure_reason": got.get("failureReason"),
+                }
+                res["runtime"] = True
+            except ClientError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+                res["runtime"] = False
+        if record.role is not None:
+            role_name = record.role.name
+            res["role"] = _present(lambda: c("iam").get_role(RoleName=role_name), ("NoSuchEntity",))
+        if record.artifact is not None and record.artifact.kind == "zip":
+            art = record.artifact
+            res["artifact"] = _present(
+                lambda: c("s3").head_object(Bucket=art.bucket, Key=art.key),
+                ("404", "NoSuchKey", "NoSuchBucket"),
+            )
+        if record.cognito is not None:
+            pool = record.cognito.pool_id
+            res["user_pool"] = _present(
+                lambda: c("cognito-idp").describe_user_pool(UserPoolId=pool),
+                ("ResourceNotFoundException",),
+            )
+        for var, arn in sorted(record.secrets.items()):
+            res[f"secret:{var}"] = _present(
+                functools.partial(c("secretsmanager").describe_secret, SecretId=arn),
+                ("ResourceNotFoundException",),
+            )
+        if record.publish is not None:
+            res["ssm_parameter"] = _present(
+                lambda: c("ssm").get_parameter(Name=names.parameter), ("ParameterNotFound",)
+            )
+    except ClientError as exc:
+        raise explain_client_error(exc, "checking the deployment") from None
+    return out
+
+
+def update_token(config: DeployConfig, state_path: Path | None = None) -> tuple[str, int]:
+    """(access token, expires_in seconds) for the stored Cognito user; never written to disk."""
+    from agentcore_mcp.auth.cognito import CognitoAuthError, get_user_token
+
+    target, record = _target_and_record(config, state_path)
+    if record.cognito is None or not record.cognito.user_secret_id:
+        raise DeployError(
+            f"{config.name} has no Cognito user: deploy with --oauth (or --step cognito) first"
+        )
+    try:
+        user = json.loads(
+            target.client("secretsmanager").get_secret_value(
+                SecretId=record.cognito.user_secret_id
+            )["SecretString"]
+        )
+        tokens = get_user_token(
+            target.client("cognito-idp"),
+            record.cognito.client_id,
+            str(user["username"]),
+            str(user["password"]),
+        )
+    except ClientError as exc:
+        raise explain_client_error(exc, "reading the stored Cognito user") from None
+    except CognitoAuthError as exc:
+        raise DeployError(
+            f"cannot sign in as the stored user: {exc}; `agentcore-mcp deploy --oauth` repairs it"
+        ) from None
+    return tokens.access_token, tokens.expires_in
+
+
+# --- role commands (the seed's --show-current-role, --get/--put-role-policy) -------------
+
+
+def deployer_policy(region: str, account: str) -> dict[str, Any]:
+    """What the identity running `agentcore-mcp deploy` needs (the seed's --put-role-policy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AgentCore",
+                "Effect": "Allow",
+                "Action": ["bedrock-agentcore:*"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ExecutionRole",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:CreateRole",
+                    "iam:GetRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:PutRolePolicy",
+                    "iam:GetRolePolicy",
+                    "iam:DeleteRolePolicy",
+                    "iam:DeleteRole",
+                    "iam:ListRoleTags",
+                    "iam:ListRolePolicies",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:TagRole",
+                    "iam:PassRole",
+                ],
+                "Resource": f"arn:aws:iam::{account}:role/AgentCoreMcp-*",
+            },
+            {
+                "Sid": "Artifacts",
+                "Effect": "Allow",
+                "Action": ["s3:*"],
+                "Resource": [
+                    f"arn:aws:s3:::agentcore-mcp-{account}-{region}",
+                    f"arn:aws:s3:::agentcore-mcp-{account}-{region}/*",
+                ],
+            },
+            {
+                "Sid": "Secrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:*"],
+                "Resource": f"arn:aws:secretsmanager:{region}:{account}:secret:agentcore-mcp/*",
+            },
+            {
+                "Sid": "SecretsList",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:ListSecrets"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "Parameters",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+                "Resource": f"arn:aws:ssm:{region}:{account}:parameter/agentcore-mcp/*",
+            },
+            {"Sid": "Cognito", "Effect": "Allow", "Action": ["cognito-idp:*"], "Resource": "*"},
+            {"Sid": "Ecr", "Effect": "Allow", "Action": ["ecr:*"], "Resource": "*"},
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:FilterLogEvents", "logs:DescribeLogGroups"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "Identity",
+                "Effect": "Allow",
+                "Action": ["sts:GetCallerIdentity"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def _caller_role(target: Target) -> str | None:
+    arn = str(target.client("sts").get_caller_identity()["Arn"])
+    if ":assumed-role/" in arn:
+        return arn.split(":assumed-role/")[1].split("/")[0]
+    if ":role/" in arn:
+        return arn.split(":role/")[1].split("/")[-1]
+    return None
+
+
+def _role_name(target: Target, given: str | None) -> str:
+    name = given or _caller_role(target)
+    if not name:
+        raise DeployError(
+            "your identity is not a role (an IAM user?): pass --role-name to choose the role"
+        )
+    return name
+
+
+def role_show(config: DeployConfig) -> dict[str, Any]:
+    target = open_target(config, start_local=False)
+    try:
+        who = target.client("sts").get_caller_identity()
+        out: dict[str, Any] = {
+            "account": who["Account"],
+            "arn": who["Arn"],
+            "user_id": who["UserId"],
+            "role": None,
+        }
+        name = _caller_role(target)
+        if name:
+            role = target.client("iam").get_role(RoleName=name)["Role"]
+            policies = target.client("iam").list_role_policies(RoleName=name)["PolicyNames"]
+            out["role"] = {"name": name, "arn": role["Arn"], "inline_policies": policies}
+        return out
+    except ClientError as exc:
+        raise explain_client_error(exc, "reading your identity") from None
+
+
+def role_get_policy(
+    config: DeployConfig, role_name: str | None, policy_name: str | None
+) -> dict[str, Any]:
+    target = open_target(config, start_local=False)
+    try:
+        name = _role_name(target, role_name)
+        got = target.client("iam").get_role_policy(
+            RoleName=name, PolicyName=policy_name or DEPLOYER_POLICY_NAME
+        )
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            raise DeployError(
+                f"role {role_name or '(yours)'} has no inline policy "
+                f"{policy_name or DEPLOYER_POLICY_NAME}: `agentcore-mcp role put-policy` adds it"
+            ) from None
+        raise explain_client_error(exc, "reading the role policy") from None
+    doc = got["PolicyDocument"]
+    return {
+        "role": name,
+        "policy_name": got["PolicyName"],
+        "document": json.loads(unquote(doc)) if isinstance(doc, str) else doc,
+    }
+
+
+def role_put_policy(
+    config: DeployConfig, role_name: str | None, policy_name: str | None
+) -> dict[str, Any]:
+    target = open_target(config, start_local=False)
+    doc = deployer_policy(target.region, target.account)
+    try:
+        name = _role_name(target, role_name)
+        target.client("iam").put_role_policy(
+            RoleName=name,
+            PolicyName=policy_name or DEPLOYER_POLICY_NAME,
+            PolicyDocument=json.dumps(doc),
+        )
+    except ClientError as exc:
+        raise explain_client_error(exc, "putting the role policy") from None
+    return {"role": name, "policy_name": policy_name or DEPLOYER_POLICY_NAME, "document": doc}
+
+
+# --- logs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    timestamp: float  # epoch seconds; 0 when the source has none
+    message: str
+
+
+def parse_since(value: str | None) -> float | None:
+    """`10m`, `2h`, `30s`, `1d` -> seconds."""
+    if not value:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value)
+    except (ValueError, IndexError):
+        raise DeployError(f"--since {value!r}: use a number and s/m/h/d, e.g. 10m") from None
+
+
+def log_lines(
+    config: DeployConfig,
+    state_path: Path | None = None,
+    *,
+    since: float | None = None,
+    follow: bool = False,
+    poll: float = 1.0,
+    max_polls: int | None = None,
+) -> Iterator[LogLine]:
+    """The runtime's log: CloudWatch Logs on AWS, the instance log on the local target.
+    One loop for both: fetch what is new since the last fetch, then (with follow) wait."""
+    target, record = _target_and_record(config, state_path)
+    if record.runtime is None:
+        raise DeployError("no runtime recorded: run `agentcore-mcp deploy` first")
+    start = time.time() - since if since else 0.0
+    fetch = (
+        _local_fetcher(target, record.runtime.id)
+        if target.kind == "local"
+        else _cloudwatch_fetcher(target, record.runtime.id)
+    )
+    polls = 0
+    while True:
+        for line in fetch():
+            if not line.timestamp or line.timestamp >= start:
+                yield line
+        polls += 1
+        if not follow or (max_polls is not None and polls >= max_polls):
+            return
+        time.sleep(poll)
+
+
+def _local_fetcher(target: Target, runtime_id: str) -> Callable[[], list[LogLine]]:
+    assert target.local_home is not None
+    path = target.local_home / "logs" / f"{runtime_id}.log"
+    offset = 0
+
+    def fetch() -> list[LogLine]:
+        nonlocal offset
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        # Only whole lines; a partial last line waits for the next fetch.
+        end = data.rfind(b"\n") + 1
+        offset += end
+        mtime = path.stat().st_mtime
+        return [LogLine(mtime, ln) for ln in data[:end].decode(errors="replace").splitlines()]
+
+    return fetch
+
+
+def _cloudwatch_fetcher(target: Target, runtime_id: str) -> Callable[[], list[LogLine]]:
+    logs = target.client("logs")
+    group = f"/aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT"
+    last = 0
+    seen: set[str] = set()
+
+    def fetch() -> list[LogLine]:
+        nonlocal last
+        out: list[LogLine] = []
+        token = None
+        try:
+            for _ in range(50):
+                page = logs.filter_log_events(
+                    logGroupName=group, startTime=last, **({"nextToken": token} if token else {})
+                )
+                for event in page.get("events", []):
+                    if event["eventId"] in seen:
+                        continue
+                    seen.add(event["eventId"])
+                    last = max(last, int(event["timestamp"]))
+                    out.append(LogLine(event["timestamp"] / 1000, event["message"].rstrip("\n")))
+                token = page.get("nextToken")
+                if not token:
+                    break
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return []  # no log group until the first session writes
+            raise explain_client_error(exc, f"reading {group}") from None
+        return out
+
+    return fetch
