@@ -370,3 +370,68 @@ def test_the_rest_of_the_control_plane_is_served_by_the_embedded_aws(
     with pytest.raises(ClientError) as caught:
         forged.list_gateways()
     assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def test_the_well_known_pair_works_and_unknown_keys_are_told_what_works(
+    local: LocalAgentCoreHandle,
+) -> None:
+    test_pair = client_with(local, "s3", "test", "test")
+    assert local.bucket in [b["Name"] for b in test_pair.list_buckets()["Buckets"]]
+    control = client_with(local, "bedrock-agentcore-control", "test", "test")
+    assert "agentRuntimes" in control.list_agent_runtimes()
+    unknown = client_with(local, "bedrock-agentcore-control", "AKIAUNKNOWN000000000", "x" * 40)
+    with pytest.raises(ClientError) as caught:
+        unknown.list_agent_runtimes()
+    message = caught.value.response["Error"]["Message"]
+    creds = read_local_credentials(local.home)
+    assert creds is not None
+    assert "AKIAUNKNOWN000000000" in message  # names the key it did not know
+    assert creds.access_key_id in message and "local env" in message  # and what works
+    assert creds.secret_access_key not in message
+
+
+def test_local_env_prints_exports_that_boto3_accepts(local: LocalAgentCoreHandle) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp", "local", "env", "--home", str(local.home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in out.splitlines()
+        if line.startswith("export ")
+    )
+    assert exports["AWS_ENDPOINT_URL"] == local.url
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=exports["AWS_ENDPOINT_URL"],
+        region_name=exports["AWS_REGION"],
+        aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+    )
+    assert local.bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_strict_credentials_refuses_the_well_known_pair(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with run_local_agentcore(
+        tmp_path_factory.mktemp("strict"), extra_args=("--strict-credentials",)
+    ) as strict:
+        with pytest.raises(ClientError) as caught:
+            client_with(strict, "s3", "test", "test").list_buckets()
+        assert caught.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+        assert "test/test" not in caught.value.response["Error"]["Message"]
+        # Its own key and the starter's still work.
+        creds = read_local_credentials(strict.home)
+        assert creds is not None
+        assert boto3.client("s3", **creds.boto3_kwargs()).list_buckets()["Buckets"]
+        assert strict.client("s3").list_buckets()["Buckets"]

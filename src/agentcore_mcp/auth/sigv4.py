@@ -643,6 +643,7 @@ def verify_sigv4(
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
     allow_unsigned_payload: bool = False,
+    unknown_key_hint: str = "use credentials this endpoint knows",
 ) -> SigV4Identity:
     """Verify a SigV4-signed request; return who signed it or raise a `SigV4Error` subclass.
 
@@ -737,6 +738,7 @@ def verify_sigv4(
         lookup_secret,
         presigned=False,
         token_in_query=None,
+        unknown_key_hint=unknown_key_hint,
     )
 
 
@@ -752,13 +754,14 @@ def _check_signature(
     *,
     presigned: bool,
     token_in_query: str | None,
+    unknown_key_hint: str = "use credentials this endpoint knows",
 ) -> SigV4Identity:
     """The key's secret, its session token, then botocore's signature over the request."""
     found = lookup_secret(auth.access_key_id)
     if found is None:
         raise SigV4UnknownAccessKeyError(
             f"unknown access key id {auth.access_key_id!r}: the security token included in the "
-            "request is invalid; use credentials this endpoint knows"
+            f"request is invalid; {unknown_key_hint}"
         )
     secret = found if isinstance(found, SigV4Secret) else SigV4Secret(found)
 
@@ -829,6 +832,7 @@ def verify_sigv4_presigned(
     expected_region: str,
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
+    unknown_key_hint: str = "use credentials this endpoint knows",
 ) -> SigV4Identity:
     """Verify a presigned URL (SigV4 in the query string); raise a `SigV4Error` subclass.
 
@@ -910,6 +914,7 @@ def verify_sigv4_presigned(
         lookup_secret,
         presigned=True,
         token_in_query=params.get("X-Amz-Security-Token"),
+        unknown_key_hint=unknown_key_hint,
     )
 
 
@@ -968,6 +973,7 @@ def verify_s3_presigned_v2(
     *,
     lookup_secret: SecretLookup,
     now: datetime | None = None,
+    unknown_key_hint: str = "use credentials this endpoint knows",
 ) -> str:
     """Verify an S3 SigV2 presigned URL with botocore's HmacV1 string to sign; return the
     access key id, or raise a `SigV4Error` subclass (the same types as for SigV4)."""
@@ -991,7 +997,7 @@ def verify_s3_presigned_v2(
     found = lookup_secret(access_key_id)
     if found is None:
         raise SigV4UnknownAccessKeyError(
-            f"unknown access key id {access_key_id!r}: use credentials this endpoint knows"
+            f"unknown access key id {access_key_id!r}: {unknown_key_hint}"
         )
     secret = found if isinstance(found, SigV4Secret) else SigV4Secret(found)
     token = params.get("x-amz-security-token")

@@ -55,6 +55,14 @@ def start(
     max_unpacked_mb: float | None = typer.Option(
         None, min=0, help="Unpacked code zip limit in MB [default 750, as AgentCore]."
     ),
+    strict_credentials: bool = typer.Option(
+        False,
+        "--strict-credentials",
+        help="Refuse the well-known test/test pair (its own key, yours and issued keys only).",
+    ),
+    log_level: str | None = typer.Option(
+        None, help="info (one line per event) or debug (every embedded AWS request too)."
+    ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
@@ -70,6 +78,8 @@ def start(
         lifecycle_scale=lifecycle_scale,
         max_starting=max_starting,
         max_unpacked_bytes=None if max_unpacked_mb is None else int(max_unpacked_mb * 2**20),
+        strict_credentials=strict_credentials or None,
+        log_level=log_level,
     )
     if not detach:
         run_foreground(settings)
@@ -94,6 +104,9 @@ def start(
     ]
     if settings.persist:
         extra.append("--persist")
+    if settings.strict_credentials:
+        extra.append("--strict-credentials")
+    extra += ["--log-level", settings.log_level]
     try:
         running = start_background(settings, foreground_argv(extra))
     except LocalProcessError as exc:
@@ -103,6 +116,47 @@ def start(
         f"local AgentCore running on {running.url} (pid {running.pid}, log {running.log_path})"
     )
     stdout.print(f"export AWS_ENDPOINT_URL={running.url}", markup=False)
+    stdout.print(
+        'credentials: `eval "$(agentcore-mcp local env)"`'
+        + ("" if settings.strict_credentials else " (or test/test)"),
+        markup=False,
+    )
+
+
+@app.command(
+    "env",
+    epilog='**Example:** `eval "$(agentcore-mcp local env)"` then `aws s3 ls` or any boto3 code',
+)
+def env(
+    home: Path | None = typer.Option(None, help="The --home it was started with."),
+    json_output: bool = typer.Option(False, "--json", help="Print the settings as JSON."),
+) -> None:
+    """Print the shell exports that point AWS SDKs at the running local AgentCore.
+
+    The access key is this start's own (from credentials.json, readable only by you); it
+    works for every API on the port and dies with the process.
+    """
+    from agentcore_mcp.local.credentials import read_local_credentials
+
+    creds = read_local_credentials(_settings(home=home).home)
+    if creds is None:
+        stderr.print(
+            "no local AgentCore is running here (no credentials.json); "
+            "start one with `agentcore-mcp local start -d`"
+        )
+        raise typer.Exit(ExitCode.CONNECTION_ERROR)
+    values = {
+        "AWS_ENDPOINT_URL": creds.url,
+        "AWS_REGION": creds.region,
+        "AWS_ACCESS_KEY_ID": creds.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+    }
+    if json_output:
+        print_json(values)
+        return
+    for name, value in values.items():
+        print(f"export {name}={value}")
+    print("unset AWS_SESSION_TOKEN AWS_PROFILE")
 
 
 @app.command("stop")
@@ -140,9 +194,7 @@ def status(
     creds = read_local_credentials(settings.home)
     headers = {"authorization": f"Bearer {creds.admin_token}"} if creds else {}
     try:
-        response = httpx.get(
-            f"{target}/_local/status", headers=headers, timeout=5, trust_env=False
-        )
+        response = httpx.get(f"{target}/_local/status", headers=headers, timeout=5, trust_env=False)
     except httpx.HTTPError as exc:
         stderr.print(f"[red]error:[/] cannot reach {target}: {exc}")
         raise typer.Exit(ExitCode.CONNECTION_ERROR) from None

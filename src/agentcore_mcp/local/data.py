@@ -113,6 +113,7 @@ class DataPlane:
         lookup_secret: SecretLookup,
         jwks: JwksCache,
         lifecycle_scale: float = 1.0,
+        unknown_key_hint: str = "use credentials this endpoint knows",
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         self.registry = registry
@@ -120,6 +121,7 @@ class DataPlane:
         self.start_instance = start_instance
         self.region = region
         self.lookup_secret = lookup_secret
+        self.unknown_key_hint = unknown_key_hint
         self.jwks = jwks
         self.lifecycle_scale = lifecycle_scale
         self.max_payload_bytes = max_payload_bytes
@@ -231,6 +233,7 @@ class DataPlane:
                     lookup_secret=self.lookup_secret,
                     expected_service="bedrock-agentcore",
                     expected_region=self.region,
+                    unknown_key_hint=self.unknown_key_hint,
                 )
             except SigV4Error as exc:
                 raise DataPlaneError("AccessDeniedException", str(exc)) from exc

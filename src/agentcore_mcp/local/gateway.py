@@ -74,7 +74,9 @@ class Gateway:
         lookup_secret: SecretLookup,
         bind_host: str = "127.0.0.1",
         admin_token: str | None = None,
+        unknown_key_hint: str = "use credentials this endpoint knows",
     ) -> None:
+        self.unknown_key_hint = unknown_key_hint
         self.bind_host = bind_host
         self.admin_token = admin_token
         self.control = control
@@ -166,6 +168,7 @@ class Gateway:
                 lookup_secret=self.lookup_secret,
                 expected_service="bedrock-agentcore",
                 expected_region=self.region,
+                unknown_key_hint=self.unknown_key_hint,
             )
         except SigV4Error as exc:
             await send_rest_json_error(send, 403, "AccessDeniedException", str(exc))
@@ -243,6 +246,7 @@ class Gateway:
                     lookup_secret=self.lookup_secret,
                     expected_service=service or "s3",
                     expected_region=expected_region,
+                    unknown_key_hint=self.unknown_key_hint,
                 )
             elif service is None and _header_value(headers, "authorization") is None:
                 raise SigV4MissingAuthorizationError(
@@ -260,6 +264,7 @@ class Gateway:
                     expected_service=service or "",
                     expected_region=expected_region,
                     allow_unsigned_payload=service in guard.S3_SERVICES,
+                    unknown_key_hint=self.unknown_key_hint,
                 )
         except SigV4Error as exc:
             logger.info("refused %s %s (%s): %s", method, target[:120], service, exc)

@@ -45,6 +45,8 @@ from agentcore_mcp.local.sessions import SessionPool
 logger = logging.getLogger("agentcore_mcp.local")
 
 DEFAULT_PORT = 8700
+# The pair every local AWS emulator accepts (AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test).
+WELL_KNOWN_KEY = "test"
 # Longer than any common client's pool expiry (httpx 5 s, botocore/urllib3 none, Node 5 s),
 # so the server never closes a connection a client is about to reuse: the server kit's value.
 KEEP_ALIVE_SECONDS = 75
@@ -78,6 +80,10 @@ class LocalSettings:
     # host's cores, so more at once only makes every one of them slower to get ready.
     max_starting: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     max_unpacked_bytes: int = MAX_UNPACKED_BYTES
+    # Off by default: the well-known emulator pair test/test is accepted, as users of local
+    # emulators expect. On, only this start's own key, the starter's and issued keys verify.
+    strict_credentials: bool = False
+    log_level: str = "info"
 
     @property
     def url(self) -> str:
@@ -139,18 +145,18 @@ class LocalAgentCore:
         )
         self._own_key_id: str | None = None
         self._own_secret: SigV4Secret | None = None
-        self.credentials: LocalCredentials = new_local_credentials(
-            s.url, s.region, s.account_id
-        )
+        self.credentials: LocalCredentials = new_local_credentials(s.url, s.region, s.account_id)
         self.started_at = time.time()
 
     # --- wiring --------------------------------------------------------------------
 
     def lookup_secret(self, access_key_id: str) -> str | SigV4Secret | None:
-        """Known keys: this start's own (credentials.json), the starter's, and the keys the
-        embedded IAM and STS issued."""
+        """Known keys: this start's own (credentials.json), the starter's, the keys the
+        embedded IAM and STS issued, and test/test unless --strict-credentials."""
         if access_key_id == self.credentials.access_key_id:
             return self.credentials.secret_access_key
+        if access_key_id == WELL_KNOWN_KEY and not self.settings.strict_credentials:
+            return WELL_KNOWN_KEY
         if self._own_key_id is not None and access_key_id == self._own_key_id:
             return self._own_secret
         return self.aws.secret_for_access_key(access_key_id)
@@ -193,6 +199,7 @@ class LocalAgentCore:
             # for a rotation during local testing, slow enough that bogus kids can't flood.
             jwks=JwksCache(self.aws.make_fetcher(), min_refetch_interval=timedelta(seconds=5)),
             lifecycle_scale=self.settings.lifecycle_scale,
+            unknown_key_hint=self.unknown_key_hint(),
         )
         self.gateway = Gateway(
             control=control,
@@ -203,6 +210,7 @@ class LocalAgentCore:
             lookup_secret=self.lookup_secret,
             bind_host=self.settings.host,
             admin_token=self.credentials.admin_token,
+            unknown_key_hint=self.unknown_key_hint(),
         )
         return self._app
 
@@ -244,6 +252,23 @@ class LocalAgentCore:
             doc = {"message": f"unknown admin path {path}"}
         await send_json(send, 404 if "message" in doc else 200, doc)
 
+    def accepted_key_ids(self) -> list[str]:
+        """The access key ids this local AgentCore accepts besides those its IAM issues."""
+        keys = [self.credentials.access_key_id]
+        if self._own_key_id is not None:
+            keys.append(self._own_key_id)
+        if not self.settings.strict_credentials:
+            keys.append(WELL_KNOWN_KEY)
+        return keys
+
+    def unknown_key_hint(self) -> str:
+        return (
+            f"this local AgentCore accepts {', '.join(self.accepted_key_ids())} and the keys "
+            "its IAM and STS issued; get its own with "
+            f'`eval "$(agentcore-mcp local env --home {self.settings.home})"`'
+            + ("" if self.settings.strict_credentials else ", or use test/test")
+        )
+
     def status(self) -> dict[str, Any]:
         return {
             "url": self.settings.url,
@@ -267,6 +292,17 @@ class LocalAgentCore:
         }
 
 
+def configure_logging(level: str) -> None:
+    """One line per event at INFO; the embedded AWS's per-request lines (werkzeug, httpx)
+    only at DEBUG, where they help and do not drown everything else."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if level.lower() != "debug":
+        for noisy in ("werkzeug", "httpx", "httpcore", "botocore", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def run_foreground(settings: LocalSettings) -> None:
     """Serve until SIGINT/SIGTERM; one startup line on stderr."""
     import signal
@@ -277,7 +313,7 @@ def run_foreground(settings: LocalSettings) -> None:
 
     service = LocalAgentCore(settings)
     app = service.build()
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -309,7 +345,9 @@ def run_foreground(settings: LocalSettings) -> None:
     signal.signal(signal.SIGTERM, _exit)
     print(
         f"agentcore-mcp local: AgentCore on {settings.url} (region {settings.region}); "
-        f"export AWS_ENDPOINT_URL={settings.url}",
+        f"export AWS_ENDPOINT_URL={settings.url}; accepts access keys "
+        f"{', '.join(service.accepted_key_ids())} and those its IAM issues "
+        f'(`eval "$(agentcore-mcp local env)"` for its own)',
         file=sys.stderr,
         flush=True,
     )
