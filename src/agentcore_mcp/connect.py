@@ -185,7 +185,8 @@ def client_config(
     elif client == "kiro":
         entry["disabled"] = False
     _assert_no_secret(entry)
-    inspector = ["npx", "-y", INSPECTOR_PACKAGE, cmd[0], *args]
+    # `--` ends Inspector's own options: it has a --client-id (OAuth) that would swallow ours.
+    inspector = ["npx", "-y", INSPECTOR_PACKAGE, "--", cmd[0], *args]
     path = config_path(client, home=home, platform=platform, environ=environ)
     return ClientConfig(client, name, entry, servers_key, path, inspector)
 
