@@ -87,6 +87,8 @@ def limited_http_protocol(
             self._timer = None
             if self._phase == _IDLE or self._refused or self.transport.is_closing():
                 return
+            if self.transport.get_protocol() is not self:
+                return  # upgraded to a WebSocket: that protocol owns the connection now
             now = self.loop.time()
             if self.flow is not None and self.flow.read_paused:
                 # The server stopped reading, not the client: the clock restarts on resume.
