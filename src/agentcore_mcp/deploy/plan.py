@@ -133,6 +133,10 @@ def deploy(
     started = time.monotonic()
     emit = on_event or (lambda _e: None)
     chosen = resolve_steps(steps, config.auth)
+    if config.artifact == "container" and "build" in chosen and not dry_run:
+        from agentcore_mcp.deploy.build import require_container_engine
+
+        require_container_engine()  # before anything is made: fail at once, change nothing
     target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
     ctx = _context(config, target, state_path, emit, dry_run=dry_run, secret_values=secret_values)
     ctx.record.auth = config.auth

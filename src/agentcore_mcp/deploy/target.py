@@ -220,10 +220,13 @@ def _region_kw(config: DeployConfig) -> dict[str, Any]:
 
 def _isolated_botocore_session() -> Any:
     import botocore.session
+    from botocore.configprovider import ConstantProvider
 
     session = botocore.session.Session()
-    for var in ("profile", "config_file", "credentials_file"):
-        session.set_config_variable(var, None if var == "profile" else os.devnull)
+    # No profile from AWS_PROFILE, no ~/.aws files: nothing of the user's AWS setup applies.
+    session.get_component("config_store").set_config_provider("profile", ConstantProvider(None))
+    for var in ("config_file", "credentials_file"):
+        session.set_config_variable(var, os.devnull)
     return session
 
 

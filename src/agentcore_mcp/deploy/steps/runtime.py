@@ -77,31 +77,45 @@ def config_hash(desired: dict[str, Any]) -> str:
 def _find(ctx: StepContext) -> dict[str, Any] | None:
     control = ctx.client("bedrock-agentcore-control")
     if ctx.record.runtime is not None:
-        try:
-            got: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=ctx.record.runtime.id)
+        got = _get_settled(ctx, ctx.record.runtime.id)
+        if got is not None:
             return got
-        except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
-            ctx.warn(
-                f"runtime {ctx.record.runtime.id} is gone (deleted outside the deployer); "
-                "creating it again"
-            )
-            ctx.record.runtime = None
+        ctx.warn(
+            f"runtime {ctx.record.runtime.id} is gone (deleted outside the deployer); "
+            "creating it again"
+        )
+        ctx.record.runtime = None
     # Not recorded (first run, or killed before recording): find it by name.
     token = None
     for _ in range(100):
         page = control.list_agent_runtimes(**({"nextToken": token} if token else {}))
         for item in page.get("agentRuntimes", []):
             if item.get("agentRuntimeName") == ctx.config.name:
-                found: dict[str, Any] = control.get_agent_runtime(
-                    agentRuntimeId=item["agentRuntimeId"]
-                )
-                return found
+                found = _get_settled(ctx, str(item["agentRuntimeId"]))
+                if found is not None:
+                    return found
         token = page.get("nextToken")
         if not token:
             break
     return None
+
+
+def _get_settled(ctx: StepContext, runtime_id: str) -> dict[str, Any] | None:
+    """The runtime, or None once it is gone; one being deleted is waited out (bounded), so
+    that its name is free to create again."""
+    control = ctx.client("bedrock-agentcore-control")
+    for _ in range(int(120 / POLL_SECONDS)):
+        try:
+            got: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=runtime_id)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        if got.get("status") != "DELETING":
+            return got
+        ctx.progress(f"waiting for runtime {runtime_id} to finish deleting")
+        time.sleep(POLL_SECONDS)
+    raise DeployError(f"runtime {runtime_id} is still DELETING after 120 s; rerun deploy later")
 
 
 def _with_role_retry(ctx: StepContext, call: Any, **kwargs: Any) -> dict[str, Any]:
@@ -168,7 +182,6 @@ def apply(ctx: StepContext) -> bool:
             control.create_agent_runtime,
             agentRuntimeName=ctx.config.name,
             description=f"agentcore-mcp deployment {ctx.record.key}",
-            clientToken=wanted[:64],
             **desired,
         )
         ctx.progress(f"created runtime {created['agentRuntimeId']}")

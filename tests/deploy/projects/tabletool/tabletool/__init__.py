@@ -1,0 +1,1 @@
+"""A user's own MCP server, deployed by the deployer tests."""
