@@ -33,6 +33,7 @@ def run_cli(
     """`agentcore-mcp ARGS` as a user runs it; no AWS credentials of the user's leak in."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     full_env.update({"AWS_PROFILE": "no-such-profile-the-local-target-ignores", **(env or {})})
+    full_env = {k: v for k, v in full_env.items() if v != ""}  # "" unsets
     return subprocess.run(
         [sys.executable, "-m", "agentcore_mcp", *args],
         cwd=cwd,

@@ -239,12 +239,15 @@ def _open_aws(config: DeployConfig, calls: CallLog) -> Target:
             endpoint_url=None,  # boto3 reads AWS_ENDPOINT_URL(_SERVICE) itself
             config=_retry_config("aws"),
             profile_name=config.profile,
-            region_name=config.region,
+            # AWS_REGION as the AWS CLI v2 and the other SDKs read it (boto3 alone does not)
+            region_name=config.region or os.environ.get("AWS_REGION") or None,
         )
     except ProfileNotFound as exc:
         raise TargetError(f"{exc}: check --profile / AWS_PROFILE (`aws configure list`)") from None
     if not session.region_name:
-        raise TargetError("no region: pass --region, or set AWS_REGION / a profile region")
+        raise TargetError(
+            "no region: pass --region, or set AWS_REGION, or give your profile a region"
+        )
     if session.get_credentials() is None:
         raise TargetError(
             "no AWS credentials found: run `aws configure` or `aws sso login`, or pass --profile"
