@@ -75,7 +75,7 @@ class DeployResult:
             "changed": self.changed,
             "steps": self.steps,
             "tools": self.tools,
-            "writes": len(self.writes),
+            "writes": self.writes,
             "started_local": self.started_local,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,

@@ -53,6 +53,12 @@ class _TargetSession(boto3.Session):
         return super().client(*args, **kwargs)
 
 
+def is_write(operation: str) -> bool:
+    """Whether an operation can change a resource (AdminGetUser reads; InitiateAuth signs in)."""
+    name = operation.removeprefix("Admin")
+    return not (name.startswith(_READ_PREFIXES) or name == "InitiateAuth")
+
+
 @dataclass(slots=True)
 class CallLog:
     """Every AWS call the deployer makes, as (operation, is_write); --debug prints them."""
@@ -66,7 +72,7 @@ class CallLog:
 
     def hook(self, model: Any, params: Any, **_: Any) -> None:
         op = f"{model.service_model.service_name}.{model.name}"
-        self.calls.append((op, not model.name.startswith(_READ_PREFIXES)))
+        self.calls.append((op, is_write(model.name)))
         if self.sink is not None:
             self.sink(f"aws {op} {redact(params)}")
 
