@@ -107,7 +107,12 @@ def start_long_calls(
     url = f"{handle.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
     calls = [InFlight(url) for _ in range(count)]
     for call in calls:
-        assert call.progressing.wait(timeout=90), call.outcome
+        if not call.progressing.wait(timeout=90):
+            own_log = handle.process.log() if handle.process else ""
+            pytest.fail(
+                f"no progress in 90 s: {call.outcome!r}\nruntime log:\n"
+                f"{handle.log(got['agentRuntimeId'])[-3000:]}\nlocal log:\n{own_log[-3000:]}"
+            )
     sessions: list[dict[str, Any]] = handle.status()["sessions"]
     pids = [int(s["pid"]) for s in sessions if s["pid"] is not None and s["inflight"]]
     assert len(pids) == count, sessions
@@ -130,6 +135,7 @@ def test_local_stop_with_a_call_in_flight(tmp_path: Path) -> None:
         took = time.monotonic() - began
     finally:
         local_cli(home, "stop", timeout=60)  # whatever happened above: no process left
+    print(f"\nlocal stop with 2 calls in flight took {took:.1f} s")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
     assert wait_all_gone(pids, timeout=10) == []
     assert took < 20, f"local stop took {took:.1f} s"
@@ -149,6 +155,7 @@ def test_signal_with_a_call_in_flight(tmp_path: Path, how: signal.Signals) -> No
         proc.send_signal(how)
         proc.wait(timeout=30)
         took = time.monotonic() - began
+        print(f"\n{how.name} with 2 calls in flight: exited in {took:.1f} s")
         # SIGKILL runs no cleanup at all: the parent-death signal ends the instances.
         assert wait_all_gone(pids, timeout=10) == []
         if how == signal.SIGTERM:

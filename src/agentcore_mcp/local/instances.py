@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -51,7 +52,10 @@ class LoopbackAddresses:
 
     def __init__(self) -> None:
         self._in_use: set[str] = set()
-        self._next = 2
+        # A random start: every local AgentCore on the host (other homes, other users,
+        # test runs) draws from this one range, and two walking it in step from .0.2
+        # collide, the loser's instance then answering for the winner's session.
+        self._next = random.randrange(2, 65_000)
 
     def take(self, port: int) -> str:
         for _ in range(65_000):
@@ -175,7 +179,9 @@ class Instance:
                     self.process.returncode,
                     self.log_tail(),
                 )
-            if await _port_open(spec.host, spec.port):
+            if await _port_open(spec.host, spec.port) and _listener_is_ours(
+                spec.host, spec.port, self.process.pid
+            ):
                 return
             if time.monotonic() >= deadline:
                 await self.stop()
@@ -322,6 +328,53 @@ def kill_recorded_instances(path: Path) -> list[int]:
         killed.append(pid)
     path.unlink(missing_ok=True)
     return killed
+
+
+def _listener_is_ours(host: str, port: int, group: int) -> bool:
+    """Whether the socket listening on host:port belongs to process group `group`.
+
+    The address was free when handed out, but another process on the host may bind it
+    before the instance does; connecting to it would then look like readiness, and the
+    session's requests would reach that process. Linux only (reads /proc); elsewhere,
+    and whenever it cannot tell, it says yes.
+    """
+    inodes = _listening_inodes(host, port)
+    if not inodes:
+        return True
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if int(stat[stat.rfind(")") + 2 :].split()[2]) != group:
+                continue
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                if os.readlink(f"/proc/{entry}/fd/{fd}") in targets:
+                    return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
+def _listening_inodes(host: str, port: int) -> set[str]:
+    """The inodes of the IPv4 sockets listening on host:port, from /proc/net/tcp."""
+    try:
+        packed = socket.inet_aton(host)
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except (OSError, ValueError):
+        return set()
+    # The kernel prints the address as a host-order u32 and the port as 4 hex digits.
+    wanted = f"{int.from_bytes(packed, sys.byteorder):08X}:{port:04X}"
+    return {
+        fields[9]
+        for fields in map(str.split, lines)
+        if len(fields) > 9 and fields[1] == wanted and fields[3] == "0A"  # 0A: LISTEN
+    }
 
 
 async def _port_open(host: str, port: int) -> bool:
