@@ -92,16 +92,21 @@ class Forwarder:
         self.target = target
         self.auth = auth
         self.transport = RuntimeTransport(auth_method=auth.method, policy=retry)
-        self.http = httpx2.AsyncClient(
-            auth=auth.auth,
-            transport=self.transport,
-            # read=None: the runtime, not the proxy, decides how long a call may take.
-            timeout=httpx2.Timeout(connect_timeout, read=None, write=connect_timeout),
-        )
+        # read=None: the runtime, not the proxy, decides how long a call may take.
+        self.timeout = httpx2.Timeout(connect_timeout, read=None, write=connect_timeout)
         self.recoveries = 0
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.transport.aclose()
+
+    async def _authorized(self, request: httpx2.Request) -> httpx2.Request:
+        # The auth's own flow (SigV4 over the body, or the bearer token renewed off-loop),
+        # without the client's redirect and cookie machinery: a single-step flow.
+        flow = self.auth.auth.async_auth_flow(request)
+        try:
+            return await flow.__anext__()
+        finally:
+            await flow.aclose()
 
     def _headers(self, session: ProxySession, client_headers: dict[str, str]) -> dict[str, str]:
         headers = {k: v for k, v in client_headers.items() if k.lower() in PASSED_HEADERS}
@@ -114,11 +119,18 @@ class Forwarder:
     async def _send(
         self, body: bytes, session: ProxySession, client_headers: dict[str, str]
     ) -> httpx2.Response:
-        request = self.http.build_request(
-            "POST", self.target.url, content=body, headers=self._headers(session, client_headers)
+        request = httpx2.Request(
+            "POST",
+            self.target.url,
+            content=body,
+            headers=self._headers(session, client_headers),
+            extensions={"timeout": self.timeout.as_dict()},
         )
         try:
-            return await self.http.send(request, stream=True)
+            request = await self._authorized(request)
+            response = await self.transport.handle_async_request(request)
+            response.request = request
+            return response
         except (TokenSourceError, RuntimeAuthError) as exc:
             raise ForwardError(f"no credentials for the runtime: {exc}") from exc
         except httpx2.TimeoutException as exc:
@@ -135,11 +147,18 @@ class Forwarder:
             raise ForwardError(f"cannot sign the request: {type(exc).__name__}: {exc}") from exc
 
     async def forward(
-        self, body: bytes, session: ProxySession, client_headers: dict[str, str] | None = None
+        self,
+        body: bytes,
+        session: ProxySession,
+        client_headers: dict[str, str] | None = None,
+        *,
+        method: str | None = None,
     ) -> httpx2.Response:
-        """Send one message; the caller reads the streamed answer and closes it."""
+        """Send one message; the caller reads the streamed answer and closes it. `method`
+        saves parsing the body again when the caller has done it."""
         headers = client_headers or {}
-        method = message_method(body)
+        if method is None:
+            method = message_method(body)
         if method == "initialize":
             session.initialize = body
             session.initialize_headers = {

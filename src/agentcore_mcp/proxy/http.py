@@ -38,7 +38,6 @@ from agentcore_mcp.proxy.forwarder import (
     ForwardError,
     ProxySession,
     error_message,
-    message_method,
 )
 
 logger = logging.getLogger("agentcore_mcp.proxy")
@@ -107,7 +106,7 @@ class ProxyApp:
             return
         await self._post(body, headers, receive, send)
 
-    def _session(self, body: bytes, headers: dict[str, str]) -> ProxySession:
+    def _session(self, method: str | None, headers: dict[str, str]) -> ProxySession:
         sid = headers.get("mcp-session-id")
         if sid:
             session = self.sessions.get(sid)
@@ -116,7 +115,7 @@ class ProxyApp:
                 session = ProxySession.new(sid)
                 self._keep(session)
             return session
-        if message_method(body) == "initialize":
+        if method == "initialize":
             session = ProxySession.new()
             self._keep(session)
             return session
@@ -130,10 +129,10 @@ class ProxyApp:
     async def _post(
         self, body: bytes, headers: dict[str, str], receive: Receive, send: Send
     ) -> None:
-        session = self._session(body, headers)
-        request_id = _request_id(body)
+        request_id, method = _id_and_method(body)
+        session = self._session(method, headers)
         try:
-            response = await self.forwarder.forward(body, session, headers)
+            response = await self.forwarder.forward(body, session, headers, method=method or "")
         except ForwardError as exc:
             logger.error("%s", exc)
             await send_body(send, 200, error_message(request_id, str(exc)))
@@ -161,6 +160,13 @@ class ProxyApp:
         if session is not self.default:
             out.append((b"mcp-session-id", session.client_id.encode()))
         out.append((b"x-accel-buffering", b"no"))
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            # A JSON answer is one body: no stream to watch, no task to start.
+            body = await response.aread()
+            out.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            await send({"type": "http.response.body", "body": body})
+            return
         await send({"type": "http.response.start", "status": status, "headers": out})
         async with anyio.create_task_group() as tg:
 
@@ -189,12 +195,16 @@ class ProxyApp:
                 return
 
 
-def _request_id(body: bytes) -> Any:
+def _id_and_method(body: bytes) -> tuple[Any, str | None]:
+    """The request's id and method, from one parse of the body."""
     try:
         doc = json.loads(body)
     except ValueError:
-        return None
-    return doc.get("id") if isinstance(doc, dict) else None
+        return None, None
+    if not isinstance(doc, dict):
+        return None, None
+    method = doc.get("method")
+    return doc.get("id"), method if isinstance(method, str) else None
 
 
 async def _refuse(
