@@ -6,6 +6,8 @@ package imports no group until its command runs, so `serve` starts fast.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from agentcore_mcp.cli import connect as connect_cmd
@@ -16,6 +18,14 @@ from agentcore_mcp.cli import proxy as proxy_cmd
 from agentcore_mcp.cli import serve as serve_cmd
 from agentcore_mcp.cli import test_auth as test_auth_cmd
 from agentcore_mcp.cli import tools as tools_cmd
+from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.extras import from_import_error, require
+
+
+def _local_needs_extra() -> None:
+    # Runs before any `local` subcommand: without [local], one line instead of a traceback.
+    require("local", "moto", "joserfc", "boto3", purpose="agentcore-mcp local")
+
 
 app = typer.Typer(
     name="agentcore-mcp",
@@ -27,7 +37,7 @@ app = typer.Typer(
 app.command("serve", epilog=serve_cmd.EPILOG)(serve_cmd.serve)
 app.command("manifest", epilog=manifest_cmd.EPILOG)(manifest_cmd.manifest)
 app.add_typer(tools_cmd.app, name="tools")
-app.add_typer(local_cmd.app, name="local")
+app.add_typer(local_cmd.app, name="local", callback=_local_needs_extra)
 deploy_cmd.register(app)
 app.command("test-auth", epilog=test_auth_cmd.EPILOG)(test_auth_cmd.test_auth)
 app.command("proxy", epilog=proxy_cmd.EPILOG)(proxy_cmd.proxy)
@@ -35,4 +45,13 @@ app.command("connect", epilog=connect_cmd.EPILOG)(connect_cmd.connect)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ImportError as exc:
+        # A command needs an extra that is not installed (`agentcore_mcp.extras.require`,
+        # or an optional module imported without it): one line naming the extra, exit 6.
+        error = from_import_error(exc)
+        if error is None:
+            raise
+        typer.echo(f"agentcore-mcp: {error}", err=True)
+        sys.exit(ExitCode.CONFIG_ERROR)
