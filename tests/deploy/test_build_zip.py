@@ -1,0 +1,61 @@
+"""The code zip on its own: deterministic, size limits named, the real aarch64 build."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from agentcore_mcp.deploy.build import BuiltZip, build_zip, check_size, zip_inputs
+from agentcore_mcp.deploy.config import load_config
+from agentcore_mcp.deploy.errors import BuildError
+from tests.support.deploy import PROJECTS
+
+
+def test_same_tree_same_bytes_and_modes_kept(tmp_path: Path) -> None:
+    inputs = zip_inputs(load_config(PROJECTS / "tabletool"))
+    first = build_zip(inputs, tmp_path / "a", lambda _m: None)
+    second = build_zip(inputs, tmp_path / "b", lambda _m: None)
+    assert first.sha256 == second.sha256 and first.input_hash == second.input_hash
+    with zipfile.ZipFile(first.path) as z:
+        infos = z.infolist()
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
+        assert all((i.external_attr >> 16) & 0o777 for i in infos)  # POSIX modes present
+        assert "tabulate/__init__.py" in z.namelist() and "main.py" in z.namelist()
+
+
+def test_too_big_names_the_largest_packages(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "hugepkg").mkdir(parents=True)
+    (site / "hugepkg" / "blob.bin").write_bytes(b"x" * 4096)
+    (site / "small").mkdir()
+    (site / "small" / "a.py").write_text("x = 1\n")
+    built = BuiltZip(tmp_path / "z.zip", "0" * 64, 3000, 5000, "h", False)
+    with pytest.raises(BuildError) as caught:
+        check_size(built, site, max_zipped=2000, max_unpacked=10_000)
+    message = str(caught.value)
+    assert "hugepkg" in message and message.index("hugepkg") < message.index("small")
+
+
+@pytest.mark.slow
+def test_real_aarch64_zip_has_aarch64_manylinux_wheels(tmp_path: Path) -> None:
+    config = load_config(PROJECTS / "tabletool", target="aws", manifest=False)
+    assert config.wheel_platform == "aarch64-manylinux2014"
+    built = build_zip(zip_inputs(config), tmp_path, lambda _m: None)
+    with zipfile.ZipFile(built.path) as z:
+        names = z.namelist()
+        binaries = [n for n in names if n.endswith(".so")]
+        assert binaries, "pydantic_core and friends ship compiled code"
+        assert not any("x86_64" in n for n in binaries), [n for n in binaries if "x86_64" in n]
+        tags = [
+            line.split(":", 1)[1].strip()
+            for n in names
+            if n.endswith(".dist-info/WHEEL")
+            for line in z.read(n).decode().splitlines()
+            if line.startswith("Tag:")
+        ]
+    platform_tags = [t for t in tags if not t.endswith("-any")]
+    assert platform_tags and all("aarch64" in t and "manylinux" in t for t in platform_tags), (
+        platform_tags
+    )
