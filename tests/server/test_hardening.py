@@ -270,3 +270,33 @@ def test_large_legitimate_echo_end_to_end(mcp_url: str) -> None:
     )
     assert response.status_code == 200
     assert response.json()["result"]["content"][0]["text"] == text
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def test_limit_settings_from_env_and_refused_values() -> None:
+    from agentcore_mcp.server.settings import SettingsError
+
+    settings = ServerSettings.from_env(
+        {
+            "MCP_MAX_JSON_VALUES": "5000",
+            "MCP_MAX_JSON_DEPTH": "16",
+            "MCP_LARGE_BODY_PARSES": "3",
+            "MCP_MAX_HEADER_BYTES": "8192",
+            "MCP_READ_TIMEOUT_SECONDS": "2.5",
+        }
+    )
+    assert (settings.max_json_values, settings.max_json_depth) == (5000, 16)
+    assert (settings.large_body_parses, settings.max_header_bytes) == (3, 8192)
+    assert settings.read_timeout_seconds == 2.5
+    for name, value in [
+        ("MCP_MAX_JSON_VALUES", "0"),
+        ("MCP_MAX_JSON_DEPTH", "-1"),
+        ("MCP_LARGE_BODY_PARSES", "0"),
+        ("MCP_MAX_HEADER_BYTES", "100"),
+        ("MCP_READ_TIMEOUT_SECONDS", "0"),
+        ("MCP_READ_TIMEOUT_SECONDS", "soon"),
+    ]:
+        with pytest.raises(SettingsError, match=name if value != "soon" else "bad setting"):
+            ServerSettings.from_env({name: value})
