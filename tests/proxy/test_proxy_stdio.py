@@ -4,6 +4,7 @@ session recovery, and refusals that become clear MCP errors while the proxy keep
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from tests.client._runtimes import Deployed
 from tests.proxy._stdio import raw_proxy, stdio_proxy_client
 from tests.proxy.conftest import IDLE_SECONDS, SCALE
+from tests.support.local import CREDS
 
 
 def oauth_args(d: Deployed) -> tuple[str, ...]:
@@ -185,3 +187,20 @@ def test_deleted_runtime(deployed: Deployed, tmp_path: Path) -> None:
         assert "check the ARN" in gone["error"]["message"], gone
         again = proxy.request(999, "ping")
         assert "error" in again and proxy.proc.poll() is None
+
+
+def test_stdout_is_protocol_only_and_bad_lines_get_errors(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    errlog = tmp_path / "err"
+    with raw_proxy(deployed.env(), errlog, "--arn", deployed.sigv4_arn, "--debug") as proxy:
+        assert proxy.proc.stdin is not None
+        proxy.proc.stdin.write(b"this is not json\n")
+        proxy.proc.stdin.flush()
+        bad = json.loads(proxy.lines.get(timeout=60))
+        assert bad["error"]["code"] == -32700 and "not JSON" in bad["error"]["message"]
+        pong = proxy.request(7, "ping")
+        assert pong == {"jsonrpc": "2.0", "id": 7, "result": {}}, pong
+    log = errlog.read_text()
+    assert "ping -> HTTP 200" in log  # --debug logs every forwarded message, on stderr
+    assert CREDS["AWS_SECRET_ACCESS_KEY"] not in log

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,7 +167,18 @@ class Forwarder:
             }
         elif method == "notifications/initialized":
             session.initialized = body
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         response = await self._send(body, session, headers)
+        if debug:
+            logger.debug(
+                "%s -> HTTP %d %s in %.1f ms (runtime session %s)",
+                method or "message",
+                response.status_code,
+                response.headers.get("content-type", ""),
+                (time.perf_counter() - started) * 1000,
+                session.runtime_id,
+            )
         if not _session_ended(response) or method == "initialize":
             return response
         await response.aclose()
