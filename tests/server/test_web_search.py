@@ -9,6 +9,9 @@ test how to answer, and is reset before every test.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -272,7 +275,12 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 def secret_server(
     fake: FakeOpenAI, moto: MotoServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningProcess]:
-    """No key in the environment, only OPENAI_API_KEY_SECRET_ID pointing into moto."""
+    """No key in the environment, only OPENAI_API_KEY_SECRET_ID pointing into moto.
+
+    The secret exists before the start: the server reads it then, and fails to start
+    without it (tests/server/test_secrets.py).
+    """
+    store_secret(moto, "sk-at-start")
     env = {
         **openai_env(fake.base_url, key=""),
         "OPENAI_API_KEY_SECRET_ID": SECRET_NAME,
@@ -379,29 +387,49 @@ def test_missing_secret_is_a_tool_error(
     assert fake.requests() == []
 
 
-def test_unreachable_secrets_manager_is_a_tool_error_within_bounded_time(
+def test_unreachable_secrets_manager_fails_the_start_within_bounded_time(
     fake: FakeOpenAI, moto: MotoServer, tmp_path: Path
 ) -> None:
     closed = free_port()
     aws: Mapping[str, str] = {**moto.env(), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed}"}
     env = {**openai_env(fake.base_url, key=""), "OPENAI_API_KEY_SECRET_ID": SECRET_NAME, **aws}
-    with run_mcp_server(tmp_path, env=env) as s:
-        result, elapsed = search_then_echo(s)
+    started = time.monotonic()
+    status, output = serve_until_exit(tmp_path, env)
 
-    assert result.is_error
-    assert "Secrets Manager" in text_of(result)
-    assert elapsed < 10
+    assert status == 6, output
+    assert "Secrets Manager" in output and SECRET_NAME in output, output
+    assert "Traceback" not in output, output
+    assert time.monotonic() - started < 60
     assert fake.requests() == []
+
+
+def serve_until_exit(tmp_path: Path, env: Mapping[str, str]) -> tuple[int, str]:
+    """Run `agentcore-mcp serve` that is expected to exit before listening."""
+    argv = [sys.executable, "-m", "agentcore_mcp", "serve", "--host", "127.0.0.1"]
+    argv += ["--port", str(free_port())]
+    done = subprocess.run(
+        argv,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=tmp_path,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
 
 
 @contextmanager
 def slow_denying_secrets_manager(delay: float) -> Iterator[tuple[str, threading.Event]]:
-    """An AWS endpoint that takes `delay` s to refuse every call with AccessDeniedException.
+    """An AWS endpoint that answers the first call (the server start) with a key, then takes
+    `delay` s to refuse every call with AccessDeniedException.
 
-    Yields its URL and an event set when the first request arrives.
+    Yields its URL and an event set when the first refused request arrives.
     """
     arrived = threading.Event()
     stop = threading.Event()
+    lock = threading.Lock()
+    answered: list[bool] = []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
@@ -409,15 +437,25 @@ def slow_denying_secrets_manager(delay: float) -> Iterator[tuple[str, threading.
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
+            with lock:
+                first = not answered
+                answered.append(True)
+            if first:
+                self._send(200, {"Name": SECRET_NAME, "SecretString": "sk-at-start"})
+                return
             arrived.set()
             stop.wait(delay)
-            body = json.dumps(
+            self._send(
+                400,
                 {
                     "__type": "AccessDeniedException",
                     "Message": "not authorized to perform GetSecretValue",
-                }
-            ).encode()
-            self.send_response(400)
+                },
+            )
+
+        def _send(self, status: int, payload: dict[str, Any]) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
             self.send_header("content-type", "application/x-amz-json-1.1")
             self.send_header("content-length", str(len(body)))
             self.end_headers()

@@ -40,6 +40,7 @@ def serve(
     started = time.perf_counter() if started is None else started
     settings = settings or ServerSettings.from_env()
     _configure_logging(settings)
+    _resolve_secrets()
     _run(_uvicorn_server(build_app(server, settings), settings, started))
 
 
@@ -60,6 +61,7 @@ def serve_app(
     settings = settings or ServerSettings.from_env()
     started = time.perf_counter() if started is None else started
     _configure_logging(settings)
+    _resolve_secrets()  # before APP loads: its module may read NAME at import
     manifest = None
     if settings.startup_manifest:
         from agentcore_mcp.server.manifest import ManifestUnusable, load_manifest
@@ -102,6 +104,14 @@ def _configure_logging(settings: ServerSettings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+
+
+def _resolve_secrets() -> None:
+    # NAME_SECRET_ID -> NAME (secrets.py); a SecretResolutionError is a SettingsError, so
+    # callers report it in one line and exit 6 before listening.
+    from agentcore_mcp.server.secrets import resolve_secret_environment
+
+    resolve_secret_environment()
 
 
 def _uvicorn_server(app: ASGIApp, settings: ServerSettings, started: float) -> uvicorn.Server:

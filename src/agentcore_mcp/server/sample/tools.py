@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import logging
+
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -12,6 +15,14 @@ from agentcore_mcp.server.sample.web_search import register_web_search
 # Long enough for any test of >1 MiB results, small enough that a typo can't exhaust memory.
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 MAX_TASK_SECONDS = 15 * 60.0
+
+logger = logging.getLogger("agentcore_mcp.server")
+_told_web_search_missing = False
+
+
+def web_search_available() -> bool:
+    """Whether the `openai` SDK (the `[web-search]` extra) is installed."""
+    return importlib.util.find_spec("openai") is not None
 
 
 class TextStats(BaseModel):
@@ -25,10 +36,12 @@ class TextStats(BaseModel):
 
 def build_sample_server(name: str = "agentcore-mcp-sample") -> MCPServer:
     """A fresh sample server; each call returns an independent instance."""
+    global _told_web_search_missing
+    with_search = web_search_available()
     mcp = MCPServer(
         name,
         instructions="Sample tools for agentcore-mcp: echo, add, text_stats, fail, "
-        "long_task, blob and web_search.",
+        + ("long_task, blob and web_search." if with_search else "long_task and blob."),
         log_level="WARNING",
     )
 
@@ -77,5 +90,12 @@ def build_sample_server(name: str = "agentcore-mcp-sample") -> MCPServer:
         pattern = "agentcore-mcp large result 0123456789\n"
         return (pattern * (size_bytes // len(pattern) + 1))[:size_bytes]
 
-    register_web_search(mcp)
+    if with_search:
+        register_web_search(mcp)
+    elif not _told_web_search_missing:
+        _told_web_search_missing = True  # once per process, however many servers are built
+        logger.warning(
+            "sample server: web_search left out, openai is not installed; "
+            "pip install 'agentcore-mcp[web-search]' adds it"
+        )
     return mcp

@@ -1,9 +1,12 @@
 """`web_search(query)`: OpenAI's Responses API with its hosted web_search tool.
 
+Needs the `[web-search]` extra (openai); the sample server leaves the tool out without it.
+
 Settings (environment):
 - OPENAI_API_KEY, or OPENAI_API_KEY_SECRET_ID naming a Secrets Manager secret whose
-  value is the key or a JSON object with an OPENAI_API_KEY field. On AgentCore, use
-  the secret so that no key sits in plain text in the runtime's environment.
+  value is the key or a JSON object with an OPENAI_API_KEY field (read at server start
+  by `agentcore_mcp.server.secrets`, then per call for rotation; `[secrets]` extra). On
+  AgentCore, use the secret so that no key sits in plain text in the runtime's environment.
 - OPENAI_WEB_SEARCH_MODEL (default `gpt-5-mini`), OPENAI_TIMEOUT_SECONDS (default 120),
   OPENAI_MAX_RETRIES (default 2), and the SDK's own OPENAI_BASE_URL.
 
@@ -13,7 +16,6 @@ Every failure (no key, 401, 429, timeout, connection error) becomes a tool error
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+
+from agentcore_mcp.server import secrets
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -33,10 +37,7 @@ INSTRUCTIONS = (
 )
 # Models that take `reasoning.effort`; sending it to others is a 400 from the API.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
-# Secrets Manager answers in milliseconds; botocore's 60 s defaults would let one stuck
-# connection hold a tool call for minutes (x its retries).
-_SECRETS_CONNECT_TIMEOUT_SECONDS = 5.0
-_SECRETS_READ_TIMEOUT_SECONDS = 10.0
+KEY_NAME = "OPENAI_API_KEY"
 
 
 def supports_reasoning(model: str) -> bool:
@@ -62,50 +63,27 @@ class ApiKeyUnavailable(Exception):
 
 
 def resolve_api_key(env: dict[str, str] | None = None) -> str:
-    """The key from the environment, else from Secrets Manager (fetched per call site)."""
+    """The key for this call: OPENAI_API_KEY, or the secret OPENAI_API_KEY_SECRET_ID names.
+
+    The server start fills OPENAI_API_KEY from the secret (`agentcore_mcp.server.secrets`);
+    a key it filled is re-read from the secret on each call, so a rotated key is picked
+    up without a restart. A key set in the environment by hand wins over the secret.
+    """
     e = os.environ if env is None else env
-    key = e.get("OPENAI_API_KEY", "").strip()
-    if key:
+    key = e.get(KEY_NAME, "").strip()
+    filled = secrets.filled_from(KEY_NAME) if env is None else None
+    if key and filled is None:
         return key
-    secret_id = e.get("OPENAI_API_KEY_SECRET_ID", "").strip()
+    secret_id = filled or e.get(KEY_NAME + secrets.SUFFIX, "").strip()
     if not secret_id:
         raise ApiKeyUnavailable(
             "No OpenAI API key: set OPENAI_API_KEY, or OPENAI_API_KEY_SECRET_ID to the "
             "name or ARN of a Secrets Manager secret holding the key."
         )
-    import boto3  # lazy: only servers that use a secret pay for boto3's import
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    config = Config(
-        connect_timeout=_SECRETS_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=_SECRETS_READ_TIMEOUT_SECONDS,
-    )
     try:
-        # A session of its own: boto3's shared default session is not thread-safe, and
-        # this runs in a worker thread.
-        client = boto3.session.Session().client("secretsmanager", config=config)
-        value = client.get_secret_value(SecretId=secret_id)
-    except (BotoCoreError, ClientError) as exc:
-        raise ApiKeyUnavailable(
-            f"Cannot read secret {secret_id!r} from Secrets Manager: {exc}. Check the "
-            "secret exists and the runtime role may call secretsmanager:GetSecretValue."
-        ) from exc
-    raw = str(value.get("SecretString", "")).strip()
-    if raw.startswith("{"):
-        try:
-            loaded = json.loads(raw)
-        except ValueError:
-            loaded = None
-        # Only a string counts: null or a number must not become the key "None" or "42".
-        found = loaded.get("OPENAI_API_KEY") if isinstance(loaded, dict) else None
-        raw = found.strip() if isinstance(found, str) else ""
-    if not raw:
-        raise ApiKeyUnavailable(
-            f"Secret {secret_id!r} holds no API key; store the key itself or "
-            '{"OPENAI_API_KEY": "sk-..."} in it.'
-        )
-    return raw
+        return secrets.read_secret(secret_id, KEY_NAME, environ=e)
+    except secrets.SecretResolutionError as exc:
+        raise ApiKeyUnavailable(str(exc)) from exc
 
 
 def extract_answer(response: Any) -> SearchAnswer:
