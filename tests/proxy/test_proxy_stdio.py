@@ -204,3 +204,25 @@ def test_stdout_is_protocol_only_and_bad_lines_get_errors(
     log = errlog.read_text()
     assert "ping -> HTTP 200" in log  # --debug logs every forwarded message, on stderr
     assert CREDS["AWS_SECRET_ACCESS_KEY"] not in log
+
+
+@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+async def test_cancelled_call_ends_upstream_and_proxy_serves_on(
+    deployed: Deployed, tmp_path: Path, era: str
+) -> None:
+    """The client gives up on a long call (it sends notifications/cancelled): the proxy
+    drops that request's stream and answers the next call at once."""
+    import anyio
+
+    async with stdio_proxy_client(
+        deployed.env(), tmp_path / "err", "--arn", deployed.sigv4_arn, mode=era
+    ) as client:
+        started = time.monotonic()
+        with anyio.move_on_after(2):
+            await client.call_tool("long_task", {"steps": 30, "interval_seconds": 1})
+        result = await client.call_tool("echo", {"text": "after cancel"})
+        assert result.content[0].text == "after cancel"  # type: ignore[union-attr]
+        assert time.monotonic() - started < 20  # not after the 30 s call
+    # The proxy closed that request's stream to the runtime (the local AgentCore does not
+    # pass a closed stream on to the instance, so the runtime side is not checked here).
+    assert "cancelled by the client" in (tmp_path / "err").read_text()

@@ -175,6 +175,11 @@ class StdioProxy:
         try:
             with scope:
                 await self._forward(line, doc.get("id"), doc)
+            if scope.cancelled_caught:
+                logger.info(
+                    "request %r cancelled by the client: its stream to the runtime was closed",
+                    doc.get("id"),
+                )
         finally:
             self.inflight.pop(doc.get("id"), None)
 
