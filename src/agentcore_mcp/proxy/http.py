@@ -59,6 +59,7 @@ class ProxyApp:
 
     def __init__(self, forwarder: Forwarder, path: str = "/mcp") -> None:
         self.forwarder = forwarder
+        self.path = path
         self.paths = {path.rstrip("/") or "/", path.rstrip("/") + "/", "/"}
         self.default = ProxySession.new()
         self.sessions: OrderedDict[str, ProxySession] = OrderedDict()
@@ -79,7 +80,7 @@ class ProxyApp:
             await _refuse(send, 403, "Forbidden: Origin not allowed (the proxy is loopback-only)")
             return
         if scope["path"] not in self.paths:
-            await _refuse(send, 404, f"Not Found: the MCP endpoint is {min(self.paths)}", -32601)
+            await _refuse(send, 404, f"Not Found: the MCP endpoint is {self.path}", -32601)
             return
         method = scope["method"]
         if method == "DELETE":

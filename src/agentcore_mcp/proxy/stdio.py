@@ -110,8 +110,8 @@ class StdioProxy:
             tg.start_soon(self._writer)
             async with anyio.create_task_group() as requests:
                 await self._reader(requests)
-                # stdin closed: the client is gone; in-flight answers have no reader.
-                requests.cancel_scope.cancel()
+                # stdin closed: answer what is in flight, then exit (`echo ... | proxy`
+                # works; an MCP client that closes stdin stops us with SIGTERM if it must).
             await self._out_send.aclose()
 
     async def _writer(self) -> None:
