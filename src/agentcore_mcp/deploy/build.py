@@ -37,10 +37,11 @@ MANIFEST_PATH = ".agentcore-mcp/manifest.json"
 ENTRY_POINT = "main.py"
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
-# The server kit's files: everything else in agentcore_mcp (cli, local, deploy, proxy,
-# client, auth) is for the developer's machine, not the runtime.
-_KIT_FILES = ("__init__.py", "asgi.py", "files.py", "http_limits.py", "py.typed")
+# The server kit: agentcore_mcp's top-level modules (shared helpers such as asgi, files,
+# extras) and server/. The subpackages cli, local, deploy, proxy, client and auth are for
+# the developer's machine, not the runtime; __main__ starts the CLI.
 _KIT_DIRS = ("server",)
+_NOT_KIT_FILES = ("__main__.py",)
 # The kit's base dependencies (issue 13's base extra), pinned to the versions installed
 # here, so the manifest fingerprint (mcp and pydantic versions) matches the zip's.
 _KIT_REQUIREMENTS = ("mcp", "uvicorn[standard]", "starlette", "pydantic")
@@ -166,7 +167,11 @@ def kit_sources() -> list[tuple[str, Path]]:
     import agentcore_mcp
 
     root = Path(agentcore_mcp.__file__).resolve().parent
-    found = [(f"agentcore_mcp/{n}", root / n) for n in _KIT_FILES if (root / n).exists()]
+    found = [
+        (f"agentcore_mcp/{p.name}", p)
+        for p in sorted(root.iterdir())
+        if p.is_file() and p.name.endswith((".py", ".typed")) and p.name not in _NOT_KIT_FILES
+    ]
     for sub in _KIT_DIRS:
         for path in _walk(root / sub):
             found.append((f"agentcore_mcp/{path.relative_to(root).as_posix()}", path))

@@ -195,7 +195,11 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
     runtime_target = runtime_target_of(target, record)
 
     async def run() -> list[str]:
-        async with open_runtime(runtime_target, session=target.session) as client:
+        # The initialize handshake most clients use today; "auto" would probe first and
+        # cost a second round trip on a session that is still starting.
+        async with open_runtime(
+            runtime_target, session=target.session, protocol="legacy"
+        ) as client:
             listed = await client.list_tools()
             return [tool.name for tool in listed.tools]
 
