@@ -217,3 +217,18 @@ def test_cli_reads_the_deployer_state_file(deployed: Deployed, tmp_path: Path) -
     bad.write_text('{"cognito": {}}')
     refused = cli(deployed, "tools", "list", "--remote", "--state", str(bad))
     assert refused.returncode == 6 and "state file" in refused.stderr
+
+
+def test_cli_finds_the_runtime_through_the_ssm_parameter(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    deployed.local.client("ssm").put_parameter(
+        Name="/agentcore-mcp/runtime/agent_arn", Value=deployed.sigv4_arn, Type="String"
+    )
+    out = subprocess.run(  # no state file in this directory: the SSM parameter is next
+        [sys.executable, "-m", "agentcore_mcp", "tools", "call", "echo", "-a", "text=ssm",
+         "--remote"],
+        capture_output=True, text=True, timeout=120, env=deployed.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ssm"

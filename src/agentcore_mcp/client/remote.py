@@ -48,8 +48,13 @@ def new_runtime_session_id() -> str:
 
 
 def boto_session(region: str | None = None, profile: str | None = None) -> boto3.Session:
+    import os
+
     import boto3
 
+    # botocore reads AWS_DEFAULT_REGION and the profile; AWS_REGION is what the AWS SDKs
+    # for other languages (and AgentCore's own docs) use, so honour it too.
+    region = region or os.environ.get("AWS_REGION") or None
     return boto3.Session(region_name=region, profile_name=profile)
 
 
