@@ -171,6 +171,9 @@ def deploy(
     smoke_test: str = typer.Option("auto", help="auto (when something changed), always, never."),
     state: Path | None = STATE,
     local_home: Path | None = LOCAL_HOME,
+    local_port: int | None = typer.Option(
+        None, "--local-port", help="Port for a local AgentCore deploy starts [8700]."
+    ),
     project_dir: Path | None = PROJECT,
     json_output: bool = JSON,
     debug: bool = DEBUG,
@@ -199,6 +202,7 @@ def deploy(
             python_runtime=python_runtime,
             platform=platform,
             local_home=local_home,
+            local_port=local_port,
             manifest=False if no_manifest else None,
             project_dir=project_dir,
         )

@@ -40,6 +40,7 @@ class DeployConfig:
     python_runtime: str | None = None  # PYTHON_3_1x; default: the host's minor version
     platform: str | None = None  # wheel platform override (tests: the host's, on --target aws)
     local_home: Path | None = None  # the local AgentCore's home (default ~/.agentcore-mcp/local)
+    local_port: int | None = None  # the port a local AgentCore deploy starts listens on [8700]
     manifest: bool = True  # ship a startup manifest in the zip
 
     @property

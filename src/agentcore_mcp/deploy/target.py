@@ -11,10 +11,12 @@ modes, which back off on throttling; nothing here retries by hand.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -141,10 +143,33 @@ def open_target(
     return _open_aws(config, calls)
 
 
-def local_home(config: DeployConfig) -> Path:
-    from agentcore_mcp.local.service import default_home
+_USER_AWS_VARS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
 
-    return config.local_home or default_home()
+
+def local_home(config: DeployConfig) -> Path:
+    # local.service.default_home's rule, without importing the local AgentCore (0.2 s):
+    # every deploy pays that import, and only a deploy that starts one needs it.
+    base = os.environ.get("AGENTCORE_MCP_HOME") or Path.home() / ".agentcore-mcp"
+    return config.local_home or Path(base) / "local"
+
+
+def _answers(url: str, timeout: float = 1.0) -> bool:
+    """Whether something listens at the local AgentCore's URL (a TCP connect, no request)."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _open_local(
@@ -154,27 +179,32 @@ def _open_local(
     start_local: bool,
 ) -> Target:
     from agentcore_mcp.local.credentials import read_local_credentials
-    from agentcore_mcp.local.process import (
-        LocalProcessError,
-        foreground_argv,
-        healthy,
-        start_background,
-    )
-    from agentcore_mcp.local.service import LocalSettings
 
     home = local_home(config)
     creds = read_local_credentials(home)
     started = False
-    if creds is None or not healthy(creds.url):
+    if creds is None or not _answers(creds.url):
+        from agentcore_mcp.local.process import (
+            LocalProcessError,
+            foreground_argv,
+            start_background,
+        )
+        from agentcore_mcp.local.service import LocalSettings
+
         if not start_local:
             raise TargetError(
                 f"no local AgentCore is running (home {home}); start one with "
                 "`agentcore-mcp local start -d` or run `agentcore-mcp deploy`"
             )
         settings = LocalSettings(home=home, persist=True, **_region_kw(config))
+        if config.local_port:
+            settings = replace(settings, port=config.local_port)
         if on_event:
             on_event(f"starting the local AgentCore in the background on {settings.url}")
-        argv = foreground_argv(
+        # Started without the user's AWS settings: the local AgentCore needs none, and a
+        # profile named in AWS_PROFILE that does not exist would stop its embedded moto.
+        scrub = [a for var in _USER_AWS_VARS if var in os.environ for a in ("-u", var)]
+        argv = (["env", *scrub] if scrub else []) + foreground_argv(
             [
                 "--port",
                 str(settings.port),

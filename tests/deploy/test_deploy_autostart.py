@@ -1,0 +1,39 @@
+"""The README's main command: `agentcore-mcp deploy` with no local AgentCore running
+starts one in the background, says so, deploys the sample and lists its tools, using
+only the local AgentCore's own credentials (a bogus AWS_PROFILE changes nothing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agentcore_mcp.local.credentials import read_local_credentials
+from tests.support.deploy import run_cli
+from tests.support.procs import free_port
+
+
+def test_deploy_starts_the_local_agentcore_and_lists_tools(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    port = free_port()
+    try:
+        got = run_cli(
+            ["deploy", "--local-home", str(home), "--local-port", str(port), "--json"],
+            cwd=tmp_path,
+            env={"AWS_ACCESS_KEY_ID": "AKIAUSERSREALKEY0000", "AWS_SECRET_ACCESS_KEY": "x"},
+        )
+        assert got.returncode == 0, got.stderr
+        assert "starting the local AgentCore in the background" in got.stderr
+        doc = json.loads(got.stdout)
+        assert doc["started_local"] is True
+        assert "echo" in doc["tools"]
+        creds = read_local_credentials(home)
+        assert creds is not None and creds.url.endswith(f":{port}")
+        assert doc["deployment"]["endpoint_url"] == creds.url
+        # a second deploy finds it running and changes nothing
+        again = run_cli(["deploy", "--local-home", str(home), "--json"], cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        second = json.loads(again.stdout)
+        assert second["started_local"] is False and second["writes"] == []
+    finally:
+        stopped = run_cli(["local", "stop", "--home", str(home)], cwd=tmp_path)
+        assert stopped.returncode == 0, stopped.stderr
