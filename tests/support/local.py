@@ -158,6 +158,10 @@ def run_local_agentcore(
 ) -> Iterator[LocalAgentCoreHandle]:
     port = free_port()
     home = tmp_path / "home"
+    # Tests fire calls far faster than the service's 25/s per endpoint; those about
+    # throttling pass their own --rate-limit.
+    if "--rate-limit" not in extra_args:
+        extra_args = ("--rate-limit", "0", *extra_args)
     argv = [
         sys.executable,
         "-m",

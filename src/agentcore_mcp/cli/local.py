@@ -63,6 +63,18 @@ def start(
     log_level: str | None = typer.Option(
         None, help="info (one line per event) or debug (every embedded AWS request too)."
     ),
+    rate_limit: float | None = typer.Option(
+        None,
+        min=0,
+        help="Invocations per second per endpoint; past it, ThrottlingException "
+        "[default 25, as AgentCore; 0 = off].",
+    ),
+    request_limit_scale: float | None = typer.Option(
+        None,
+        min=0.0001,
+        help="Scale the 15 min synchronous / 60 min streamed request limits (testing) "
+        "[default 1].",
+    ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
@@ -80,6 +92,8 @@ def start(
         max_unpacked_bytes=None if max_unpacked_mb is None else int(max_unpacked_mb * 2**20),
         strict_credentials=strict_credentials or None,
         log_level=log_level,
+        rate_limit=rate_limit,
+        request_limit_scale=request_limit_scale,
     )
     if not detach:
         run_foreground(settings)
@@ -101,6 +115,10 @@ def start(
         str(settings.max_starting),
         "--max-unpacked-mb",
         str(settings.max_unpacked_bytes / 2**20),
+        "--rate-limit",
+        str(settings.rate_limit),
+        "--request-limit-scale",
+        str(settings.request_limit_scale),
     ]
     if settings.persist:
         extra.append("--persist")

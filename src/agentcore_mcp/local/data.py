@@ -11,12 +11,13 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote
 
 import httpx
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
     BodyTooLarge,
@@ -50,6 +51,7 @@ from agentcore_mcp.local.sessions import (
     SessionEnded,
     SessionPool,
 )
+from agentcore_mcp.local.throttle import DEFAULT_RATE, RateLimiter
 
 logger = logging.getLogger("agentcore_mcp.local.data")
 
@@ -71,6 +73,12 @@ FORWARDED = (
     "baggage",
 )
 MAX_PAYLOAD_BYTES = 100_000_000
+# The service's request limits (contract, section 3): a synchronous (JSON) answer must
+# be complete within 15 minutes, a streamed (SSE) one within 60, counted from the request.
+SYNC_LIMIT_SECONDS = 15 * 60
+STREAM_LIMIT_SECONDS = 60 * 60
+# Bodies up to this size are parsed for the invocation log line's method name.
+METHOD_SNIFF_BYTES = 65_536
 
 
 def is_data_plane_path(raw_path: str) -> bool:
@@ -102,6 +110,17 @@ class DataPlaneRequest:
 StartInstance = Callable[[ResolvedRuntime, str], Awaitable[Instance]]
 
 
+class _Outcome:
+    """What the invocation log line reports, filled in as the request goes."""
+
+    __slots__ = ("runtime", "session", "status")
+
+    def __init__(self) -> None:
+        self.runtime = "-"
+        self.session = "-"
+        self.status = 0
+
+
 class DataPlane:
     def __init__(
         self,
@@ -115,6 +134,8 @@ class DataPlane:
         lifecycle_scale: float = 1.0,
         unknown_key_hint: str = "use credentials this endpoint knows",
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        rate_limit: float = DEFAULT_RATE,
+        request_limit_scale: float = 1.0,
     ) -> None:
         self.registry = registry
         self.sessions = sessions
@@ -125,12 +146,39 @@ class DataPlane:
         self.jwks = jwks
         self.lifecycle_scale = lifecycle_scale
         self.max_payload_bytes = max_payload_bytes
+        self.throttle = RateLimiter(rate_limit)
+        self.sync_limit = SYNC_LIMIT_SECONDS * request_limit_scale
+        self.stream_limit = STREAM_LIMIT_SECONDS * request_limit_scale
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), trust_env=False)
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        began = time.perf_counter()
+        outcome = _Outcome()
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                outcome.status = message["status"]
+            await send(message)
+
+        body = await self._serve(scope, receive, send_noting_status, outcome)
+        if body is not None:
+            # One line per invocation at INFO: who, which session, what, how it ended.
+            logger.info(
+                "invoke runtime=%s session=%s method=%s status=%d ms=%.1f",
+                outcome.runtime,
+                outcome.session,
+                _method_of(scope, body),
+                outcome.status,
+                (time.perf_counter() - began) * 1000,
+            )
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, outcome: _Outcome
+    ) -> bytes | None:
+        """Answer the request; the body read when it was an invocation, else None."""
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         match = DATA_PATH.match(raw_path)
         assert match is not None, "the gateway routes only data-plane paths here"
@@ -150,15 +198,17 @@ class DataPlane:
         )
         mcp = False
         body = b""
+        invocation = request.operation == "invocations" and not request.wellknown
         try:
             runtime = self._resolve(request, params)
+            outcome.runtime = runtime.runtime_id
             mcp = (
                 runtime.config.protocol.server_protocol == "MCP"
                 and request.operation == "invocations"
             )
             if request.wellknown:
                 await self._protected_resource(request, runtime, send)
-                return
+                return None
             if request.method != "POST":
                 raise DataPlaneError(
                     "ValidationException",
@@ -170,9 +220,18 @@ class DataPlane:
             if request.operation == "stopruntimesession":
                 await self._stop_session(request, runtime, send)
             else:
-                await self._invoke(request, runtime, body, send, mcp=mcp)
+                if not self.throttle.allow(runtime.runtime_id, runtime.endpoint_name):
+                    raise DataPlaneError(
+                        "ThrottlingException",
+                        f"More than {self.throttle.rate:g} invocations per second on endpoint "
+                        f"{runtime.endpoint_name} of {runtime.runtime_id} (the service's "
+                        "quota; `local start --rate-limit N` sets it, 0 turns it off). Retry "
+                        "with backoff.",
+                    )
+                await self._invoke(request, runtime, body, send, mcp=mcp, outcome=outcome)
         except DataPlaneError as exc:
             await _send_error(send, exc, mcp=mcp, request_id=_request_id(body))
+        return body if invocation else None
 
     # --- steps -------------------------------------------------------------------
 
@@ -325,6 +384,7 @@ class DataPlane:
         send: Send,
         *,
         mcp: bool,
+        outcome: _Outcome,
     ) -> None:
         if mcp:
             accept = (request.header("accept") or "").lower()
@@ -334,6 +394,7 @@ class DataPlane:
                     "Accept must include both application/json and text/event-stream.",
                 )
         session_id = self._session_id(request)
+        outcome.session = session_id
         lifecycle_idle = runtime.config.idle_timeout_seconds * self.lifecycle_scale
         lifecycle_max = runtime.config.max_lifetime_seconds * self.lifecycle_scale
         try:
@@ -408,40 +469,73 @@ class DataPlane:
         started = False
         streaming = False
         out_headers = {"mcp-session-id": session.id, SESSION_HEADER: session.id}
+        # The limits count from when the call reaches the instance, not from its arrival:
+        # a session's start (at most 30 s) is noise against 15 minutes, but with a scaled
+        # clock (--request-limit-scale) it would eat the whole limit.
+        origin = asyncio.get_running_loop().time()
         try:
-            req = self.http.build_request(
-                "POST",
-                instance.url,
-                content=body,
-                headers=self._forward_headers(request, runtime, session.id),
-            )
-            response = await self.http.send(req, stream=True)
-            try:
-                headers = [
-                    (
-                        b"content-type",
-                        response.headers.get("content-type", "application/json").encode(),
-                    )
-                ]
-                if "mcp-protocol-version" in response.headers:
-                    headers.append(
-                        (b"mcp-protocol-version", response.headers["mcp-protocol-version"].encode())
-                    )
-                headers += [(k.encode(), v.encode()) for k, v in out_headers.items()]
-                streaming = response.headers.get("content-type", "").startswith("text/event-stream")
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status_code,
-                        "headers": headers,
-                    }
+            async with asyncio.timeout_at(origin + self.sync_limit) as limit:
+                req = self.http.build_request(
+                    "POST",
+                    instance.url,
+                    content=body,
+                    headers=self._forward_headers(request, runtime, session.id),
                 )
-                started = True
-                async for chunk in response.aiter_raw():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            finally:
-                await response.aclose()
+                response = await self.http.send(req, stream=True)
+                try:
+                    content_type = response.headers.get("content-type", "application/json")
+                    headers = [(b"content-type", content_type.encode())]
+                    if "mcp-protocol-version" in response.headers:
+                        headers.append(
+                            (
+                                b"mcp-protocol-version",
+                                response.headers["mcp-protocol-version"].encode(),
+                            )
+                        )
+                    headers += [(k.encode(), v.encode()) for k, v in out_headers.items()]
+                    streaming = content_type.startswith("text/event-stream")
+                    if streaming:
+                        limit.reschedule(origin + self.stream_limit)
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": response.status_code,
+                            "headers": headers,
+                        }
+                    )
+                    started = True
+                    async for chunk in response.aiter_raw():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            seconds, kind = (
+                (STREAM_LIMIT_SECONDS, "streamed (SSE)")
+                if streaming
+                else (SYNC_LIMIT_SECONDS, "synchronous (JSON)")
+            )
+            logger.warning(
+                "runtime %s session %s: cut at the %s limit of %d min",
+                runtime.runtime_id,
+                session.id,
+                kind,
+                seconds // 60,
+            )
+            error = DataPlaneError(
+                "RuntimeClientError",
+                f"The call passed the {seconds // 60}-minute limit of {kind} invocations and "
+                "was cut. "
+                + (
+                    "Split the work into shorter calls."
+                    if streaming
+                    else "Stream the answer (SSE, up to 60 minutes) for longer calls."
+                ),
+                headers=out_headers,
+            )
+            await _fail_response(
+                send, error, started=started, streaming=streaming, mcp=mcp, body=body
+            )
         except (httpx.TransportError, OSError) as exc:
             # The instance went away mid-call (crash, OOM kill): answer now, not at a timeout.
             crashed = not instance.alive or isinstance(
@@ -458,19 +552,29 @@ class DataPlane:
                 "fresh instance. See `agentcore-mcp local logs`.",
                 headers=out_headers,
             )
-            if not started:
-                await _send_error(send, error, mcp=mcp, request_id=_request_id(body))
-            elif streaming and mcp:
-                _status, _h, payload = error.render(mcp=True, request_id=_request_id(body))
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": b"event: message\ndata: " + payload + b"\n\n",
-                        "more_body": False,
-                    }
-                )
-            else:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await _fail_response(
+                send, error, started=started, streaming=streaming, mcp=mcp, body=body
+            )
+
+
+async def _fail_response(
+    send: Send, error: DataPlaneError, *, started: bool, streaming: bool, mcp: bool, body: bytes
+) -> None:
+    """End a forwarded call with `error`: a whole error answer if nothing was sent yet, a
+    last SSE event carrying the JSON-RPC error on an MCP stream, else the end of the body."""
+    if not started:
+        await _send_error(send, error, mcp=mcp, request_id=_request_id(body))
+    elif streaming and mcp:
+        _status, _h, payload = error.render(mcp=True, request_id=_request_id(body))
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b"event: message\ndata: " + payload + b"\n\n",
+                "more_body": False,
+            }
+        )
+    else:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _check_session_id(header: str, value: str, *, visible_ascii: bool = False) -> None:
@@ -501,3 +605,18 @@ def _request_id(body: bytes) -> object:
 async def _send_error(send: Send, error: DataPlaneError, *, mcp: bool, request_id: object) -> None:
     status, headers, payload = error.render(mcp=mcp, request_id=request_id)
     await send_body(send, status, payload, headers)
+
+
+def _method_of(scope: Scope, body: bytes) -> str:
+    """The JSON-RPC method for the log line: Mcp-Method, else the body's, else '-'."""
+    for key, value in scope["headers"]:
+        if key == b"mcp-method":
+            return str(value.decode("latin-1"))[:100]
+    if not body or len(body) > METHOD_SNIFF_BYTES or body[:1] not in (b"{", b" ", b"\n"):
+        return "-"
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return "-"
+    method = doc.get("method") if isinstance(doc, dict) else None
+    return method[:100] if isinstance(method, str) else "-"

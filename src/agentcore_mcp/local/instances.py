@@ -121,6 +121,7 @@ class Instance:
     started_at: float = 0.0
     exited: asyncio.Event = field(default_factory=asyncio.Event)
     on_spawn: Callable[[int], None] | None = None  # told the pid as soon as it exists
+    on_output: Callable[[bytes], None] | None = None  # every output line (CloudWatch Logs)
     _pump: asyncio.Task[None] | None = None
 
     @property
@@ -201,6 +202,8 @@ class Instance:
                 if not line:
                     break
                 log.write(prefix + line if line.endswith(b"\n") else prefix + line + b"\n")
+                if self.on_output is not None:
+                    self.on_output(line)
             await self.process.wait()
             log.write(prefix + f"exited with status {self.process.returncode}\n".encode())
         self.exited.set()

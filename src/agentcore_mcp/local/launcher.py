@@ -12,8 +12,9 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from agentcore_mcp.local.cloudwatch import log_group_name, log_stream_name
 from agentcore_mcp.local.control.models import CodeArtifact, ContainerArtifact, RuntimeVersionConfig
 from agentcore_mcp.local.instances import (
     Instance,
@@ -28,6 +29,7 @@ from agentcore_mcp.local.instances import (
 if TYPE_CHECKING:
     from agentcore_mcp.local.artifacts import ArtifactStore
     from agentcore_mcp.local.aws import EmbeddedAws
+    from agentcore_mcp.local.cloudwatch import LogShipper
 
 # Variables an instance inherits from the local AgentCore's own environment.
 INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "HOME", "VIRTUAL_ENV")
@@ -45,6 +47,7 @@ class InstanceLauncher:
         startup_timeout: float,
         max_starting: int = 2,
         pids_file: Path | None = None,
+        log_shipper: LogShipper | None = None,
     ) -> None:
         self.aws = aws
         self.artifacts = artifacts
@@ -58,13 +61,23 @@ class InstanceLauncher:
         # start here must not fail (424) just because fifty others share two cores.
         self._starting = asyncio.Semaphore(max(1, max_starting))
         self.pids = InstancePids(pids_file) if pids_file is not None else None
+        self.log_shipper = log_shipper
+        self._sts: Any = None  # one client: making a boto3 client costs ~0.1 s a start
 
     def log_path(self, runtime_id: str) -> Path:
         return self.logs_dir / f"{runtime_id}.log"
 
     async def start(
-        self, runtime_id: str, version: str, config: RuntimeVersionConfig, session_id: str
+        self,
+        runtime_id: str,
+        version: str,
+        config: RuntimeVersionConfig,
+        session_id: str,
+        *,
+        endpoint: str | None = None,
     ) -> Instance:
+        """Start an instance; with `endpoint` (a session's, not a probe's) its output also
+        goes to the runtime's CloudWatch log group, in the session's stream."""
         async with self._starting:
             port = config.protocol.port
             host = self.addresses.take(port)
@@ -72,6 +85,10 @@ class InstanceLauncher:
             try:
                 spec = await self._spec(runtime_id, version, config, session_id, host, port)
                 instance = Instance(spec, on_spawn=self._spawned)
+                if endpoint is not None and self.log_shipper is not None:
+                    instance.on_output = self.log_shipper.sink(
+                        log_group_name(runtime_id, endpoint), log_stream_name(session_id)
+                    )
                 await instance.start()
             except BaseException:
                 self.addresses.give_back(host)
@@ -144,7 +161,9 @@ class InstanceLauncher:
         )
 
     def _role_credentials(self, role_arn: str, session_id: str) -> dict[str, str]:
-        sts = self.aws.boto3_client("sts", self.region)
+        if self._sts is None:
+            self._sts = self.aws.boto3_client("sts", self.region)
+        sts = self._sts
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=f"agentcore-{session_id[:40]}")[
             "Credentials"
         ]

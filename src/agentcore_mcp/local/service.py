@@ -23,6 +23,7 @@ from agentcore_mcp.local.artifacts import (
     LocalArtifactPreparer,
 )
 from agentcore_mcp.local.aws import EmbeddedAws
+from agentcore_mcp.local.cloudwatch import LogShipper
 from agentcore_mcp.local.control.handlers import ControlPlaneApp
 from agentcore_mcp.local.control.models import (
     ResolvedRuntime,
@@ -41,6 +42,7 @@ from agentcore_mcp.local.gateway import Gateway
 from agentcore_mcp.local.instances import Instance
 from agentcore_mcp.local.launcher import InstanceLauncher
 from agentcore_mcp.local.sessions import SessionPool
+from agentcore_mcp.local.throttle import DEFAULT_RATE
 
 logger = logging.getLogger("agentcore_mcp.local")
 
@@ -84,6 +86,10 @@ class LocalSettings:
     # emulators expect. On, only this start's own key, the starter's and issued keys verify.
     strict_credentials: bool = False
     log_level: str = "info"
+    # Invocations per second per endpoint, as the service's quota; 0 turns the limit off.
+    rate_limit: float = DEFAULT_RATE
+    # Multiplies the 15-minute synchronous and 60-minute streamed request limits (tests).
+    request_limit_scale: float = 1.0
 
     @property
     def url(self) -> str:
@@ -133,6 +139,7 @@ class LocalAgentCore:
         self.artifacts = ArtifactStore(
             self.aws, s.home / "artifacts", s.region, max_unpacked_bytes=s.max_unpacked_bytes
         )
+        self.log_shipper = LogShipper(lambda: self.aws.boto3_client("logs", s.region))
         self.launcher = InstanceLauncher(
             aws=self.aws,
             artifacts=self.artifacts,
@@ -142,6 +149,7 @@ class LocalAgentCore:
             startup_timeout=s.startup_timeout,
             max_starting=s.max_starting,
             pids_file=s.instances_file,
+            log_shipper=self.log_shipper,
         )
         self._own_key_id: str | None = None
         self._own_secret: SigV4Secret | None = None
@@ -167,9 +175,15 @@ class LocalAgentCore:
         )
 
     async def _start_for_session(self, runtime: ResolvedRuntime, session_id: str) -> Instance:
+        # A version qualifier runs through no named endpoint: its logs are DEFAULT's.
+        endpoint = "DEFAULT" if runtime.endpoint_name.isdigit() else runtime.endpoint_name
         return await self.launcher.start(
-            runtime.runtime_id, runtime.version, runtime.config, session_id
+            runtime.runtime_id, runtime.version, runtime.config, session_id, endpoint=endpoint
         )
+
+    async def _runtime_deleted(self, runtime_id: str) -> None:
+        self.data.throttle.forget(runtime_id)
+        await self.sessions.stop_runtime(runtime_id)
 
     async def _role_check(self, role_arn: str) -> str | None:
         return await check_runtime_role(
@@ -187,7 +201,7 @@ class LocalAgentCore:
             self.registry,
             role_checker=self._role_check,
             preparer=LocalArtifactPreparer(self.artifacts, self._probe),
-            on_runtime_deleted=self.sessions.stop_runtime,
+            on_runtime_deleted=self._runtime_deleted,
         )
         self.data = DataPlane(
             registry=self.registry,
@@ -200,6 +214,8 @@ class LocalAgentCore:
             jwks=JwksCache(self.aws.make_fetcher(), min_refetch_interval=timedelta(seconds=5)),
             lifecycle_scale=self.settings.lifecycle_scale,
             unknown_key_hint=self.unknown_key_hint(),
+            rate_limit=self.settings.rate_limit,
+            request_limit_scale=self.settings.request_limit_scale,
         )
         self.gateway = Gateway(
             control=control,
@@ -220,9 +236,11 @@ class LocalAgentCore:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
                     self.sessions.start_reaper()
+                    self.log_shipper.start()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     await self.stop_instances()  # a no-op when the server already did it
+                    await self.log_shipper.aclose()  # the instances' last lines included
                     await self.data.aclose()
                     await self.gateway.aclose()
                     self.aws.stop()
