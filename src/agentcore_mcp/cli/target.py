@@ -148,9 +148,11 @@ def aws_session(target: RuntimeTarget, profile: str | None) -> Any:
 
     parts = urlsplit(target.url)
     if is_loopback_host(parts.hostname or ""):
-        from agentcore_mcp.local.credentials import read_local_credentials
-        from agentcore_mcp.local.service import default_home
-
+        try:
+            from agentcore_mcp.local.credentials import read_local_credentials
+            from agentcore_mcp.local.service import default_home
+        except ImportError:  # no [local] extra: no local AgentCore started from here
+            return boto_session(target.region, profile)
         creds = read_local_credentials(default_home())
         if creds is not None and creds.url.rstrip("/") == f"{parts.scheme}://{parts.netloc}":
             return boto3.Session(
