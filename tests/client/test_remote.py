@@ -222,8 +222,12 @@ def test_cli_reads_the_deployer_state_file(deployed: Deployed, tmp_path: Path) -
 def test_cli_finds_the_runtime_through_the_ssm_parameter(
     deployed: Deployed, tmp_path: Path
 ) -> None:
-    deployed.local.client("ssm").put_parameter(
-        Name="/agentcore-mcp/runtime/agent_arn", Value=deployed.sigv4_arn, Type="String"
+    ssm = deployed.local.client("ssm")
+    # What `agentcore-mcp deploy` publishes for the default name: the deployment document.
+    ssm.put_parameter(
+        Name="/agentcore-mcp/agentcore_mcp_server/deployment",
+        Value=json.dumps({"runtime_arn": deployed.sigv4_arn, "auth": "sigv4"}),
+        Type="String",
     )
     out = subprocess.run(  # no state file in this directory: the SSM parameter is next
         [sys.executable, "-m", "agentcore_mcp", "tools", "call", "echo", "-a", "text=ssm",
@@ -232,3 +236,12 @@ def test_cli_finds_the_runtime_through_the_ssm_parameter(
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ssm"
+    # A parameter holding the ARN alone (the seed's agent_arn) works too.
+    ssm.put_parameter(Name="/seed/agent_arn", Value=deployed.sigv4_arn, Type="String")
+    out = subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp", "tools", "call", "echo", "-a", "text=arn",
+         "--remote", "--ssm-parameter", "/seed/agent_arn"],
+        capture_output=True, text=True, timeout=120, env=deployed.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "arn"

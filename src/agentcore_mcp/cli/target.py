@@ -19,13 +19,15 @@ from agentcore_mcp.client.runtime import (
     AuthMethod,
     RuntimeTarget,
     RuntimeTargetError,
+    deployment_parameter,
     runtime_arn,
     target_from_arn,
     target_from_ssm,
     target_from_url,
 )
 
-DEFAULT_SSM_PARAMETER = "/agentcore-mcp/runtime/agent_arn"
+# Where `agentcore-mcp deploy` publishes a deployment of the default name.
+DEFAULT_SSM_PARAMETER = deployment_parameter("agentcore_mcp_server")
 BEARER_ENV = "AGENTCORE_BEARER_TOKEN"
 
 ARN = typer.Option(None, "--arn", help="Runtime ARN (instead of the state file / SSM).")
@@ -35,7 +37,10 @@ REGION = typer.Option(None, "--region", help="AWS region (default: the ARN's or 
 QUALIFIER = typer.Option("DEFAULT", "--qualifier", help="Runtime endpoint name.")
 STATE = typer.Option(None, "--state", help="The deployer's state file.")
 SSM = typer.Option(
-    None, "--ssm-parameter", help=f"SSM parameter holding the ARN [{DEFAULT_SSM_PARAMETER}]."
+    None,
+    "--ssm-parameter",
+    help="SSM parameter the deployer published (/agentcore-mcp/NAME/deployment, or one "
+    f"holding the ARN alone) [{DEFAULT_SSM_PARAMETER}].",
 )
 OAUTH = typer.Option(False, "--oauth", help="Use a Cognito bearer token (JWT runtimes).")
 SIGV4 = typer.Option(False, "--sigv4", help="Sign with SigV4 (IAM runtimes; the default).")

@@ -158,10 +158,19 @@ def target_from_url(
     return RuntimeTarget(url=url, auth=auth, arn=arn, region=region)
 
 
+def deployment_parameter(name: str) -> str:
+    """The SSM parameter where the deployer publishes a deployment (JSON document)."""
+    return f"/agentcore-mcp/{name}/deployment"
+
+
 def target_from_ssm(
-    parameter: str, session: boto3.Session, *, auth: AuthMethod = "sigv4", **extra: Any
+    parameter: str, session: boto3.Session, *, auth: AuthMethod | None = None, **extra: Any
 ) -> RuntimeTarget:
-    """Read the runtime ARN the deployer stored in an SSM parameter."""
+    """The runtime the deployer published in an SSM parameter: its deployment document
+    (`/agentcore-mcp/NAME/deployment`: ARN, auth, Cognito client and user secret), or a
+    parameter that holds the ARN alone (`/agentcore-mcp/NAME/agent_arn`, the seed's)."""
+    import json
+
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -177,4 +186,21 @@ def target_from_ssm(
     except BotoCoreError as exc:
         raise RuntimeTargetError(f"cannot read SSM parameter {parameter!r}: {exc}") from exc
     value = str(got["Parameter"].get("Value", "")).strip()
-    return replace(target_from_arn(value, auth=auth, **extra), ssm_parameter=parameter)
+    if value.startswith("{"):
+        try:
+            doc = json.loads(value)
+            arn = str(doc["runtime_arn"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RuntimeTargetError(
+                f"SSM parameter {parameter!r} is not a deployment document: redeploy"
+            ) from exc
+        published: dict[str, Any] = {
+            k: doc[k]
+            for k in ("client_id", "user_secret_id", "discovery_url")
+            if isinstance(doc.get(k), str) and doc[k]
+        }
+        method: AuthMethod = auth or ("oauth" if doc.get("auth") == "oauth" else "sigv4")
+        target = target_from_arn(arn, auth=method, **{**published, **extra})
+    else:
+        target = target_from_arn(value, auth=auth or "sigv4", **extra)
+    return replace(target, ssm_parameter=parameter)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agentcore_mcp.client.runtime import deployment_parameter
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.errors import explain_client_error
 from agentcore_mcp.deploy.state import DeploymentRecord, DeploymentState
@@ -63,7 +64,7 @@ class Names:
 
     @property
     def parameter(self) -> str:
-        return f"/agentcore-mcp/{self.name}/deployment"
+        return deployment_parameter(self.name)
 
     @property
     def arn_parameter(self) -> str:
