@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote
 
-import httpx
 from starlette.types import Message, Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
@@ -52,6 +51,7 @@ from agentcore_mcp.local.sessions import (
     SessionPool,
 )
 from agentcore_mcp.local.throttle import DEFAULT_RATE, RateLimiter
+from agentcore_mcp.local.upstream import UpstreamPool
 
 logger = logging.getLogger("agentcore_mcp.local.data")
 
@@ -60,17 +60,20 @@ DATA_PATH = re.compile(
     r"(?P<wellknown>/\.well-known/oauth-protected-resource)?/?$"
 )
 SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
-FORWARDED = (
-    "content-type",
-    "accept",
-    "mcp-protocol-version",
-    "mcp-method",
-    "mcp-name",
-    "x-amzn-bedrock-agentcore-runtime-user-id",
-    "x-amzn-trace-id",
-    "traceparent",
-    "tracestate",
-    "baggage",
+SESSION_HEADER_BYTES = SESSION_HEADER.encode()
+FORWARDED = frozenset(
+    {
+        "content-type",
+        "accept",
+        "mcp-protocol-version",
+        "mcp-method",
+        "mcp-name",
+        "x-amzn-bedrock-agentcore-runtime-user-id",
+        "x-amzn-trace-id",
+        "traceparent",
+        "tracestate",
+        "baggage",
+    }
 )
 MAX_PAYLOAD_BYTES = 100_000_000
 # The service's request limits (contract, section 3): a synchronous (JSON) answer must
@@ -149,10 +152,10 @@ class DataPlane:
         self.throttle = RateLimiter(rate_limit)
         self.sync_limit = SYNC_LIMIT_SECONDS * request_limit_scale
         self.stream_limit = STREAM_LIMIT_SECONDS * request_limit_scale
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), trust_env=False)
+        self.upstream = UpstreamPool()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.upstream.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         began = time.perf_counter()
@@ -442,17 +445,19 @@ class DataPlane:
 
     def _forward_headers(
         self, request: DataPlaneRequest, runtime: ResolvedRuntime, session_id: str
-    ) -> dict[str, str]:
-        headers = {k: v for k, v in request.headers if k in FORWARDED}
-        headers.update(
-            forwarded_custom_headers(
-                request.headers,
-                runtime.config.request_header_allowlist,
-                jwt_runtime=runtime.config.authorizer is not None,
-            )
+    ) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers if k in FORWARDED
+        ]
+        custom = forwarded_custom_headers(
+            request.headers,
+            runtime.config.request_header_allowlist,
+            jwt_runtime=runtime.config.authorizer is not None,
         )
-        headers["mcp-session-id"] = session_id
-        headers[SESSION_HEADER] = session_id
+        headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in custom.items()]
+        sid = session_id.encode("latin-1")
+        headers.append((b"mcp-session-id", sid))
+        headers.append((SESSION_HEADER_BYTES, sid))
         return headers
 
     async def _forward(
@@ -468,47 +473,45 @@ class DataPlane:
     ) -> None:
         started = False
         streaming = False
-        out_headers = {"mcp-session-id": session.id, SESSION_HEADER: session.id}
+        sid = session.id.encode("latin-1")
+        out_headers = [(b"mcp-session-id", sid), (SESSION_HEADER_BYTES, sid)]
+        error_headers = {"mcp-session-id": session.id, SESSION_HEADER: session.id}
         # The limits count from when the call reaches the instance, not from its arrival:
         # a session's start (at most 30 s) is noise against 15 minutes, but with a scaled
         # clock (--request-limit-scale) it would eat the whole limit.
         origin = asyncio.get_running_loop().time()
         try:
             async with asyncio.timeout_at(origin + self.sync_limit) as limit:
-                req = self.http.build_request(
-                    "POST",
-                    instance.url,
-                    content=body,
-                    headers=self._forward_headers(request, runtime, session.id),
+                spec = instance.spec
+                response = await self.upstream.post(
+                    spec.host,
+                    spec.port,
+                    spec.path,
+                    self._forward_headers(request, runtime, session.id),
+                    body,
                 )
-                response = await self.http.send(req, stream=True)
                 try:
-                    content_type = response.headers.get("content-type", "application/json")
-                    headers = [(b"content-type", content_type.encode())]
-                    if "mcp-protocol-version" in response.headers:
-                        headers.append(
-                            (
-                                b"mcp-protocol-version",
-                                response.headers["mcp-protocol-version"].encode(),
-                            )
-                        )
-                    headers += [(k.encode(), v.encode()) for k, v in out_headers.items()]
-                    streaming = content_type.startswith("text/event-stream")
+                    content_type = response.header(b"content-type") or b"application/json"
+                    headers = [(b"content-type", content_type), *out_headers]
+                    version = response.header(b"mcp-protocol-version")
+                    if version is not None:
+                        headers.append((b"mcp-protocol-version", version))
+                    streaming = content_type.startswith(b"text/event-stream")
                     if streaming:
                         limit.reschedule(origin + self.stream_limit)
                     await send(
                         {
                             "type": "http.response.start",
-                            "status": response.status_code,
+                            "status": response.status,
                             "headers": headers,
                         }
                     )
                     started = True
-                    async for chunk in response.aiter_raw():
+                    async for chunk in response.body():
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                 finally:
-                    await response.aclose()
+                    response.release()
         except TimeoutError:
             seconds, kind = (
                 (STREAM_LIMIT_SECONDS, "streamed (SSE)")
@@ -531,16 +534,14 @@ class DataPlane:
                     if streaming
                     else "Stream the answer (SSE, up to 60 minutes) for longer calls."
                 ),
-                headers=out_headers,
+                headers=error_headers,
             )
             await _fail_response(
                 send, error, started=started, streaming=streaming, mcp=mcp, body=body
             )
-        except (httpx.TransportError, OSError) as exc:
+        except OSError as exc:
             # The instance went away mid-call (crash, OOM kill): answer now, not at a timeout.
-            crashed = not instance.alive or isinstance(
-                exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError)
-            )
+            crashed = not instance.alive or isinstance(exc, ConnectionError)
             logger.warning(
                 "runtime %s session %s: instance failed: %r", runtime.runtime_id, session.id, exc
             )
@@ -550,7 +551,7 @@ class DataPlane:
                 "RuntimeClientError",
                 "The runtime's process ended during the call; the next request starts a "
                 "fresh instance. See `agentcore-mcp local logs`.",
-                headers=out_headers,
+                headers=error_headers,
             )
             await _fail_response(
                 send, error, started=started, streaming=streaming, mcp=mcp, body=body

@@ -369,4 +369,12 @@ def run_foreground(settings: LocalSettings) -> None:
         file=sys.stderr,
         flush=True,
     )
-    asyncio.run(server.serve())
+    # uvloop, as the server kit and the proxy run: its transports and loop cut the
+    # gateway's per-call cost (bench/README.md, run_gateway.py).
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it; without it, plain asyncio
+        asyncio.run(server.serve())
+    else:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(server.serve())

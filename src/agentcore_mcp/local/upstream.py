@@ -1,0 +1,263 @@
+"""The data plane's HTTP/1.1 client to instances: kept-alive connections, httptools.
+
+Every invocation is one POST to a loopback instance, and the gateway's added latency is
+the figure users feel. httpx spent more per call (request models, the pool's locks and
+events, h11's pure-Python parsing, headers and body written separately) than the rest
+of the gateway together (bench/README.md, run_gateway.py). This client does only what
+forwarding needs: the request head and body in one write, the response parsed by
+httptools (what uvicorn parses requests with), its body handed on chunk by chunk with
+flow control, and the connection kept for the instance's next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import cast
+
+import httptools
+
+# Past this much unread response body, the instance's socket is paused, so a slow
+# client cannot make the gateway buffer a 100 MB answer.
+HIGH_WATER = 1 << 20
+CONNECT_TIMEOUT = 30.0
+# Idle connections kept per instance address.
+MAX_IDLE = 8
+
+
+class UpstreamError(ConnectionError):
+    """The instance closed the connection or sent something that is not HTTP/1.1."""
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.error: BaseException | None = None
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.headers_done = asyncio.Event()
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.buffered = 0
+        self.paused = False
+        self.complete = False
+        self.wakeup = asyncio.Event()
+        self.received_any = False
+
+    def reset(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers = []
+        self.headers_done.clear()
+        self.chunks.clear()
+        self.buffered = 0
+        self.complete = False
+        self.received_any = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.received_any = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(UpstreamError(f"the instance's answer is not valid HTTP/1.1: {exc}"))
+            return
+        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.complete:
+            self._fail(exc or UpstreamError("the instance closed the connection mid-answer"))
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+        self.closed = True
+        self.headers_done.set()
+        self.wakeup.set()
+        if self.transport is not None:
+            self.transport.close()
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.headers_done.set()
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+        self.wakeup.set()
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self.wakeup.set()
+
+    # reading the answer
+    async def body(self) -> AsyncIterator[bytes]:
+        while True:
+            while self.chunks:
+                chunk = self.chunks.popleft()
+                self.buffered -= len(chunk)
+                if self.paused and self.buffered <= HIGH_WATER // 2 and self.transport:
+                    self.paused = False
+                    self.transport.resume_reading()
+                yield chunk
+            if self.complete:
+                return
+            if self.error is not None:
+                raise self.error
+            self.wakeup.clear()
+            await self.wakeup.wait()
+
+
+@dataclass(slots=True)
+class UpstreamResponse:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    _conn: _Connection
+    _pool: UpstreamPool
+    _key: tuple[str, int]
+    _released: bool = field(default=False)
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def body(self) -> AsyncIterator[bytes]:
+        return self._conn.body()
+
+    def release(self) -> None:
+        """Keep the connection for the next call if the answer was read to its end, else
+        close it (a call cut short leaves unread bytes behind)."""
+        if self._released:
+            return
+        self._released = True
+        conn = self._conn
+        if conn.complete and not conn.closed and conn.parser.should_keep_alive():
+            conn.reset()
+            self._pool._give_back(self._key, conn)
+        elif conn.transport is not None:
+            conn.transport.close()
+
+
+class UpstreamPool:
+    """Kept-alive connections to instances, keyed by address."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+
+    async def post(
+        self, host: str, port: int, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> UpstreamResponse:
+        """POST and wait for the answer's status and headers; read its body from the
+        response, then `release()` it."""
+        key = (host, port)
+        head = b"".join(
+            [
+                b"POST ",
+                path.encode("latin-1"),
+                b" HTTP/1.1\r\nhost: ",
+                f"{host}:{port}".encode(),
+                b"\r\ncontent-length: ",
+                str(len(body)).encode(),
+                b"\r\n",
+                *(k + b": " + v + b"\r\n" for k, v in headers),
+                b"\r\n",
+            ]
+        )
+        payload = head + body if len(body) < 65_536 else None
+        reused = self._take(key)
+        if reused is not None:
+            try:
+                return await self._exchange(key, reused, head, body, payload)
+            except UpstreamError:
+                # The instance closed this idle connection as the request went out (its
+                # keep-alive ended): nothing of the answer came, so nothing ran. Once more
+                # on a fresh connection.
+                if reused.received_any:
+                    raise
+        conn = await self._connect(host, port)
+        return await self._exchange(key, conn, head, body, payload)
+
+    async def _exchange(
+        self,
+        key: tuple[str, int],
+        conn: _Connection,
+        head: bytes,
+        body: bytes,
+        payload: bytes | None,
+    ) -> UpstreamResponse:
+        transport = conn.transport
+        assert transport is not None
+        try:
+            if payload is not None:
+                transport.write(payload)
+            else:
+                transport.write(head)
+                transport.write(body)
+            await conn.headers_done.wait()
+        except BaseException:
+            transport.close()
+            raise
+        if conn.error is not None and not conn.status:
+            raise (
+                conn.error
+                if isinstance(conn.error, UpstreamError)
+                else UpstreamError(f"the instance closed the connection: {conn.error!r}")
+            )
+        return UpstreamResponse(conn.status, conn.headers, conn, self, key)
+
+    async def _connect(self, host: str, port: int) -> _Connection:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            transport, conn = await loop.create_connection(_Connection, host, port)
+        # uvloop may call connection_made after create_connection returns.
+        if conn.transport is None:
+            conn.transport = transport
+        return conn
+
+    def _take(self, key: tuple[str, int]) -> _Connection | None:
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                return conn
+        return None
+
+    def _give_back(self, key: tuple[str, int], conn: _Connection) -> None:
+        idle = self._idle.setdefault(key, [])
+        if len(idle) >= MAX_IDLE:
+            if conn.transport is not None:
+                conn.transport.close()
+            return
+        idle.append(conn)
+
+    def forget(self, host: str, port: int) -> None:
+        """Close the idle connections to an instance that has gone."""
+        for conn in self._idle.pop((host, port), []):
+            if conn.transport is not None:
+                conn.transport.close()
+
+    async def aclose(self) -> None:
+        for key in list(self._idle):
+            self.forget(*key)
+        with contextlib.suppress(Exception):
+            await asyncio.sleep(0)
