@@ -1,43 +1,55 @@
-"""MCP clients for plain URLs and AgentCore runtime URLs."""
+"""MCP clients for plain URLs and AgentCore runtime URLs.
 
-from agentcore_mcp.client.probe import AuthProbe, probe_auth, test_auth
-from agentcore_mcp.client.remote import (
-    RUNTIME_SESSION_HEADER,
-    RuntimeAuth,
-    RuntimeAuthError,
-    boto_session,
-    new_runtime_session_id,
-    open_runtime,
-    runtime_auth,
-    runtime_options,
-)
-from agentcore_mcp.client.runtime import (
-    DEFAULT_QUALIFIER,
-    AuthMethod,
-    RuntimeTarget,
-    RuntimeTargetError,
-    data_plane_endpoint,
-    invocation_url,
-    parse_arn,
-    runtime_arn,
-    target_from_arn,
-    target_from_ssm,
-    target_from_url,
-)
-from agentcore_mcp.client.session import (
-    ConnectOptions,
-    call_tool,
-    list_tools,
-    open_client,
-    parse_arguments,
-)
-from agentcore_mcp.client.tokens import (
-    BearerAuth,
-    CognitoTokenSource,
-    StaticTokenSource,
-    TokenSourceError,
-)
-from agentcore_mcp.client.transport import RetryPolicy, RuntimeTransport, explain_refusal
+The names below load on first use: `agentcore_mcp.client.runtime` (ARNs, URLs, targets)
+is light, while the sessions import the `mcp` SDK, which costs most of a second. The CLI
+resolves a target on every `tools`/`proxy`/`connect` command and should not pay for the
+SDK until it talks MCP.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentcore_mcp.client.probe import AuthProbe, probe_auth, test_auth
+    from agentcore_mcp.client.remote import (
+        RUNTIME_SESSION_HEADER,
+        RuntimeAuth,
+        RuntimeAuthError,
+        boto_session,
+        new_runtime_session_id,
+        open_runtime,
+        runtime_auth,
+        runtime_options,
+    )
+    from agentcore_mcp.client.runtime import (
+        DEFAULT_QUALIFIER,
+        AuthMethod,
+        RuntimeTarget,
+        RuntimeTargetError,
+        data_plane_endpoint,
+        invocation_url,
+        parse_arn,
+        runtime_arn,
+        target_from_arn,
+        target_from_ssm,
+        target_from_url,
+    )
+    from agentcore_mcp.client.session import (
+        ConnectOptions,
+        call_tool,
+        list_tools,
+        open_client,
+        parse_arguments,
+    )
+    from agentcore_mcp.client.tokens import (
+        BearerAuth,
+        CognitoTokenSource,
+        StaticTokenSource,
+        TokenSourceError,
+    )
+    from agentcore_mcp.client.transport import RetryPolicy, RuntimeTransport, explain_refusal
 
 __all__ = [
     "DEFAULT_QUALIFIER",
@@ -75,3 +87,47 @@ __all__ = [
     "target_from_url",
     "test_auth",
 ]
+
+_HOMES = {
+    "AuthMethod": "agentcore_mcp.client.runtime",
+    "AuthProbe": "agentcore_mcp.client.probe",
+    "BearerAuth": "agentcore_mcp.client.tokens",
+    "CognitoTokenSource": "agentcore_mcp.client.tokens",
+    "ConnectOptions": "agentcore_mcp.client.session",
+    "DEFAULT_QUALIFIER": "agentcore_mcp.client.runtime",
+    "RUNTIME_SESSION_HEADER": "agentcore_mcp.client.remote",
+    "RetryPolicy": "agentcore_mcp.client.transport",
+    "RuntimeAuth": "agentcore_mcp.client.remote",
+    "RuntimeAuthError": "agentcore_mcp.client.remote",
+    "RuntimeTarget": "agentcore_mcp.client.runtime",
+    "RuntimeTargetError": "agentcore_mcp.client.runtime",
+    "RuntimeTransport": "agentcore_mcp.client.transport",
+    "StaticTokenSource": "agentcore_mcp.client.tokens",
+    "TokenSourceError": "agentcore_mcp.client.tokens",
+    "boto_session": "agentcore_mcp.client.remote",
+    "call_tool": "agentcore_mcp.client.session",
+    "data_plane_endpoint": "agentcore_mcp.client.runtime",
+    "explain_refusal": "agentcore_mcp.client.transport",
+    "invocation_url": "agentcore_mcp.client.runtime",
+    "list_tools": "agentcore_mcp.client.session",
+    "new_runtime_session_id": "agentcore_mcp.client.remote",
+    "open_client": "agentcore_mcp.client.session",
+    "open_runtime": "agentcore_mcp.client.remote",
+    "parse_arguments": "agentcore_mcp.client.session",
+    "parse_arn": "agentcore_mcp.client.runtime",
+    "probe_auth": "agentcore_mcp.client.probe",
+    "runtime_arn": "agentcore_mcp.client.runtime",
+    "runtime_auth": "agentcore_mcp.client.remote",
+    "runtime_options": "agentcore_mcp.client.remote",
+    "target_from_arn": "agentcore_mcp.client.runtime",
+    "target_from_ssm": "agentcore_mcp.client.runtime",
+    "target_from_url": "agentcore_mcp.client.runtime",
+    "test_auth": "agentcore_mcp.client.probe",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'agentcore_mcp.client' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
