@@ -155,10 +155,32 @@ def test_usage_and_config_errors_say_what_to_do(
     )
     assert container.returncode == 6, container.stderr
     assert "Docker" in container.stderr and "drop --artifact container" in container.stderr
+    iam = local_agentcore.client("iam")
+    iam.create_role(RoleName="AgentCoreMcp-taken-us-east-1", AssumeRolePolicyDocument="{}")
+    try:
+        taken = run_cli(
+            ["deploy", "--name", "taken", "--state", str(workdir / "t.json"), *home], cwd=workdir
+        )
+        assert taken.returncode == 7, taken.stderr
+        assert "not made by this deployment" in taken.stderr and "--name" in taken.stderr
+    finally:
+        iam.delete_role(RoleName="AgentCoreMcp-taken-us-east-1")
     none = run_cli(
         ["status", "--name", "never_deployed", "--state", str(workdir / "x.json")], cwd=workdir
     )
     assert none.returncode == 7 and "agentcore-mcp deploy" in none.stderr
+
+
+def test_dry_run_changes_nothing(local_agentcore: LocalAgentCoreHandle, workdir: Path) -> None:
+    before = listing(local_agentcore)
+    config = deploy_config(local_agentcore, name="dry_only", auth="oauth", secrets=("TOKEN",))
+    result = deploy(
+        config, state_path=workdir / "dry.json", dry_run=True, secret_values={"TOKEN": "x"}
+    )
+    assert result.writes == [] and result.changed
+    assert set(result.steps) == {"cognito", "role", "build", "runtime", "publish"}
+    assert listing(local_agentcore) == before
+    assert not (workdir / "dry.json").exists()
 
 
 def test_destroy_leaves_nothing(

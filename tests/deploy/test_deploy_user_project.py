@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,25 @@ def test_aws_target_through_aws_endpoint_url(
     assert doc["deployment"]["artifact"]["platform"] == "x86_64-unknown-linux-gnu"
     keys = set(load_state(state).deployments)
     assert keys == {"local/us-east-1/tabletool", "aws/123456789012/us-east-1/aws_path"}
+    # logs on the aws target read CloudWatch Logs (the embedded moto's here)
+    runtime_id = doc["deployment"]["runtime"]["id"]
+    logs = local_agentcore.client("logs")
+    group = f"/aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT"
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="bench-test-stream")
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="bench-test-stream",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "hello from cloudwatch"}],
+    )
+    got_logs = run_cli(
+        ["logs", "--target", "aws", "--name", "aws_path", "--state", str(state), "--since", "5m"],
+        cwd=project,
+        env={**env, "AWS_PROFILE": ""},
+    )
+    assert got_logs.returncode == 0, got_logs.stderr
+    assert "hello from cloudwatch" in got_logs.stdout
     gone = run_cli(
         ["destroy", "--target", "aws", "--name", "aws_path", "--state", str(state), "--yes"],
         cwd=project,

@@ -95,7 +95,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except (DeployError, ConfigError, StateError) as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(_exit_code(exc)) from None
 
 
@@ -104,21 +104,27 @@ def _renderer(quiet: bool) -> Callable[[Any], None]:
         if quiet and event.kind not in ("warning", "info"):
             return
         if event.kind == "start":
-            stderr.print(f"[bold]▸ {event.step}[/]", highlight=False)
+            stderr.print(f"[bold]▸ {event.step}[/]", highlight=False, soft_wrap=True)
         elif event.kind == "progress":
-            stderr.print(f"  {event.message}", style="dim", markup=False, highlight=False)
+            stderr.print(
+                f"  {event.message}", style="dim", markup=False, highlight=False, soft_wrap=True
+            )
         elif event.kind == "done":
             what = "changed" if event.changed else "unchanged"
             if event.step == "smoke-test":
                 what = "passed"
             extra = f": {event.message}" if event.message else ""
-            stderr.print(f"[green]✓[/] {event.step} ({what}){extra}", highlight=False)
+            stderr.print(
+                f"[green]✓[/] {event.step} ({what}){extra}", highlight=False, soft_wrap=True
+            )
         elif event.kind == "skip":
-            stderr.print(f"[dim]- {event.step}: {event.message}[/]", highlight=False)
+            stderr.print(
+                f"[dim]- {event.step}: {event.message}[/]", highlight=False, soft_wrap=True
+            )
         elif event.kind == "warning":
-            stderr.print(f"[yellow]warning:[/] {event.message}", highlight=False)
+            stderr.print(f"[yellow]warning:[/] {event.message}", highlight=False, soft_wrap=True)
         else:
-            stderr.print(f"[cyan]{event.message}[/]", highlight=False)
+            stderr.print(f"[cyan]{event.message}[/]", highlight=False, soft_wrap=True)
 
     return render
 
@@ -221,33 +227,37 @@ def deploy(
         return
     rec = result.record
     if dry_run:
-        stdout.print("dry run: nothing was changed", highlight=False)
+        stdout.print("dry run: nothing was changed", highlight=False, soft_wrap=True)
         return
     if rec.runtime is not None:
         stdout.print(
             f"runtime  {rec.runtime.arn} (version {rec.runtime.version})",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     if result.tools is not None:
-        stdout.print(f"tools    {', '.join(result.tools)}", markup=False, highlight=False)
+        stdout.print(
+            f"tools    {', '.join(result.tools)}", markup=False, highlight=False, soft_wrap=True
+        )
     stdout.print(
         f"{'changed' if result.changed else 'no changes'} in {result.seconds:.1f} s; "
         f"state in {result.state_path}",
         highlight=False,
+        soft_wrap=True,
     )
     flags = "" if config.target == "local" else " --target aws"
     if config.name != DEFAULT_NAME:
         flags += f" --name {config.name}"
-    stdout.print("\nnext:", highlight=False)
+    stdout.print("\nnext:", highlight=False, soft_wrap=True)
     for line in (
         f"agentcore-mcp status --live{flags}",
         f"agentcore-mcp logs --follow{flags}",
         f"agentcore-mcp destroy{flags}",
     ):
-        stdout.print(f"  {line}", markup=False, highlight=False)
+        stdout.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     if rec.auth == "oauth":
-        stdout.print(f"  agentcore-mcp update-token --print{flags}", markup=False)
+        stdout.print(f"  agentcore-mcp update-token --print{flags}", markup=False, soft_wrap=True)
 
 
 def status(
@@ -276,7 +286,7 @@ def status(
     if json_output:
         print_json(doc)
         return
-    stdout.print(f"[bold]{record.key}[/] ({record.auth})", highlight=False)
+    stdout.print(f"[bold]{record.key}[/] ({record.auth})", highlight=False, soft_wrap=True)
     for label, value in (
         ("runtime", record.runtime.arn if record.runtime else None),
         ("version", record.runtime.version if record.runtime else None),
@@ -295,7 +305,7 @@ def status(
         ("secrets", ", ".join(record.secrets) or None),
     ):
         if value:
-            stdout.print(f"  {label:10} {value}", markup=False, highlight=False)
+            stdout.print(f"  {label:10} {value}", markup=False, highlight=False, soft_wrap=True)
     if live:
         info = doc["live"]
         rt = info.get("runtime") or {}
@@ -303,10 +313,11 @@ def status(
             f"  live       {rt.get('status', 'MISSING')} version {rt.get('version')}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         for res, present in info["resources"].items():
             mark = "[green]present[/]" if present else "[red]missing[/] (deploy recreates it)"
-            stdout.print(f"  {res:10} {mark}", highlight=False)
+            stdout.print(f"  {res:10} {mark}", highlight=False, soft_wrap=True)
 
 
 def destroy(
@@ -330,7 +341,9 @@ def destroy(
         )
         if not (yes or dry_run):
             if not sys.stdin.isatty():
-                stderr.print("[red]error:[/] destroy needs --yes when not run in a terminal")
+                stderr.print(
+                    "[red]error:[/] destroy needs --yes when not run in a terminal", soft_wrap=True
+                )
                 raise typer.Exit(ExitCode.USAGE)
             typer.confirm(f"destroy the {config.target} deployment {config.name}?", abort=True)
         result = run_destroy(
@@ -345,7 +358,9 @@ def destroy(
         return
     removed = [k for k, v in result.removed.items() if v]
     verb = "would remove" if dry_run else "removed"
-    stdout.print(f"{verb}: {', '.join(removed) or 'nothing (already gone)'}", highlight=False)
+    stdout.print(
+        f"{verb}: {', '.join(removed) or 'nothing (already gone)'}", highlight=False, soft_wrap=True
+    )
 
 
 def update_token(
@@ -377,6 +392,7 @@ def update_token(
         "`export AGENTCORE_BEARER_TOKEN=$(agentcore-mcp update-token --print)`",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -403,13 +419,14 @@ def role_show(
     if json_output:
         print_json(doc)
         return
-    stdout.print(f"account {doc['account']}\narn     {doc['arn']}", markup=False)
+    stdout.print(f"account {doc['account']}\narn     {doc['arn']}", markup=False, soft_wrap=True)
     role = doc.get("role")
     stdout.print(
         f"role    {role['arn']} (inline: {', '.join(role['inline_policies']) or '-'})"
         if role
         else "role    - (not a role; pass --role-name to the policy commands)",
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -461,7 +478,7 @@ def role_put_policy(
     if json_output:
         print_json(doc)
         return
-    stdout.print(f"put {doc['policy_name']} on role {doc['role']}", markup=False)
+    stdout.print(f"put {doc['policy_name']} on role {doc['role']}", markup=False, soft_wrap=True)
 
 
 def logs(

@@ -48,6 +48,9 @@ def _put(ctx: StepContext, name: str, value: str) -> bool:
 
 def apply(ctx: StepContext) -> bool:
     names = ctx.names
+    if ctx.dry_run and ctx.record.runtime is None:
+        ctx.progress(f"would write SSM parameters {names.parameter} and {names.arn_parameter}")
+        return True
     doc = published_document(ctx)
     try:
         changed = _put(ctx, names.parameter, json.dumps(doc, sort_keys=True))

@@ -142,6 +142,9 @@ def _with_role_retry(ctx: StepContext, call: Any, **kwargs: Any) -> dict[str, An
 
 def apply(ctx: StepContext) -> bool:
     control = ctx.client("bedrock-agentcore-control")
+    if ctx.dry_run and (ctx.record.role is None or ctx.record.artifact is None):
+        ctx.progress(f"would create runtime {ctx.config.name} once the role and zip exist")
+        return True
     desired = desired_configuration(ctx)
     wanted = config_hash(desired)
     try:
