@@ -8,6 +8,7 @@ instance, then stream the request in and the response out chunk by chunk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -499,6 +500,12 @@ class DataPlane:
                     streaming = content_type.startswith(b"text/event-stream")
                     if streaming:
                         limit.reschedule(origin + self.stream_limit)
+                    else:
+                        length = response.header(b"content-length")
+                        if length is not None:
+                            # Known length: uvicorn then writes no chunked framing and
+                            # no separate end-of-body write.
+                            headers.append((b"content-length", length))
                     await send(
                         {
                             "type": "http.response.start",
@@ -507,9 +514,8 @@ class DataPlane:
                         }
                     )
                     started = True
-                    async for chunk in response.body():
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    async for chunk, more in response.body():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": more})
                 finally:
                     response.release()
         except TimeoutError:
@@ -575,7 +581,10 @@ async def _fail_response(
             }
         )
     else:
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        # A JSON answer whose Content-Length was already sent cannot end cleanly: the
+        # server refuses the short body and closes the connection, which is the signal.
+        with contextlib.suppress(RuntimeError):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _check_session_id(header: str, value: str, *, visible_ascii: bool = False) -> None:

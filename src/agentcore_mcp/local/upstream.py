@@ -45,6 +45,7 @@ class _Connection(asyncio.Protocol):
         self.buffered = 0
         self.paused = False
         self.complete = False
+        self.keep_alive = False
         self.wakeup = asyncio.Event()
         self.received_any = False
 
@@ -56,6 +57,7 @@ class _Connection(asyncio.Protocol):
         self.chunks.clear()
         self.buffered = 0
         self.complete = False
+        self.keep_alive = False
         self.received_any = False
 
     # asyncio.Protocol
@@ -97,6 +99,8 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
+        # Asked here: once the message is complete, httptools answers False.
+        self.keep_alive = self.parser.should_keep_alive()
         self.headers_done.set()
 
     def on_body(self, body: bytes) -> None:
@@ -109,7 +113,9 @@ class _Connection(asyncio.Protocol):
         self.wakeup.set()
 
     # reading the answer
-    async def body(self) -> AsyncIterator[bytes]:
+    async def body(self) -> AsyncIterator[tuple[bytes, bool]]:
+        """(chunk, more): `more` is False on the last one, so the caller can end its own
+        answer with that chunk instead of one more write for an empty end."""
         while True:
             while self.chunks:
                 chunk = self.chunks.popleft()
@@ -117,8 +123,11 @@ class _Connection(asyncio.Protocol):
                 if self.paused and self.buffered <= HIGH_WATER // 2 and self.transport:
                     self.paused = False
                     self.transport.resume_reading()
-                yield chunk
+                yield chunk, not (self.complete and not self.chunks)
+                if self.complete and not self.chunks:
+                    return
             if self.complete:
+                yield b"", False
                 return
             if self.error is not None:
                 raise self.error
@@ -141,7 +150,8 @@ class UpstreamResponse:
                 return value
         return None
 
-    def body(self) -> AsyncIterator[bytes]:
+    def body(self) -> AsyncIterator[tuple[bytes, bool]]:
+        """The body's chunks as they arrive, each with whether more follow."""
         return self._conn.body()
 
     def release(self) -> None:
@@ -151,7 +161,7 @@ class UpstreamResponse:
             return
         self._released = True
         conn = self._conn
-        if conn.complete and not conn.closed and conn.parser.should_keep_alive():
+        if conn.complete and not conn.closed and conn.keep_alive:
             conn.reset()
             self._pool._give_back(self._key, conn)
         elif conn.transport is not None:

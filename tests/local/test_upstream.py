@@ -1,0 +1,131 @@
+"""The data plane's client to instances (local/upstream.py) against real loopback servers.
+
+End to end, every test in tests/local goes through it; these pin down what those cannot
+see: connections kept and reused, a connection the server closed is not reused, chunked
+and large bodies come through whole, a server dying mid-answer is an error, not a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from agentcore_mcp.local.upstream import UpstreamPool
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return await reader.readexactly(length)
+
+
+async def _serve(handler: Handler) -> tuple[asyncio.Server, int, list[int]]:
+    connections: list[int] = []
+
+    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        try:
+            await handler(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(counted, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], connections
+
+
+async def _read_all(pool: UpstreamPool, port: int, body: bytes = b"{}") -> tuple[int, bytes]:
+    response = await pool.post("127.0.0.1", port, "/mcp", [(b"x-test", b"1")], body)
+    try:
+        chunks = [(c, more) async for c, more in response.body()]
+        assert [more for _, more in chunks] == [True] * (len(chunks) - 1) + [False]
+        return response.status, b"".join(c for c, _ in chunks)
+    finally:
+        response.release()
+
+
+def test_keeps_and_reuses_one_connection() -> None:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            body = await _read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+
+    async def main() -> None:
+        server, port, connections = await _serve(echo)
+        pool = UpstreamPool()
+        for i in range(5):
+            assert await _read_all(pool, port, b"call %d" % i) == (200, b"call %d" % i)
+        assert len(connections) == 1
+        await pool.aclose()
+        server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_connection_the_server_closed_is_not_reused() -> None:
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        # No `Connection: close`: the client learns of the close only from the socket.
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async def main() -> None:
+        server, port, connections = await _serve(once)
+        pool = UpstreamPool()
+        for _ in range(4):
+            assert await _read_all(pool, port) == (200, b"ok")
+        assert len(connections) == 4
+        await pool.aclose()
+        server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_chunked_and_large_bodies_come_through_whole() -> None:
+    blob = bytes(range(256)) * 20_000  # 5 MB, past the flow-control mark
+
+    async def chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for start in range(0, len(blob), 300_000):
+            part = blob[start : start + 300_000]
+            writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    async def main() -> None:
+        server, port, _ = await _serve(chunked)
+        pool = UpstreamPool()
+        status, got = await _read_all(pool, port, blob)
+        assert status == 200 and got == blob
+        await pool.aclose()
+        server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_server_dying_mid_answer_is_an_error() -> None:
+    async def dies(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
+        await writer.drain()
+        writer.transport.abort()
+
+    async def main() -> None:
+        server, port, _ = await _serve(dies)
+        pool = UpstreamPool()
+        with pytest.raises(ConnectionError):
+            await _read_all(pool, port)
+        await pool.aclose()
+        server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
