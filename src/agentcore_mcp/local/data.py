@@ -29,7 +29,6 @@ from agentcore_mcp.asgi import (
 )
 from agentcore_mcp.auth import (
     AUTHORIZATION_METHOD_MISMATCH,
-    AuthorizerConfig,
     JwksCache,
     JwtError,
     SecretLookup,
@@ -315,7 +314,8 @@ class DataPlane:
             )
         token = authorization[7:].strip()
         try:
-            config = AuthorizerConfig.from_api(authorizer)
+            config = runtime.config.authorizer_config
+            assert config is not None
             await asyncio.to_thread(verify_bearer, token, config, self.jwks)
         except JwtError as exc:
             raise DataPlaneError("UnauthorizedException", str(exc), headers=challenge) from exc
@@ -336,8 +336,9 @@ class DataPlane:
                 "This runtime uses SigV4; OAuth protected resource metadata exists only "
                 "for runtimes with a JWT authorizer.",
             )
-        config = AuthorizerConfig.from_api(runtime.config.authorizer)
         try:
+            config = runtime.config.authorizer_config
+            assert config is not None
             discovery = await asyncio.to_thread(self.jwks.discovery, config.discovery_url)
         except JwtError as exc:
             raise DataPlaneError("InternalServerException", str(exc)) from exc

@@ -4,10 +4,13 @@ configuration, a resolved invocation target, status summaries, and the preparer 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+from agentcore_mcp.auth import AuthorizerConfig
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT_SECONDS",
@@ -94,6 +97,16 @@ class RuntimeVersionConfig:
     network_mode: str  # PUBLIC or VPC (the local AgentCore does not isolate networks)
     description: str | None
     raw: Mapping[str, Any]  # the request fields as stored, echoed back by GetAgentRuntime
+
+    @functools.cached_property
+    def authorizer_config(self) -> AuthorizerConfig | None:
+        """The JWT authorizer parsed once per stored version, not once per request.
+
+        Raises `JwtError` for a configuration the auth core cannot use (validation at
+        Create/Update normally refuses those first)."""
+        if self.authorizer is None:
+            return None
+        return AuthorizerConfig.from_api(self.authorizer)
 
 
 @dataclass(frozen=True)
