@@ -37,3 +37,25 @@ def test_deploy_starts_the_local_agentcore_and_lists_tools(tmp_path: Path) -> No
     finally:
         stopped = run_cli(["local", "stop", "--home", str(home)], cwd=tmp_path)
         assert stopped.returncode == 0, stopped.stderr
+
+
+def test_aws_target_with_nothing_at_the_endpoint_says_so(tmp_path: Path) -> None:
+    closed = free_port()  # nothing listens there
+    got = run_cli(
+        ["deploy", "--target", "aws", "--name", "nowhere", "--state", str(tmp_path / "s.json")],
+        cwd=tmp_path,
+        env={
+            "AWS_PROFILE": "",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed}",
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+            "AWS_SECRET_ACCESS_KEY": "example",
+            "AWS_REGION": "us-east-1",
+        },
+        timeout=120,
+    )
+    assert got.returncode == 4, got.stderr
+    assert (
+        f"cannot reach http://127.0.0.1:{closed}" in got.stderr and "AWS_ENDPOINT_URL" in got.stderr
+    )
+    assert "Traceback" not in got.stderr
+    assert not (tmp_path / "s.json").exists()

@@ -51,8 +51,8 @@ publish (5); every step finds what exists and changes only what differs.
 - `agentcore-mcp deploy --artifact container` (docker buildx linux/arm64 + ECR)
 - `agentcore-mcp deploy --step role --step 4 --dry-run`
 
-Exit codes: 0 ok, 2 usage, 5 permission denied, 6 configuration, 7 an AWS step
-failed, 8 the runtime failed or did not answer the smoke test.
+Exit codes: 0 ok, 2 usage, 4 endpoint unreachable, 5 permission denied, 6 configuration,
+7 an AWS step failed, 8 the runtime failed or did not answer the smoke test.
 """
 
 
@@ -72,11 +72,14 @@ def _exit_code(exc: BaseException) -> int:
         RuntimeFailedError,
         SmokeTestError,
         TargetError,
+        UnreachableError,
     )
     from agentcore_mcp.deploy.state import StateError
 
     if isinstance(exc, PermissionDeniedError):
         return ExitCode.AUTH_ERROR
+    if isinstance(exc, UnreachableError):
+        return ExitCode.CONNECTION_ERROR
     if isinstance(exc, ConfigError | BuildError | TargetError | StateError):
         return ExitCode.CONFIG_ERROR
     if isinstance(exc, RuntimeFailedError | SmokeTestError):
@@ -88,12 +91,17 @@ def _exit_code(exc: BaseException) -> int:
 
 @contextmanager
 def _errors() -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError
+
     from agentcore_mcp.deploy.config import ConfigError
-    from agentcore_mcp.deploy.errors import DeployError
+    from agentcore_mcp.deploy.errors import DeployError, explain_botocore_error
     from agentcore_mcp.deploy.state import StateError
 
     try:
-        yield
+        try:
+            yield
+        except BotoCoreError as exc:  # the companion commands' calls (deploy's are explained)
+            raise explain_botocore_error(exc, "calling AWS") from None
     except (DeployError, ConfigError, StateError) as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(_exit_code(exc)) from None
@@ -169,7 +177,7 @@ def deploy(
     max_lifetime: int | None = typer.Option(None, help="Session max lifetime, 60..28800 s."),
     allow_header: list[str] = typer.Option([], "--allow-header", help="Header to pass through."),
     artifact: str | None = typer.Option(None, "--artifact", help="zip (default) or container."),
-    python_runtime: str | None = typer.Option(None, help="PYTHON_3_10..3_13 [host's]."),
+    python_runtime: str | None = typer.Option(None, help="PYTHON_3_10..3_14 [host's]."),
     platform: str | None = typer.Option(
         None, help="Wheel platform override [aarch64-manylinux2014 on aws, host on local]."
     ),

@@ -13,7 +13,7 @@ from typing import Any, Literal
 DEFAULT_NAME = "agentcore_mcp_server"
 NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
-PYTHON_RUNTIMES = ("PYTHON_3_10", "PYTHON_3_11", "PYTHON_3_12", "PYTHON_3_13")
+PYTHON_RUNTIMES = ("PYTHON_3_10", "PYTHON_3_11", "PYTHON_3_12", "PYTHON_3_13", "PYTHON_3_14")
 AWS_PLATFORM = "aarch64-manylinux2014"
 SAMPLE_APP_MODULE = "agentcore_mcp.server.sample"
 

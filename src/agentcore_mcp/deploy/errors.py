@@ -14,6 +14,10 @@ class TargetError(DeployError):
     """The target (local AgentCore or AWS account) cannot be used as configured."""
 
 
+class UnreachableError(TargetError):
+    """Nothing answered at a service endpoint (network, AWS_ENDPOINT_URL, local AgentCore)."""
+
+
 class PermissionDeniedError(DeployError):
     """The caller lacks an IAM permission; the message names the action."""
 
@@ -72,3 +76,33 @@ def _action_for(exc: Any) -> str:
 
 def error_code(exc: Any) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def explain_botocore_error(exc: Exception, doing: str) -> DeployError:
+    """A botocore error that is not a service answer (no connection, no credentials)."""
+    from botocore.exceptions import (
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        url = str(getattr(exc, "kwargs", {}).get("endpoint_url", "")) or str(exc)
+        if "bedrock-agentcore" in url and "amazonaws.com" in url:
+            return TargetError(
+                f"{doing}: cannot reach {url}: AgentCore Runtime may not be offered in this "
+                "region; pick one where it is (e.g. us-east-1, us-west-2, eu-central-1)"
+            )
+        return UnreachableError(
+            f"{doing}: cannot reach {url}; check the network, AWS_ENDPOINT_URL, or that the "
+            "local AgentCore is running (`agentcore-mcp local status`)"
+        )
+    if isinstance(exc, NoCredentialsError):
+        return TargetError(
+            f"{doing}: no AWS credentials; run `aws configure` or `aws sso login`, "
+            "or pass --profile"
+        )
+    if isinstance(exc, NoRegionError):
+        return TargetError(f"{doing}: no region; pass --region or set AWS_REGION")
+    return DeployError(f"{doing}: {exc}")

@@ -15,9 +15,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError
+
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.context import Event, StepContext
-from agentcore_mcp.deploy.errors import DeployError, SmokeTestError
+from agentcore_mcp.deploy.errors import DeployError, SmokeTestError, explain_botocore_error
 from agentcore_mcp.deploy.state import (
     DeploymentRecord,
     load_state,
@@ -149,7 +151,10 @@ def deploy(
         emit(Event("start", name))
         changed = False
         for module in _MODULES[name]:
-            changed |= bool(module.apply(ctx))
+            try:
+                changed |= bool(module.apply(ctx))
+            except BotoCoreError as exc:
+                raise explain_botocore_error(exc, f"step {name}") from None
         result.steps[name] = changed
         emit(Event("done", name, changed=changed))
     complete = set(chosen) >= set(resolve_steps((), config.auth))
@@ -261,7 +266,10 @@ def destroy(
     for name, module in order:
         ctx.step = name
         emit(Event("start", name))
-        removed = bool(module.destroy(ctx))
+        try:
+            removed = bool(module.destroy(ctx))
+        except BotoCoreError as exc:
+            raise explain_botocore_error(exc, f"destroying ({name})") from None
         result.removed[name] = removed
         if not dry_run and ctx.record.key in ctx.state.deployments:
             ctx.save()

@@ -22,7 +22,11 @@ import boto3
 from botocore.config import Config
 
 from agentcore_mcp.deploy.config import DeployConfig
-from agentcore_mcp.deploy.errors import DeployError, TargetError, explain_client_error
+from agentcore_mcp.deploy.errors import (
+    TargetError,
+    explain_botocore_error,
+    explain_client_error,
+)
 
 # Parameters whose values are secret, redacted from --debug output.
 _SECRET_PARAMS = {
@@ -294,7 +298,7 @@ def _open_aws(config: DeployConfig, calls: CallLog) -> Target:
     except ClientError as exc:
         raise explain_client_error(exc, "checking your AWS identity") from None
     except BotoCoreError as exc:
-        raise DeployError(f"cannot reach AWS STS: {exc}") from None
+        raise explain_botocore_error(exc, "checking your AWS identity") from None
     return Target(
         kind="aws",
         region=str(session.region_name),
