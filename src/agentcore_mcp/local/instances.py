@@ -189,7 +189,9 @@ class Instance:
                 raise StartupTimeout(
                     f"instance did not listen on port {spec.port} within {spec.startup_timeout:g} s"
                 )
-            await asyncio.sleep(0.05)
+            # Often at first (a server with a startup manifest listens in ~0.2 s, and
+            # each poll's delay is added to a new session's first answer), then less.
+            await asyncio.sleep(0.01 if time.monotonic() - self.started_at < 2 else 0.05)
 
     async def _pump_output(self) -> None:
         assert self.process is not None and self.process.stdout is not None
