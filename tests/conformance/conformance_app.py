@@ -57,6 +57,8 @@ from mcp_types import (
 )
 from pydantic import Field
 
+from agentcore_mcp.server import sdk_compat
+
 SERVER_NAME = "agentcore-mcp-conformance"
 
 # A 1x1 red PNG.
@@ -198,7 +200,7 @@ def _register_content_tools(mcp: MCPServer) -> None:
     # The SDK derives inputSchema from the signature; the scenario checks that the exact
     # 2020-12 keywords survive tools/list (it never calls the tool), so publish the
     # hand-written schema instead.
-    tool = mcp._tool_manager.get_tool("json_schema_2020_12_tool")
+    tool = sdk_compat.get_tool(mcp, "json_schema_2020_12_tool")
     assert tool is not None
     tool.parameters = JSON_SCHEMA_2020_12_INPUT
 
@@ -506,7 +508,7 @@ def _register_list_mutators(mcp: MCPServer) -> None:
 
     @mcp.tool(description="Adds or removes test_dynamic_tool, then notifies tools/list_changed")
     async def test_trigger_tool_change(ctx: Context) -> str:
-        if mcp._tool_manager.get_tool("test_dynamic_tool") is None:
+        if sdk_compat.get_tool(mcp, "test_dynamic_tool") is None:
             mcp.add_tool(dynamic_tool, name="test_dynamic_tool")
             change = "added"
         else:
@@ -517,7 +519,7 @@ def _register_list_mutators(mcp: MCPServer) -> None:
 
     @mcp.tool(description="Adds or removes test_dynamic_prompt, then notifies prompts/list_changed")
     async def test_trigger_prompt_change(ctx: Context) -> str:
-        if mcp._prompt_manager.get_prompt("test_dynamic_prompt") is None:
+        if sdk_compat.get_prompt(mcp, "test_dynamic_prompt") is None:
             mcp.add_prompt(Prompt.from_function(dynamic_prompt, name="test_dynamic_prompt"))
             change = "added"
         else:
@@ -582,7 +584,7 @@ def _register_resources(mcp: MCPServer) -> None:
     ) -> EmptyResult:
         return EmptyResult()
 
-    low = mcp._lowlevel_server
+    low = sdk_compat.lowlevel_server(mcp)
     low.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     low.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
     low.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
@@ -635,7 +637,9 @@ def _register_prompts(mcp: MCPServer) -> None:
             completion=Completion(values=values, total=len(values), has_more=False)
         )
 
-    mcp._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, complete)
+    sdk_compat.lowlevel_server(mcp).add_request_handler(
+        "completion/complete", CompleteRequestParams, complete
+    )
 
 
 def build() -> MCPServer:

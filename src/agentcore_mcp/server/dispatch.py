@@ -15,13 +15,13 @@ from typing import Any, Protocol
 
 import anyio
 import sse_starlette.sse
-from mcp.server import _streamable_http_modern as sdk_modern
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Send
 
+from agentcore_mcp.server import sdk_compat
 from agentcore_mcp.server.front import InboundRequest as InboundRequest
 from agentcore_mcp.server.settings import ServerSettings
 from agentcore_mcp.server.wire import DeferredSse, EscapingSend
@@ -42,22 +42,20 @@ class Dispatcher(Protocol):
     async def dispatch(self, request: InboundRequest, send: Send) -> None: ...
 
 
-def lowlevel_server(app: MCPServer[Any] | Server[Any]) -> Server[Any]:
-    """The low-level `Server` behind an `MCPServer` (or the server itself)."""
-    if isinstance(app, MCPServer):
-        return app._lowlevel_server
-    return app
+# Kept here as well: callers import it from this module.
+lowlevel_server = sdk_compat.lowlevel_server
 
 
 def apply_keepalive_interval(seconds: float) -> None:
     """Make the SDK's SSE streams send keep-alive comments every `seconds`.
 
     The SDK builds its SSE responses itself and exposes no parameter for the interval,
-    so the two module-level defaults it reads are the only knob. They are process-wide,
+    so the two module-level defaults it reads are the only knob (the modern era's is
+    private, hence `sdk_compat`). They are process-wide,
     which matches how the kit runs: one server per process.
     """
     sse_starlette.sse.EventSourceResponse.DEFAULT_PING_INTERVAL = seconds  # type: ignore[assignment]
-    sdk_modern._SSE_PING_INTERVAL = seconds
+    sdk_compat.set_modern_sse_ping_interval(seconds)
 
 
 class SdkDispatcher:

@@ -9,6 +9,9 @@ tools that take no `Context`) in the request's own task, with the SDK's own piec
   conversion, output schemas), with the error handling of the SDK's `tools/call`
   handler;
 - the SDK's wire serializer for each protocol version (`ServerRunner._serialize`);
+
+The SDK internals it needs come from `sdk_compat`; when the installed SDK lacks one,
+every request goes to `SdkDispatcher` instead (one warning at start).
 - the SDK's JSON-RPC envelope types.
 
 Anything it does not recognise exactly (initialize, other methods, unusual params,
@@ -58,7 +61,8 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSI
 from pydantic import ValidationError
 from starlette.types import Send
 
-from agentcore_mcp.server.dispatch import SdkDispatcher, lowlevel_server
+from agentcore_mcp.server import sdk_compat
+from agentcore_mcp.server.dispatch import SdkDispatcher
 from agentcore_mcp.server.front import (
     MODERN_META_KEYS,
     AnswerEncoder,
@@ -82,12 +86,28 @@ class Fallback(Exception):
 
 
 def _builtin_middleware_only(server: Server[Any]) -> bool:
-    from mcp.server._otel import OpenTelemetryMiddleware
     from mcp.server.request_state import RequestStateBoundary
 
-    return all(
-        isinstance(m, (OpenTelemetryMiddleware, RequestStateBoundary)) for m in server.middleware
-    )
+    builtin = (sdk_compat.otel_middleware_type(), RequestStateBoundary)
+    return all(isinstance(m, builtin) for m in server.middleware)
+
+
+def _fast_path_usable(app: MCPServer[Any] | Server[Any]) -> bool:
+    """Whether this SDK has the internals the fast path needs; warns once if not."""
+    global _warned_missing
+    missing = sdk_compat.fast_path_missing(app)
+    if missing and not _warned_missing:
+        _warned_missing = True
+        sdk_logger.warning(
+            "agentcore-mcp fast path off: the installed mcp SDK lacks %s (checked against "
+            "mcp %s); every request goes through the SDK's own transport",
+            ", ".join(missing),
+            ", ".join(sdk_compat.CHECKED_MCP_VERSIONS),
+        )
+    return not missing
+
+
+_warned_missing = False
 
 
 @dataclass
@@ -498,13 +518,19 @@ class FastDispatcher:
     def __init__(self, app: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
         self.settings = settings
         self.sdk = SdkDispatcher(app, settings)
-        self.server = lowlevel_server(app)
+        self.server = sdk_compat.lowlevel_server(app)
         self.mcp = app if isinstance(app, MCPServer) else None
+        # Checked once: without them no request is answered here (see `eligible`).
+        self.usable = self.mcp is not None and _fast_path_usable(app)
+        if self.usable:
+            assert self.mcp is not None
+            self._get_tool, self._registered_tools = sdk_compat.tool_lookups(self.mcp)
         self.tools = ToolRunner(inline_allowed=settings.inline_sync_tools)
         self.call_results = CallResultSerializer(self._serialize)
         # With LOG_LEVEL=debug, answers given here carry `x-agentcore-mcp-dispatch: fast`.
         self.encoder = AnswerEncoder(settings, b"fast")
-        self._runners: dict[str, ServerRunner[Any]] = {}
+        # Per version: the SDK's serializer, bound to a runner built for that version.
+        self._serializers: dict[str, Callable[[str, str, Any], dict[str, Any]]] = {}
         self._middleware_checked: tuple[int, bool] = (-1, False)
         self._surface_verdicts: dict[tuple[str, str, bytes], bool] = {}
         self._header_params: dict[tuple[int, int], bool] = {}
@@ -524,7 +550,7 @@ class FastDispatcher:
         if count != self._middleware_checked[0]:
             self._middleware_checked = (
                 count,
-                self.mcp is not None and _builtin_middleware_only(self.server),
+                self.usable and _builtin_middleware_only(self.server),
             )
         return self._middleware_checked[1]
 
@@ -648,15 +674,13 @@ class FastDispatcher:
 
     # --- handlers ------------------------------------------------------------------
 
-    def _runner(self, version: str) -> ServerRunner[Any]:
-        runner = self._runners.get(version)
-        if runner is None:
-            connection = Connection.from_envelope(version, None, None)
-            runner = self._runners[version] = ServerRunner(self.server, connection, None)
-        return runner
-
     def _serialize(self, method: str, version: str, result: Any) -> dict[str, Any]:
-        return self._runner(version)._serialize(method, version, result)
+        serialize = self._serializers.get(version)
+        if serialize is None:
+            connection = Connection.from_envelope(version, None, None)
+            runner = ServerRunner(self.server, connection, None)
+            serialize = self._serializers[version] = sdk_compat.serializer(runner)
+        return serialize(method, version, result)
 
     async def _ping(self, params: dict[str, Any], version: str) -> dict[str, Any]:
         if len(params) > ("_meta" in params):  # a key besides _meta
@@ -668,7 +692,7 @@ class FastDispatcher:
             raise Fallback  # a cursor: the SDK pages
         assert self.mcp is not None
         # Cached per version, keyed on the registered tools so add/remove is seen.
-        key = tuple(map(id, self.mcp._tool_manager.list_tools()))
+        key = tuple(map(id, self._registered_tools()))
         cached = self._tools_list.get(version)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -690,7 +714,7 @@ class FastDispatcher:
             or (arguments is not None and not isinstance(arguments, dict))
         ):
             raise Fallback
-        tool = mcp._tool_manager.get_tool(name)
+        tool = self._get_tool(name)
         if tool is None or tool.context_kwarg is not None or tool.resolved_params:
             raise Fallback  # unknown tools and tools that may talk back: the SDK's path
         if version in MODERN_PROTOCOL_VERSIONS and self._routes_by_headers(tool):

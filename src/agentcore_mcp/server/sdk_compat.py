@@ -1,0 +1,261 @@
+"""Every private `mcp` SDK name the project uses, in one place.
+
+The fast path and the keep-alive setting lean on a handful of SDK internals that are
+not part of its public API. A new `mcp` release may rename any of them; keeping every
+use here means such a release breaks this module and `tests/server/test_sdk_compat.py`
+(which names the versions these were checked against), not the hot path.
+
+`missing_internals` reports which internals an installed SDK lacks. The fast path asks
+it once, when its dispatcher is built, and hands every request to the SDK's own
+transport (with a single warning) when one of its internals is gone.
+
+`MCP_SDK_COMPAT_HIDE` (a comma-separated list of the names in `INTERNALS`, or `all`)
+makes this module report those internals as missing although they are present: the
+way the tests run the server as it would behave on an SDK without them. It is read when
+asked, not per request.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.prompts.base import Prompt
+    from mcp.server.mcpserver.tools.base import Tool
+    from mcp.server.runner import ServerRunner
+
+__all__ = [
+    "CHECKED_MCP_VERSIONS",
+    "FAST_PATH_INTERNALS",
+    "HIDE_ENV",
+    "INTERNALS",
+    "Internal",
+    "SdkCompatError",
+    "fast_path_missing",
+    "get_prompt",
+    "get_tool",
+    "lowlevel_server",
+    "missing_internals",
+    "otel_middleware_type",
+    "registered_tools",
+    "serializer",
+    "set_modern_sse_ping_interval",
+    "tool_lookups",
+]
+
+logger = logging.getLogger("agentcore_mcp.server")
+
+# The `mcp` releases every internal below was read in and tested against.
+CHECKED_MCP_VERSIONS = ("2.3.0",)
+
+HIDE_ENV = "MCP_SDK_COMPAT_HIDE"
+
+
+class SdkCompatError(RuntimeError):
+    """The installed `mcp` SDK lacks an internal this project cannot do without."""
+
+
+@dataclass(frozen=True)
+class Internal:
+    """One private SDK name: where it lives and what the project uses it for."""
+
+    name: str
+    module: str
+    owner: str | None  # a class in `module` holding `attribute`, or None for the module
+    attribute: str
+    instance: bool  # set in `owner.__init__`, so only visible on an instance
+    used_for: str
+
+
+INTERNALS: tuple[Internal, ...] = (
+    Internal(
+        "MCPServer._lowlevel_server",
+        "mcp.server.mcpserver.server",
+        "MCPServer",
+        "_lowlevel_server",
+        True,
+        "the low-level Server both dispatchers hand to the SDK's session managers",
+    ),
+    Internal(
+        "MCPServer._tool_manager",
+        "mcp.server.mcpserver.server",
+        "MCPServer",
+        "_tool_manager",
+        True,
+        "the fast path's tool lookup and tools/list cache key",
+    ),
+    Internal(
+        "MCPServer._prompt_manager",
+        "mcp.server.mcpserver.server",
+        "MCPServer",
+        "_prompt_manager",
+        True,
+        "prompt lookup (the conformance test app)",
+    ),
+    Internal(
+        "ServerRunner._serialize",
+        "mcp.server.runner",
+        "ServerRunner",
+        "_serialize",
+        False,
+        "the fast path's per-version result serializer",
+    ),
+    Internal(
+        "mcp.server._otel.OpenTelemetryMiddleware",
+        "mcp.server._otel",
+        None,
+        "OpenTelemetryMiddleware",
+        False,
+        "telling the SDK's built-in middleware from a user's (the fast path's eligibility)",
+    ),
+    Internal(
+        "mcp.server._streamable_http_modern._SSE_PING_INTERVAL",
+        "mcp.server._streamable_http_modern",
+        None,
+        "_SSE_PING_INTERVAL",
+        False,
+        "the 2026-07-28 SSE keep-alive interval (SSE_KEEPALIVE_SECONDS)",
+    ),
+)
+
+_BY_NAME = {internal.name: internal for internal in INTERNALS}
+
+# What the fast path cannot answer without; lacking one, every request goes to the SDK.
+FAST_PATH_INTERNALS = (
+    "MCPServer._tool_manager",
+    "ServerRunner._serialize",
+    "mcp.server._otel.OpenTelemetryMiddleware",
+)
+
+
+def _hidden() -> frozenset[str]:
+    raw = os.environ.get(HIDE_ENV, "")
+    names = {part.strip() for part in raw.split(",") if part.strip()}
+    if "all" in names:
+        return frozenset(_BY_NAME)
+    return frozenset(names)
+
+
+def _present(internal: Internal, app: Any) -> bool:
+    try:
+        module = importlib.import_module(internal.module)
+    except ImportError:
+        return False
+    if internal.owner is None:
+        return hasattr(module, internal.attribute)
+    owner = getattr(module, internal.owner, None)
+    if owner is None:
+        return False
+    if internal.instance:
+        # Instance attributes: checked on the server at hand when there is one.
+        if app is None or not isinstance(app, owner):
+            return True
+        return hasattr(app, internal.attribute)
+    return hasattr(owner, internal.attribute)
+
+
+def missing_internals(app: Any = None, names: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The internals (of `names`, default all) this SDK lacks, or `HIDE_ENV` hides.
+
+    Instance attributes are checked on `app` when it is an `MCPServer`.
+    """
+    hidden = _hidden()
+    wanted = names if names is not None else tuple(_BY_NAME)
+    return tuple(
+        name for name in wanted if name in hidden or not _present(_BY_NAME[name], app)
+    )
+
+
+def fast_path_missing(app: Any) -> tuple[str, ...]:
+    """The fast path's internals this SDK lacks for `app` (empty: the fast path can run)."""
+    return missing_internals(app, FAST_PATH_INTERNALS)
+
+
+def _require(app: Any, name: str) -> None:
+    if missing_internals(app, (name,)):
+        internal = _BY_NAME[name]
+        raise SdkCompatError(
+            f"the installed mcp SDK has no {name} (used for {internal.used_for}); "
+            f"agentcore-mcp was checked against mcp {', '.join(CHECKED_MCP_VERSIONS)}"
+        )
+
+
+def lowlevel_server(app: MCPServer[Any] | Server[Any]) -> Server[Any]:
+    """The low-level `Server` behind an `MCPServer` (or the server itself)."""
+    from mcp.server.mcpserver import MCPServer
+
+    if isinstance(app, MCPServer):
+        _require(app, "MCPServer._lowlevel_server")
+        server: Server[Any] = app._lowlevel_server
+        return server
+    return app
+
+
+def tool_lookups(
+    app: MCPServer[Any],
+) -> tuple[Callable[[str], Tool | None], Callable[[], list[Tool]]]:
+    """`(get_tool, list_tools)` of the server's tool registry, bound once.
+
+    Bound methods, so a caller on the hot path pays no more than the attribute lookups
+    it would make itself.
+    """
+    manager = app._tool_manager
+    return manager.get_tool, manager.list_tools
+
+
+def get_tool(app: MCPServer[Any], name: str) -> Tool | None:
+    """The registered tool called `name`, if any."""
+    tool: Tool | None = app._tool_manager.get_tool(name)
+    return tool
+
+
+def registered_tools(app: MCPServer[Any]) -> list[Tool]:
+    """The registered tools, in registration order."""
+    tools: list[Tool] = app._tool_manager.list_tools()
+    return tools
+
+
+def get_prompt(app: MCPServer[Any], name: str) -> Prompt | None:
+    """The registered prompt called `name`, if any."""
+    prompt: Prompt | None = app._prompt_manager.get_prompt(name)
+    return prompt
+
+
+def serializer(runner: ServerRunner[Any]) -> Callable[[str, str, Any], dict[str, Any]]:
+    """`runner._serialize`, bound: `(method, version, result)` to the wire dump."""
+    serialize: Callable[[str, str, Any], dict[str, Any]] = runner._serialize
+    return serialize
+
+
+def otel_middleware_type() -> type:
+    """The SDK's OpenTelemetry middleware class (built in, not a user's middleware)."""
+    from mcp.server._otel import OpenTelemetryMiddleware
+
+    return OpenTelemetryMiddleware
+
+
+def set_modern_sse_ping_interval(seconds: float) -> bool:
+    """Set the 2026-07-28 SSE keep-alive interval; False (and a warning) if it cannot be.
+
+    The SDK exposes no parameter for it: the module-level default is the only knob.
+    """
+    name = "mcp.server._streamable_http_modern._SSE_PING_INTERVAL"
+    if missing_internals(None, (name,)):
+        logger.warning(
+            "the installed mcp SDK has no %s: 2026-07-28 SSE keep-alives keep the SDK's "
+            "own interval (agentcore-mcp was checked against mcp %s)",
+            name,
+            ", ".join(CHECKED_MCP_VERSIONS),
+        )
+        return False
+    from mcp.server import _streamable_http_modern
+
+    _streamable_http_modern._SSE_PING_INTERVAL = seconds
+    return True
