@@ -29,6 +29,12 @@ def test_deploy_starts_the_local_agentcore_and_lists_tools(tmp_path: Path) -> No
         creds = read_local_credentials(home)
         assert creds is not None and creds.url.endswith(f":{port}")
         assert doc["deployment"]["endpoint_url"] == creds.url
+        # the default deployment's ARN is where `tools --remote` looks with no flags
+        import boto3
+
+        ssm = boto3.client("ssm", **creds.boto3_kwargs())
+        pointer = ssm.get_parameter(Name="/agentcore-mcp/runtime/agent_arn")["Parameter"]
+        assert pointer["Value"] == doc["deployment"]["runtime"]["arn"]
         # a second deploy finds it running and changes nothing
         again = run_cli(["deploy", "--local-home", str(home), "--json"], cwd=tmp_path)
         assert again.returncode == 0, again.stderr
