@@ -168,9 +168,7 @@ def missing_internals(app: Any = None, names: tuple[str, ...] | None = None) -> 
     """
     hidden = _hidden()
     wanted = names if names is not None else tuple(_BY_NAME)
-    return tuple(
-        name for name in wanted if name in hidden or not _present(_BY_NAME[name], app)
-    )
+    return tuple(name for name in wanted if name in hidden or not _present(_BY_NAME[name], app))
 
 
 def fast_path_missing(app: Any) -> tuple[str, ...]:
