@@ -48,25 +48,27 @@ def run(rounds: int, tmp: Path) -> dict[str, Any]:
     from botocore.credentials import ReadOnlyCredentials
 
     from agentcore_mcp.auth import SigV4Signer
-    from agentcore_mcp.server.manifest import write_manifest
-    from tests.support.local import CREDS, REGION, run_local_agentcore
+    from tests.support.local import (
+        CREDS,
+        REGION,
+        kit_files,
+        run_local_agentcore,
+        with_startup_manifest,
+    )
 
     signer = SigV4Signer(
         ReadOnlyCredentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"], None),
         REGION,
     )
-    manifest = tmp / "manifest.json"
-    write_manifest(None, manifest)
+    # Both zips carry their own copy of the kit, as the deployer's do.
+    plain = {"main.py": ENTRY, **kit_files()}
+    stage = tmp / "stage"
+    with_manifest = with_startup_manifest(plain, stage)
     with run_local_agentcore(tmp, extra_args=("--startup-timeout", "60")) as handle:
         log("deploying the two runtimes")
         arns = {
-            "with": handle.create_runtime(
-                "start_with_manifest",
-                {"main.py": ENTRY, ".agentcore-mcp/manifest.json": manifest.read_text()},
-            )["agentRuntimeArn"],
-            "without": handle.create_runtime("start_without_manifest", {"main.py": ENTRY})[
-                "agentRuntimeArn"
-            ],
+            "with": handle.create_runtime("start_with_manifest", with_manifest)["agentRuntimeArn"],
+            "without": handle.create_runtime("start_without_manifest", plain)["agentRuntimeArn"],
         }
         data = handle.client("bedrock-agentcore")
         times: dict[str, list[float]] = {"with": [], "without": []}

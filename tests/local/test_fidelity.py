@@ -25,7 +25,14 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import (
+    CREDS,
+    REGION,
+    LocalAgentCoreHandle,
+    kit_files,
+    run_local_agentcore,
+    with_startup_manifest,
+)
 
 RATE = 2
 AUTH = SigV4HttpxAuth(
@@ -346,16 +353,10 @@ def test_instance_output_in_cloudwatch_logs_and_one_line_per_invocation(
 def test_zip_with_a_startup_manifest_answers_ping_before_the_sdk_loads(
     local: LocalAgentCoreHandle, tmp_path: Path
 ) -> None:
-    from agentcore_mcp.server.manifest import write_manifest
-
-    manifest = tmp_path / "manifest.json"
-    write_manifest(None, manifest)
-    arn = _mcp_runtime(
-        local,
-        "fid_manifest",
-        {"main.py": MANIFEST_MAIN, ".agentcore-mcp/manifest.json": manifest.read_text()},
-        environmentVariables={"LOG_LEVEL": "info"},
-    )
+    # The zip carries its own copy of the kit, as the deployer's do, so the manifest's
+    # fingerprint cannot be broken by edits to this checkout while the test runs.
+    files = with_startup_manifest({"main.py": MANIFEST_MAIN, **kit_files()}, tmp_path)
+    arn = _mcp_runtime(local, "fid_manifest", files, environmentVariables={"LOG_LEVEL": "info"})
     runtime_id = arn.rsplit("/", 1)[1]
     session = new_session()
     r = post(_url(local, arn), rpc("ping"), session)
@@ -370,6 +371,7 @@ def test_zip_with_a_startup_manifest_answers_ping_before_the_sdk_loads(
             time.sleep(0.2)
     assert loaded, lines
     listening = [i for i, ln in enumerate(lines) if "listening on" in ln]
+    assert not [ln for ln in lines if "manifest not used" in ln], lines
     assert listening and listening[0] < lines.index(loaded[0]), lines
     # The ping came before the SDK had loaded: the server says it answered it from the
     # manifest meanwhile, and the replay through the real server found it equal.

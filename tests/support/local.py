@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 import zipfile
@@ -46,6 +47,49 @@ TRUST_POLICY = {
         }
     ],
 }
+
+
+def kit_files() -> dict[str, str]:
+    """This checkout's `agentcore_mcp` sources as zip entries, as the deployer bundles them.
+
+    A zip that carries its own copy is immune to edits of the working tree while a test
+    runs: a startup manifest's fingerprint covers these sources.
+    """
+    import agentcore_mcp
+
+    root = Path(agentcore_mcp.__file__).parent
+    return {
+        f"agentcore_mcp/{path.relative_to(root).as_posix()}": path.read_text()
+        for path in sorted(root.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+
+
+def with_startup_manifest(files: Mapping[str, str], stage: Path) -> dict[str, str]:
+    """`files` plus `.agentcore-mcp/manifest.json` for the sample server, recorded (in a
+    child process, as the deployer does) from exactly these files."""
+    import subprocess
+
+    for name, text in files.items():
+        target = stage / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from agentcore_mcp.server.manifest import write_manifest; "
+            "write_manifest(None, '.agentcore-mcp/manifest.json')",
+        ],
+        cwd=stage,
+        check=True,
+        timeout=120,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": ""},
+    )
+    return {
+        **files,
+        ".agentcore-mcp/manifest.json": (stage / ".agentcore-mcp/manifest.json").read_text(),
+    }
 
 
 def code_zip(files: Mapping[str, str]) -> bytes:
