@@ -4,6 +4,7 @@
 - `jwt`: AgentCore's custom JWT authorizer (config, discovery + JWKS cache, verification,
   RFC 9728 metadata and the WWW-Authenticate challenge).
 - `cognito`: user-pool tokens via InitiateAuth.
+- `errors`: `AuthError`, the one base of every SigV4, JWT and Cognito failure.
 
 This package depends on no other part of agentcore_mcp.
 """
@@ -21,6 +22,7 @@ from agentcore_mcp.auth.cognito import (
     refresh,
     secret_hash,
 )
+from agentcore_mcp.auth.errors import AuthError
 from agentcore_mcp.auth.jwt import (
     ALLOWED_ALGORITHMS,
     DEFAULT_LEEWAY,
@@ -99,6 +101,7 @@ __all__ = [
     "DEFAULT_SERVICE",
     "AlgorithmNotAllowedError",
     "AudienceNotAllowedError",
+    "AuthError",
     "AuthorizationMethodMismatchError",
     "AuthorizerConfig",
     "AuthorizerConfigError",

@@ -11,9 +11,11 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+from agentcore_mcp.auth.errors import AuthError
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -30,28 +32,20 @@ __all__ = [
 ]
 
 
-class CognitoAuthError(Exception):
+class CognitoAuthError(AuthError):
     """Cognito did not issue tokens; the message says what to do."""
-
-    reason: ClassVar[str] = "cognito_error"
 
 
 class CognitoNotAuthorizedError(CognitoAuthError):
     """Wrong password, disabled flow, bad client secret, or an invalid refresh token."""
 
-    reason = "not_authorized"
-
 
 class CognitoUserError(CognitoAuthError):
     """The user does not exist, is not confirmed, or must reset the password."""
 
-    reason = "user_state"
-
 
 class CognitoChallengeError(CognitoAuthError):
     """Cognito asked for a challenge (new password, MFA) instead of issuing tokens."""
-
-    reason = "challenge_required"
 
     def __init__(self, message: str, challenge: str) -> None:
         super().__init__(message)

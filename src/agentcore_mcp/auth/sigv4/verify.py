@@ -1,203 +1,53 @@
-"""AWS Signature Version 4: sign outgoing requests and verify incoming ones.
-
-Both directions use botocore's own SigV4 implementation (`botocore.auth.SigV4Auth`) for
-the canonical request, the string to sign and the signature, so a request signed here
-verifies against AWS, and a request signed by boto3 (or any SDK that follows the spec)
-verifies here.
-
-Signing: `SigV4Signer` is the one core; `SigV4HttpxAuth` and `SigV4Httpx2Auth` are thin
-adapters that plug it into `httpx` and `httpx2` (the MCP SDK's HTTP client) as `auth=`.
-
-Verifying: `verify_sigv4(...)` checks an incoming request and returns a `SigV4Identity`,
-or raises a subclass of `SigV4Error` whose message says what to fix.
-"""
+"""Verifying: parse an Authorization header, check a signed or presigned request."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, Protocol
 from urllib.parse import unquote
 
-import anyio.to_thread
 import botocore.auth
-import httpx
-import httpx2
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
-from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
+from botocore.credentials import Credentials
 
 from agentcore_mcp.auth._messages import AUTHORIZATION_METHOD_MISMATCH
-
-__all__ = [
-    "DEFAULT_SERVICE",
-    "UNSIGNED_PAYLOAD_HASHES",
-    "SecretLookup",
-    "SigV4Authorization",
-    "SigV4AuthorizationMethodMismatchError",
-    "SigV4ClockSkewError",
-    "SigV4Error",
-    "SigV4HostNotSignedError",
-    "SigV4Httpx2Auth",
-    "SigV4HttpxAuth",
-    "SigV4Identity",
-    "SigV4MalformedAuthorizationError",
-    "SigV4MissingAuthorizationError",
-    "SigV4MissingDateError",
-    "SigV4PayloadHashMismatchError",
-    "SigV4RequestExpiredError",
-    "SigV4RequestFromFutureError",
-    "SigV4ScopeDateMismatchError",
-    "SigV4Secret",
-    "SigV4SecurityTokenError",
-    "SigV4SignatureMismatchError",
-    "SigV4SignedHeaderMissingError",
-    "SigV4Signer",
-    "SigV4SigningError",
-    "SigV4UnknownAccessKeyError",
-    "SigV4WrongRegionError",
-    "SigV4WrongServiceError",
-    "credential_scope_region",
-    "credential_scope_service",
-    "is_presigned",
-    "is_presigned_v2",
-    "parse_authorization",
-    "verify_s3_presigned_v2",
-    "verify_sigv4",
-    "verify_sigv4_presigned",
-]
-
-#: The signing name of both AgentCore planes (`bedrock-agentcore` and `-control`).
-DEFAULT_SERVICE = "bedrock-agentcore"
-ALGORITHM = "AWS4-HMAC-SHA256"
-AMZ_DATE_FORMAT = botocore.auth.SIGV4_TIMESTAMP  # 20250101T120000Z
-DEFAULT_MAX_SKEW = timedelta(minutes=5)
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-# Never signed by us, on top of botocore's own blacklist (user-agent, connection, expect,
-# transfer-encoding, te, trace headers, ...): our own output headers (replaced on every
-# signing, so a retry re-signs cleanly) and headers a proxy or the HTTP stack may rewrite
-# in transit. The body itself is covered by the payload hash.
-_NOT_SIGNED = frozenset(
-    {
-        "authorization",
-        "x-amz-date",
-        "x-amz-security-token",
-        "content-length",
-        "accept-encoding",
-    }
+from agentcore_mcp.auth.sigv4._common import (
+    _AMZ_DATE_RE,
+    _S3_SERVICES,
+    _SIGNATURE_RE,
+    ALGORITHM,
+    AMZ_DATE_FORMAT,
+    DEFAULT_MAX_SKEW,
+    DEFAULT_SERVICE,
+    MAX_PRESIGNED_EXPIRES,
+    UNSIGNED_PAYLOAD,
+    UNSIGNED_PAYLOAD_HASHES,
+    HeadersInput,
+    _get_all,
+    _header_items,
+    _sha256_hex,
 )
-
-_SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
-_S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3express"})
-UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-#: X-Amz-Content-SHA256 values that say the body is not covered by the signature (S3's
-#: unsigned and aws-chunked uploads). Accepted only where the caller allows it.
-UNSIGNED_PAYLOAD_HASHES = frozenset(
-    {
-        UNSIGNED_PAYLOAD,
-        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-    }
+from agentcore_mcp.auth.sigv4.errors import (
+    SigV4AuthorizationMethodMismatchError,
+    SigV4HostNotSignedError,
+    SigV4MalformedAuthorizationError,
+    SigV4MissingAuthorizationError,
+    SigV4MissingDateError,
+    SigV4PayloadHashMismatchError,
+    SigV4RequestExpiredError,
+    SigV4RequestFromFutureError,
+    SigV4ScopeDateMismatchError,
+    SigV4SecurityTokenError,
+    SigV4SignatureMismatchError,
+    SigV4SignedHeaderMissingError,
+    SigV4UnknownAccessKeyError,
+    SigV4WrongRegionError,
+    SigV4WrongServiceError,
 )
-#: Longest a presigned URL may live (AWS's limit for SigV4 query signing: 7 days).
-MAX_PRESIGNED_EXPIRES = 7 * 24 * 3600
-_AMZ_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class SigV4Error(Exception):
-    """A request's SigV4 signature cannot be accepted (or a request cannot be signed).
-
-    `reason` is a stable machine-readable slug; the message says what to do.
-    AgentCore answers all of these with 403 AccessDenied and no WWW-Authenticate.
-    """
-
-    reason: ClassVar[str] = "sigv4_error"
-
-
-class SigV4SigningError(SigV4Error):
-    """The client side could not sign (no credentials, no region)."""
-
-    reason = "signing_failed"
-
-
-class SigV4MissingAuthorizationError(SigV4Error):
-    reason = "missing_authorization"
-
-
-class SigV4MalformedAuthorizationError(SigV4Error):
-    reason = "malformed_authorization"
-
-
-class SigV4AuthorizationMethodMismatchError(SigV4MalformedAuthorizationError):
-    """The request carries a Bearer token where SigV4 is expected."""
-
-    reason = "authorization_method_mismatch"
-
-
-class SigV4HostNotSignedError(SigV4Error):
-    reason = "host_not_signed"
-
-
-class SigV4MissingDateError(SigV4Error):
-    reason = "missing_date"
-
-
-class SigV4ScopeDateMismatchError(SigV4Error):
-    reason = "scope_date_mismatch"
-
-
-class SigV4WrongServiceError(SigV4Error):
-    reason = "wrong_service"
-
-
-class SigV4WrongRegionError(SigV4Error):
-    reason = "wrong_region"
-
-
-class SigV4ClockSkewError(SigV4Error):
-    """X-Amz-Date is too far from the verifier's clock (either direction)."""
-
-    reason = "clock_skew"
-
-
-class SigV4RequestExpiredError(SigV4ClockSkewError):
-    reason = "request_expired"
-
-
-class SigV4RequestFromFutureError(SigV4ClockSkewError):
-    reason = "request_from_future"
-
-
-class SigV4SignedHeaderMissingError(SigV4Error):
-    reason = "signed_header_missing"
-
-
-class SigV4UnknownAccessKeyError(SigV4Error):
-    reason = "unknown_access_key"
-
-
-class SigV4SecurityTokenError(SigV4Error):
-    reason = "security_token"
-
-
-class SigV4PayloadHashMismatchError(SigV4Error):
-    reason = "payload_hash_mismatch"
-
-
-class SigV4SignatureMismatchError(SigV4Error):
-    reason = "signature_mismatch"
-
-
-# --------------------------------------------------------------------------- parsing
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,280 +136,6 @@ def _try_parse(authorization: str | None) -> SigV4Authorization | None:
         return parse_authorization(authorization)
     except SigV4MalformedAuthorizationError:
         return None
-
-
-# --------------------------------------------------------------------------- header helpers
-
-HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
-
-
-def _header_items(headers: HeadersInput) -> list[tuple[str, str]]:
-    """(name, value) pairs, keeping repeated headers apart where the container allows."""
-    multi = getattr(headers, "multi_items", None)
-    if callable(multi):  # httpx / httpx2 Headers merge repeats in .items()
-        return [(str(k), str(v)) for k, v in multi()]
-    if isinstance(headers, Mapping):
-        return [(str(k), str(v)) for k, v in headers.items()]
-    return [(str(k), str(v)) for k, v in headers]
-
-
-def _get_all(items: list[tuple[str, str]], name: str) -> list[str]:
-    lname = name.lower()
-    return [v for k, v in items if k.lower() == lname]
-
-
-def _sha256_hex(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-
-
-# --------------------------------------------------------------------------- signing
-
-
-class _CredentialSource(Protocol):
-    def get_frozen_credentials(self) -> ReadOnlyCredentials: ...
-
-
-class SigV4Signer:
-    """Signs requests with botocore's SigV4 for one service and region.
-
-    `credentials` is a botocore `Credentials` (for instance `boto3.Session().get_credentials()`);
-    it is frozen on every request, so refreshable credentials (SSO, assumed roles) stay fresh.
-    """
-
-    def __init__(
-        self,
-        credentials: Credentials | ReadOnlyCredentials | _CredentialSource,
-        region: str,
-        service: str = DEFAULT_SERVICE,
-    ) -> None:
-        if not region:
-            raise SigV4SigningError("no AWS region: pass region= or set AWS_REGION")
-        self._credentials = credentials
-        self.region = region
-        self.service = service
-
-    @classmethod
-    def from_session(
-        cls,
-        session: _SessionLike,
-        *,
-        region: str | None = None,
-        service: str = DEFAULT_SERVICE,
-    ) -> SigV4Signer:
-        """A signer over a boto3 (or botocore) session's credentials and region."""
-        creds = session.get_credentials()
-        if creds is None:
-            raise SigV4SigningError(
-                "no AWS credentials found: configure a profile, environment variables "
-                "or an instance role (see `aws configure`)"
-            )
-        resolved = region or _session_region(session)
-        if not resolved:
-            raise SigV4SigningError(
-                "no AWS region: pass region= or set AWS_REGION / a profile region"
-            )
-        return cls(creds, resolved, service)
-
-    def frozen_credentials(self) -> ReadOnlyCredentials:
-        creds = self._credentials
-        if isinstance(creds, ReadOnlyCredentials):
-            return creds
-        return creds.get_frozen_credentials()
-
-    def needs_refresh(self) -> bool:
-        """True when freezing the credentials would call out (STS, SSO) first."""
-        creds = self._credentials
-        return isinstance(creds, RefreshableCredentials) and creds.refresh_needed()
-
-    def sign(
-        self,
-        method: str,
-        url: str,
-        headers: HeadersInput,
-        body: bytes,
-        *,
-        now: datetime | None = None,
-        credentials: ReadOnlyCredentials | None = None,
-    ) -> dict[str, str]:
-        """The headers to set on the request: X-Amz-Date, Authorization and, with temporary
-        credentials, X-Amz-Security-Token.
-
-        `url` must carry the path and query exactly as they go on the wire (percent-encoding
-        included), and `headers` must include `Host` as sent; every other header is signed
-        except the ones a proxy may rewrite (see `_NOT_SIGNED` and botocore's blacklist).
-        """
-        creds = credentials or self.frozen_credentials()
-        if not creds.access_key or not creds.secret_key:
-            raise SigV4SigningError("the AWS credentials have no access key or secret key")
-        when = (now or datetime.now(UTC)).astimezone(UTC)
-        timestamp = when.strftime(AMZ_DATE_FORMAT)
-
-        request = AWSRequest(method=method.upper(), url=url, data=body or None)
-        for name, value in _header_items(headers):
-            if name.lower() not in _NOT_SIGNED:
-                request.headers[name] = value  # HTTPMessage appends: repeats are kept
-        request.headers["X-Amz-Date"] = timestamp
-        if creds.token:
-            request.headers["X-Amz-Security-Token"] = creds.token
-        request.context["timestamp"] = timestamp
-
-        signer = botocore.auth.SigV4Auth(creds, self.service, self.region)
-        canonical = signer.canonical_request(request)
-        string_to_sign = signer.string_to_sign(request, canonical)
-        signature = signer.signature(string_to_sign, request)
-        signed_headers = signer.signed_headers(signer.headers_to_sign(request))
-
-        out = {
-            "X-Amz-Date": timestamp,
-            "Authorization": (
-                f"{ALGORITHM} Credential={signer.scope(request)}, "
-                f"SignedHeaders={signed_headers}, Signature={signature}"
-            ),
-        }
-        if creds.token:
-            out["X-Amz-Security-Token"] = creds.token
-        return out
-
-    def sign_in_place(
-        self, request: _HttpxLikeRequest, credentials: ReadOnlyCredentials | None = None
-    ) -> None:
-        """Sign an httpx/httpx2 request whose body has been read."""
-        url = request.url
-        wire_url = f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}"
-        for stale in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
-            if stale in request.headers:
-                del request.headers[stale]
-        signed = self.sign(
-            request.method,
-            wire_url,
-            request.headers.multi_items(),
-            request.content,
-            credentials=credentials,
-        )
-        for name, value in signed.items():
-            request.headers[name] = value
-
-
-class _SessionLike(Protocol):
-    def get_credentials(self) -> Credentials | None: ...
-
-
-def _session_region(session: _SessionLike) -> str | None:
-    region = getattr(session, "region_name", None)  # boto3.Session
-    if isinstance(region, str) and region:
-        return region
-    get_var = getattr(session, "get_config_variable", None)  # botocore Session
-    if callable(get_var):
-        value = get_var("region")
-        return value if isinstance(value, str) and value else None
-    return None
-
-
-class _UrlLike(Protocol):
-    @property
-    def scheme(self) -> str: ...
-    @property
-    def netloc(self) -> bytes: ...
-    @property
-    def raw_path(self) -> bytes: ...
-
-
-class _HeadersLike(Protocol):
-    def multi_items(self) -> list[tuple[str, str]]: ...
-    def __contains__(self, key: object) -> bool: ...
-    def __setitem__(self, key: str, value: str) -> None: ...
-    def __delitem__(self, key: str) -> None: ...
-
-
-class _HttpxLikeRequest(Protocol):
-    @property
-    def method(self) -> str: ...
-    @property
-    def url(self) -> _UrlLike: ...
-    @property
-    def headers(self) -> _HeadersLike: ...
-    @property
-    def content(self) -> bytes: ...
-
-
-class _AuthCore:
-    def __init__(
-        self,
-        credentials: Credentials | ReadOnlyCredentials | _CredentialSource | SigV4Signer,
-        region: str | None,
-        service: str,
-    ) -> None:
-        if isinstance(credentials, SigV4Signer):
-            self.signer = credentials
-        else:
-            if not region:
-                raise SigV4SigningError("no AWS region: pass region=")
-            self.signer = SigV4Signer(credentials, region, service)
-
-    async def _async_credentials(self) -> ReadOnlyCredentials:
-        # Refreshing may call STS/SSO over the network: keep that off the event loop.
-        if self.signer.needs_refresh():
-            return await anyio.to_thread.run_sync(self.signer.frozen_credentials)
-        return self.signer.frozen_credentials()
-
-
-class SigV4HttpxAuth(httpx.Auth, _AuthCore):
-    """`httpx.Auth` that SigV4-signs every request (body included; streams are read first).
-
-    Usage: ``httpx.Client(auth=SigV4HttpxAuth(session.get_credentials(), "us-east-1"))``
-    or ``SigV4HttpxAuth(SigV4Signer.from_session(boto3.Session()))``.
-    """
-
-    requires_request_body = True
-
-    def __init__(
-        self,
-        credentials: Credentials | ReadOnlyCredentials | _CredentialSource | SigV4Signer,
-        region: str | None = None,
-        service: str = DEFAULT_SERVICE,
-    ) -> None:
-        _AuthCore.__init__(self, credentials, region, service)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self.signer.sign_in_place(request)
-        yield request
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        await request.aread()
-        self.signer.sign_in_place(request, await self._async_credentials())
-        yield request
-
-
-class SigV4Httpx2Auth(httpx2.Auth, _AuthCore):
-    """`httpx2.Auth` (the MCP SDK's client) that SigV4-signs every request."""
-
-    requires_request_body = True
-
-    def __init__(
-        self,
-        credentials: Credentials | ReadOnlyCredentials | _CredentialSource | SigV4Signer,
-        region: str | None = None,
-        service: str = DEFAULT_SERVICE,
-    ) -> None:
-        _AuthCore.__init__(self, credentials, region, service)
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        self.signer.sign_in_place(request)
-        yield request
-
-    async def async_auth_flow(
-        self, request: httpx2.Request
-    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        await request.aread()
-        self.signer.sign_in_place(request, await self._async_credentials())
-        yield request
-
-
-# --------------------------------------------------------------------------- verifying
 
 
 @dataclass(frozen=True, slots=True)
