@@ -29,12 +29,15 @@ def test_deploy_starts_the_local_agentcore_and_lists_tools(tmp_path: Path) -> No
         creds = read_local_credentials(home)
         assert creds is not None and creds.url.endswith(f":{port}")
         assert doc["deployment"]["endpoint_url"] == creds.url
-        # the default deployment's ARN is where `tools --remote` looks with no flags
-        import boto3
+        # what `tools --remote` reads with no flags finds this deployment
+        from agentcore_mcp.cli.target import DEFAULT_SSM_PARAMETER
+        from agentcore_mcp.client.runtime import target_from_ssm
+        from agentcore_mcp.deploy.config import load_config
+        from agentcore_mcp.deploy.target import open_target
 
-        ssm = boto3.client("ssm", **creds.boto3_kwargs())
-        pointer = ssm.get_parameter(Name="/agentcore-mcp/runtime/agent_arn")["Parameter"]
-        assert pointer["Value"] == doc["deployment"]["runtime"]["arn"]
+        session = open_target(load_config(tmp_path, local_home=home), start_local=False).session
+        found = target_from_ssm(DEFAULT_SSM_PARAMETER, session)
+        assert found.arn == doc["deployment"]["runtime"]["arn"] and found.auth == "sigv4"
         # a second deploy finds it running and changes nothing
         again = run_cli(["deploy", "--local-home", str(home), "--json"], cwd=tmp_path)
         assert again.returncode == 0, again.stderr
@@ -42,7 +45,18 @@ def test_deploy_starts_the_local_agentcore_and_lists_tools(tmp_path: Path) -> No
         assert second["started_local"] is False and second["writes"] == []
     finally:
         stopped = run_cli(["local", "stop", "--home", str(home)], cwd=tmp_path)
+        if stopped.returncode != 0:  # never leave the process this test started running
+            _terminate_from_pid_file(home / "local.pid")
         assert stopped.returncode == 0, stopped.stderr
+
+
+def _terminate_from_pid_file(pid_file: Path) -> None:
+    import contextlib
+    import os
+    import signal
+
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
 
 
 def test_aws_target_with_nothing_at_the_endpoint_says_so(tmp_path: Path) -> None:

@@ -7,19 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agentcore_mcp.deploy.config import DEFAULT_NAME
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import DeployError, error_code
 from agentcore_mcp.deploy.state import PublishRecord
-
-# Where `agentcore-mcp tools --remote`, `test-auth` and `proxy` look for an ARN when given
-# nothing else (cli/target.py): the default deployment also writes its ARN there.
-DEFAULT_ARN_PARAMETER = "/agentcore-mcp/runtime/agent_arn"
-
-
-def _parameters(ctx: StepContext) -> list[str]:
-    names = [ctx.names.parameter, ctx.names.arn_parameter]
-    return names + ([DEFAULT_ARN_PARAMETER] if ctx.config.name == DEFAULT_NAME else [])
 
 
 def published_document(ctx: StepContext) -> dict[str, Any]:
@@ -65,8 +55,6 @@ def apply(ctx: StepContext) -> bool:
     try:
         changed = _put(ctx, names.parameter, json.dumps(doc, sort_keys=True))
         changed |= _put(ctx, names.arn_parameter, doc["runtime_arn"])
-        if DEFAULT_ARN_PARAMETER in _parameters(ctx):
-            changed |= _put(ctx, DEFAULT_ARN_PARAMETER, doc["runtime_arn"])
     except ClientError as exc:
         raise ctx.fail(exc, "publishing to SSM") from None
     cognito = ctx.record.cognito
@@ -82,16 +70,13 @@ def apply(ctx: StepContext) -> bool:
 def destroy(ctx: StepContext) -> bool:
     ssm = ctx.client("ssm")
     changed = False
-    ours = ctx.record.runtime.arn if ctx.record.runtime else None
-    for name in _parameters(ctx):
+    for name in (ctx.names.parameter, ctx.names.arn_parameter):
         try:
-            value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+            ssm.get_parameter(Name=name)
         except ClientError as exc:
             if error_code(exc) == "ParameterNotFound":
                 continue
             raise ctx.fail(exc, f"reading SSM parameter {name}") from None
-        if name == DEFAULT_ARN_PARAMETER and value != ours:
-            continue  # it names another runtime (or ours is already gone): not ours to remove
         if ctx.dry_run:
             ctx.progress(f"would delete SSM parameter {name}")
         else:
