@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 
+from agentcore_mcp.exit_codes import ExitCode
 from agentcore_mcp.extras import MissingExtraError, from_import_error
 
-# ExitCode.CONFIG_ERROR, without importing the CLI (which needs typer) for it.
-CONFIG_ERROR_STATUS = 6
+# The shared exit codes need no typer: the standard library's enum only.
+CONFIG_ERROR_STATUS = ExitCode.CONFIG_ERROR
 
 # The extra that brings a whole command group along with the CLI itself, so that the one
 # hint printed when typer is missing installs everything that command needs.

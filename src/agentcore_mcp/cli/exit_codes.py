@@ -1,15 +1,5 @@
-"""Exit codes shared by every command, so scripts can tell failures apart."""
+"""The CLI's exit codes: `agentcore_mcp.exit_codes`, which the server shares."""
 
-from enum import IntEnum
+from agentcore_mcp.exit_codes import ExitCode
 
-
-class ExitCode(IntEnum):
-    OK = 0
-    TOOL_ERROR = 1  # the call completed and the tool reported isError: true
-    USAGE = 2  # bad flags or arguments (typer's own code for usage errors)
-    PROTOCOL_ERROR = 3  # JSON-RPC error, unexpected HTTP status, unparsable reply
-    CONNECTION_ERROR = 4  # nothing answered at the URL, or the connection broke
-    AUTH_ERROR = 5  # 401 or 403
-    CONFIG_ERROR = 6  # a setting or APP that cannot be used
-    DEPLOY_FAILED = 7  # deploy/destroy: an AWS step failed (name taken, AWS error)
-    RUNTIME_FAILED = 8  # deploy: the runtime reached *_FAILED or failed the smoke test
+__all__ = ["ExitCode"]

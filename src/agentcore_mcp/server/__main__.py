@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+from agentcore_mcp.exit_codes import ExitCode
+
 
 def main(argv: list[str]) -> int:
     started = time.perf_counter()
@@ -22,9 +24,9 @@ def main(argv: list[str]) -> int:
             "  (default: $MCP_APP, else the samples; settings come from the environment)",
             file=sys.stderr,
         )
-        return 2
+        return ExitCode.USAGE
     from agentcore_mcp.server.loader import AppLoadError
-    from agentcore_mcp.server.run import CONFIG_ERROR_STATUS, serve_app
+    from agentcore_mcp.server.run import serve_app
     from agentcore_mcp.server.settings import ServerSettings, SettingsError
 
     try:
@@ -32,7 +34,7 @@ def main(argv: list[str]) -> int:
         return serve_app(app, ServerSettings.from_env(), started=started)
     except (SettingsError, AppLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return CONFIG_ERROR_STATUS  # ExitCode.CONFIG_ERROR, without importing the CLI for it
+        return ExitCode.CONFIG_ERROR
 
 
 if __name__ == "__main__":

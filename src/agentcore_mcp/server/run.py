@@ -14,6 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from agentcore_mcp.exit_codes import ExitCode
 from agentcore_mcp.server.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -23,9 +24,6 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 logger = logging.getLogger("agentcore_mcp.server")
-
-# Exit status when the APP cannot be loaded (the CLI's ExitCode.CONFIG_ERROR).
-CONFIG_ERROR_STATUS = 6
 
 
 def serve(
@@ -56,7 +54,7 @@ def serve_app(
     server listens and answers the handshake from it while APP loads on a thread.
     Otherwise APP is loaded first, as `serve` does. `AppLoadError` is raised when APP
     cannot be loaded before listening; after listening, the process logs it and
-    returns `CONFIG_ERROR_STATUS`.
+    returns `ExitCode.CONFIG_ERROR`.
     """
     settings = settings or ServerSettings.from_env()
     started = time.perf_counter() if started is None else started
@@ -89,7 +87,7 @@ def serve_app(
     def on_load_failure(exc: BaseException) -> None:
         nonlocal status
         print(f"error: {exc}", file=sys.stderr, flush=True)
-        status = CONFIG_ERROR_STATUS
+        status = ExitCode.CONFIG_ERROR
         server.should_exit = True  # only called once the server below is running
 
     starting = StartingApp(
