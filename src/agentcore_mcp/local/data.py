@@ -41,7 +41,19 @@ from agentcore_mcp.auth import (
 from agentcore_mcp.local.control.errors import ArtifactError
 from agentcore_mcp.local.control.headers import forwarded_custom_headers
 from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry
-from agentcore_mcp.local.errors import STARTUP_TIMEOUT_MESSAGE, DataPlaneError
+from agentcore_mcp.local.errors import (
+    AccessDeniedError,
+    DataPlaneError,
+    InternalServerError,
+    McpRequestUnacceptableError,
+    ResourceNotFoundError,
+    RuntimeClientError,
+    ServiceQuotaExceededError,
+    StartupTimeoutError,
+    ThrottlingError,
+    UnauthorizedError,
+    ValidationError,
+)
 from agentcore_mcp.local.instances import Instance, StartupCrashed, StartupTimeout
 from agentcore_mcp.local.sessions import (
     PoolClosed,
@@ -213,8 +225,7 @@ class DataPlane:
                 await self._protected_resource(request, runtime, send)
                 return None
             if request.method != "POST":
-                raise DataPlaneError(
-                    "ValidationException",
+                raise ValidationError(
                     f"{request.method} is not supported here; use POST",
                     status=405,
                 )
@@ -224,8 +235,7 @@ class DataPlane:
                 await self._stop_session(request, runtime, send)
             else:
                 if not self.throttle.allow(runtime.runtime_id, runtime.endpoint_name):
-                    raise DataPlaneError(
-                        "ThrottlingException",
+                    raise ThrottlingError(
                         f"More than {self.throttle.rate:g} invocations per second on endpoint "
                         f"{runtime.endpoint_name} of {runtime.runtime_id} (the service's "
                         "quota; `local start --rate-limit N` sets it, 0 turns it off). Retry "
@@ -248,22 +258,20 @@ class DataPlane:
             and account is not None
             and account != self.registry.account_id
         ):
-            raise DataPlaneError(
-                "ResourceNotFoundException",
+            raise ResourceNotFoundError(
                 f"No agent runtime {target!r} in account {account}; this local AgentCore "
                 f"serves account {self.registry.account_id}.",
             )
         try:
             return self.registry.resolve_invocation(target, request.qualifier)
         except RuntimeNotFound as exc:
-            raise DataPlaneError("ResourceNotFoundException", str(exc)) from exc
+            raise ResourceNotFoundError(str(exc)) from exc
         except RuntimeNotReady as exc:
-            raise DataPlaneError("ValidationException", str(exc)) from exc
+            raise ValidationError(str(exc)) from exc
 
     async def _read_body(self, request: DataPlaneRequest, receive: Receive) -> bytes:
         declared = request.header("content-length")
-        too_big = DataPlaneError(
-            "ValidationException",
+        too_big = ValidationError(
             f"The payload exceeds the {self.max_payload_bytes} byte limit of InvokeAgentRuntime.",
             status=413,
         )
@@ -274,7 +282,7 @@ class DataPlane:
         except BodyTooLarge:
             raise too_big from None
         except ClientDisconnected as exc:
-            raise DataPlaneError("ValidationException", str(exc), status=400) from exc
+            raise ValidationError(str(exc), status=400) from exc
 
     async def _authenticate(
         self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes
@@ -285,7 +293,7 @@ class DataPlane:
         authorizer = runtime.config.authorizer
         if authorizer is None:
             if is_bearer:
-                raise DataPlaneError("AccessDeniedException", AUTHORIZATION_METHOD_MISMATCH)
+                raise AccessDeniedError(AUTHORIZATION_METHOD_MISMATCH)
             try:
                 verify_sigv4(
                     request.method,
@@ -298,16 +306,15 @@ class DataPlane:
                     unknown_key_hint=self.unknown_key_hint,
                 )
             except SigV4Error as exc:
-                raise DataPlaneError("AccessDeniedException", str(exc)) from exc
+                raise AccessDeniedError(str(exc)) from exc
             return
         if is_sigv4:
-            raise DataPlaneError("AccessDeniedException", AUTHORIZATION_METHOD_MISMATCH)
+            raise AccessDeniedError(AUTHORIZATION_METHOD_MISMATCH)
         challenge = {
             "www-authenticate": www_authenticate_header(self._metadata_url(request, runtime))
         }
         if not is_bearer:
-            raise DataPlaneError(
-                "UnauthorizedException",
+            raise UnauthorizedError(
                 "Missing bearer token: this runtime uses a JWT authorizer; send "
                 "'Authorization: Bearer <access token>'.",
                 headers=challenge,
@@ -318,7 +325,7 @@ class DataPlane:
             assert config is not None
             await asyncio.to_thread(verify_bearer, token, config, self.jwks)
         except JwtError as exc:
-            raise DataPlaneError("UnauthorizedException", str(exc), headers=challenge) from exc
+            raise UnauthorizedError(str(exc), headers=challenge) from exc
 
     def _metadata_url(self, request: DataPlaneRequest, runtime: ResolvedRuntime) -> str:
         base = f"http://{request.header('host') or 'localhost'}"
@@ -331,8 +338,7 @@ class DataPlane:
         self, request: DataPlaneRequest, runtime: ResolvedRuntime, send: Send
     ) -> None:
         if runtime.config.authorizer is None:
-            raise DataPlaneError(
-                "ResourceNotFoundException",
+            raise ResourceNotFoundError(
                 "This runtime uses SigV4; OAuth protected resource metadata exists only "
                 "for runtimes with a JWT authorizer.",
             )
@@ -341,7 +347,7 @@ class DataPlane:
             assert config is not None
             discovery = await asyncio.to_thread(self.jwks.discovery, config.discovery_url)
         except JwtError as exc:
-            raise DataPlaneError("InternalServerException", str(exc)) from exc
+            raise InternalServerError(str(exc)) from exc
         base = f"http://{request.header('host') or 'localhost'}"
         resource = (
             f"{base}/runtimes/{quote(runtime.arn, safe='')}/invocations"
@@ -371,14 +377,11 @@ class DataPlane:
     ) -> None:
         session_id = request.header(SESSION_HEADER)
         if not session_id:
-            raise DataPlaneError(
-                "ValidationException",
+            raise ValidationError(
                 "StopRuntimeSession needs the X-Amzn-Bedrock-AgentCore-Runtime-Session-Id header.",
             )
         if not await self.sessions.stop_session(runtime.runtime_id, session_id):
-            raise DataPlaneError(
-                "ResourceNotFoundException", f"No active session {session_id} for this runtime."
-            )
+            raise ResourceNotFoundError(f"No active session {session_id} for this runtime.")
         await send_json(send, 200, {}, {SESSION_HEADER: session_id})
 
     async def _invoke(
@@ -394,8 +397,7 @@ class DataPlane:
         if mcp:
             accept = (request.header("accept") or "").lower()
             if "application/json" not in accept or "text/event-stream" not in accept:
-                raise DataPlaneError(
-                    "McpRequestUnacceptable",
+                raise McpRequestUnacceptableError(
                     "Accept must include both application/json and text/event-stream.",
                 )
         session_id = self._session_id(request)
@@ -412,31 +414,23 @@ class DataPlane:
                 start=lambda s: self.start_instance(runtime, s.id),
             )
         except SessionEnded as exc:
-            raise DataPlaneError("ResourceNotFoundException", str(exc), status=404) from exc
+            raise ResourceNotFoundError(str(exc), status=404) from exc
         except QuotaExceeded as exc:
-            raise DataPlaneError("ServiceQuotaExceededException", str(exc)) from exc
+            raise ServiceQuotaExceededError(str(exc)) from exc
         except PoolClosed as exc:
-            raise DataPlaneError("InternalServerException", str(exc), status=503) from exc
+            raise InternalServerError(str(exc), status=503) from exc
         except StartupTimeout as exc:
             logger.warning("runtime %s: %s", runtime.runtime_id, exc)
-            await send_json(
-                send,
-                424,
-                {"message": STARTUP_TIMEOUT_MESSAGE},
-                {"x-amzn-errortype": "RuntimeClientError"},
-            )
-            return
+            raise StartupTimeoutError(str(exc)) from exc
         except StartupCrashed as exc:
-            raise DataPlaneError(
-                "RuntimeClientError",
+            raise RuntimeClientError(
                 f"The runtime failed to start: {exc}. See `agentcore-mcp local logs`.",
             ) from exc
         except ArtifactError as exc:
             # The unpacked code is gone and so is the zip (the embedded S3 is not kept
             # across restarts): say so instead of failing the request with a bare 500.
             logger.warning("runtime %s: %s", runtime.runtime_id, exc)
-            raise DataPlaneError(
-                "RuntimeClientError",
+            raise RuntimeClientError(
                 f"The runtime's code could not be prepared: {exc} After a `--persist` "
                 "restart, upload the zip again (the embedded S3 starts empty).",
             ) from exc
@@ -532,8 +526,7 @@ class DataPlane:
                 kind,
                 seconds // 60,
             )
-            error = DataPlaneError(
-                "RuntimeClientError",
+            error = RuntimeClientError(
                 f"The call passed the {seconds // 60}-minute limit of {kind} invocations and "
                 "was cut. "
                 + (
@@ -554,8 +547,7 @@ class DataPlane:
             )
             if crashed:
                 await self.sessions.instance_crashed(session, instance)
-            error = DataPlaneError(
-                "RuntimeClientError",
+            error = RuntimeClientError(
                 "The runtime's process ended during the call; the next request starts a "
                 "fresh instance. See `agentcore-mcp local logs`.",
                 headers=error_headers,
@@ -595,8 +587,7 @@ def _check_session_id(header: str, value: str, *, visible_ascii: bool = False) -
     elif visible_ascii and any(not 0x21 <= ord(c) <= 0x7E for c in value):
         problem = "may hold only visible ASCII characters (no spaces or control characters)"
     if problem is not None:
-        raise DataPlaneError(
-            "ValidationException",
+        raise ValidationError(
             f"{header} {problem}: it is the runtime session id. Send no session id to "
             "start a new session, or a UUID (36 characters) of your own.",
             status=400,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,36 +64,93 @@ API_STATUS: dict[str, int] = {
 }
 
 
+def aws_json_error(error_type: str, message: str) -> tuple[dict[str, str], bytes]:
+    """The one shape of an AWS rest-json error in the local AgentCore: boto3 reads the
+    exception name from `x-amzn-ErrorType` and the text from the body's `message`."""
+    headers = {"content-type": "application/json", "x-amzn-errortype": error_type}
+    return headers, json.dumps({"message": message}).encode()
+
+
 class DataPlaneError(Exception):
-    """A refusal with its exception name; `detail` says what happened and what to do."""
+    """A refusal of the data plane; `detail` says what happened and what to do.
+
+    Each subclass is one of the service's exceptions (`error_type`), rendered with the
+    contract's mapping: the JSON-RPC form for MCP runtimes, the plain API form otherwise.
+    """
+
+    error_type: ClassVar[str] = "InternalServerException"
 
     def __init__(
         self,
-        error_type: str,
         detail: str,
         *,
         headers: dict[str, str] | None = None,
         status: int | None = None,
     ) -> None:
         super().__init__(detail)
-        self.error_type = error_type
         self.detail = detail
         self.headers = headers or {}
         self.status_override = status
 
     def render(self, *, mcp: bool, request_id: object = None) -> tuple[int, dict[str, str], bytes]:
-        headers = {"content-type": "application/json", "x-amzn-errortype": self.error_type}
-        headers.update(self.headers)
         if mcp and self.error_type in MCP_ERRORS:
             m = MCP_ERRORS[self.error_type]
+            headers = {"content-type": "application/json", "x-amzn-errortype": self.error_type}
+            headers.update(self.headers)
             body = {
                 "jsonrpc": "2.0",
                 "id": request_id,
                 "error": {"code": m.code, "message": m.message, "data": {"detail": self.detail}},
             }
             return self.status_override or m.status, headers, json.dumps(body).encode()
-        status = self.status_override or API_STATUS.get(self.error_type, 500)
-        return status, headers, json.dumps({"message": self.detail}).encode()
+        headers, payload = aws_json_error(self.error_type, self.detail)
+        headers.update(self.headers)
+        return self.status_override or API_STATUS.get(self.error_type, 500), headers, payload
+
+
+class ValidationError(DataPlaneError):
+    error_type = "ValidationException"
+
+
+class UnauthorizedError(DataPlaneError):
+    error_type = "UnauthorizedException"
+
+
+class AccessDeniedError(DataPlaneError):
+    error_type = "AccessDeniedException"
+
+
+class McpRequestUnacceptableError(DataPlaneError):
+    error_type = "McpRequestUnacceptable"
+
+
+class ThrottlingError(DataPlaneError):
+    error_type = "ThrottlingException"
+
+
+class ServiceQuotaExceededError(DataPlaneError):
+    error_type = "ServiceQuotaExceededException"
+
+
+class ResourceNotFoundError(DataPlaneError):
+    error_type = "ResourceNotFoundException"
+
+
+class RuntimeClientError(DataPlaneError):
+    error_type = "RuntimeClientError"
+
+
+class InternalServerError(DataPlaneError):
+    error_type = "InternalServerException"
+
+
+class StartupTimeoutError(RuntimeClientError):
+    """The instance did not listen in time: 424 with the platform's own text, which is
+    not in the JSON-RPC form even for MCP runtimes [O]."""
+
+    def render(self, *, mcp: bool, request_id: object = None) -> tuple[int, dict[str, str], bytes]:
+        headers, payload = aws_json_error(self.error_type, STARTUP_TIMEOUT_MESSAGE)
+        return 424, headers, payload
 
 
 # The platform's own text for a slow start; it is not in the JSON-RPC form.

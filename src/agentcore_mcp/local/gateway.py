@@ -24,7 +24,7 @@ import logging
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentcore_mcp.asgi import ClientDisconnected, read_body, send_body, send_json
+from agentcore_mcp.asgi import ClientDisconnected, read_body, send_body
 from agentcore_mcp.auth import (
     SecretLookup,
     SigV4Error,
@@ -39,6 +39,7 @@ from agentcore_mcp.auth import (
 )
 from agentcore_mcp.local import guard
 from agentcore_mcp.local.data import is_data_plane_path
+from agentcore_mcp.local.errors import aws_json_error
 
 logger = logging.getLogger("agentcore_mcp.local.gateway")
 
@@ -58,8 +59,9 @@ HOP_BY_HOP = frozenset(
 
 
 async def send_rest_json_error(send: Send, status: int, error_type: str, message: str) -> None:
-    """An AWS rest-json error: boto3 reads the type from the header, the text from the body."""
-    await send_json(send, status, {"message": message}, {"x-amzn-errortype": error_type})
+    """An AWS rest-json error (`errors.aws_json_error`, the one shape in local/)."""
+    headers, payload = aws_json_error(error_type, message)
+    await send_body(send, status, payload, headers)
 
 
 class Gateway:
