@@ -86,7 +86,7 @@ class FastDispatcher:
         if self.usable:
             assert self.mcp is not None
             self._get_tool, self._registered_tools = sdk_compat.tool_lookups(self.mcp)
-        self.tools = ToolRunner(inline_allowed=settings.inline_sync_tools)
+        self.tools = ToolRunner(inline_sync_tools=settings.inline_sync_tools)
         self.call_results = CallResultSerializer(self._serialize)
         # With LOG_LEVEL=debug, answers given here carry `x-agentcore-mcp-dispatch: fast`.
         self.encoder = AnswerEncoder(settings, b"fast")

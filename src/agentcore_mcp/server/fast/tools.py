@@ -49,8 +49,8 @@ class ToolRunner:
     QUICK_SECONDS = 0.001
     SLOW_SECONDS = 0.010
 
-    def __init__(self, inline_allowed: bool) -> None:
-        self.inline_allowed = inline_allowed
+    def __init__(self, inline_sync_tools: bool) -> None:
+        self.inline_sync_tools = inline_sync_tools
         self._stats: dict[int, _SyncToolStats] = {}
         self._str_results: dict[int, _StrShortcut] = {}
         self._argument_plans: dict[int, _ArgumentPlan] = {}
@@ -167,7 +167,7 @@ class ToolRunner:
         try:
             return await anyio.to_thread.run_sync(timed)
         finally:
-            if self.inline_allowed and not stats.demoted:
+            if self.inline_sync_tools and not stats.demoted:
                 if own[0] > self.SLOW_SECONDS:
                     stats.demoted = True
                 elif own[0] <= self.QUICK_SECONDS:
