@@ -72,8 +72,7 @@ def start(
     request_limit_scale: float | None = typer.Option(
         None,
         min=0.0001,
-        help="Scale the 15 min synchronous / 60 min streamed request limits (testing) "
-        "[default 1].",
+        help="Scale the 15 min synchronous / 60 min streamed request limits (testing) [default 1].",
     ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
