@@ -277,10 +277,13 @@ def ensure_dependencies(inputs: ZipInputs, progress: Progress) -> tuple[Path, Pa
             for path in sorted(_walk(work / "site"), key=lambda p: p.as_posix()):
                 arcname = path.relative_to(work / "site").as_posix()
                 out.writestr(_info(arcname, path.stat().st_mode), path.read_bytes())
-        if root.exists():  # a concurrent build finished first; theirs is as good
-            shutil.rmtree(work, ignore_errors=True)
-        else:
+        try:
             work.rename(root)
+        except OSError:
+            if not (root / "deps.zip").exists():
+                raise
+            # A concurrent build of the same requirements finished first; theirs is as good.
+            shutil.rmtree(work, ignore_errors=True)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

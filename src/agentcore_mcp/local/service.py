@@ -112,8 +112,14 @@ class LocalSettings:
 def local_credentials() -> tuple[str, SigV4Secret] | None:
     """The credentials of whoever started the local AgentCore: their requests verify."""
     import boto3
+    import botocore.exceptions
 
-    creds = boto3.Session().get_credentials()
+    try:
+        creds = boto3.Session().get_credentials()
+    except botocore.exceptions.BotoCoreError as exc:
+        # A broken AWS_PROFILE must not stop a local emulator: it just accepts fewer keys.
+        logger.warning("not accepting your own AWS credentials: %s", exc)
+        return None
     if creds is None:
         return None
     frozen = creds.get_frozen_credentials()
