@@ -83,6 +83,12 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
         for _ in range(4):
             assert await _read_all(pool, port) == (200, b"ok")
         assert len(connections) == 4
+        # Once the close has arrived, the pool holds nothing for that address.
+        for _ in range(500):  # at most 5 s
+            if not pool._idle:
+                break
+            await asyncio.sleep(0.01)
+        assert not pool._idle
         await pool.aclose()
         server.close()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -48,6 +48,7 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = False
         self.wakeup = asyncio.Event()
         self.received_any = False
+        self.on_idle_close: Callable[[], None] | None = None
 
     def reset(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
@@ -78,6 +79,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.on_idle_close is not None:  # closed while idle in the pool: leave it
+            self.on_idle_close()
+            self.on_idle_close = None
         if not self.complete:
             self._fail(exc or UpstreamError("the instance closed the connection mid-answer"))
 
@@ -248,6 +252,7 @@ class UpstreamPool:
         idle = self._idle.get(key)
         while idle:
             conn = idle.pop()
+            conn.on_idle_close = None
             if not conn.closed:
                 return conn
         return None
@@ -259,6 +264,16 @@ class UpstreamPool:
                 conn.transport.close()
             return
         idle.append(conn)
+
+        def drop() -> None:
+            # The instance closed it (keep-alive ended, or the instance is gone): no
+            # entry may outlive its connection, or a long run would pile up dead ones.
+            with contextlib.suppress(ValueError):
+                idle.remove(conn)
+            if not idle and self._idle.get(key) is idle:
+                del self._idle[key]
+
+        conn.on_idle_close = drop
 
     def forget(self, host: str, port: int) -> None:
         """Close the idle connections to an instance that has gone."""
