@@ -1,1 +1,68 @@
-"""The deployer: `agentcore-mcp deploy` and its companion commands as library calls."""
+"""The deployer: `agentcore-mcp deploy` and its companion commands as library calls.
+
+```python
+from agentcore_mcp.deploy import deploy, load_config
+
+result = deploy(load_config(app="myproject.server:mcp", name="my_server"))
+print(result.record.runtime.arn, result.tools)
+```
+
+Names load on first use (boto3 is imported only when a deployment runs).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentcore_mcp.deploy.config import ConfigError, DeployConfig, load_config
+    from agentcore_mcp.deploy.ops import (
+        live_status,
+        log_lines,
+        role_get_policy,
+        role_put_policy,
+        role_show,
+        update_token,
+    )
+    from agentcore_mcp.deploy.plan import deploy, destroy
+    from agentcore_mcp.deploy.state import load_state, runtime_target
+
+__all__ = [
+    "ConfigError",
+    "DeployConfig",
+    "deploy",
+    "destroy",
+    "live_status",
+    "load_config",
+    "load_state",
+    "log_lines",
+    "role_get_policy",
+    "role_put_policy",
+    "role_show",
+    "runtime_target",
+    "update_token",
+]
+
+_HOMES = {
+    "ConfigError": "agentcore_mcp.deploy.config",
+    "DeployConfig": "agentcore_mcp.deploy.config",
+    "load_config": "agentcore_mcp.deploy.config",
+    "live_status": "agentcore_mcp.deploy.ops",
+    "log_lines": "agentcore_mcp.deploy.ops",
+    "role_get_policy": "agentcore_mcp.deploy.ops",
+    "role_put_policy": "agentcore_mcp.deploy.ops",
+    "role_show": "agentcore_mcp.deploy.ops",
+    "update_token": "agentcore_mcp.deploy.ops",
+    "deploy": "agentcore_mcp.deploy.plan",
+    "destroy": "agentcore_mcp.deploy.plan",
+    "load_state": "agentcore_mcp.deploy.state",
+    "runtime_target": "agentcore_mcp.deploy.state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'agentcore_mcp.deploy' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
