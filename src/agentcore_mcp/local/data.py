@@ -621,4 +621,7 @@ def _method_of(scope: Scope, body: bytes) -> str:
     except ValueError:
         return "-"
     method = doc.get("method") if isinstance(doc, dict) else None
-    return method[:100] if isinstance(method, str) else "-"
+    if not isinstance(method, str):
+        return "-"
+    # The body is the caller's: no line breaks or escapes into the log.
+    return method[:100] if method.isprintable() and " " not in method else "?"
