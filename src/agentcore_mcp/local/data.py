@@ -63,7 +63,7 @@ from agentcore_mcp.local.sessions import (
     SessionPool,
 )
 from agentcore_mcp.local.throttle import DEFAULT_RATE, RateLimiter
-from agentcore_mcp.local.upstream import UpstreamPool
+from agentcore_mcp.local.upstream import UpstreamPool, relay
 
 logger = logging.getLogger("agentcore_mcp.local.data")
 
@@ -509,8 +509,7 @@ class DataPlane:
                         }
                     )
                     started = True
-                    async for chunk, more in response.body():
-                        await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                    await relay(send, response.body())
                 finally:
                     response.release()
         except TimeoutError:

@@ -40,6 +40,7 @@ from agentcore_mcp.auth import (
 from agentcore_mcp.local import guard
 from agentcore_mcp.local.data import is_data_plane_path
 from agentcore_mcp.local.errors import aws_json_error
+from agentcore_mcp.local.upstream import ending, relay
 
 logger = logging.getLogger("agentcore_mcp.local.gateway")
 
@@ -294,9 +295,7 @@ class Gateway:
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
             )
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await relay(send, ending(response.aiter_raw()))
         finally:
             await response.aclose()
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import httptools
+from starlette.types import Send
 
 # Past this much unread response body, the instance's socket is paused, so a slow
 # client cannot make the gateway buffer a 100 MB answer.
@@ -26,6 +27,20 @@ HIGH_WATER = 1 << 20
 CONNECT_TIMEOUT = 30.0
 # Idle connections kept per instance address.
 MAX_IDLE = 8
+
+
+async def relay(send: Send, chunks: AsyncIterator[tuple[bytes, bool]]) -> None:
+    """Stream an answer's body to the ASGI client as it arrives: the one place in local/
+    that passes a response through (instances, and the embedded AWS via `ending`)."""
+    async for chunk, more in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": more})
+
+
+async def ending(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[bytes, bool]]:
+    """Chunks from a client that does not say which is last (httpx), for `relay`."""
+    async for chunk in chunks:
+        yield chunk, True
+    yield b"", False
 
 
 class UpstreamError(ConnectionError):
