@@ -8,8 +8,10 @@ from typing import Any
 
 from rich.console import Console
 
-stdout = Console()
-stderr = Console(stderr=True)
+# soft_wrap: a long line (a path, an ARN, a command to copy) stays one line whatever the
+# terminal's width, so it can be pasted and grepped; tables still fit the width.
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
