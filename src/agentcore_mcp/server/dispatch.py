@@ -34,6 +34,16 @@ STREAMING_METHODS = frozenset(
 )
 
 
+def _sdk_routes_as_2026_era(version: str | None) -> bool:
+    """Whether the SDK's transport takes this request down its 2026-07-28 path.
+
+    Not `version in MODERN_PROTOCOL_VERSIONS` (the supported 2026-07-28 era, which the
+    fast path and the front check): any version from 2026 on, supported or not, goes to
+    the SSE manager, whose modern path answers it (an unsupported version included).
+    """
+    return version is not None and version >= "2026"
+
+
 class Dispatcher(Protocol):
     """Answers one accepted POST with a complete HTTP response."""
 
@@ -95,7 +105,7 @@ class SdkDispatcher:
             return False
         if mode == "sse":
             return True
-        if request.protocol_version is not None and request.protocol_version >= "2026":
+        if _sdk_routes_as_2026_era(request.protocol_version):
             return True
         return request.method in STREAMING_METHODS
 
@@ -108,8 +118,10 @@ class SdkDispatcher:
         if not self.wants_sse(request):
             await self._json.handle_request(request.scope, request.replay_receive(), send)
             return
-        modern = request.protocol_version is not None and request.protocol_version >= "2026"
-        if modern or self.settings.response_mode == "sse":
+        if (
+            _sdk_routes_as_2026_era(request.protocol_version)
+            or self.settings.response_mode == "sse"
+        ):
             # The modern path already answers JSON unless the handler streams or runs long.
             await self._sse.handle_request(request.scope, request.replay_receive(), send)
             return

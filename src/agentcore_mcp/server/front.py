@@ -118,10 +118,6 @@ class InboundRequest:
         method = self.message.get("method")
         return method if isinstance(method, str) else None
 
-    @property
-    def modern(self) -> bool:
-        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
-
 
 def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
     """Loopback origins and configured ones pass; `*` in the list allows every origin."""
