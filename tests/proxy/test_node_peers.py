@@ -79,12 +79,18 @@ def tsx(node: Path, script: str, *args: str, env: dict[str, str]) -> dict[str, o
     )
 
 
-EXPECTED = {"echo": "hello from TypeScript", "progress": [1, 2], "long": "ok"}
+EXPECTED = {"echo": "hello from TypeScript", "long": "ok"}
 
 
 def check(doc: dict[str, object]) -> None:
     assert "echo" in doc["tools"]  # type: ignore[operator]
     assert {k: doc[k] for k in EXPECTED} == EXPECTED, doc
+    # Progress passed through before the result. The TypeScript SDK runs notification
+    # handlers a microtask later but handles a response at once (shared/protocol.js
+    # `_onnotification` vs `_onresponse`), so when the last progress and the result arrive
+    # in one read (stdio under load) it drops that progress itself: [1] is then all it
+    # reports. The Python tests check the exact order on the wire (test_proxy_stdio.py).
+    assert doc["progress"] in ([1], [1, 2]), doc
 
 
 def test_typescript_examples_sigv4_and_bearer(deployed: Deployed, node: Path) -> None:
