@@ -8,8 +8,9 @@ SDK until it talks MCP.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentcore_mcp.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agentcore_mcp.client.probe import AuthProbe, probe_auth, test_auth
@@ -126,8 +127,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'agentcore_mcp.client' has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -12,8 +12,9 @@ Names load on first use (boto3 is imported only when a deployment runs).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentcore_mcp.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agentcore_mcp.deploy.config import ConfigError, DeployConfig, load_config
@@ -61,8 +62,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'agentcore_mcp.deploy' has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_exports(__name__, _HOMES)

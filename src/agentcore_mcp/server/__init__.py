@@ -6,8 +6,9 @@ entry point) can start listening before the `mcp` SDK is imported.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentcore_mcp.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agentcore_mcp.server.app import build_app
@@ -36,8 +37,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'agentcore_mcp.server' has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_exports(__name__, _HOMES)
