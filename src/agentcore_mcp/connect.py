@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agentcore_mcp.client.runtime import RuntimeTarget, data_plane_endpoint
+from agentcore_mcp.client.runtime import RuntimeTarget
 from agentcore_mcp.files import write_atomically
 
 ClientName = Literal["inspector", "claude-desktop", "claude-code", "cursor", "vscode", "kiro"]
@@ -84,10 +84,12 @@ def proxy_command() -> list[str]:
 
 def proxy_args(target: RuntimeTarget, *, profile: str | None = None) -> list[str]:
     args = ["proxy", "--stdio"]
-    default_endpoint = target.region and data_plane_endpoint(target.region) == (
-        f"https://bedrock-agentcore.{target.region}.amazonaws.com"
+    # An ARN is enough only for a runtime on AWS's own endpoint; one on a local AgentCore
+    # (or behind an endpoint override) is named by its URL, or the proxy would go to AWS.
+    on_aws = bool(target.region) and target.url.startswith(
+        f"https://bedrock-agentcore.{target.region}.amazonaws.com/"
     )
-    if target.arn and default_endpoint:
+    if target.arn and on_aws:
         args += ["--arn", target.arn]
         if target.qualifier != "DEFAULT":
             args += ["--qualifier", target.qualifier]

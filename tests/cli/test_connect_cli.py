@@ -89,3 +89,20 @@ def test_bad_config_is_left_alone_with_a_clear_error(tmp_path: Path) -> None:
     assert path.read_text() == "{ not json"
     unknown = connect(tmp_path, "--client", "emacs", "--arn", ARN)
     assert unknown.returncode == 2
+
+
+def test_a_runtime_on_a_local_agentcore_is_named_by_its_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An ARN alone would send the proxy to AWS's endpoint; a local runtime keeps its URL."""
+    from agentcore_mcp.client.runtime import invocation_url, target_from_arn, target_from_url
+    from agentcore_mcp.connect import proxy_args
+
+    arn = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/srv-AbCdEf1234"
+    local_url = invocation_url(arn, "us-east-1", endpoint="http://127.0.0.1:8700")
+    local = proxy_args(target_from_url(local_url, region="us-east-1"))
+    assert local[local.index("--url") + 1] == local_url and "--arn" not in local
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE"):
+        monkeypatch.delenv(name, raising=False)
+    on_aws = proxy_args(target_from_arn(arn))
+    assert on_aws[on_aws.index("--arn") + 1] == arn and "--url" not in on_aws

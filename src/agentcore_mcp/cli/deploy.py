@@ -258,7 +258,12 @@ def deploy(
     if config.name != DEFAULT_NAME:
         flags += f" --name {config.name}"
     stdout.print("\nnext:", highlight=False, soft_wrap=True)
+    # The connect commands find the runtime through the state file in this directory.
+    auth = " --oauth" if rec.auth == "oauth" else ""
     for line in (
+        f"agentcore-mcp tools call echo -a text=hello --remote{auth}",
+        "agentcore-mcp test-auth",
+        f"agentcore-mcp connect --client inspector{auth}   (or claude-desktop, cursor, ...)",
         f"agentcore-mcp status --live{flags}",
         f"agentcore-mcp logs --follow{flags}",
         f"agentcore-mcp destroy{flags}",
