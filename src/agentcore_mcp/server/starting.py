@@ -310,8 +310,12 @@ class StartingApp:
         assert self._ready is not None
         try:
             server = await loaded
+        except asyncio.CancelledError:
+            # A stop while loading: the shutdown path has answered the held requests.
+            raise
         except BaseException as exc:
-            self._ready.set_exception(ServerLoadFailed(f"the MCP server failed to load: {exc}"))
+            if not self._ready.done():
+                self._ready.set_exception(ServerLoadFailed(f"the MCP server failed to load: {exc}"))
             if self._on_load_failure is not None:
                 self._on_load_failure(exc)
             return
