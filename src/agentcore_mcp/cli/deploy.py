@@ -261,7 +261,7 @@ def deploy(
     # The connect commands find the runtime through the state file in this directory.
     auth = " --oauth" if rec.auth == "oauth" else ""
     for line in (
-        f"agentcore-mcp tools call echo -a text=hello --remote{auth}",
+        f"agentcore-mcp tools list --remote{auth}",
         "agentcore-mcp test-auth",
         f"agentcore-mcp connect --client inspector{auth}   (or claude-desktop, cursor, ...)",
         f"agentcore-mcp status --live{flags}",
