@@ -205,3 +205,35 @@ def test_delete_removes_the_unpacked_code(small_limit: LocalAgentCoreHandle) -> 
     while unpacked.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not unpacked.exists()
+
+
+def test_a_new_version_shares_the_unchanged_files_of_the_last(
+    small_limit: LocalAgentCoreHandle,
+) -> None:
+    """A redeploy after a one-line change unpacks only what changed: equal entries (name,
+    size, CRC-32, mode) are hard links to the last version's files, and each version
+    still serves its own code."""
+    lib = "VALUE = 'shared'\n" * 200
+    got = small_limit.create_runtime(
+        "shares_files", {"main.py": SAMPLE_MAIN, "lib/shared.py": lib, "note.txt": "v1\n"}
+    )
+    assert got["status"] == "READY", got
+    runtime_id = got["agentRuntimeId"]
+    control = small_limit.client("bedrock-agentcore-control")
+    current = control.get_agent_runtime(agentRuntimeId=runtime_id)
+    key = small_limit.upload({"main.py": SAMPLE_MAIN, "lib/shared.py": lib, "note.txt": "v2\n"})
+    artifact = current["agentRuntimeArtifact"]
+    artifact["codeConfiguration"]["code"]["s3"]["prefix"] = key
+    control.update_agent_runtime(
+        agentRuntimeId=runtime_id,
+        agentRuntimeArtifact=artifact,
+        roleArn=current["roleArn"],
+        networkConfiguration=current["networkConfiguration"],
+        protocolConfiguration=current["protocolConfiguration"],
+    )
+    assert small_limit.wait_status(runtime_id)["status"] == "READY"
+    v1, v2 = (small_limit.home / "artifacts" / runtime_id / v for v in ("1", "2"))
+    assert (v1 / "lib/shared.py").stat().st_ino == (v2 / "lib/shared.py").stat().st_ino
+    assert (v1 / "note.txt").stat().st_ino != (v2 / "note.txt").stat().st_ino
+    assert (v1 / "note.txt").read_text() == "v1\n" and (v2 / "note.txt").read_text() == "v2\n"
+    assert (v2 / "lib/shared.py").read_text() == lib

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import os
 import shutil
 import stat
 import zipfile
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 # The service's direct-code-deploy limit on the unpacked zip (750 MB).
 MAX_UNPACKED_BYTES = 750 * 1024 * 1024
 _CHUNK = 1 << 20
+# Beside each unpacked version: its files' CRC-32, size and mode, for the next version.
+ENTRIES_FILE = ".entries.json"
 _REBUILD = (
     "Rebuild the zip with a standard tool (`zip -r` from inside the project folder, or "
     "Python's shutil.make_archive) and upload it again."
@@ -78,8 +82,21 @@ class ArtifactStore:
             if (target / ".unpacked").exists():
                 return target
             data = await asyncio.to_thread(self._fetch, artifact)
-            await asyncio.to_thread(_extract, data, target, artifact, self.max_unpacked_bytes)
+            previous = self._latest_unpacked(runtime_id, exclude=version)
+            await asyncio.to_thread(
+                _extract, data, target, artifact, self.max_unpacked_bytes, previous
+            )
             return target
+
+    def _latest_unpacked(self, runtime_id: str, *, exclude: str) -> Path | None:
+        """The most recently unpacked version of this runtime, whose files a new version
+        can share (a one-line change leaves the dependencies as they were)."""
+        found = [
+            path
+            for path in (self.root / runtime_id).glob("*")
+            if path.name != exclude and (path / ENTRIES_FILE).is_file()
+        ]
+        return max(found, key=lambda p: p.stat().st_mtime, default=None)
 
     async def discard_version(self, runtime_id: str, version: str) -> None:
         """Remove one version's unpacked code (it failed, nothing runs it)."""
@@ -119,10 +136,18 @@ def _remove(*paths: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _extract(data: bytes, target: Path, artifact: CodeArtifact, limit: int) -> None:
+def _extract(
+    data: bytes, target: Path, artifact: CodeArtifact, limit: int, previous: Path | None = None
+) -> None:
     """Unpack `data` into `target` via `target.partial`, or raise ArtifactError and leave
     nothing. Every odd archive (bad entries, lying sizes, corrupt data) is a reason, not a
-    crash."""
+    crash.
+
+    An entry whose name, size, CRC-32 and mode equal a file of the `previous` version is
+    hard-linked from it instead of decompressed: a redeploy after a one-line change then
+    unpacks only what changed. Python replaces `.pyc` files rather than writing into
+    them, so versions that share a file never see each other's writes in practice."""
+    reusable = _entries(previous)
     where = f"s3://{artifact.bucket}/{artifact.prefix}"
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -134,12 +159,25 @@ def _extract(data: bytes, target: Path, artifact: CodeArtifact, limit: int) -> N
         members = _checked_members(archive, where, limit)
         staging.mkdir(parents=True)
         written = 0
+        index: dict[str, list[int]] = {}
         for member, relative in members:
             destination = staging / relative
             if member.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
+            mode = (member.external_attr >> 16) & 0o777
+            key = [member.CRC, member.file_size, mode]
+            index[str(relative)] = key
+            if previous is not None and reusable.get(str(relative)) == key:
+                try:
+                    os.link(previous / relative, destination)
+                    written += member.file_size
+                    if written > limit:
+                        raise ArtifactError(_too_big(where, limit, "unpacks to"))
+                    continue
+                except OSError:
+                    pass  # gone or on another file system: unpack it as usual
             # Count what is really written: a header's declared size can lie.
             with archive.open(member) as source, destination.open("xb") as out:
                 while chunk := source.read(_CHUNK):
@@ -147,10 +185,10 @@ def _extract(data: bytes, target: Path, artifact: CodeArtifact, limit: int) -> N
                     if written > limit:
                         raise ArtifactError(_too_big(where, limit, "unpacks to"))
                     out.write(chunk)
-            mode = (member.external_attr >> 16) & 0o777
             if mode & 0o111:
                 destination.chmod(mode)
         _check_entry_point(staging, artifact)
+        (staging / ENTRIES_FILE).write_text(json.dumps(index))
         (staging / ".unpacked").touch()
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
@@ -170,6 +208,17 @@ def _extract(data: bytes, target: Path, artifact: CodeArtifact, limit: int) -> N
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _entries(version_dir: Path | None) -> dict[str, list[int]]:
+    """What a version's unpack recorded: relative path -> [CRC-32, size, mode]."""
+    if version_dir is None:
+        return {}
+    try:
+        doc = json.loads((version_dir / ENTRIES_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def _too_big(where: str, limit: int, verb: str) -> str:
