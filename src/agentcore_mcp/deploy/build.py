@@ -29,6 +29,7 @@ from pathlib import Path
 
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.errors import BuildError
+from agentcore_mcp.files import write_atomically
 
 BUILD_FORMAT = "1"
 MAX_ZIPPED_BYTES = 250 * 1024 * 1024
@@ -75,21 +76,7 @@ def kit_requirements(config: DeployConfig) -> list[str]:
 def user_requirements(project_dir: Path) -> list[str]:
     """The user's locked dependencies (uv.lock via `uv export`), else pyproject's list."""
     if (project_dir / "uv.lock").exists() and (project_dir / "pyproject.toml").exists():
-        out = _run_uv(
-            [
-                "export",
-                "--frozen",
-                "--no-dev",
-                "--no-emit-project",
-                "--no-hashes",
-                "--no-header",
-                "--no-annotate",
-                "--project",
-                str(project_dir),
-            ],
-            "export the locked dependencies",
-        )
-        lines = out.splitlines()
+        lines = _exported_lock(project_dir).splitlines()
     elif (project_dir / "pyproject.toml").exists():
         doc = tomllib.loads((project_dir / "pyproject.toml").read_text(encoding="utf-8"))
         lines = list(doc.get("project", {}).get("dependencies", []))
@@ -103,6 +90,35 @@ def user_requirements(project_dir: Path) -> list[str]:
         # agentcore-mcp is not on PyPI: its kit ships as source (below)
         and not line.strip().lower().replace("_", "-").startswith("agentcore-mcp")
     ]
+
+
+def _exported_lock(project_dir: Path) -> str:
+    """`uv export` of the project's lock, cached by the bytes of uv.lock and pyproject.toml:
+    a rerun with nothing changed should not pay for a subprocess."""
+    digest = hashlib.sha256()
+    for name in ("uv.lock", "pyproject.toml"):
+        digest.update((project_dir / name).read_bytes())
+    cached = cache_root().parent / "exports" / f"{digest.hexdigest()}.txt"
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    out = _run_uv(
+        [
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-hashes",
+            "--no-header",
+            "--no-annotate",
+            "--project",
+            str(project_dir),
+        ],
+        "export the locked dependencies",
+    )
+    write_atomically(cached, out, mode=0o644)
+    return out
 
 
 def _run_uv(args: list[str], doing: str) -> str:
