@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from agentcore_mcp.local.control import model
 from agentcore_mcp.local.control.config import (
     DEFAULT_IDLE_TIMEOUT_SECONDS,
     DEFAULT_MAX_LIFETIME_SECONDS,
@@ -39,37 +40,27 @@ __all__ = [
     "parse_runtime_config",
 ]
 
-NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
-ENDPOINT_NAME_RE = NAME_RE
-RUNTIME_ID_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
-VERSION_RE = re.compile(r"[1-9][0-9]{0,4}")
-ROLE_ARN_RE = re.compile(r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+")
-CLIENT_TOKEN_RE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}")
-BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-CONTAINER_URI_RE = re.compile(
-    r"(([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?|public\.ecr\.aws)/"
-    r"((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
-    r"(?::([^:@]{1,300}))?(?:@(.+))?"
-)
-DISCOVERY_URL_RE = re.compile(
-    r"[^\s?#]+/\.well-known/(openid-configuration|oauth-authorization-server)(/[^\s?#]+)?"
-)
-SERVER_PATH_RE = re.compile(r"/[A-Za-z0-9\-._~/%]*")
-HEADER_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,255}")
-SCOPE_RE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
+# From botocore's model (control/model.py): the service's own patterns and enums.
+NAME_RE = model.pattern("AgentRuntimeName")
+ENDPOINT_NAME_RE = model.pattern("EndpointName")
+RUNTIME_ID_RE = model.pattern("AgentRuntimeId")
+VERSION_RE = model.pattern("AgentRuntimeVersion")
+ROLE_ARN_RE = model.pattern("RoleArn")
+CLIENT_TOKEN_RE = model.pattern("ClientToken")
+BUCKET_RE = model.pattern("S3LocationBucketString")
+CONTAINER_URI_RE = model.pattern("RuntimeContainerUri")
+DISCOVERY_URL_RE = model.pattern("DiscoveryUrl")
+SERVER_PATH_RE = model.pattern("ServerPath")
+HEADER_NAME_RE = model.pattern("HeaderName")
+SCOPE_RE = model.pattern("AllowedScopeType")
+# The model's claim-name pattern `[A-Za-z0-9_.-:]+` reads `.-:` as a range (which would let
+# `/` through); the developer guide lists the characters, so this one is written out.
 CLAIM_NAME_RE = re.compile(r"[A-Za-z0-9_.\-:]+")
-MATCH_VALUE_RE = re.compile(r"[A-Za-z0-9_.-]+")
+MATCH_VALUE_RE = model.pattern("MatchValueString")
 
-MANAGED_RUNTIMES = (
-    "PYTHON_3_10",
-    "PYTHON_3_11",
-    "PYTHON_3_12",
-    "PYTHON_3_13",
-    "PYTHON_3_14",
-    "NODE_22",
-)
-SERVER_PROTOCOLS = ("MCP", "HTTP", "A2A", "AGUI")
-NETWORK_MODES = ("PUBLIC", "VPC")
+MANAGED_RUNTIMES = model.enum("AgentManagedRuntimeType")
+SERVER_PROTOCOLS = model.enum("ServerProtocol")
+NETWORK_MODES = model.enum("NetworkMode")
 LIFETIME_MIN, LIFETIME_MAX = 60, 28800
 PORT_MIN, PORT_MAX, RESERVED_PORT = 8000, 12000, 8443
 MAX_ENV_VARS = 50

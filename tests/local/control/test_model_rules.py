@@ -1,0 +1,40 @@
+"""The control plane's patterns and enums are botocore's model's, not copies of it."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+
+from agentcore_mcp.local.control import validation
+
+MODEL = botocore.session.get_session().get_service_model("bedrock-agentcore-control")
+
+
+@pytest.mark.parametrize(
+    ("rule", "shape"),
+    [
+        ("NAME_RE", "AgentRuntimeName"),
+        ("ENDPOINT_NAME_RE", "EndpointName"),
+        ("RUNTIME_ID_RE", "AgentRuntimeId"),
+        ("ROLE_ARN_RE", "RoleArn"),
+        ("BUCKET_RE", "S3LocationBucketString"),
+        ("CONTAINER_URI_RE", "RuntimeContainerUri"),
+        ("DISCOVERY_URL_RE", "DiscoveryUrl"),
+        ("HEADER_NAME_RE", "HeaderName"),
+    ],
+)
+def test_patterns_are_the_models(rule: str, shape: str) -> None:
+    assert getattr(validation, rule).pattern == MODEL.shape_for(shape).metadata["pattern"]
+
+
+def test_enums_are_the_models() -> None:
+    assert validation.MANAGED_RUNTIMES == tuple(MODEL.shape_for("AgentManagedRuntimeType").enum)
+    assert "NODE_22" in validation.MANAGED_RUNTIMES
+    assert validation.SERVER_PROTOCOLS == tuple(MODEL.shape_for("ServerProtocol").enum)
+
+
+def test_the_one_hand_written_pattern_keeps_slashes_out() -> None:
+    # The model's `[A-Za-z0-9_.-:]+` is a character range in a regex engine ('.' to ':'),
+    # which would admit '/'; the guide lists letters, digits, '_', '.', '-' and ':'.
+    assert validation.CLAIM_NAME_RE.fullmatch("cognito:groups")
+    assert not validation.CLAIM_NAME_RE.fullmatch("a/b")
