@@ -129,8 +129,10 @@ CALL = ("--method", "tools/call", "--tool-name", "echo", "--tool-arg", "text=ins
 def test_inspector_cli_four_ways(deployed: Deployed, inspector_node: Path, tmp_path: Path) -> None:
     env = deployed.env()
     # Inspector gives a stdio server only a default environment (HOME, PATH...): pass the
-    # AWS settings explicitly (a real user's ~/.aws profile would be found through HOME).
-    server_env = [x for k in sorted(env) if k.startswith("AWS_") for x in ("-e", f"{k}={env[k]}")]
+    # AWS settings explicitly (a real user's ~/.aws profile would be found through HOME),
+    # and PYTHONPATH, so a run against another tree's sources tests that tree's proxy.
+    passed = [k for k in sorted(env) if k.startswith("AWS_") or k == "PYTHONPATH"]
+    server_env = [x for k in passed for x in ("-e", f"{k}={env[k]}")]
     for auth in (("--arn", deployed.sigv4_arn), oauth_args(deployed)):
         # `--` ends Inspector's own options: it has a --client-id of its own.
         stdio = ["--", *PROXY, "--stdio", *auth]

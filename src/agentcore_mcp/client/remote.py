@@ -60,11 +60,13 @@ def boto_session(region: str | None = None, profile: str | None = None) -> boto3
 
 @dataclass(slots=True)
 class RuntimeAuth:
-    """The `httpx2.Auth` for a target plus what it was built from (for test-auth)."""
+    """The `httpx2.Auth` for a target plus what it was built from (for test-auth, and for
+    the proxy, which signs or attaches the token itself without httpx2)."""
 
     method: str
     auth: httpx2.Auth
     tokens: TokenSource | None = None
+    signer: SigV4Signer | None = None
 
 
 def runtime_auth(
@@ -80,7 +82,7 @@ def runtime_auth(
             signer = SigV4Signer.from_session(session, region=target.region)
         except SigV4SigningError as exc:
             raise RuntimeAuthError(str(exc)) from exc
-        return RuntimeAuth("sigv4", SigV4Httpx2Auth(signer))
+        return RuntimeAuth("sigv4", SigV4Httpx2Auth(signer), signer=signer)
     source: TokenSource
     if bearer_token:
         source = StaticTokenSource(bearer_token)

@@ -42,6 +42,10 @@ class RetryPolicy:
     max_delay: float = 4.0
     max_retry_seconds: float = 20.0
 
+    def allows(self, attempt: int, elapsed: float) -> bool:
+        """Whether one more attempt fits: `attempt` retries made, `elapsed` seconds spent."""
+        return attempt + 1 < self.max_attempts and elapsed < self.max_retry_seconds
+
     def delay(self, attempt: int) -> float:
         # Full jitter: retries from many clients do not arrive in lockstep.
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
@@ -108,10 +112,58 @@ def explain_refusal(status: int, error_type: str, detail: str, auth: str | None)
     return "see the detail"
 
 
-def _request_id(request: httpx2.Request) -> Any:
+def retryable(status: int, error_type: str | None) -> bool:
+    """Whether a refusal is transient: a cold start, a throttle or a retryable conflict."""
+    if status in (424, 429, 503):
+        return True
+    if status == 409:
+        return error_type != "ConflictException"
+    if error_type in _RETRYABLE_TYPES and status == 200:
+        # 200 + JSON-RPC error: throttling / retryable conflict only. A RuntimeClientError
+        # at 200 is the tool's own failure after start: not retried.
+        return error_type != "RuntimeClientError"
+    return False
+
+
+def explained(
+    status: int, error_type: str, body: bytes, request_body: bytes, auth: str | None
+) -> tuple[bytes, bool] | None:
+    """A refusal's body with the hint added: (JSON-RPC error, whether its content type is
+    now application/json), or None when the body is neither JSON-RPC nor a refusal (it
+    passes through as it came). Shared by `RuntimeTransport` and the proxy's forwarder."""
     try:
-        doc = json.loads(request.content)
-    except (ValueError, httpx2.RequestNotRead):
+        doc = json.loads(body) if body else None
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+        error = doc["error"]
+        data = error.get("data")
+        detail = str(data.get("detail", "")) if isinstance(data, dict) else ""
+        hint = explain_refusal(status, error_type, detail, auth)
+        base = str(error.get("message", ""))
+        error["message"] = f"{base}: {detail} -> {hint}" if detail else f"{base} -> {hint}"
+        return json.dumps(doc).encode(), False
+    if (isinstance(doc, dict) and "message" in doc) or status >= 400:
+        detail = str(doc.get("message", "")) if isinstance(doc, dict) else ""
+        detail = detail or body.decode("utf-8", "replace")[:500]
+        hint = explain_refusal(status, error_type, detail, auth)
+        doc = {
+            "jsonrpc": "2.0",
+            "id": _request_id(request_body),
+            "error": {
+                "code": -32603,
+                "message": f"HTTP {status} {error_type}: {detail} -> {hint}".replace("  ", " "),
+                "data": {"detail": detail, "status": status, "errorType": error_type},
+            },
+        }
+        return json.dumps(doc).encode(), True
+    return None
+
+
+def _request_id(body: bytes) -> Any:
+    try:
+        doc = json.loads(body)
+    except ValueError:
         return None
     return doc.get("id") if isinstance(doc, dict) else None
 
@@ -140,39 +192,15 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
             if error_type is None and response.status_code < 400:
                 return response  # the common path: nothing read, nothing copied
             body = await _read_limited(response)
-            retryable = self._retryable(response.status_code, error_type, body)
             elapsed = time.monotonic() - started
-            if (
-                retryable
-                and attempt + 1 < self.policy.max_attempts
-                and elapsed < self.policy.max_retry_seconds
-            ):
+            if self.policy.allows(attempt, elapsed) and retryable(response.status_code, error_type):
                 delay = self.policy.delay(attempt)
-                logger.info(
-                    "retrying after %s (HTTP %d) in %.2fs (attempt %d of %d)",
-                    error_type or "error",
-                    response.status_code,
-                    delay,
-                    attempt + 2,
-                    self.policy.max_attempts,
-                )
+                log_retry(error_type, response.status_code, delay, attempt, self.policy)
                 attempt += 1
                 self.retries += 1
                 await anyio.sleep(delay)
                 continue
             return self._explained(request, response, error_type or "", body)
-
-    @staticmethod
-    def _retryable(status: int, error_type: str | None, body: bytes) -> bool:
-        if status in (424, 429, 503):
-            return True
-        if status == 409:
-            return error_type != "ConflictException"
-        if error_type in _RETRYABLE_TYPES and status == 200:
-            # 200 + JSON-RPC error: throttling / retryable conflict only. A RuntimeClientError
-            # at 200 is the tool's own failure after start: not retried.
-            return error_type != "RuntimeClientError"
-        return False
 
     def _explained(
         self, request: httpx2.Request, response: httpx2.Response, error_type: str, body: bytes
@@ -183,33 +211,12 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
             if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")
         ]
         try:
-            doc = json.loads(body) if body else None
-        except ValueError:
-            doc = None
+            request_body = request.content
+        except httpx2.RequestNotRead:
+            request_body = b""
         status = response.status_code
-        if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
-            error = doc["error"]
-            data = error.get("data")
-            detail = str(data.get("detail", "")) if isinstance(data, dict) else ""
-            hint = explain_refusal(status, error_type, detail, self.auth_method)
-            base = str(error.get("message", ""))
-            error["message"] = f"{base}: {detail} -> {hint}" if detail else f"{base} -> {hint}"
-        elif (isinstance(doc, dict) and "message" in doc) or status >= 400:
-            detail = str(doc.get("message", "")) if isinstance(doc, dict) else ""
-            detail = detail or body.decode("utf-8", "replace")[:500]
-            hint = explain_refusal(status, error_type, detail, self.auth_method)
-            doc = {
-                "jsonrpc": "2.0",
-                "id": _request_id(request),
-                "error": {
-                    "code": -32603,
-                    "message": f"HTTP {status} {error_type}: {detail} -> {hint}".replace("  ", " "),
-                    "data": {"detail": detail, "status": status, "errorType": error_type},
-                },
-            }
-            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
-            headers.append(("content-type", "application/json"))
-        else:
+        result = explained(status, error_type, body, request_body, self.auth_method)
+        if result is None:
             return httpx2.Response(
                 status,
                 headers=headers,
@@ -217,9 +224,24 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
                 request=request,
                 extensions=response.extensions,
             )
-        return httpx2.Response(
-            status, headers=headers, content=json.dumps(doc).encode(), request=request
-        )
+        content, json_type = result
+        if json_type:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("content-type", "application/json"))
+        return httpx2.Response(status, headers=headers, content=content, request=request)
+
+
+def log_retry(
+    error_type: str | None, status: int, delay: float, attempt: int, policy: RetryPolicy
+) -> None:
+    logger.info(
+        "retrying after %s (HTTP %d) in %.2fs (attempt %d of %d)",
+        error_type or "error",
+        status,
+        delay,
+        attempt + 2,
+        policy.max_attempts,
+    )
 
 
 async def _read_limited(response: httpx2.Response) -> bytes:

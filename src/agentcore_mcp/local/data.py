@@ -63,7 +63,8 @@ from agentcore_mcp.local.sessions import (
     SessionPool,
 )
 from agentcore_mcp.local.throttle import DEFAULT_RATE, RateLimiter
-from agentcore_mcp.local.upstream import UpstreamPool, relay
+from agentcore_mcp.local.upstream import relay
+from agentcore_mcp.upstream import UpstreamPool
 
 logger = logging.getLogger("agentcore_mcp.local.data")
 

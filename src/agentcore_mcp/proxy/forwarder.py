@@ -10,6 +10,10 @@ runtime's data plane, signed (SigV4 over the exact body) or with a fresh bearer 
   max lifetime, StopRuntimeSession), a new runtime session is opened, the client's
   `initialize` (2025 era) and `notifications/initialized` are replayed on it, and the
   request is retried once. The client keeps its session id and never sees the 404.
+- Cold starts, throttles and retryable conflicts are retried, and refusals explained, by
+  `client.transport`'s rules. The HTTP/1.1 client underneath is `agentcore_mcp.upstream`
+  (the local AgentCore's, shared): httpx2's models, pool and h11 parser were half of the
+  proxy's CPU per call (bench/README.md, run_proxy.py).
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx2
+import anyio
+import anyio.to_thread
 
 from agentcore_mcp.client.remote import (
     RUNTIME_SESSION_HEADER,
@@ -30,7 +37,14 @@ from agentcore_mcp.client.remote import (
 )
 from agentcore_mcp.client.runtime import RuntimeTarget
 from agentcore_mcp.client.tokens import TokenSourceError
-from agentcore_mcp.client.transport import RetryPolicy, RuntimeTransport
+from agentcore_mcp.client.transport import (
+    ERROR_TYPE_HEADER,
+    RetryPolicy,
+    explained,
+    log_retry,
+    retryable,
+)
+from agentcore_mcp.upstream import UpstreamPool, UpstreamResponse, authority
 
 logger = logging.getLogger("agentcore_mcp.proxy")
 
@@ -48,6 +62,8 @@ PASSED_HEADERS = frozenset(
         "last-event-id",
     }
 )
+# A refusal's body is read to explain it; past this it is cut (it is an error message).
+_MAX_ERROR_BODY = 256 * 1024
 
 
 class ForwardError(Exception):
@@ -71,6 +87,43 @@ class ProxySession:
         return cls(client_id=rid, runtime_id=rid)
 
 
+class Answer:
+    """The runtime's answer: status and headers at once, the body streamed as it arrives
+    (or already read, for a refusal the proxy explained). Close it when done."""
+
+    __slots__ = ("_body", "_upstream", "headers", "status_code")
+
+    def __init__(
+        self,
+        status: int,
+        headers: dict[str, str],
+        upstream: UpstreamResponse | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self.status_code = status
+        self.headers = headers  # names in lower case
+        self._upstream = upstream
+        self._body = body
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._upstream is None:
+            if self._body:
+                yield self._body
+            return
+        async for chunk, _more in self._upstream.body():
+            if chunk:
+                yield chunk
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    def close(self) -> None:
+        """Keeps the connection when the body was read to its end; else closes it, which
+        is how the runtime learns that a client gave up on a stream."""
+        if self._upstream is not None:
+            self._upstream.release()
+
+
 def message_method(body: bytes) -> str | None:
     """The JSON-RPC method of a single message (cheap: only for the few bytes we need)."""
     try:
@@ -88,67 +141,124 @@ class Forwarder:
         auth: RuntimeAuth,
         *,
         retry: RetryPolicy | None = None,
-        connect_timeout: float = 30.0,
     ) -> None:
         self.target = target
         self.auth = auth
-        self.transport = RuntimeTransport(auth_method=auth.method, policy=retry)
-        # read=None: the runtime, not the proxy, decides how long a call may take.
-        self.timeout = httpx2.Timeout(connect_timeout, read=None, write=connect_timeout)
-        # Parsed once: httpx2 validates every character of a URL it is given as text, and the
-        # escaped ARN makes that a third of the proxy's per-request cost.
-        self.url = httpx2.URL(target.url)
+        self.policy = retry or RetryPolicy()
+        # Parsed once. The path and query go on the wire, and into the signature, exactly
+        # as the target spells them (the ARN already escaped).
+        url = urlsplit(target.url)
+        self.tls = url.scheme == "https"
+        self.host = url.hostname or ""
+        self.port = url.port or (443 if self.tls else 80)
+        self.path = url.path + (f"?{url.query}" if url.query else "")
+        self.authority = authority(self.host, self.port, self.tls)
+        self.wire_url = f"{url.scheme}://{self.authority}{self.path}"
+        # No read timeout anywhere below: the runtime, not the proxy, decides how long a
+        # call may take (15 minutes, 60 streamed).
+        self.upstream = UpstreamPool()
         self.recoveries = 0
 
     async def aclose(self) -> None:
-        await self.transport.aclose()
+        await self.upstream.aclose()
 
-    async def _authorized(self, request: httpx2.Request) -> httpx2.Request:
-        # The auth's own flow (SigV4 over the body, or the bearer token renewed off-loop),
-        # without the client's redirect and cookie machinery: a single-step flow.
-        flow = self.auth.auth.async_auth_flow(request)
-        try:
-            return await flow.__anext__()
-        finally:
-            await flow.aclose()
-
-    def _headers(self, session: ProxySession, client_headers: dict[str, str]) -> dict[str, str]:
-        headers = {k: v for k, v in client_headers.items() if k.lower() in PASSED_HEADERS}
-        headers["content-type"] = "application/json"
-        headers["accept"] = ACCEPT
-        headers["mcp-session-id"] = session.runtime_id
-        headers[RUNTIME_SESSION_HEADER] = session.runtime_id
+    def _headers(
+        self, session: ProxySession, client_headers: dict[str, str]
+    ) -> list[tuple[str, str]]:
+        headers = [(k.lower(), v) for k, v in client_headers.items() if k.lower() in PASSED_HEADERS]
+        headers += [
+            ("content-type", "application/json"),
+            ("accept", ACCEPT),
+            ("mcp-session-id", session.runtime_id),
+            (RUNTIME_SESSION_HEADER.lower(), session.runtime_id),
+        ]
         return headers
+
+    async def _authorization(self, headers: list[tuple[str, str]], body: bytes) -> dict[str, str]:
+        """SigV4 over the exact body and headers as sent, or the bearer token; credentials
+        or a token that need renewing are fetched off the event loop (STS, SSO, Cognito)."""
+        signer = self.auth.signer
+        if signer is not None:
+            if signer.needs_refresh():
+                credentials = await anyio.to_thread.run_sync(signer.frozen_credentials)
+            else:
+                credentials = signer.frozen_credentials()
+            return signer.sign(
+                "POST",
+                self.wire_url,
+                [("host", self.authority), *headers],
+                body,
+                credentials=credentials,
+            )
+        tokens = self.auth.tokens
+        if tokens is None:
+            raise RuntimeAuthError(f"no signer or token source for auth {self.auth.method!r}")
+        if tokens.needs_refresh():
+            token = await anyio.to_thread.run_sync(tokens.token)
+        else:
+            token = tokens.token()
+        return {"authorization": f"Bearer {token}"}
 
     async def _send(
         self, body: bytes, session: ProxySession, client_headers: dict[str, str]
-    ) -> httpx2.Response:
-        request = httpx2.Request(
-            "POST",
-            self.url,
-            content=body,
-            headers=self._headers(session, client_headers),
-            extensions={"timeout": self.timeout.as_dict()},
-        )
+    ) -> Answer:
+        plain = self._headers(session, client_headers)
         try:
-            request = await self._authorized(request)
-            response = await self.transport.handle_async_request(request)
-            response.request = request
-            return response
+            # Signed once: a SigV4 signature stays valid for 5 minutes, far longer than
+            # the retry budget.
+            plain += (await self._authorization(plain, body)).items()
         except (TokenSourceError, RuntimeAuthError) as exc:
             raise ForwardError(f"no credentials for the runtime: {exc}") from exc
-        except httpx2.TimeoutException as exc:
+        except Exception as exc:  # credential providers raise their own types (botocore, SSO)
+            raise ForwardError(f"cannot sign the request: {type(exc).__name__}: {exc}") from exc
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plain]
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            response = await self._post(headers, body)
+            raw_type = response.header(ERROR_TYPE_HEADER.encode())
+            if raw_type is None and response.status < 400:
+                return Answer(response.status, _str_headers(response), response)
+            error_type = raw_type.decode("latin-1") if raw_type is not None else None
+            refusal = await _read_limited(response)
+            if self.policy.allows(attempt, time.monotonic() - started) and retryable(
+                response.status, error_type
+            ):
+                delay = self.policy.delay(attempt)
+                log_retry(error_type, response.status, delay, attempt, self.policy)
+                attempt += 1
+                await anyio.sleep(delay)
+                continue
+            return self._explained(response, error_type or "", refusal, body)
+
+    async def _post(self, headers: list[tuple[bytes, bytes]], body: bytes) -> UpstreamResponse:
+        try:
+            return await self.upstream.post(
+                self.host, self.port, self.path, headers, body, tls=self.tls
+            )
+        except TimeoutError as exc:
             raise ForwardError(
                 f"the data plane did not answer in time ({type(exc).__name__}): check the "
                 "network and the endpoint URL"
             ) from exc
-        except httpx2.HTTPError as exc:
+        except OSError as exc:  # refused, reset, DNS, TLS (ssl.SSLError), UpstreamError
             raise ForwardError(
                 f"cannot reach the data plane at {self.target.url}: {exc}. Check the region, "
                 "AWS_ENDPOINT_URL and the network"
             ) from exc
-        except Exception as exc:  # credential providers raise their own types (botocore, SSO)
-            raise ForwardError(f"cannot sign the request: {type(exc).__name__}: {exc}") from exc
+
+    def _explained(
+        self, response: UpstreamResponse, error_type: str, refusal: bytes, request_body: bytes
+    ) -> Answer:
+        """A refusal, with the hint `client.transport` gives for it (the same rules)."""
+        headers = _str_headers(response)
+        result = explained(response.status, error_type, refusal, request_body, self.auth.method)
+        if result is None:
+            return Answer(response.status, headers, body=refusal)
+        content, json_type = result
+        if json_type:
+            headers["content-type"] = "application/json"
+        return Answer(response.status, headers, body=content)
 
     async def forward(
         self,
@@ -157,7 +267,7 @@ class Forwarder:
         client_headers: dict[str, str] | None = None,
         *,
         method: str | None = None,
-    ) -> httpx2.Response:
+    ) -> Answer:
         """Send one message; the caller reads the streamed answer and closes it. `method`
         saves parsing the body again when the caller has done it."""
         headers = client_headers or {}
@@ -184,7 +294,7 @@ class Forwarder:
             )
         if not _session_ended(response) or method == "initialize":
             return response
-        await response.aclose()
+        response.close()
         await self._recover(session)
         return await self._send(body, session, headers)
 
@@ -197,9 +307,9 @@ class Forwarder:
         if session.initialize is not None:
             response = await self._send(session.initialize, session, session.initialize_headers)
             try:
-                await response.aread()
+                await response.read()
             finally:
-                await response.aclose()
+                response.close()
             if response.status_code >= 400:
                 raise ForwardError(
                     f"the runtime session ended and a new one refused the replayed initialize "
@@ -207,7 +317,10 @@ class Forwarder:
                 )
             if session.initialized is not None:
                 done = await self._send(session.initialized, session, session.initialize_headers)
-                await done.aclose()
+                try:
+                    await done.read()
+                finally:
+                    done.close()
             replayed = ", replayed initialize"
         logger.warning(
             "runtime session %s ended; opened %s%s and retried the request",
@@ -217,7 +330,23 @@ class Forwarder:
         )
 
 
-def _session_ended(response: httpx2.Response) -> bool:
+def _str_headers(response: UpstreamResponse) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in response.headers}
+
+
+async def _read_limited(response: UpstreamResponse) -> bytes:
+    out = bytearray()
+    try:
+        async for chunk, _more in response.body():
+            out += chunk
+            if len(out) > _MAX_ERROR_BODY:
+                break
+    finally:
+        response.release()
+    return bytes(out)
+
+
+def _session_ended(response: Answer) -> bool:
     # 404 is the data plane's answer for an ended session only; a deleted runtime is
     # 200 + JSON-RPC -32004 (contract section 3), which is passed on as an MCP error.
     return response.status_code == 404 and (

@@ -22,7 +22,6 @@ from collections import OrderedDict
 from typing import Any
 
 import anyio
-import httpx2
 from starlette.types import Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
@@ -34,6 +33,7 @@ from agentcore_mcp.asgi import (
     split_host,
 )
 from agentcore_mcp.proxy.forwarder import (
+    Answer,
     Forwarder,
     ForwardError,
     ProxySession,
@@ -141,11 +141,11 @@ class ProxyApp:
         try:
             await self._relay(response, session, request_id, receive, send)
         finally:
-            await response.aclose()
+            response.close()
 
     async def _relay(
         self,
-        response: httpx2.Response,
+        response: Answer,
         session: ProxySession,
         request_id: Any,
         receive: Receive,
@@ -153,7 +153,7 @@ class ProxyApp:
     ) -> None:
         status = response.status_code
         if status in (401, 403) or (status >= 400 and request_id is not None):
-            body = await response.aread()
+            body = await response.read()
             # The transport made it a JSON-RPC error that says what to fix.
             await send_body(send, 200 if request_id is not None else 403, body)
             return
@@ -163,7 +163,7 @@ class ProxyApp:
         out.append((b"x-accel-buffering", b"no"))
         if not response.headers.get("content-type", "").startswith("text/event-stream"):
             # A JSON answer is one body: no stream to watch, no task to start.
-            body = await response.aread()
+            body = await response.read()
             out.append((b"content-length", str(len(body)).encode()))
             await send({"type": "http.response.start", "status": status, "headers": out})
             await send({"type": "http.response.body", "body": body})
@@ -178,9 +178,9 @@ class ProxyApp:
 
             tg.start_soon(watch_disconnect)
             try:
-                async for chunk in response.aiter_raw():
+                async for chunk in response.chunks():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            except httpx2.HTTPError as exc:
+            except OSError as exc:  # the connection to the data plane broke mid-answer
                 logger.error("the answer stream broke: %s", exc)
             await send({"type": "http.response.body", "body": b""})
             tg.cancel_scope.cancel()

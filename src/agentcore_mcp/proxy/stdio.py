@@ -24,9 +24,9 @@ from typing import Any, BinaryIO
 import anyio
 import anyio.abc
 import anyio.to_thread
-import httpx2
 
 from agentcore_mcp.proxy.forwarder import (
+    Answer,
     Forwarder,
     ForwardError,
     ProxySession,
@@ -194,24 +194,24 @@ class StdioProxy:
             return
         try:
             await self._relay(response, request_id, doc)
-        except (httpx2.HTTPError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # the connection broke mid-answer
             logger.error("the answer stream broke: %s", exc)
             if request_id is not None:
                 await self._emit(
                     error_message(request_id, f"the runtime's answer broke off: {exc}; retry")
                 )
         finally:
-            await response.aclose()
+            response.close()
 
-    async def _relay(self, response: httpx2.Response, request_id: Any, doc: dict[str, Any]) -> None:
+    async def _relay(self, response: Answer, request_id: Any, doc: dict[str, Any]) -> None:
         content_type = response.headers.get("content-type", "").lower()
         if content_type.startswith("text/event-stream"):
-            async for message in sse_messages(response.aiter_raw()):
+            async for message in sse_messages(response.chunks()):
                 if doc.get("method") == "initialize":
                     self._remember_version(message)
                 await self._emit(message)
             return
-        body = await response.aread()
+        body = await response.read()
         if request_id is None:
             if response.status_code >= 400:
                 logger.warning("notification refused: HTTP %d %s", response.status_code, body[:300])
