@@ -140,9 +140,10 @@ def test_a_server_dying_mid_answer_is_an_error() -> None:
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
-def _tls_pair(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+def tls_pair(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A CA and a certificate for `localhost` it signed: the server's context, and a client
-    context that trusts that CA only (verification on, as for the data plane on AWS)."""
+    context that trusts that CA only (verification on, as for the data plane on AWS). The
+    CA is also left in `tmp/ca.pem`."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -177,6 +178,7 @@ def _tls_pair(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     ca_cert = cert("test CA", ca_key, "test CA", ca_key, ca=True)
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     leaf = cert("localhost", leaf_key, "test CA", ca_key, ca=False)
+    (tmp / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     (tmp / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     (tmp / "leaf.key").write_bytes(
         leaf_key.private_bytes(
@@ -194,7 +196,7 @@ def _tls_pair(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
 
 
 def test_tls_verifies_the_certificate_and_sends_sni(tmp_path: Path) -> None:
-    server_tls, client_tls = _tls_pair(tmp_path)
+    server_tls, client_tls = tls_pair(tmp_path)
     names: list[str | None] = []
     hosts: list[bytes] = []
     server_tls.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,misc]

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
+import httpx2
 
 from agentcore_mcp.client.remote import (
     RUNTIME_SESSION_HEADER,
@@ -155,8 +156,11 @@ class Forwarder:
         self.authority = authority(self.host, self.port, self.tls)
         self.wire_url = f"{url.scheme}://{self.authority}{self.path}"
         # No read timeout anywhere below: the runtime, not the proxy, decides how long a
-        # call may take (15 minutes, 60 streamed).
-        self.upstream = UpstreamPool()
+        # call may take (15 minutes, 60 streamed). The TLS context is httpx2's, so the
+        # proxy trusts what it trusted on httpx2 and what the runtime client trusts:
+        # SSL_CERT_FILE/SSL_CERT_DIR, the OS store on macOS and Windows (truststore);
+        # verification and hostname checks on.
+        self.upstream = UpstreamPool(httpx2.create_ssl_context() if self.tls else None)
         self.recoveries = 0
 
     async def aclose(self) -> None:
