@@ -28,9 +28,9 @@ def test_patterns_are_the_models(rule: str, shape: str) -> None:
 
 
 def test_enums_are_the_models() -> None:
-    assert validation.MANAGED_RUNTIMES == tuple(MODEL.shape_for("AgentManagedRuntimeType").enum)
+    assert tuple(MODEL.shape_for("AgentManagedRuntimeType").enum) == validation.MANAGED_RUNTIMES
     assert "NODE_22" in validation.MANAGED_RUNTIMES
-    assert validation.SERVER_PROTOCOLS == tuple(MODEL.shape_for("ServerProtocol").enum)
+    assert tuple(MODEL.shape_for("ServerProtocol").enum) == validation.SERVER_PROTOCOLS
 
 
 def test_the_one_hand_written_pattern_keeps_slashes_out() -> None:
