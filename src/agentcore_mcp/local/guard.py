@@ -80,10 +80,10 @@ def origin_allowed(origin: str | None) -> bool:
 @functools.cache
 def unsigned_operations(service: str) -> frozenset[str]:
     """The operations botocore's model for `service` marks as needing no signature."""
-    import botocore.session
+    from agentcore_mcp.local.control.model import service_model
 
     try:
-        model = botocore.session.get_session().get_service_model(service)
+        model = service_model(service)
     except Exception:  # an unknown service has no unsigned operations
         return frozenset()
     names = set()

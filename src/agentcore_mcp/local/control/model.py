@@ -17,9 +17,17 @@ SERVICE = "bedrock-agentcore-control"
 
 @functools.cache
 def _model() -> Any:
-    import botocore.session
+    return service_model(SERVICE)
 
-    return botocore.session.get_session().get_service_model(SERVICE)
+
+def service_model(service: str) -> Any:
+    """botocore's model of `service`, read straight from botocore's data files: a session
+    would read the user's AWS config first, and a broken AWS_PROFILE must not stop the
+    local AgentCore (or a command that only validates names)."""
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
+
+    return ServiceModel(create_loader().load_service_model(service, "service-2"), service)
 
 
 def pattern(shape: str) -> re.Pattern[str]:
