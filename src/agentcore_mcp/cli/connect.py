@@ -54,11 +54,7 @@ def connect(
 
     if client not in CLIENTS:
         raise typer.BadParameter(f"choose one of {', '.join(CLIENTS)}", param_hint="--client")
-    flags = tgt.TargetFlags(
-        url=url, arn=arn, runtime_id=runtime_id, account=account, region=region,
-        qualifier=qualifier, state=state, ssm_parameter=ssm_parameter, oauth=oauth,
-        sigv4=sigv4, client_id=client_id, user_secret_id=user_secret_id, profile=profile,
-    )  # fmt: skip
+    flags = tgt.TargetFlags.from_params(locals())
     try:
         target = tgt.resolve_target(flags)
         config = client_config(client, target, name=name, profile=profile)

@@ -72,21 +72,7 @@ def proxy(
     )
     for noisy in ("httpx2", "httpcore", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
-    flags = tgt.TargetFlags(
-        url=url,
-        arn=arn,
-        runtime_id=runtime_id,
-        account=account,
-        region=region,
-        qualifier=qualifier,
-        state=state,
-        ssm_parameter=ssm_parameter,
-        oauth=oauth,
-        sigv4=sigv4,
-        client_id=client_id,
-        user_secret_id=user_secret_id,
-        profile=profile,
-    )
+    flags = tgt.TargetFlags.from_params(locals())
     try:
         target = tgt.resolve_target(flags)
         session = tgt.aws_session(target, profile)

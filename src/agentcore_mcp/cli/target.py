@@ -69,6 +69,13 @@ class TargetFlags:
     user_secret_id: str | None = None
     profile: str | None = None
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> TargetFlags:
+        """The flags among a command's parameters (pass `locals()`): every command that
+        finds a runtime takes the same options, and some (test-auth) not all of them."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in params.items() if k in names})
+
     @property
     def auth_override(self) -> AuthMethod | None:
         if self.oauth and self.sigv4:

@@ -38,19 +38,7 @@ def test_auth(
     from agentcore_mcp.client import RuntimeTargetError
     from agentcore_mcp.client import test_auth as run_test_auth
 
-    flags = tgt.TargetFlags(
-        url=url,
-        arn=arn,
-        runtime_id=runtime_id,
-        account=account,
-        region=region,
-        qualifier=qualifier,
-        state=state,
-        ssm_parameter=ssm_parameter,
-        client_id=client_id,
-        user_secret_id=user_secret_id,
-        profile=profile,
-    )
+    flags = tgt.TargetFlags.from_params(locals())
     try:
         target = tgt.resolve_target(flags)
         session = tgt.aws_session(target, profile)

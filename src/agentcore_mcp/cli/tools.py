@@ -102,22 +102,10 @@ def _fail(exc: BaseException) -> ExitCode:
     return ExitCode.PROTOCOL_ERROR
 
 
-def _remote_flags(given: dict[str, Any]) -> tgt.TargetFlags:
-    return tgt.TargetFlags(
-        url=given["url"],
-        arn=given["arn"],
-        runtime_id=given["runtime_id"],
-        account=given["account"],
-        region=given["region"],
-        qualifier=given["qualifier"],
-        state=given["state"],
-        ssm_parameter=given["ssm_parameter"],
-        oauth=given["oauth"],
-        sigv4=given["sigv4"],
-        client_id=given["client_id"],
-        user_secret_id=given["user_secret_id"],
-        profile=given["profile"],
-    )
+def _remote_flags(params: dict[str, Any]) -> tgt.TargetFlags | None:
+    """The runtime flags when the command targets a deployed runtime, else None (--url)."""
+    remote = any(params[k] for k in ("remote", "oauth", "sigv4", "arn", "runtime_id"))
+    return tgt.TargetFlags.from_params(params) if remote else None
 
 
 @app.command(
@@ -155,7 +143,11 @@ def list_command(
     from agentcore_mcp.client import list_tools
 
     try:
-        flags = _remote_flags(locals()) if remote or oauth or sigv4 or arn or runtime_id else None
+        flags = (
+            tgt.TargetFlags.from_params(locals())
+            if remote or oauth or sigv4 or arn or runtime_id
+            else None
+        )
         tools = asyncio.run(list_tools(_options(url, protocol, debug, header, flags)))
     except Exception as exc:
         raise typer.Exit(_fail(exc)) from None
@@ -221,7 +213,11 @@ def call_command(
             stderr.print(f"[dim]progress {done:g}{of} {message or ''}[/]")
 
     try:
-        flags = _remote_flags(locals()) if remote or oauth or sigv4 or arn or runtime_id else None
+        flags = (
+            tgt.TargetFlags.from_params(locals())
+            if remote or oauth or sigv4 or arn or runtime_id
+            else None
+        )
         result = asyncio.run(
             call_tool(
                 _options(url, protocol, debug, header, flags),
