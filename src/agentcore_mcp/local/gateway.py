@@ -98,12 +98,13 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-        if not guard.host_allowed(_header(scope, b"host"), self.bind_host):
+        host = _header(scope, b"host")
+        if not guard.host_allowed(host, self.bind_host):
             await send_rest_json_error(
                 send,
                 403,
                 "AccessDeniedException",
-                f"Host {(_header(scope, b'host') or '')[:100]!r} is not a loopback name or "
+                f"Host {(host or '')[:100]!r} is not a loopback name or "
                 "address: the local AgentCore answers only requests addressed to 127.0.0.1, "
                 "::1 or localhost (set AWS_ENDPOINT_URL=http://127.0.0.1:PORT)",
             )
@@ -155,13 +156,10 @@ class Gateway:
         await self.admin(scope, receive, send)
 
     async def _control(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
-        try:
-            body = await read_body(receive)
-        except ClientDisconnected:
+        read = await _read_request(scope, receive, raw_path)
+        if read is None:
             return
-        query = scope.get("query_string", b"").decode("latin-1")
-        target = f"{raw_path}?{query}" if query else raw_path
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        body, _query, target, headers = read
         try:
             verify_sigv4(
                 scope["method"],
@@ -196,13 +194,10 @@ class Gateway:
         authorization: str | None,
         service: str | None,
     ) -> None:
-        try:
-            body = await read_body(receive)
-        except ClientDisconnected:
+        read = await _read_request(scope, receive, raw_path)
+        if read is None:
             return
-        query = scope.get("query_string", b"").decode("latin-1")
-        target = f"{raw_path}?{query}" if query else raw_path
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        body, query, target, headers = read
         lower = {k.lower(): v for k, v in headers}
         unsigned = (
             guard.unsigned_operation(scope["method"], raw_path, query, lower, body)
@@ -210,7 +205,9 @@ class Gateway:
             else None
         )
         if unsigned is None:
-            refusal = self._verify_aws(scope["method"], target, headers, body, query, service)
+            refusal = self._verify_aws(
+                scope["method"], target, headers, lower, body, query, authorization, service
+            )
             if refusal is not None:
                 await send_body(send, refusal.status, refusal.body, refusal.headers)
                 return
@@ -221,8 +218,10 @@ class Gateway:
         method: str,
         target: str,
         headers: list[tuple[str, str]],
+        lower: dict[str, str],
         body: bytes,
         query: str,
+        authorization: str | None,
         service: str | None,
     ) -> guard.Refusal | None:
         """None when the request is signed by a known key; else the service's refusal."""
@@ -234,13 +233,18 @@ class Gateway:
         elif presigned:
             service, region = guard.presigned_scope(query)
         else:
-            region = credential_scope_region(_header_value(headers, "authorization"))
-        lower = {k.lower(): v for k, v in headers}
+            region = credential_scope_region(authorization)
         protocol = guard.protocol_of(service, lower, query, body)
         expected_region = region if service in guard.GLOBAL_SERVICES and region else self.region
         try:
             if presigned_v2:
-                verify_s3_presigned_v2(method, target, headers, lookup_secret=self.lookup_secret)
+                verify_s3_presigned_v2(
+                    method,
+                    target,
+                    headers,
+                    lookup_secret=self.lookup_secret,
+                    unknown_key_hint=self.unknown_key_hint,
+                )
             elif presigned:
                 verify_sigv4_presigned(
                     method,
@@ -251,7 +255,7 @@ class Gateway:
                     expected_region=expected_region,
                     unknown_key_hint=self.unknown_key_hint,
                 )
-            elif service is None and _header_value(headers, "authorization") is None:
+            elif service is None and authorization is None:
                 raise SigV4MissingAuthorizationError(
                     "missing Authorization: the local AgentCore's AWS services need SigV4 "
                     "with credentials it knows (its credentials.json, an IAM key it issued, "
@@ -307,8 +311,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _header_value(headers: list[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
+async def _read_request(
+    scope: Scope, receive: Receive, raw_path: str
+) -> tuple[bytes, str, str, list[tuple[str, str]]] | None:
+    """(body, query, target as received, headers) for a request verified here before it
+    is passed on, or None when the client left while sending the body."""
+    try:
+        body = await read_body(receive)
+    except ClientDisconnected:
+        return None
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = f"{raw_path}?{query}" if query else raw_path
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+    return body, query, target, headers
