@@ -33,6 +33,14 @@ def is_loopback_host(hostname: str) -> bool:
         return False
 
 
+def is_loopback_origin(origin: str) -> bool:
+    """A browser `Origin` of an http(s) page on a loopback host (see `is_loopback_host`)."""
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return False
+    return is_loopback_host(split_host(rest.split("/", 1)[0]))
+
+
 class BodyTooLarge(Exception):
     """The request body passed the limit while it was being read."""
 

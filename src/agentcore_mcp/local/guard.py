@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
 
-from agentcore_mcp.asgi import is_loopback_host, split_host
+from agentcore_mcp.asgi import is_loopback_host, is_loopback_origin, split_host
 from agentcore_mcp.auth import (
     SigV4Error,
     SigV4MissingAuthorizationError,
@@ -69,12 +69,7 @@ def host_allowed(host_header: str | None, bind_host: str) -> bool:
 
 def origin_allowed(origin: str | None) -> bool:
     """No Origin (every SDK, curl) passes; a browser's must be a loopback http(s) origin."""
-    if origin is None:
-        return True
-    scheme, sep, rest = origin.partition("://")
-    if not sep or scheme not in ("http", "https"):
-        return False
-    return is_loopback_host(split_host(rest.split("/", 1)[0]))
+    return origin is None or is_loopback_origin(origin)
 
 
 @functools.cache

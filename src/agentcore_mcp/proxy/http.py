@@ -28,6 +28,7 @@ from agentcore_mcp.asgi import (
     BodyTooLarge,
     ClientDisconnected,
     is_loopback_host,
+    is_loopback_origin,
     read_body,
     send_body,
     split_host,
@@ -45,13 +46,6 @@ logger = logging.getLogger("agentcore_mcp.proxy")
 MAX_BODY = 100 * 1024 * 1024
 MAX_SESSIONS = 1024
 _PASSED_BACK = ("content-type", "mcp-protocol-version", "cache-control")
-
-
-def _origin_is_loopback(origin: str) -> bool:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and is_loopback_host(parts.hostname or "")
 
 
 class ProxyApp:
@@ -76,7 +70,7 @@ class ProxyApp:
             await _refuse(send, 403, "Forbidden: this proxy answers only on a loopback Host")
             return
         origin = headers.get("origin")
-        if origin is not None and origin != "null" and not _origin_is_loopback(origin):
+        if origin is not None and origin != "null" and not is_loopback_origin(origin):
             await _refuse(send, 403, "Forbidden: Origin not allowed (the proxy is loopback-only)")
             return
         if scope["path"] not in self.paths:
