@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,10 +19,90 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 
 
+_BLOCK = 1500  # ports per test worker
+
+
+def _port_block() -> range:
+    """This test worker's own ports: below the kernel's ephemeral range, one block each.
+
+    A port that bind(0) reports free comes from the ephemeral range, which every process
+    on the host draws from: the other xdist workers' servers, the embedded moto of each
+    local AgentCore under test, outgoing connections. It can be taken between the probe
+    and the server's bind; the server then exits while the readiness check connects to
+    the other process (CI saw a module's moto fixture fail that way). Ports handed out
+    here come from a block no other worker and no bind(0) ever uses.
+    """
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
+    blocks = max(1, (ephemeral_low - 10_000) // _BLOCK)
+    start = 10_000 + (index % blocks) * _BLOCK
+    return range(start, start + _BLOCK)
+
+
+_block = _port_block()
+# A random start, so that two runs on one host (a developer's and CI's) rarely walk in step.
+_next = random.randrange(len(_block))
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now, from this worker's block (see `_port_block`)."""
+    global _next
+    for _ in range(len(_block)):
+        port = _block[_next]
+        _next = (_next + 1) % len(_block)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_block}")
+
+
+def listener_is_ours(port: int, proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the socket listening on 127.0.0.1:port belongs to `proc` or a descendant.
+
+    Linux only (reads /proc); elsewhere, and whenever it cannot tell, it says yes.
+    """
+    from agentcore_mcp.local.instances import _listening_inodes
+
+    inodes = _listening_inodes("127.0.0.1", port)
+    if not inodes:
+        return True
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return True
+    for entry in entries:
+        try:
+            if not any(
+                os.readlink(f"/proc/{entry}/fd/{fd}") in targets
+                for fd in os.listdir(f"/proc/{entry}/fd")
+            ):
+                continue
+        except OSError:
+            continue
+        return _descends_from(int(entry), proc.pid)
+    return True
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid <= 1:
+            return False
+    return False
 
 
 @dataclass
@@ -50,7 +131,9 @@ def wait_for_port(
             raise RuntimeError(f"process exited with {proc.returncode}:\n{log_path.read_text()}")
         with socket.socket() as s:
             s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+            # Open is not enough: another process may hold the port (ours then fails to
+            # bind and exits, which the poll above reports with its log).
+            if s.connect_ex(("127.0.0.1", port)) == 0 and listener_is_ours(port, proc):
                 return
         time.sleep(0.05)
     raise TimeoutError(f"port {port} not open after {timeout}s:\n{log_path.read_text()}")

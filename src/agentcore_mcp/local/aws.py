@@ -8,7 +8,6 @@ look up IAM access keys' secrets directly, which SigV4 verification needs.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,12 +22,6 @@ COGNITO_URL = re.compile(
     r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[^/]+)"
     r"/\.well-known/(?P<doc>openid-configuration|jwks\.json)$"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -46,9 +39,11 @@ class EmbeddedAws:
     def start(self) -> None:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-        self.port = self.port or _free_port()
+        # Port 0 lets the kernel choose while binding: a port probed free and bound later
+        # can be taken in between by any other process on the host.
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
+        self.port = self._server.get_host_and_port()[1]
 
     def stop(self) -> None:
         if self._server is not None:
