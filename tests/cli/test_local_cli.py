@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.local import CREDS, REGION
 from tests.support.procs import free_port
 
@@ -24,6 +26,7 @@ def cli(home: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 def test_background_lifecycle(tmp_path: Path) -> None:
     home = tmp_path / "home"
     port = free_port()

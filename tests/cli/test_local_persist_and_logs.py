@@ -39,6 +39,8 @@ from tests.support.local_cli import (
 )
 from tests.support.procs import free_port
 
+pytestmark = pytest.mark.slow  # local AgentCores stopped and restarted
+
 RELEASE_MAIN = """\
 import os
 from mcp.server.mcpserver import MCPServer

@@ -7,9 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from agentcore_mcp.local.credentials import read_local_credentials
 from tests.support.deploy import run_cli
 from tests.support.procs import free_port
+
+pytestmark = pytest.mark.slow  # deploys that start a local AgentCore in the background
 
 
 def test_deploy_starts_the_local_agentcore_and_lists_tools(tmp_path: Path) -> None:

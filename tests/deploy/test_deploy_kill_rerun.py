@@ -17,6 +17,8 @@ import pytest
 from tests.support.deploy import listing, run_cli
 from tests.support.local import LocalAgentCoreHandle
 
+pytestmark = pytest.mark.slow  # deploys killed halfway and run again
+
 SECRET = "kill-test-secret-value"
 
 
@@ -131,7 +133,6 @@ def test_killed_while_creating_the_runtime_then_destroy_cleans_up(
     assert listing(local_agentcore) == before
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_sigkill_at_a_random_point_then_rerun_converges(
     local_agentcore: LocalAgentCoreHandle, workdir: Path, seed: int

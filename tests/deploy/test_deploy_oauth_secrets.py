@@ -16,6 +16,8 @@ from agentcore_mcp.deploy.state import load_state, runtime_target
 from tests.support.deploy import listing, run_cli, tool_text
 from tests.support.local import LocalAgentCoreHandle
 
+pytestmark = pytest.mark.slow  # whole OAuth deploys with Cognito and Secrets Manager
+
 NAME = "oauth_sample"
 SECRET_VALUE = "sk-test-NEVER-IN-A-FILE-8c1f3a"
 

@@ -20,6 +20,8 @@ from agentcore_mcp.local.process import healthy
 from tests.support.deploy import PROJECTS, call, deploy_config, listing, run_cli, tool_text
 from tests.support.local import LocalAgentCoreHandle
 
+pytestmark = pytest.mark.slow  # whole deploys of user projects, one with a fresh venv
+
 
 @pytest.fixture(scope="module")
 def project(workdir: Path) -> Path:

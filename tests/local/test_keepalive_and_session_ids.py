@@ -16,6 +16,8 @@ from botocore.credentials import Credentials
 from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
 
+pytestmark = pytest.mark.slow  # waits out real keep-alive and idle timeouts
+
 AUTH = SigV4HttpxAuth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )

@@ -165,6 +165,7 @@ def test_made_up_session_id_is_kept(fast_clock: LocalAgentCoreHandle, patient: s
     stop_all(fast_clock, patient, [sid])
 
 
+@pytest.mark.slow
 def test_idle_session_is_reaped_then_404(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
     r = post(crashy, rpc("ping"))
     sid = r.headers["mcp-session-id"]
@@ -175,6 +176,7 @@ def test_idle_session_is_reaped_then_404(fast_clock: LocalAgentCoreHandle, crash
     assert "idle" in gone.json()["error"]["data"]["detail"]
 
 
+@pytest.mark.slow
 def test_max_lifetime_ends_a_busy_session(fast_clock: LocalAgentCoreHandle) -> None:
     got = fast_clock.create_runtime(
         "short_lived",
@@ -203,6 +205,7 @@ def test_stop_runtime_session(fast_clock: LocalAgentCoreHandle, crashy: str) -> 
     assert post(crashy, rpc("ping"), sid).status_code == 404
 
 
+@pytest.mark.slow
 def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle) -> None:
     # Idle 600 s x 0.02 = 12 s: nothing is reaped while the bound is being reached.
     got = fast_clock.create_runtime(
@@ -237,6 +240,7 @@ def test_crash_mid_call_maps_to_runtime_client_error_then_fresh_instance(
     stop_all(fast_clock, crashy, [sid])
 
 
+@pytest.mark.slow
 def test_slow_start_is_424_with_the_real_message(
     fast_clock: LocalAgentCoreHandle, crashy: str, flag_file: Path
 ) -> None:

@@ -26,6 +26,8 @@ from botocore.credentials import Credentials
 from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
 
+pytestmark = pytest.mark.slow  # fifty instances started at once
+
 SESSIONS = 50
 STARTUP_TIMEOUT = 8.0
 

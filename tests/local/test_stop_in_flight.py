@@ -26,6 +26,8 @@ from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_a
 from tests.support.local_cli import local_cli
 from tests.support.procs import free_port
 
+pytestmark = pytest.mark.slow  # local AgentCores stopped and killed mid-call
+
 AUTH = SigV4HttpxAuth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )

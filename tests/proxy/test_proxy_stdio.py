@@ -57,6 +57,7 @@ async def test_oauth_through_the_proxy(deployed: Deployed, tmp_path: Path) -> No
     assert result.content[0].text == "bearer via proxy"  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 async def test_long_call_outlives_the_idle_timeout(deployed: Deployed, tmp_path: Path) -> None:
     """6 s of work while the scaled idle timeout is 3 s: the in-flight call is neither cut
     by the proxy nor reaped, and it needs no recovery."""
@@ -94,6 +95,7 @@ async def test_recovery_after_stop_runtime_session(
     assert ("replayed initialize" in log) == (era == "legacy")
 
 
+@pytest.mark.slow
 async def test_recovery_after_idle_reap(deployed: Deployed, tmp_path: Path) -> None:
     errlog = tmp_path / "err"
     async with stdio_proxy_client(deployed.env(), errlog, *oauth_args(deployed)) as client:

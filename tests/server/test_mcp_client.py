@@ -140,6 +140,7 @@ def test_plain_client_class_against_url(mcp_url: str) -> None:
     assert "echo" in anyio.run(main)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
 def test_long_silent_call_survives_idle_read_timeout_via_keepalive(mcp_url: str, era: str) -> None:
     """A call far longer than the client's idle-read timeout completes over SSE.

@@ -173,6 +173,7 @@ def test_fake_exposes_recorded_requests_over_http(server: RunningProcess, fake: 
     assert recorded[0]["body"]["input"] == QUERY
 
 
+@pytest.mark.slow
 def test_reasoning_effort_is_not_sent_to_gpt_4_1(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = openai_env(fake.base_url, OPENAI_WEB_SEARCH_MODEL="gpt-4.1")
     with run_mcp_server(tmp_path, env=env) as s:
@@ -252,6 +253,7 @@ def test_missing_key_is_a_tool_error(fake: FakeOpenAI, tmp_path: Path) -> None:
     assert fake.requests() == []
 
 
+@pytest.mark.slow
 def test_unreachable_api_is_a_tool_error(tmp_path: Path) -> None:
     closed = free_port()  # nothing listens here
     with run_mcp_server(tmp_path, env=openai_env(f"http://127.0.0.1:{closed}/v1")) as s:
@@ -474,6 +476,7 @@ def slow_denying_secrets_manager(delay: float) -> Iterator[tuple[str, threading.
         thread.join(timeout=5)
 
 
+@pytest.mark.slow
 def test_slow_secrets_manager_does_not_stall_other_requests(
     fake: FakeOpenAI, moto: MotoServer, tmp_path: Path
 ) -> None:
