@@ -3,18 +3,28 @@
 Two servers run the same sample app: one with the fast dispatcher (the default), one
 with MCP_DISPATCHER=sdk. Every request of the corpus goes to both; status, content
 type and the parsed JSON-RPC messages must be equal, field by field.
+
+The corpus runs one test per request against both apps in this process (the same ASGI
+apps `agentcore-mcp serve` builds, called through `call_in_process`), and once whole,
+over real sockets, against the two server processes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from agentcore_mcp.server.app import McpFront, build_app
+from agentcore_mcp.server.manifest import call_in_process
+from agentcore_mcp.server.sample import build_sample_server
+from agentcore_mcp.server.settings import ServerSettings
 from tests.support.procs import RunningProcess, run_mcp_server
 
 MODERN = "2026-07-28"
@@ -194,39 +204,90 @@ def messages(r: httpx.Response) -> list[Any]:
     return [r.json()]
 
 
-@pytest.fixture(scope="module", params=["auto", "sse"])
+MODES = ["auto", "sse"]
+# What both servers of a pair run with, besides MCP_RESPONSE_MODE and MCP_DISPATCHER. No
+# OpenAI key: web_search answers its tool error without reaching the network. LOG_LEVEL=
+# debug: the fast path marks its answers (`ServerSettings.log_level`), so the test sees
+# which path ran.
+SERVER_ENV = {"OPENAI_API_KEY": "", "OPENAI_API_KEY_SECRET_ID": "", "LOG_LEVEL": "debug"}
+BASE_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+def server_env(mode: str, dispatcher: str) -> dict[str, str]:
+    return {**SERVER_ENV, "MCP_RESPONSE_MODE": mode, "MCP_DISPATCHER": dispatcher}
+
+
+@pytest.fixture(scope="module", params=MODES)
 def pair(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningProcess, RunningProcess]]:
+    """Both dispatchers as real `agentcore-mcp serve` processes."""
     mode = request.param
-    # LOG_LEVEL=debug: the fast path marks its answers, so the test sees which path ran.
-    env = {
-        "MCP_RESPONSE_MODE": mode,
-        "OPENAI_API_KEY": "",
-        "OPENAI_API_KEY_SECRET_ID": "",
-        "LOG_LEVEL": "debug",
-    }
     base: Path = tmp_path_factory.mktemp(f"eq-{mode}")
     (base / "fast").mkdir()
     (base / "sdk").mkdir()
     with (
-        run_mcp_server(base / "fast", env={**env, "MCP_DISPATCHER": "fast"}) as fast,
-        run_mcp_server(base / "sdk", env={**env, "MCP_DISPATCHER": "sdk"}) as sdk,
+        run_mcp_server(base / "fast", env=server_env(mode, "fast")) as fast,
+        run_mcp_server(base / "sdk", env=server_env(mode, "sdk")) as sdk,
     ):
         yield fast, sdk
 
 
-@pytest.mark.parametrize(("label", "body", "headers"), CASES, ids=[c[0] for c in CASES])
-def test_same_answer(
-    pair: tuple[RunningProcess, RunningProcess], label: str, body: bytes, headers: dict[str, str]
-) -> None:
-    fast, sdk = pair
-    base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-    got = [
-        httpx.post(f"{srv.base_url}/mcp", content=body, headers={**base, **headers}, timeout=60)
-        for srv in (fast, sdk)
-    ]
-    f, s = got
+class InProcessPair:
+    """Both dispatchers' apps in this process, served on one event loop (a portal thread).
+
+    Built as `agentcore-mcp serve` builds them: the sample server and `ServerSettings`
+    read from the environment a `pair` process gets. Shared by the module like the
+    processes were, so that later requests meet what earlier ones taught the fast path.
+    """
+
+    def __init__(self, portal: BlockingPortal, fronts: list[McpFront]) -> None:
+        self.portal = portal
+        self.fronts = fronts
+
+    def post(self, body: bytes, headers: dict[str, str]) -> list[httpx.Response]:
+        """The same POST to the fast app, then the SDK app, as `httpx.post` would send it."""
+        # `call_in_process` adds host, content type and length.
+        raw = [
+            (k.encode(), v.encode())
+            for k, v in {**BASE_HEADERS, **headers}.items()
+            if k != "content-type"
+        ]
+        answers = []
+        for front in self.fronts:
+            status, response_headers, payload = self.portal.call(
+                call_in_process, front, body, raw, front.settings.path
+            )
+            answers.append(httpx.Response(status, headers=response_headers, content=payload))
+        return answers
+
+
+@pytest.fixture(scope="module", params=MODES)
+def local_pair(request: pytest.FixtureRequest) -> Iterator[InProcessPair]:
+    """The `pair` of the same mode, in process, both dispatchers' lifespans entered."""
+    mode = request.param
+    with pytest.MonkeyPatch.context() as env:
+        # web_search reads its key from the environment on each call.
+        for name in ("OPENAI_API_KEY", "OPENAI_API_KEY_SECRET_ID"):
+            env.setenv(name, SERVER_ENV[name])
+        fronts = []
+        for dispatcher in ("fast", "sdk"):
+            settings = ServerSettings.from_env({**os.environ, **server_env(mode, dispatcher)})
+            front = build_app(build_sample_server(), settings)
+            assert isinstance(front, McpFront)
+            assert front.settings.log_level == "debug"
+            fronts.append(front)
+        with (
+            start_blocking_portal() as portal,
+            portal.wrap_async_context_manager(fronts[0].dispatcher.lifespan()),
+            portal.wrap_async_context_manager(fronts[1].dispatcher.lifespan()),
+        ):
+            yield InProcessPair(portal, fronts)
+
+
+def assert_same_answer(label: str, f: httpx.Response, s: httpx.Response) -> None:
+    """The fast server's answer `f` is the SDK server's `s`; the fast path gave it when
+    it should have."""
     assert f.status_code == s.status_code, (label, f.text[:300], s.text[:300])
     assert (
         f.headers.get("content-type", "").split(";")[0]
@@ -241,15 +302,34 @@ def test_same_answer(
         assert ch.encode() not in f.content
 
 
+@pytest.mark.parametrize(("label", "body", "headers"), CASES, ids=[c[0] for c in CASES])
+def test_same_answer(
+    local_pair: InProcessPair, label: str, body: bytes, headers: dict[str, str]
+) -> None:
+    f, s = local_pair.post(body, headers)
+    assert_same_answer(label, f, s)
+
+
+def test_same_answer_end_to_end(pair: tuple[RunningProcess, RunningProcess]) -> None:
+    """The whole corpus over real sockets, to the two `agentcore-mcp serve` processes."""
+    fast, sdk = pair
+    with httpx.Client(timeout=60) as to_fast, httpx.Client(timeout=60) as to_sdk:
+        for label, body, headers in CASES:
+            f, s = (
+                client.post(
+                    f"{srv.base_url}/mcp", content=body, headers={**BASE_HEADERS, **headers}
+                )
+                for client, srv in ((to_fast, fast), (to_sdk, sdk))
+            )
+            assert_same_answer(label, f, s)
+
+
 @pytest.mark.parametrize(
     "version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", MODERN]
 )
-def test_repeated_results_of_one_shape_stay_equal(
-    pair: tuple[RunningProcess, RunningProcess], version: str
-) -> None:
+def test_repeated_results_of_one_shape_stay_equal(local_pair: InProcessPair, version: str) -> None:
     """The fast path learns the SDK's serialization per result shape: later results of
     the same shape (different values) must still match the SDK's."""
-    base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
     for i, (name, args) in enumerate(
         [("echo", {"text": f"value {n} {UNICODE}"}) for n in range(4)]
         + [("text_stats", {"text": "a b " * n}) for n in range(3)]
@@ -260,10 +340,9 @@ def test_repeated_results_of_one_shape_stay_equal(
         else:
             doc, headers = call(name, args), {"mcp-protocol-version": version}
         doc["id"] = i
-        f, s = (
-            httpx.post(f"{srv.base_url}/mcp", json=doc, headers={**base, **headers}, timeout=60)
-            for srv in pair
-        )
+        # The body bytes `httpx.post(json=doc)` sends.
+        body = httpx.Request("POST", "http://127.0.0.1/mcp", json=doc).content
+        f, s = local_pair.post(body, headers)
         assert f.status_code == s.status_code
         assert messages(f) == messages(s), (version, name, args)
         assert f.headers.get("x-agentcore-mcp-dispatch") == "fast"

@@ -1,12 +1,25 @@
-"""Raw-HTTP checks of each AgentCore contract rule the server kit enforces."""
+"""Raw-HTTP checks of each AgentCore contract rule the server kit enforces.
+
+Each rule's cases run in this process, against the sample server's ASGI app (built as
+`agentcore-mcp serve` builds it, reached through `httpx.ASGITransport`), and one case of
+each rule runs end to end against the real server process (`sample_server`). Rules that
+need a process of their own (body limits over the wire, startup and SIGTERM) run only so.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
 
+from agentcore_mcp.server.app import McpFront, build_app
+from agentcore_mcp.server.sample import build_sample_server
+from agentcore_mcp.server.settings import ServerSettings
 from tests.support.procs import RunningProcess, mcp_post
 
 INIT = {
@@ -24,6 +37,65 @@ MODERN_META = {
     "io.modelcontextprotocol/clientCapabilities": {},
     "io.modelcontextprotocol/clientInfo": {"name": "raw-test", "version": "0"},
 }
+# What `sample_server` (tests/conftest.py) adds to the environment of its process.
+SAMPLE_SERVER_ENV = {"MCP_SSE_KEEPALIVE_SECONDS": "0.2"}
+
+IN_PROCESS = "in-process"
+PROCESS = "process"
+Connect = Callable[[], contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@contextlib.asynccontextmanager
+async def in_process_client() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a fresh sample server app, running (lifespan entered) in this task."""
+    settings = ServerSettings.from_env({**os.environ, **SAMPLE_SERVER_ENV})
+    front = build_app(build_sample_server(), settings)
+    assert isinstance(front, McpFront)
+    transport = httpx.ASGITransport(app=front)
+    async with (
+        front.dispatcher.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def connect(request: pytest.FixtureRequest) -> Connect:
+    """Opens a client of the sample server: in process, or the real `sample_server`."""
+    if request.param == PROCESS:
+        server: RunningProcess = request.getfixturevalue("sample_server")
+        return lambda: httpx.AsyncClient(base_url=server.base_url, timeout=30)
+    return in_process_client
+
+
+def targets() -> pytest.MarkDecorator:
+    """A rule with no cases: in process, and end to end."""
+    return pytest.mark.parametrize("connect", [IN_PROCESS, PROCESS], indirect=True)
+
+
+def cases(argname: str, values: list[Any], *, end_to_end: int = 0) -> pytest.MarkDecorator:
+    """Every case of a rule in process; `values[end_to_end]` also end to end."""
+    ids = [v if isinstance(v, str) and v else f"{argname}{i}" for i, v in enumerate(values)]
+    params = [
+        pytest.param(IN_PROCESS, value, id=f"{IN_PROCESS}-{id_}")
+        for value, id_ in zip(values, ids, strict=True)
+    ]
+    params.append(pytest.param(PROCESS, values[end_to_end], id=f"{PROCESS}-{ids[end_to_end]}"))
+    return pytest.mark.parametrize(("connect", argname), params, indirect=["connect"])
+
+
+async def post(
+    client: httpx.AsyncClient,
+    body: bytes | str | dict[str, object] | list[object],
+    *,
+    headers: dict[str, str] | None = None,
+    path: str = "/mcp",
+) -> httpx.Response:
+    """What `mcp_post` sends: the headers a well-behaved MCP client sends, overridable."""
+    base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    base.update(headers or {})
+    content = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return await client.post(path, content=content, headers=base)
 
 
 def call(name: str, arguments: dict[str, object], id_: int = 7) -> dict[str, object]:
@@ -50,10 +122,10 @@ def parse_body(response: httpx.Response) -> dict[str, object]:
     return dict(response.json())
 
 
-@pytest.mark.parametrize("path", ["/mcp", "/mcp/"])
-def test_initialize_on_both_paths(mcp_url: str, path: str) -> None:
-    url = mcp_url.removesuffix("/mcp") + path
-    r = mcp_post(url, INIT)
+@cases("path", ["/mcp", "/mcp/"], end_to_end=1)
+async def test_initialize_on_both_paths(connect: Connect, path: str) -> None:
+    async with connect() as client:
+        r = await post(client, INIT, path=path)
     assert r.status_code == 200
     result = parse_body(r)["result"]
     assert isinstance(result, dict)
@@ -61,67 +133,79 @@ def test_initialize_on_both_paths(mcp_url: str, path: str) -> None:
     assert result["serverInfo"]["name"] == "agentcore-mcp-sample"
 
 
-def test_initialized_notification_is_202(mcp_url: str) -> None:
-    r = mcp_post(
-        mcp_url,
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        headers={"mcp-protocol-version": "2025-11-25"},
-    )
+@targets()
+async def test_initialized_notification_is_202(connect: Connect) -> None:
+    async with connect() as client:
+        r = await post(
+            client,
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            headers={"mcp-protocol-version": "2025-11-25"},
+        )
     assert r.status_code == 202
     assert r.content == b""
 
 
-@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
-def test_non_post_is_405(mcp_url: str, method: str) -> None:
-    r = httpx.request(method, mcp_url, headers={"accept": "text/event-stream"})
+@cases("method", ["GET", "DELETE", "PUT"])
+async def test_non_post_is_405(connect: Connect, method: str) -> None:
+    async with connect() as client:
+        r = await client.request(method, "/mcp", headers={"accept": "text/event-stream"})
     assert r.status_code == 405
     assert r.headers["allow"] == "POST"
 
 
-def test_unknown_path_is_404(mcp_url: str) -> None:
-    r = mcp_post(mcp_url.replace("/mcp", "/other"), INIT)
+@targets()
+async def test_unknown_path_is_404(connect: Connect) -> None:
+    async with connect() as client:
+        r = await post(client, INIT, path="/other")
     assert r.status_code == 404
 
 
-def test_missing_accept_is_406(mcp_url: str) -> None:
-    r = mcp_post(mcp_url, INIT, headers={"accept": "text/html"})
+@targets()
+async def test_missing_accept_is_406(connect: Connect) -> None:
+    async with connect() as client:
+        r = await post(client, INIT, headers={"accept": "text/html"})
     assert r.status_code == 406
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
-def test_wrong_content_type_is_415(mcp_url: str, content_type: str) -> None:
-    r = mcp_post(mcp_url, INIT, headers={"content-type": content_type})
+@cases("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+async def test_wrong_content_type_is_415(connect: Connect, content_type: str) -> None:
+    async with connect() as client:
+        r = await post(client, INIT, headers={"content-type": content_type})
     assert r.status_code == 415
     assert "application/json" in r.json()["error"]["message"]
 
 
-def test_json_content_type_with_charset_accepted(mcp_url: str) -> None:
-    r = mcp_post(mcp_url, INIT, headers={"content-type": "application/json; charset=utf-8"})
+@targets()
+async def test_json_content_type_with_charset_accepted(connect: Connect) -> None:
+    async with connect() as client:
+        r = await post(client, INIT, headers={"content-type": "application/json; charset=utf-8"})
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize(
-    "origin", ["https://evil.example", "http://attacker.localhost.example", "null"]
-)
-def test_bad_origin_is_403(mcp_url: str, origin: str) -> None:
-    r = mcp_post(mcp_url, INIT, headers={"origin": origin})
+@cases("origin", ["https://evil.example", "http://attacker.localhost.example", "null"])
+async def test_bad_origin_is_403(connect: Connect, origin: str) -> None:
+    async with connect() as client:
+        r = await post(client, INIT, headers={"origin": origin})
     assert r.status_code == 403
     assert "Origin" in r.text
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:6274", "http://127.0.0.1:3000"])
-def test_loopback_origin_allowed(mcp_url: str, origin: str) -> None:
-    r = mcp_post(mcp_url, INIT, headers={"origin": origin})
+@cases("origin", ["http://localhost:6274", "http://127.0.0.1:3000"])
+async def test_loopback_origin_allowed(connect: Connect, origin: str) -> None:
+    async with connect() as client:
+        r = await post(client, INIT, headers={"origin": origin})
     assert r.status_code == 200
 
 
-def test_any_host_header_accepted(mcp_url: str) -> None:
+@targets()
+async def test_any_host_header_accepted(connect: Connect) -> None:
     # AgentCore connects by container IP with its own Host value.
-    r = mcp_post(mcp_url, INIT, headers={"host": "169.254.1.7:8000"})
+    async with connect() as client:
+        r = await post(client, INIT, headers={"host": "169.254.1.7:8000"})
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize(
+@cases(
     "headers",
     [
         {"mcp-session-id": "made-up-by-the-client"},
@@ -132,76 +216,95 @@ def test_any_host_header_accepted(mcp_url: str) -> None:
             "x-amzn-bedrock-agentcore-runtime-session-id": "r" * 33,
         },
     ],
+    end_to_end=3,
 )
-def test_any_session_id_accepted(mcp_url: str, headers: dict[str, str]) -> None:
-    for body in (INIT, call("echo", {"text": "x"})):
-        hdrs = {**headers, "mcp-protocol-version": "2025-06-18"} if body is not INIT else headers
-        r = mcp_post(mcp_url, body, headers=hdrs)
-        assert r.status_code == 200, r.text
-        assert "result" in parse_body(r)
+async def test_any_session_id_accepted(connect: Connect, headers: dict[str, str]) -> None:
+    async with connect() as client:
+        for body in (INIT, call("echo", {"text": "x"})):
+            hdrs = (
+                {**headers, "mcp-protocol-version": "2025-06-18"} if body is not INIT else headers
+            )
+            r = await post(client, body, headers=hdrs)
+            assert r.status_code == 200, r.text
+            assert "result" in parse_body(r)
 
 
-def test_any_session_id_accepted_modern_era(mcp_url: str) -> None:
-    r = mcp_post(
-        mcp_url,
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": MODERN_META}},
-        headers={
-            "mcp-protocol-version": "2026-07-28",
-            "mcp-method": "tools/list",
-            "mcp-session-id": "whatever-agentcore-sent",
-        },
-    )
+@targets()
+async def test_any_session_id_accepted_modern_era(connect: Connect) -> None:
+    async with connect() as client:
+        r = await post(
+            client,
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": MODERN_META}},
+            headers={
+                "mcp-protocol-version": "2026-07-28",
+                "mcp-method": "tools/list",
+                "mcp-session-id": "whatever-agentcore-sent",
+            },
+        )
     assert r.status_code == 200, r.text
     assert "tools" in parse_body(r)["result"]  # type: ignore[operator]
 
 
-def test_ping_answered_without_handshake(mcp_url: str) -> None:
+@targets()
+async def test_ping_answered_without_handshake(connect: Connect) -> None:
     # AgentCore's health check: an unauthenticated ping with no initialize first.
-    r = mcp_post(mcp_url, {"jsonrpc": "2.0", "id": "health", "method": "ping"})
+    async with connect() as client:
+        r = await post(client, {"jsonrpc": "2.0", "id": "health", "method": "ping"})
     assert r.status_code == 200
     assert r.json() == {"jsonrpc": "2.0", "id": "health", "result": {}}
 
 
-def test_server_discover_modern_era(mcp_url: str) -> None:
-    r = mcp_post(
-        mcp_url,
-        {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": MODERN_META}},
-        headers={"mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"},
-    )
+@targets()
+async def test_server_discover_modern_era(connect: Connect) -> None:
+    async with connect() as client:
+        r = await post(
+            client,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "server/discover",
+                "params": {"_meta": MODERN_META},
+            },
+            headers={"mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"},
+        )
     assert r.status_code == 200, r.text
     result = parse_body(r)["result"]
     assert isinstance(result, dict)
     assert "2026-07-28" in result["supportedVersions"]
 
 
-def test_modern_tools_call_with_routing_headers(mcp_url: str) -> None:
+@targets()
+async def test_modern_tools_call_with_routing_headers(connect: Connect) -> None:
     body = call("echo", {"text": "modern"})
     body["params"]["_meta"] = MODERN_META  # type: ignore[index]
-    r = mcp_post(
-        mcp_url,
-        body,
-        headers={
-            "mcp-protocol-version": "2026-07-28",
-            "mcp-method": "tools/call",
-            "mcp-name": "echo",
-        },
-    )
+    async with connect() as client:
+        r = await post(
+            client,
+            body,
+            headers={
+                "mcp-protocol-version": "2026-07-28",
+                "mcp-method": "tools/call",
+                "mcp-name": "echo",
+            },
+        )
     assert r.status_code == 200, r.text
     assert parse_body(r)["result"]["content"][0]["text"] == "modern"  # type: ignore[index]
 
 
-def test_modern_header_mismatch_rejected(mcp_url: str) -> None:
+@targets()
+async def test_modern_header_mismatch_rejected(connect: Connect) -> None:
     body = call("echo", {"text": "x"})
     body["params"]["_meta"] = MODERN_META  # type: ignore[index]
-    r = mcp_post(
-        mcp_url,
-        body,
-        headers={
-            "mcp-protocol-version": "2026-07-28",
-            "mcp-method": "tools/call",
-            "mcp-name": "add",
-        },
-    )
+    async with connect() as client:
+        r = await post(
+            client,
+            body,
+            headers={
+                "mcp-protocol-version": "2026-07-28",
+                "mcp-method": "tools/call",
+                "mcp-name": "add",
+            },
+        )
     assert r.status_code == 400
     assert "error" in r.json()
 
@@ -209,13 +312,14 @@ def test_modern_header_mismatch_rejected(mcp_url: str) -> None:
 SEPARATORS = "line\u0085next\u2028para\u2029end"
 
 
-@pytest.mark.parametrize("accept", ["application/json", "application/json, text/event-stream"])
-def test_separators_escaped_and_text_unchanged(mcp_url: str, accept: str) -> None:
-    r = mcp_post(
-        mcp_url,
-        call("echo", {"text": SEPARATORS}),
-        headers={"mcp-protocol-version": "2025-11-25", "accept": accept},
-    )
+@cases("accept", ["application/json", "application/json, text/event-stream"], end_to_end=1)
+async def test_separators_escaped_and_text_unchanged(connect: Connect, accept: str) -> None:
+    async with connect() as client:
+        r = await post(
+            client,
+            call("echo", {"text": SEPARATORS}),
+            headers={"mcp-protocol-version": "2025-11-25", "accept": accept},
+        )
     assert r.status_code == 200
     raw = r.content
     for ch in ("\u0085", "\u2028", "\u2029"):
