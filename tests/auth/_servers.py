@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.loopback import serving
 
 
 @dataclass
@@ -152,17 +153,5 @@ def idp_server() -> Iterator[IdpServer]:
 def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.02},
-        name="auth-test-http",
-        daemon=True,
-    )
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host!s}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(server, name="auth-test-http") as base_url:
+        yield base_url

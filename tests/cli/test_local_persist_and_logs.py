@@ -37,6 +37,7 @@ from tests.support.local_cli import (
     local_argv,
     local_cli,
 )
+from tests.support.mcp_messages import body_messages, encoded, final_message, tool_call
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.slow  # local AgentCores stopped and restarted
@@ -160,24 +161,14 @@ def call_tool(
     out = handle.client("bedrock-agentcore").invoke_agent_runtime(
         agentRuntimeArn=arn,
         qualifier=qualifier,
-        payload=json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "tools/call",
-                "params": {"name": name, "arguments": arguments or {}},
-            }
-        ).encode(),
+        payload=encoded(tool_call(name, arguments or {})),
         contentType="application/json",
         accept="application/json, text/event-stream",
         mcpProtocolVersion="2025-06-18",
         **extra,
     )
     assert out["statusCode"] == 200
-    body = out["response"].read().decode()
-    if out["contentType"].startswith("text/event-stream"):
-        body = [ln[5:] for ln in body.splitlines() if ln.startswith("data:")][-1]
-    return dict(json.loads(body))
+    return final_message(body_messages(out["response"].read(), out["contentType"]))
 
 
 def tool_text(reply: dict[str, Any]) -> str:

@@ -4,7 +4,6 @@ plane does when it is cold, busy or throttling: bounded retries, then a clear er
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ from typing import Any
 import httpx2
 
 from agentcore_mcp.client import RetryPolicy, RuntimeTransport
+from tests.support.loopback import serving
 
 PING = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "ping"}).encode()
 COLD = (424, {"x-amzn-errortype": "RuntimeClientError"}, {
@@ -49,16 +49,10 @@ def data_plane(script: list[tuple[int, dict[str, str], dict[str, Any]]]) -> Iter
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    try:
+    with serving(server) as base_url:
         server.sent = sent  # type: ignore[attr-defined]
-        server.url = f"http://127.0.0.1:{server.server_address[1]}/invocations"  # type: ignore[attr-defined]
+        server.url = f"{base_url}/invocations"  # type: ignore[attr-defined]
         yield server  # type: ignore[misc]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, max_retry_seconds=10)

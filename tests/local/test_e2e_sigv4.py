@@ -11,28 +11,13 @@ import pytest
 from agentcore_mcp.auth import SigV4Httpx2Auth, SigV4HttpxAuth
 from agentcore_mcp.client import ConnectOptions, open_client
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
+from tests.support.mcp_messages import body_messages, final_message, init_params, rpc, tool_call
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "boto3-test", "version": "0"},
-    },
-}
+INIT = rpc("initialize", init_params("boto3-test", protocol="2025-06-18"))
 
 
 def invocation_url(handle: LocalAgentCoreHandle, arn: str, qualifier: str = "DEFAULT") -> str:
     return f"{handle.url}/runtimes/{quote(arn, safe='')}/invocations?qualifier={qualifier}"
-
-
-def read_jsonrpc(payload: bytes, content_type: str) -> dict[str, object]:
-    if content_type.startswith("text/event-stream"):
-        datas = [ln[5:].strip() for ln in payload.decode().splitlines() if ln.startswith("data:")]
-        return dict(json.loads(datas[-1]))
-    return dict(json.loads(payload))
 
 
 def test_boto3_invoke_agent_runtime(
@@ -49,15 +34,10 @@ def test_boto3_invoke_agent_runtime(
     assert out["statusCode"] == 200
     session = out["mcpSessionId"]
     assert session and out["runtimeSessionId"] == session
-    reply = read_jsonrpc(out["response"].read(), out["contentType"])
+    reply = final_message(body_messages(out["response"].read(), out["contentType"]))
     assert reply["result"]["serverInfo"]["name"] == "agentcore-mcp-sample"  # type: ignore[index]
 
-    call = {
-        "jsonrpc": "2.0",
-        "id": 2,
-        "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"text": "via boto3"}},
-    }
+    call = tool_call("echo", {"text": "via boto3"}, id_=2)
     out2 = data.invoke_agent_runtime(
         agentRuntimeArn=sigv4_runtime["agentRuntimeArn"],
         payload=json.dumps(call).encode(),
@@ -67,7 +47,7 @@ def test_boto3_invoke_agent_runtime(
         mcpProtocolVersion="2025-06-18",
     )
     assert out2["mcpSessionId"] == session
-    reply2 = read_jsonrpc(out2["response"].read(), out2["contentType"])
+    reply2 = final_message(body_messages(out2["response"].read(), out2["contentType"]))
     assert reply2["result"]["content"][0]["text"] == "via boto3"  # type: ignore[index]
 
 
@@ -95,7 +75,7 @@ def test_runtime_id_with_account_id_in_place_of_arn(
         },
     )
     assert r.status_code == 200, r.text
-    assert read_jsonrpc(r.content, r.headers["content-type"])["result"]
+    assert final_message(r)["result"]
 
 
 def _httpx_auth(session: boto3.Session) -> SigV4HttpxAuth:

@@ -33,6 +33,7 @@ from tests.support.local import (
     run_local_agentcore,
     with_startup_manifest,
 )
+from tests.support.mcp_messages import encoded, messages, rpc
 
 RATE = 2
 AUTH = SigV4HttpxAuth(
@@ -134,27 +135,14 @@ def _url(local: LocalAgentCoreHandle, arn: str) -> str:
     return f"{local.url}/runtimes/{quote(arn, safe='')}/invocations"
 
 
-def rpc(method: str, params: dict[str, Any] | None = None) -> bytes:
-    doc: dict[str, Any] = {"jsonrpc": "2.0", "id": 7, "method": method}
-    if params is not None:
-        doc["params"] = params
-    return json.dumps(doc).encode()
-
-
-def post(url: str, body: bytes, session: str, timeout: float = 60) -> httpx.Response:
+def post(url: str, body: dict[str, Any], session: str, timeout: float = 60) -> httpx.Response:
     return httpx.post(
         url,
-        content=body,
+        content=encoded(body),
         headers={**HEADERS, "mcp-session-id": session},
         auth=AUTH,
         timeout=timeout,
     )
-
-
-def messages(r: httpx.Response) -> list[dict[str, Any]]:
-    if r.headers.get("content-type", "").startswith("text/event-stream"):
-        return [json.loads(line[5:]) for line in r.text.splitlines() if line.startswith("data:")]
-    return [r.json()]
 
 
 def new_session() -> str:
@@ -238,7 +226,7 @@ def tools_runtime(local: LocalAgentCoreHandle) -> str:
 def test_mcp_call_past_the_rate_gets_32003(local: LocalAgentCoreHandle) -> None:
     url = _url(local, _mcp_runtime(local, "fid_rate", {"main.py": TOOLS_MAIN}))
     session = new_session()
-    body = rpc("tools/call", {"name": "shout", "arguments": {"text": "x"}})
+    body = rpc("tools/call", {"name": "shout", "arguments": {"text": "x"}}, id_=7)
     with ThreadPoolExecutor(max_workers=12) as pool:
         answers = list(pool.map(lambda _: post(url, body, session), range(12)))
     codes = []
@@ -262,7 +250,7 @@ def test_synchronous_answer_cut_at_the_15_minute_limit(
     began = time.monotonic()
     r = post(
         _url(local, tools_runtime),
-        rpc("tools/call", {"name": "sleepy", "arguments": {"seconds": 30}}),
+        rpc("tools/call", {"name": "sleepy", "arguments": {"seconds": 30}}, id_=7),
         new_session(),
     )
     assert time.monotonic() - began < 25, "the call was not cut"
@@ -272,10 +260,11 @@ def test_synchronous_answer_cut_at_the_15_minute_limit(
     assert "15-minute limit of synchronous" in doc["error"]["data"]["detail"]
 
 
-def _streamy(seconds: float) -> bytes:
+def _streamy(seconds: float) -> dict[str, Any]:
     return rpc(
         "tools/call",
         {"name": "streamy", "arguments": {"seconds": seconds}, "_meta": {"progressToken": 1}},
+        id_=7,
     )
 
 
@@ -313,8 +302,10 @@ def test_instance_output_in_cloudwatch_logs_and_one_line_per_invocation(
     session = new_session()
     marker = f"marker-{uuid.uuid4()}"
     url = _url(local, arn)
-    assert post(url, rpc("ping"), session).status_code == 200
-    r = post(url, rpc("tools/call", {"name": "shout", "arguments": {"text": marker}}), session)
+    assert post(url, rpc("ping", id_=7), session).status_code == 200
+    r = post(
+        url, rpc("tools/call", {"name": "shout", "arguments": {"text": marker}}, id_=7), session
+    )
     assert r.status_code == 200 and "error" not in messages(r)[-1]
 
     logs = local.client("logs")
@@ -359,7 +350,7 @@ def test_zip_with_a_startup_manifest_answers_ping_before_the_sdk_loads(
     arn = _mcp_runtime(local, "fid_manifest", files, environmentVariables={"LOG_LEVEL": "info"})
     runtime_id = arn.rsplit("/", 1)[1]
     session = new_session()
-    r = post(_url(local, arn), rpc("ping"), session)
+    r = post(_url(local, arn), rpc("ping", id_=7), session)
     assert r.status_code == 200 and messages(r)[-1]["result"] == {}, r.text
     tag = f"[{session[:12]} "
     deadline = time.monotonic() + 30

@@ -13,6 +13,7 @@ from botocore.credentials import Credentials
 
 from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
+from tests.support.mcp_messages import encoded, final_message, tool_call
 
 INSPECT_MAIN = """\
 import os
@@ -62,15 +63,9 @@ def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
 
 
 def seen(url: str, **headers: str) -> dict[str, Any]:
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": "seen", "arguments": {}},
-    }
     r = httpx.post(
         url,
-        content=json.dumps(body),
+        content=encoded(tool_call("seen", {})),
         auth=AUTH,
         timeout=60,
         headers={
@@ -81,10 +76,7 @@ def seen(url: str, **headers: str) -> dict[str, Any]:
         },
     )
     assert r.status_code == 200, r.text
-    text = r.text
-    if r.headers["content-type"].startswith("text/event-stream"):
-        text = [ln[5:] for ln in text.splitlines() if ln.startswith("data:")][-1]
-    result = json.loads(text)["result"]
+    result = final_message(r)["result"]
     assert not result.get("isError"), result
     return dict(json.loads(result["content"][0]["text"]))
 

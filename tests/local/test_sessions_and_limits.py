@@ -25,6 +25,7 @@ from tests.support.local import (
     LocalAgentCoreHandle,
     run_local_agentcore,
 )
+from tests.support.mcp_messages import encoded, final_message, rpc, tool_call
 
 AUTH = SigV4HttpxAuth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
@@ -58,24 +59,6 @@ def crash() -> str:
 
 serve(mcp)
 """
-
-
-def rpc(method: str, params: dict[str, Any] | None = None, id_: int = 1) -> bytes:
-    doc: dict[str, Any] = {"jsonrpc": "2.0", "id": id_, "method": method}
-    if params is not None:
-        doc["params"] = params
-    return json.dumps(doc).encode()
-
-
-def call_tool(name: str, args: dict[str, Any] | None = None) -> bytes:
-    return rpc("tools/call", {"name": name, "arguments": args or {}})
-
-
-def body_json(r: httpx.Response) -> dict[str, Any]:
-    if r.headers.get("content-type", "").startswith("text/event-stream"):
-        datas = [ln[5:].strip() for ln in r.text.splitlines() if ln.startswith("data:")]
-        return dict(json.loads(datas[-1]))
-    return dict(r.json())
 
 
 @pytest.fixture(scope="module")
@@ -117,16 +100,18 @@ def patient(fast_clock: LocalAgentCoreHandle) -> str:
     return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
 
 
-def post(url: str, body: bytes, session: str | None = None, **headers: str) -> httpx.Response:
+def post(
+    url: str, body: dict[str, Any], session: str | None = None, **headers: str
+) -> httpx.Response:
     h = {**HEADERS, **headers}
     if session:
         h["mcp-session-id"] = session
-    return httpx.post(url, content=body, headers=h, auth=AUTH, timeout=60)
+    return httpx.post(url, content=encoded(body), headers=h, auth=AUTH, timeout=60)
 
 
 def pid_of(url: str, session: str) -> int:
-    r = post(url, call_tool("pid"), session)
-    return int(body_json(r)["result"]["structuredContent"]["result"])
+    r = post(url, tool_call("pid", {}), session)
+    return int(final_message(r)["result"]["structuredContent"]["result"])
 
 
 def stop_all(handle: LocalAgentCoreHandle, url: str, sessions: list[str]) -> None:
@@ -231,9 +216,9 @@ def test_crash_mid_call_maps_to_runtime_client_error_then_fresh_instance(
     sid = post(crashy, rpc("ping")).headers["mcp-session-id"]
     before = pid_of(crashy, sid)
     started = time.monotonic()
-    r = post(crashy, call_tool("crash"), sid)
+    r = post(crashy, tool_call("crash", {}), sid)
     assert time.monotonic() - started < 10  # at once, not a hang
-    assert body_json(r)["error"]["code"] == -32010
+    assert final_message(r)["error"]["code"] == -32010
     after = pid_of(crashy, sid)
     assert after != before
     assert "exited with status 3" in fast_clock.log(crashy.split("runtime%2F")[1].split("/")[0])

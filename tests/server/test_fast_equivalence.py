@@ -25,40 +25,25 @@ from agentcore_mcp.server.app import McpFront, build_app
 from agentcore_mcp.server.manifest import call_in_process
 from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import ServerSettings
+from tests.support.mcp_messages import (
+    MODERN,
+    messages,
+    modern_headers,
+    rpc,
+    tool_call,
+    with_modern_meta,
+)
 from tests.support.procs import RunningProcess, run_mcp_server
 
-MODERN = "2026-07-28"
-META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientCapabilities": {},
-    "io.modelcontextprotocol/clientInfo": {"name": "eq", "version": "1"},
-}
 UNICODE = "naïve café ☕ 日本語 \U0001f600 \u0085 \u2028 \u2029 \x00 end"
-
-
-def rpc(method: str, params: dict[str, Any] | None = None, id_: Any = 1) -> dict[str, Any]:
-    doc: dict[str, Any] = {"jsonrpc": "2.0", "id": id_, "method": method}
-    if params is not None:
-        doc["params"] = params
-    return doc
-
-
-def call(name: str, arguments: Any = None, **extra: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {"name": name, **extra}
-    if arguments is not None:
-        params["arguments"] = arguments
-    return rpc("tools/call", params)
 
 
 def modern(
     doc: dict[str, Any], *, name: str | None = None, method: str | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     doc = json.loads(json.dumps(doc))
-    doc.setdefault("params", {})["_meta"] = {**META, **doc.get("params", {}).get("_meta", {})}
-    headers = {"mcp-protocol-version": MODERN, "mcp-method": method or doc["method"]}
-    if name is not None:
-        headers["mcp-name"] = name
-    return doc, headers
+    doc["params"] = with_modern_meta(doc.get("params"), "eq")
+    return doc, modern_headers(method or doc["method"], name)
 
 
 TOOL_CASES: list[tuple[str, Any]] = [
@@ -92,7 +77,7 @@ def corpus() -> Iterator[tuple[str, bytes, dict[str, str]]]:
         h = {"mcp-protocol-version": version} if version else {}
         tag = version or "no-header"
         for i, (name, args) in enumerate(TOOL_CASES):
-            yield f"{tag}:call:{name}:{i}", json.dumps(call(name, args)).encode(), h
+            yield f"{tag}:call:{name}:{i}", json.dumps(tool_call(name, args)).encode(), h
         yield f"{tag}:ping", json.dumps(rpc("ping")).encode(), h
         yield f"{tag}:ping-meta", json.dumps(rpc("ping", {"_meta": {"k": 1}})).encode(), h
         yield f"{tag}:ping-bad-params", json.dumps(rpc("ping", {"x": 1})).encode(), h
@@ -108,17 +93,17 @@ def corpus() -> Iterator[tuple[str, bytes, dict[str, str]]]:
         )
         yield (
             f"{tag}:call-extra-param",
-            json.dumps(call("echo", {"text": "x"}, requestState="zz")).encode(),
+            json.dumps(tool_call("echo", {"text": "x"}, requestState="zz")).encode(),
             h,
         )
         yield (
             f"{tag}:call-progress-token",
-            json.dumps(call("echo", {"text": "p"}, _meta={"progressToken": 5})).encode(),
+            json.dumps(tool_call("echo", {"text": "p"}, _meta={"progressToken": 5})).encode(),
             h,
         )
         yield (
             f"{tag}:string-id",
-            json.dumps(call("echo", {"text": "s"}) | {"id": "abc"}).encode(),
+            json.dumps(tool_call("echo", {"text": "s"}) | {"id": "abc"}).encode(),
             h,
         )
         yield (
@@ -154,15 +139,18 @@ def corpus() -> Iterator[tuple[str, bytes, dict[str, str]]]:
         {"mcp-protocol-version": "1999-01-01"},
     )
     for i, (name, args) in enumerate(TOOL_CASES):
-        doc, h = modern(call(name, args), name=name)
+        doc, h = modern(tool_call(name, args), name=name)
         yield f"modern:call:{name}:{i}", json.dumps(doc).encode(), h
     for label, doc, hdr in [
         ("ping", *modern(rpc("ping"))),
         ("list", *modern(rpc("tools/list"))),
         ("discover", *modern(rpc("server/discover"))),
-        ("name-mismatch", *modern(call("echo", {"text": "x"}), name="add")),
-        ("name-missing", *modern(call("echo", {"text": "x"}))),
-        ("method-mismatch", *modern(call("echo", {"text": "x"}), name="echo", method="tools/list")),
+        ("name-mismatch", *modern(tool_call("echo", {"text": "x"}), name="add")),
+        ("name-missing", *modern(tool_call("echo", {"text": "x"}))),
+        (
+            "method-mismatch",
+            *modern(tool_call("echo", {"text": "x"}), name="echo", method="tools/list"),
+        ),
     ]:
         yield f"modern:{label}", json.dumps(doc).encode(), hdr
     no_caps, h = modern(rpc("ping"))
@@ -194,14 +182,6 @@ FAST_LABELS = {
     "string-id",
     "notification",
 }
-
-
-def messages(r: httpx.Response) -> list[Any]:
-    if not r.content:
-        return []
-    if r.headers.get("content-type", "").startswith("text/event-stream"):
-        return [json.loads(line[5:]) for line in r.text.splitlines() if line.startswith("data:")]
-    return [r.json()]
 
 
 MODES = ["auto", "sse"]
@@ -336,9 +316,9 @@ def test_repeated_results_of_one_shape_stay_equal(local_pair: InProcessPair, ver
         + [("fail", {"message": f"m{n}"}) for n in range(3)]
     ):
         if version == MODERN:
-            doc, headers = modern(call(name, args), name=name)
+            doc, headers = modern(tool_call(name, args), name=name)
         else:
-            doc, headers = call(name, args), {"mcp-protocol-version": version}
+            doc, headers = tool_call(name, args), {"mcp-protocol-version": version}
         doc["id"] = i
         # The body bytes `httpx.post(json=doc)` sends.
         body = httpx.Request("POST", "http://127.0.0.1/mcp", json=doc).content
@@ -440,7 +420,7 @@ async def test_str_shortcut_across_rechecks_matches_sdk(monkeypatch: pytest.Monk
             for n in range(24):
                 name = ("echo", "plain", "blob")[n % 3]
                 args = {"size_bytes": n} if name == "blob" else {"text": f"{n} {UNICODE}"}
-                doc = call(name, args) | {"id": n}
+                doc = tool_call(name, args) | {"id": n}
                 fast = await post(dispatcher.dispatch, version, doc)
                 assert fast == await post(reference.dispatch, version, doc), (version, name, n)
                 sdk = await post(dispatcher.sdk.dispatch, version, doc)
@@ -478,7 +458,7 @@ async def test_text_json_cannot_carry_is_a_500_internal_error(dispatcher: str) -
     async with front.dispatcher.lifespan():
         answers = []
         for name in ("broken", "fine"):
-            body = json.dumps(call(name, {})).encode()
+            body = json.dumps(tool_call(name, {})).encode()
             answers.append(await call_in_process(front, body, accept, "/mcp"))
     (status, _, payload), (ok_status, _, ok_payload) = answers
     assert status == 500
@@ -522,7 +502,7 @@ async def test_aliased_and_pre_parsed_arguments_match_the_sdk() -> None:
         assert isinstance(front, McpFront)
     async with fronts[0].dispatcher.lifespan(), fronts[1].dispatcher.lifespan():  # type: ignore[attr-defined]
         for i, args in enumerate(cases):
-            body = json.dumps({**call("shapes", args), "id": i}).encode()
+            body = json.dumps({**tool_call("shapes", args), "id": i}).encode()
             fast, sdk = [await call_in_process(f, body, accept, "/mcp") for f in fronts]
             assert (b"x-agentcore-mcp-dispatch", b"fast") in fast[1], "answered by the fast path"
             assert fast[0] == sdk[0], args

@@ -20,37 +20,31 @@ from agentcore_mcp.server.app import McpFront, build_app
 from agentcore_mcp.server.manifest import call_in_process
 from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import LARGE_BODY_BYTES, ServerSettings
+from tests.support.mcp_messages import (
+    LEGACY,
+    body_messages,
+    encoded,
+    init_params,
+    modern_headers,
+    notification,
+    rpc,
+    with_modern_meta,
+)
 
-MODERN = "2026-07-28"
-META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientCapabilities": {},
-    "io.modelcontextprotocol/clientInfo": {"name": "hardening", "version": "1"},
-}
-INIT_PARAMS = {
-    "protocolVersion": "2025-11-25",
-    "capabilities": {},
-    "clientInfo": {"name": "hardening", "version": "1"},
-}
+INIT_PARAMS = init_params("hardening", "1")
 ECHO = {"name": "echo", "arguments": {"text": "hi"}}
 
 
 def legacy(method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> Any:
-    doc: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-    if not notify:
-        doc["id"] = 1
-    if params is not None:
-        doc["params"] = params
-    headers = [] if method == "initialize" else [(b"mcp-protocol-version", b"2025-11-25")]
-    return json.dumps(doc).encode(), headers
+    doc = notification(method, params) if notify else rpc(method, params)
+    headers = [] if method == "initialize" else [(b"mcp-protocol-version", LEGACY.encode())]
+    return encoded(doc), headers
 
 
 def modern(method: str, params: dict[str, Any] | None = None) -> Any:
-    doc = {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**(params or {}), "_meta": META}}
-    headers = [(b"mcp-protocol-version", MODERN.encode()), (b"mcp-method", method.encode())]
-    if method == "tools/call":
-        headers.append((b"mcp-name", b"echo"))
-    return json.dumps(doc).encode(), headers
+    doc = rpc(method, with_modern_meta(params, "hardening"))
+    headers = modern_headers(method, "echo" if method == "tools/call" else None)
+    return encoded(doc), [(k.encode(), v.encode()) for k, v in headers.items()]
 
 
 REQUESTS = {
@@ -83,9 +77,9 @@ async def serving(dispatcher: str, **limits: int) -> AsyncIterator[McpFront]:
 
 async def post(front: McpFront, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, Any]:
     status, _, payload = await call_in_process(front, body, headers, "/mcp")
-    if payload.startswith(b"event:"):
-        payload = payload.split(b"data: ", 1)[1].split(b"\r\n", 1)[0]
-    return status, json.loads(payload) if payload else None
+    sse = payload.startswith(b"event:")
+    docs = body_messages(payload, "text/event-stream" if sse else "application/json")
+    return status, docs[0] if docs else None
 
 
 # --- Accept ---------------------------------------------------------------------------

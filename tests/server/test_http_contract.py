@@ -20,23 +20,17 @@ import pytest
 from agentcore_mcp.server.app import McpFront, build_app
 from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import ServerSettings
+from tests.support.mcp_messages import (
+    final_message,
+    init_params,
+    modern_meta,
+    rpc,
+    tool_call,
+)
 from tests.support.procs import RunningProcess, mcp_post
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "raw-test", "version": "0"},
-    },
-}
-MODERN_META = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientCapabilities": {},
-    "io.modelcontextprotocol/clientInfo": {"name": "raw-test", "version": "0"},
-}
+INIT = rpc("initialize", init_params("raw-test", protocol="2025-06-18"))
+MODERN_META = modern_meta("raw-test", "0")
 # What `sample_server` (tests/conftest.py) adds to the environment of its process.
 SAMPLE_SERVER_ENV = {"MCP_SSE_KEEPALIVE_SECONDS": "0.2"}
 
@@ -98,36 +92,12 @@ async def post(
     return await client.post(path, content=content, headers=base)
 
 
-def call(name: str, arguments: dict[str, object], id_: int = 7) -> dict[str, object]:
-    return {
-        "jsonrpc": "2.0",
-        "id": id_,
-        "method": "tools/call",
-        "params": {"name": name, "arguments": arguments},
-    }
-
-
-def parse_body(response: httpx.Response) -> dict[str, object]:
-    """The JSON-RPC response from a JSON or SSE body."""
-    if response.headers["content-type"].startswith("text/event-stream"):
-        events = [
-            line[len("data: ") :]
-            for line in response.text.splitlines()
-            if line.startswith("data: ")
-        ]
-        docs = [json.loads(e) for e in events]
-        final = [d for d in docs if "id" in d and ("result" in d or "error" in d)]
-        assert final, f"no response in SSE body: {response.text!r}"
-        return dict(final[-1])
-    return dict(response.json())
-
-
 @cases("path", ["/mcp", "/mcp/"], end_to_end=1)
 async def test_initialize_on_both_paths(connect: Connect, path: str) -> None:
     async with connect() as client:
         r = await post(client, INIT, path=path)
     assert r.status_code == 200
-    result = parse_body(r)["result"]
+    result = final_message(r)["result"]
     assert isinstance(result, dict)
     assert result["protocolVersion"] == "2025-06-18"
     assert result["serverInfo"]["name"] == "agentcore-mcp-sample"
@@ -220,13 +190,13 @@ async def test_any_host_header_accepted(connect: Connect) -> None:
 )
 async def test_any_session_id_accepted(connect: Connect, headers: dict[str, str]) -> None:
     async with connect() as client:
-        for body in (INIT, call("echo", {"text": "x"})):
+        for body in (INIT, tool_call("echo", {"text": "x"}, id_=7)):
             hdrs = (
                 {**headers, "mcp-protocol-version": "2025-06-18"} if body is not INIT else headers
             )
             r = await post(client, body, headers=hdrs)
             assert r.status_code == 200, r.text
-            assert "result" in parse_body(r)
+            assert "result" in final_message(r)
 
 
 @targets()
@@ -234,7 +204,7 @@ async def test_any_session_id_accepted_modern_era(connect: Connect) -> None:
     async with connect() as client:
         r = await post(
             client,
-            {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": MODERN_META}},
+            rpc("tools/list", {"_meta": MODERN_META}),
             headers={
                 "mcp-protocol-version": "2026-07-28",
                 "mcp-method": "tools/list",
@@ -242,7 +212,7 @@ async def test_any_session_id_accepted_modern_era(connect: Connect) -> None:
             },
         )
     assert r.status_code == 200, r.text
-    assert "tools" in parse_body(r)["result"]  # type: ignore[operator]
+    assert "tools" in final_message(r)["result"]  # type: ignore[operator]
 
 
 @targets()
@@ -259,23 +229,18 @@ async def test_server_discover_modern_era(connect: Connect) -> None:
     async with connect() as client:
         r = await post(
             client,
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "server/discover",
-                "params": {"_meta": MODERN_META},
-            },
+            rpc("server/discover", {"_meta": MODERN_META}),
             headers={"mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"},
         )
     assert r.status_code == 200, r.text
-    result = parse_body(r)["result"]
+    result = final_message(r)["result"]
     assert isinstance(result, dict)
     assert "2026-07-28" in result["supportedVersions"]
 
 
 @targets()
 async def test_modern_tools_call_with_routing_headers(connect: Connect) -> None:
-    body = call("echo", {"text": "modern"})
+    body = tool_call("echo", {"text": "modern"}, id_=7)
     body["params"]["_meta"] = MODERN_META  # type: ignore[index]
     async with connect() as client:
         r = await post(
@@ -288,12 +253,12 @@ async def test_modern_tools_call_with_routing_headers(connect: Connect) -> None:
             },
         )
     assert r.status_code == 200, r.text
-    assert parse_body(r)["result"]["content"][0]["text"] == "modern"  # type: ignore[index]
+    assert final_message(r)["result"]["content"][0]["text"] == "modern"  # type: ignore[index]
 
 
 @targets()
 async def test_modern_header_mismatch_rejected(connect: Connect) -> None:
-    body = call("echo", {"text": "x"})
+    body = tool_call("echo", {"text": "x"}, id_=7)
     body["params"]["_meta"] = MODERN_META  # type: ignore[index]
     async with connect() as client:
         r = await post(
@@ -317,7 +282,7 @@ async def test_separators_escaped_and_text_unchanged(connect: Connect, accept: s
     async with connect() as client:
         r = await post(
             client,
-            call("echo", {"text": SEPARATORS}),
+            tool_call("echo", {"text": SEPARATORS}, id_=7),
             headers={"mcp-protocol-version": "2025-11-25", "accept": accept},
         )
     assert r.status_code == 200
@@ -329,7 +294,7 @@ async def test_separators_escaped_and_text_unchanged(connect: Connect, accept: s
     for line in r.text.splitlines():
         if line.startswith("data: "):
             json.loads(line[6:])
-    result = parse_body(r)["result"]
+    result = final_message(r)["result"]
     assert result["content"][0]["text"] == SEPARATORS  # type: ignore[index]
     if r.headers["content-type"] == "application/json":
         assert int(r.headers["content-length"]) == len(raw)
@@ -342,7 +307,7 @@ def test_body_over_limit_is_413_and_server_keeps_serving(tmp_path: object) -> No
 
     with run_mcp_server(Path(str(tmp_path)), env={"MCP_MAX_BODY_BYTES": "1000"}) as srv:
         url = f"{srv.base_url}/mcp"
-        big = call("echo", {"text": "x" * 5000})
+        big = tool_call("echo", {"text": "x" * 5000}, id_=7)
         r = mcp_post(url, big)
         assert r.status_code == 413
         assert "MCP_MAX_BODY_BYTES" in r.json()["error"]["message"]
@@ -361,8 +326,8 @@ def test_body_over_limit_is_413_and_server_keeps_serving(tmp_path: object) -> No
             },
         )
         assert r.status_code == 413
-        ok = mcp_post(url, call("echo", {"text": "small"}))
-        assert parse_body(ok)["result"]["content"][0]["text"] == "small"  # type: ignore[index]
+        ok = mcp_post(url, tool_call("echo", {"text": "small"}, id_=7))
+        assert final_message(ok)["result"]["content"][0]["text"] == "small"  # type: ignore[index]
 
 
 def test_startup_line_and_sigterm(tmp_path: object) -> None:

@@ -31,6 +31,7 @@ from agentcore_mcp.server.manifest import (
     write_manifest,
 )
 from agentcore_mcp.server.starting import early_answer
+from tests.support.mcp_messages import init_params, modern_meta
 from tests.support.procs import (
     REPO,
     RunningProcess,
@@ -42,11 +43,7 @@ from tests.support.procs import (
 
 BENCH_APP = "tests.support.bench_app:mcp"
 ENV_APP = "tests.support.env_tools_app:mcp"
-INIT = {
-    "protocolVersion": "2025-11-25",
-    "capabilities": {"roots": {"listChanged": True}},
-    "clientInfo": {"name": "test", "version": "1"},
-}
+INIT = init_params("test", "1", capabilities={"roots": {"listChanged": True}})
 
 
 @pytest.fixture(scope="module")
@@ -186,11 +183,7 @@ def _request(
 
 def test_only_plain_shapes_are_answered_early(bench_manifest: Path) -> None:
     manifest = load_manifest(bench_manifest, BENCH_APP)
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "c", "version": "1"},
-    }
+    meta = modern_meta("c")
     answered = [
         _request("initialize", INIT),
         _request("tools/list"),

@@ -27,6 +27,7 @@ from mcp_types import CallToolResult, TextContent
 
 from agentcore_mcp.server.sample.web_search import INSTRUCTIONS
 from tests.support.fake_openai import ANSWER_TEXT, CITED_URLS, FakeOpenAI, run_fake_openai
+from tests.support.loopback import serving
 from tests.support.moto import MotoServer, run_moto
 from tests.support.procs import RunningProcess, free_port, run_mcp_server
 
@@ -465,15 +466,11 @@ def slow_denying_secrets_manager(delay: float) -> Iterator[tuple[str, threading.
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", arrived
-    finally:
-        stop.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(httpd) as url:
+        try:
+            yield url, arrived
+        finally:
+            stop.set()
 
 
 @pytest.mark.slow

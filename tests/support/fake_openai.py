@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.loopback import serving
+
 SLOW_SECONDS = 5.0
 SCENARIOS = frozenset({"ok", "401", "429", "500", "slow", "empty", "garbage"})
 
@@ -383,15 +385,11 @@ def _make_server(port: int = 0) -> _Server:
 def run_fake_openai() -> Iterator[FakeOpenAI]:
     """Serve the fake on a free loopback port in a background thread."""
     server = _make_server()
-    thread = threading.Thread(target=server.serve_forever, name="fake-openai", daemon=True)
-    thread.start()
-    try:
-        yield FakeOpenAI(int(server.server_address[1]), server)
-    finally:
-        server.state.stopping.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(server, name="fake-openai"):
+        try:
+            yield FakeOpenAI(int(server.server_address[1]), server)
+        finally:
+            server.state.stopping.set()
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from tests.local.control.harness import (
     ControlPlaneServer,
     serve_control_plane,
 )
+from tests.support.local import TRUST_POLICY
 from tests.support.moto import ACCOUNT_ID, MotoServer, run_moto
 
 REGION = "us-east-1"
@@ -36,17 +37,6 @@ ARN_RE = re.compile(
     rf"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT_ID}:runtime/(?P<id>[a-zA-Z][a-zA-Z0-9_]{{0,47}}"
     r"-[a-zA-Z0-9]{10})"
 )
-TRUST_AGENTCORE = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
-        }
-    ],
-}
 TRUST_LAMBDA = {
     "Version": "2012-10-17",
     "Statement": [
@@ -67,7 +57,7 @@ _names = itertools.count()
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     with run_moto(tmp_path_factory.mktemp("moto"), region=REGION) as server:
         iam = server.client("iam")
-        iam.create_role(RoleName="AgentRole", AssumeRolePolicyDocument=json.dumps(TRUST_AGENTCORE))
+        iam.create_role(RoleName="AgentRole", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
         iam.create_role(RoleName="LambdaRole", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
         s3 = server.client("s3")
         s3.create_bucket(Bucket=BUCKET)
