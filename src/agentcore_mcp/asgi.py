@@ -57,6 +57,16 @@ def declared_too_large(content_length: bytes | str | None, limit: int | None) ->
     return text.isdigit() and int(text) > limit
 
 
+async def until_disconnected(receive: Receive) -> None:
+    """Return once the client has gone, for a request whose body was read in full.
+
+    Servers also say `http.disconnect` once the response is complete, so a caller that
+    must tell the two apart tracks its own last write.
+    """
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def read_body(receive: Receive, limit: int | None = None) -> bytes:
     """Read the whole body, failing as soon as it passes `limit` rather than after."""
     message = await receive()

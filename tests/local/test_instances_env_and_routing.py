@@ -4,6 +4,8 @@ an engine, and the other AWS services reached through the same port."""
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -157,3 +159,87 @@ def test_other_aws_services_share_the_port(local_agentcore: LocalAgentCoreHandle
     assert "/aws/bedrock-agentcore/runtimes/test" in names
     ident = local_agentcore.client("sts").get_caller_identity()
     assert ident["Account"] == "123456789012"
+
+
+# A raw ASGI server: one SSE event, then it waits for its caller to leave and notes it.
+LEAVE_MAIN = """
+import os, pathlib, uvicorn
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")]})
+    event = (b'event: message\\ndata: {"jsonrpc":"2.0","method":"notifications/message",'
+             b'"params":{"level":"info","data":"started"}}\\n\\n')
+    await send({"type": "http.response.body", "more_body": True, "body": event})
+    message = await receive()  # uvicorn says http.disconnect when the caller leaves
+    pathlib.Path(os.environ["MARK"]).write_text(message["type"])
+
+uvicorn.run(app, host=os.environ["HOST"], port=int(os.environ["PORT"]), log_level="warning")
+"""
+
+
+def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
+    local_agentcore: LocalAgentCoreHandle, tmp_path: Path
+) -> None:
+    mark = tmp_path / "left"
+    got = local_agentcore.create_runtime(
+        "leaves", {"main.py": LEAVE_MAIN}, environmentVariables={"MARK": str(mark)}
+    )
+    assert got["status"] == "READY", got
+    url = f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+        "x-amzn-bedrock-agentcore-runtime-session-id": "leaving-session-0123456789-abcdefghij",
+    }
+    with httpx.Client(timeout=60) as client:
+        with client.stream(
+            "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH
+        ) as r:
+            assert r.status_code == 200
+            first = next(r.iter_lines())
+            assert first == "event: message"
+        # The stream is closed here, mid-answer: the instance must see its caller leave.
+        deadline = time.monotonic() + 20
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mark.exists(), "the instance never saw the caller leave"
+        assert mark.read_text() == "http.disconnect"
+        # The local AgentCore serves on: the session's next call gets an answer.
+        with client.stream(
+            "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH
+        ) as again:
+            assert again.status_code == 200
+            assert next(again.iter_lines()) == "event: message"
+
+
+def test_a_runtime_that_cannot_serve_refuses_in_its_protocols_form(
+    local_agentcore: LocalAgentCoreHandle,
+) -> None:
+    """CREATE_FAILED (like CREATING, or being deleted): an MCP runtime's invocation gets
+    the contract's JSON-RPC form, 200 and -32006 with the request's id, not a plain 400."""
+    got = local_agentcore.create_runtime("cannot_serve", {"main.py": "raise SystemExit(3)"})
+    assert got["status"] == "CREATE_FAILED"
+    url = f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    r = httpx.post(
+        url,
+        content=encoded(tool_call("echo", {"text": "hi"}, id_=41)),
+        auth=AUTH,
+        timeout=60,
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2025-11-25",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["x-amzn-errortype"] == "ValidationException"
+    doc = r.json()
+    assert doc["id"] == 41
+    assert doc["error"]["code"] == -32006
+    assert "CREATE_FAILED" in doc["error"]["data"]["detail"]

@@ -26,6 +26,7 @@ from agentcore_mcp.asgi import (
     read_body,
     send_body,
     send_json,
+    until_disconnected,
 )
 from agentcore_mcp.auth import (
     AUTHORIZATION_METHOD_MISMATCH,
@@ -242,8 +243,15 @@ class DataPlane:
                         "quota; `local start --rate-limit N` sets it, 0 turns it off). Retry "
                         "with backoff.",
                     )
-                await self._invoke(request, runtime, body, send, mcp=mcp, outcome=outcome)
+                await self._invoke(request, runtime, body, receive, send, mcp=mcp, outcome=outcome)
         except DataPlaneError as exc:
+            # A runtime that cannot serve (CREATING, FAILED, being deleted) is still an MCP
+            # runtime: its refusal takes the JSON-RPC form too (200 + -32006).
+            if exc.mcp and not mcp:
+                mcp = True
+                # Read the body (within the limit) so the error answers the request's id.
+                with contextlib.suppress(DataPlaneError):
+                    body = await self._read_body(request, receive)
             await _send_error(send, exc, mcp=mcp, request_id=_request_id(body))
         return body if invocation else None
 
@@ -268,7 +276,9 @@ class DataPlane:
         except RuntimeNotFound as exc:
             raise ResourceNotFoundError(str(exc)) from exc
         except RuntimeNotReady as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(
+                str(exc), mcp=exc.server_protocol == "MCP" and request.operation == "invocations"
+            ) from exc
 
     async def _read_body(self, request: DataPlaneRequest, receive: Receive) -> bytes:
         declared = request.header("content-length")
@@ -390,6 +400,7 @@ class DataPlane:
         request: DataPlaneRequest,
         runtime: ResolvedRuntime,
         body: bytes,
+        receive: Receive,
         send: Send,
         *,
         mcp: bool,
@@ -436,7 +447,9 @@ class DataPlane:
                 "restart, upload the zip again (the embedded S3 starts empty).",
             ) from exc
         try:
-            await self._forward(request, runtime, session, instance, body, send, mcp=mcp)
+            await self._forward_until_client_leaves(
+                request, runtime, session, instance, body, receive, send, mcp=mcp
+            )
         finally:
             await self.sessions.release(session)
 
@@ -456,6 +469,56 @@ class DataPlane:
         headers.append((b"mcp-session-id", sid))
         headers.append((SESSION_HEADER_BYTES, sid))
         return headers
+
+    async def _forward_until_client_leaves(
+        self,
+        request: DataPlaneRequest,
+        runtime: ResolvedRuntime,
+        session: Session,
+        instance: Instance,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        *,
+        mcp: bool,
+    ) -> None:
+        """`_forward`, cut when the client closes its connection: the connection to the
+        instance is closed too, so the server sees its caller leave (as behind the
+        service) instead of working on for nobody until the call's limit."""
+        forwarding = asyncio.current_task()
+        assert forwarding is not None
+        answered = False
+        client_left = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True  # after this, `http.disconnect` only means "complete"
+            await send(message)
+
+        async def watch() -> None:
+            nonlocal client_left
+            await until_disconnected(receive)
+            if not answered:
+                client_left = True
+                forwarding.cancel()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await self._forward(request, runtime, session, instance, body, tracked_send, mcp=mcp)
+        except asyncio.CancelledError:
+            if not client_left:
+                raise
+            forwarding.uncancel()
+            logger.info(
+                "runtime %s session %s: the caller closed its connection mid-call; the "
+                "connection to the instance was closed too",
+                runtime.runtime_id,
+                session.id,
+            )
+        finally:
+            answered = True
+            watcher.cancel()
 
     async def _forward(
         self,

@@ -86,11 +86,14 @@ class DataPlaneError(Exception):
         *,
         headers: dict[str, str] | None = None,
         status: int | None = None,
+        mcp: bool = False,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
         self.status_override = status
+        # Known to concern an MCP invocation before the runtime was resolved.
+        self.mcp = mcp
 
     def render(self, *, mcp: bool, request_id: object = None) -> tuple[int, dict[str, str], bytes]:
         if mcp and self.error_type in MCP_ERRORS:

@@ -32,6 +32,7 @@ from agentcore_mcp.asgi import (
     read_body,
     send_body,
     split_host,
+    until_disconnected,
 )
 from agentcore_mcp.proxy.forwarder import (
     Answer,
@@ -166,8 +167,7 @@ class ProxyApp:
         async with anyio.create_task_group() as tg:
 
             async def watch_disconnect() -> None:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
+                await until_disconnected(receive)
                 tg.cancel_scope.cancel()  # the client left: close the upstream stream too
 
             tg.start_soon(watch_disconnect)

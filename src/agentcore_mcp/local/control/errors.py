@@ -100,17 +100,25 @@ class RuntimeNotReady(Exception):
     """resolve_invocation: the runtime exists but has nothing that can serve yet.
 
     `status` is the runtime's (or the endpoint's) status, e.g. CREATING or CREATE_FAILED;
-    the message says what to do about it.
+    the message says what to do about it. `server_protocol` is the runtime's latest
+    version's (MCP, HTTP, A2A), so that the refusal takes that protocol's form.
     """
 
     def __init__(
-        self, message: str, *, runtime_id: str, status: str, failure_reason: str | None = None
+        self,
+        message: str,
+        *,
+        runtime_id: str,
+        status: str,
+        failure_reason: str | None = None,
+        server_protocol: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.runtime_id = runtime_id
         self.status = status
         self.failure_reason = failure_reason
+        self.server_protocol = server_protocol
 
     def __str__(self) -> str:
         return self.message

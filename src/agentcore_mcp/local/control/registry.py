@@ -111,6 +111,7 @@ class RuntimeRegistry:
                     f"Agent runtime {runtime_id} is being deleted.",
                     runtime_id=runtime_id,
                     status=DELETING,
+                    server_protocol=rt.latest.config.protocol.server_protocol,
                 )
             q = qualifier or DEFAULT_ENDPOINT
             if VERSION_RE.fullmatch(q):
@@ -449,6 +450,7 @@ class RuntimeRegistry:
             runtime_id=rt.runtime_id,
             status=version.status,
             failure_reason=version.failure_reason,
+            server_protocol=version.config.protocol.server_protocol,
         )
 
     @staticmethod
