@@ -7,7 +7,7 @@ concurrent calls still overlap. Observed from outside, as a client would see it.
 from __future__ import annotations
 
 import asyncio
-import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,9 +33,9 @@ def timing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningP
         yield srv
 
 
-async def _calls(url: str, name: str, args: dict[str, object], n: int) -> float:
-    async with httpx.AsyncClient(timeout=30) as client:
-        started = time.monotonic()
+async def _calls(url: str, name: str, args: dict[str, object], n: int) -> list[object]:
+    """`n` concurrent calls; their structured results, in order."""
+    async with httpx.AsyncClient(timeout=60) as client:
         replies = await asyncio.gather(
             *(
                 client.post(
@@ -51,30 +51,33 @@ async def _calls(url: str, name: str, args: dict[str, object], n: int) -> float:
                 for i in range(n)
             )
         )
-        elapsed = time.monotonic() - started
+    results = []
     for r in replies:
         assert r.status_code == 200
-        assert r.json()["result"]["isError"] is False
+        result = r.json()["result"]
+        assert result["isError"] is False
         assert r.headers["x-agentcore-mcp-dispatch"] == "fast"
-    return elapsed
+        results.append(result["structuredContent"]["result"])
+    return results
 
 
 def test_slow_sync_tool_calls_overlap(timing_server: RunningProcess) -> None:
     url = f"{timing_server.base_url}/mcp"
-    asyncio.run(_calls(url, "quick", {"text": "x"}, 20))  # promote `quick`; irrelevant to `slow`
-    elapsed = asyncio.run(_calls(url, "slow", {"seconds": 0.2}, 8))
-    # Inline, 8 calls would take 1.6 s; on worker threads they overlap.
-    assert elapsed < 0.9
+    asyncio.run(_calls(url, "quick", {"text": "x"}, 20))  # promote `quick`; irrelevant to `meets`
+    # Eight calls that each wait for a partner: on worker threads all four pairs meet.
+    assert asyncio.run(_calls(url, "meets", {"batch": uuid.uuid4().hex}, 8)) == [True] * 8
 
 
 def test_tool_that_turns_slow_is_sent_back_to_threads(timing_server: RunningProcess) -> None:
     url = f"{timing_server.base_url}/mcp"
+    batch = uuid.uuid4().hex
     for _ in range(12):  # quick calls, one at a time: promoted to inline
-        asyncio.run(_calls(url, "quick_then_slow", {"after": 12, "seconds": 0.2}, 1))
-    # From now on each call sleeps 0.2 s. At most the first runs inline (and demotes the
-    # tool); the rest overlap on threads: well under 8 x 0.2 s.
-    elapsed = asyncio.run(_calls(url, "quick_then_slow", {"after": 12, "seconds": 0.2}, 8))
-    assert elapsed < 1.0
+        asyncio.run(_calls(url, "quick_then_meets", {"after": 12, "batch": batch}, 1))
+    # From now on each call waits for a partner. At most the first runs inline: it holds
+    # the loop, meets nobody, gives up (False) and is slow, which demotes the tool; the
+    # other eight then run on threads and pair up. Inline throughout, none would meet.
+    met = asyncio.run(_calls(url, "quick_then_meets", {"after": 12, "batch": batch}, 9))
+    assert met.count(False) <= 1, met
 
 
 def test_never_setting_keeps_every_sync_call_on_a_thread(tmp_path: Path) -> None:
@@ -85,7 +88,12 @@ def test_never_setting_keeps_every_sync_call_on_a_thread(tmp_path: Path) -> None
     ) as srv:
         url = f"{srv.base_url}/mcp"
         asyncio.run(_calls(url, "quick", {"text": "x"}, 20))
-        assert asyncio.run(_calls(url, "slow", {"seconds": 0.2}, 8)) < 0.9
+        # `quick_then_meets` would be promoted by 12 quick calls under `auto`; never here.
+        batch = uuid.uuid4().hex
+        for _ in range(12):
+            asyncio.run(_calls(url, "quick_then_meets", {"after": 12, "batch": batch}, 1))
+        met = asyncio.run(_calls(url, "quick_then_meets", {"after": 12, "batch": batch}, 8))
+        assert met == [True] * 8
 
 
 def test_constrained_str_output_is_still_validated(timing_server: RunningProcess) -> None:

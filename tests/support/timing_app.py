@@ -1,7 +1,13 @@
-"""Sync tools with controllable duration, for the fast path's inline-execution rules."""
+"""Sync tools for the fast path's inline-execution rules, observed without a stopwatch.
+
+A call that "meets" waits, on a two-party barrier, for another call of its batch to run
+at the same time. On worker threads concurrent calls pair up at once, however busy the
+machine; run inline on the event loop, a call holds the loop, no other call can start,
+and it gives up after MEET_TIMEOUT seconds (False). So the answers say where each call
+ran, and no test depends on how long anything took.
+"""
 
 import threading
-import time
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -12,26 +18,43 @@ _calls = {"n": 0}
 _lock = threading.Lock()
 
 
+MEET_TIMEOUT = 5.0
+_barriers: dict[str, threading.Barrier] = {}
+
+
+def _meet(batch: str) -> bool:
+    with _lock:
+        barrier = _barriers.setdefault(batch, threading.Barrier(2))
+    try:
+        barrier.wait(MEET_TIMEOUT)
+        return True
+    except threading.BrokenBarrierError:
+        with _lock:
+            if _barriers.get(batch) is barrier:
+                _barriers[batch] = threading.Barrier(2)  # a fresh one for later calls
+        return False
+
+
 @mcp.tool()
 def quick(text: str) -> str:
     return text
 
 
 @mcp.tool()
-def slow(seconds: float) -> float:
-    time.sleep(seconds)
-    return seconds
+def meets(batch: str) -> bool:
+    """Whether another call of `batch` ran at the same time (see the module's docstring)."""
+    return _meet(batch)
 
 
 @mcp.tool()
-def quick_then_slow(after: int, seconds: float) -> int:
-    """Quick for the first `after` calls, then sleeps `seconds` each call."""
+def quick_then_meets(after: int, batch: str) -> bool:
+    """Quick (True) for the first `after` calls, then `meets(batch)` (slow when alone)."""
     with _lock:
         _calls["n"] += 1
         n = _calls["n"]
     if n > after:
-        time.sleep(seconds)
-    return n
+        return _meet(batch)
+    return True
 
 
 @mcp.tool()
