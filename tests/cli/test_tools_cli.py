@@ -31,7 +31,7 @@ def test_list_human_and_json(mcp_url: str) -> None:
     assert all("inputSchema" in t for t in tools)
 
 
-@pytest.mark.parametrize("protocol", ["legacy", "2026-07-28", "auto"])
+@pytest.mark.parametrize("protocol", ["handshake", "2026-07-28", "auto"])
 def test_call_with_args_json_and_pairs(mcp_url: str, protocol: str) -> None:
     out = cli(
         "tools",
@@ -123,6 +123,15 @@ def test_help_has_examples() -> None:
     out = cli("tools", "call", "--help")
     assert out.returncode == 0
     assert "Examples" in out.stdout
+
+
+def test_protocol_legacy_still_means_handshake(mcp_url: str) -> None:
+    """`--protocol legacy`, the handshake era's former name: works, with a note, unlisted."""
+    out = cli("tools", "call", "echo", "-a", "text=hi", "--url", mcp_url, "--protocol", "legacy")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "hi"
+    assert "--protocol legacy is deprecated; use --protocol handshake" in out.stderr
+    assert "legacy" not in cli("tools", "call", "--help").stdout
 
 
 def test_serve_bad_app_is_config_error() -> None:

@@ -121,6 +121,13 @@ def test_lean_constants_equal_the_sdk_ones() -> None:
     assert front.CLIENT_INFO_META_KEY == mcp_types.CLIENT_INFO_META_KEY
 
 
+def test_is_modern_version_names_the_2026_07_28_era_only() -> None:
+    assert all(front.is_modern_version(v) for v in mcp_versions.MODERN_PROTOCOL_VERSIONS)
+    assert not any(front.is_modern_version(v) for v in mcp_versions.HANDSHAKE_PROTOCOL_VERSIONS)
+    assert not front.is_modern_version(None)  # no MCP-Protocol-Version header
+    assert not front.is_modern_version("2099-01-01")
+
+
 def test_starting_path_does_not_import_the_sdk() -> None:
     code = (
         "import sys, agentcore_mcp.server.run, agentcore_mcp.server.starting, "
@@ -238,7 +245,7 @@ def test_only_plain_shapes_are_answered_early(bench_manifest: Path) -> None:
 def test_handshake_before_the_sdk_loads_matches_a_plain_start(
     bench_manifest: Path, tmp_path: Path
 ) -> None:
-    """A 2025 client's handshake is answered from the manifest, byte for byte as without."""
+    """A handshake-era client is answered from the manifest, byte for byte as without."""
     exchange = [
         ("initialize", INIT, {}),
         ("notifications/initialized", None, {"mcp-protocol-version": "2025-11-25"}),
@@ -275,7 +282,7 @@ def test_handshake_before_the_sdk_loads_matches_a_plain_start(
     assert json.loads(answers["manifest"][4][2])["result"]["content"][0]["text"] == "hé\u2028"
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_official_client_against_a_manifest_start(
     bench_manifest: Path, tmp_path: Path, era: str
 ) -> None:

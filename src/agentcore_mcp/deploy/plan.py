@@ -203,7 +203,7 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
         # The initialize handshake most clients use today; "auto" would probe first and
         # cost a second round trip on a session that is still starting.
         async with open_runtime(
-            runtime_target, session=target.session, protocol="legacy"
+            runtime_target, session=target.session, protocol="handshake"
         ) as client:
             listed = await client.list_tools()
             return [tool.name for tool in listed.tools]

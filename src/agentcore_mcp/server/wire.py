@@ -111,7 +111,7 @@ def _is_notification(payload: bytes) -> bool:
 class DeferredSse:
     """Turn an SSE response that ends quickly with a single event into a JSON response.
 
-    The SDK's 2025-era transport commits to `text/event-stream` before the handler runs.
+    The SDK's handshake-era transport commits to `text/event-stream` before the handler runs.
     Most calls finish at once with one response event, and a plain JSON body is cheaper
     and sidesteps client SSE limits (the official client refuses events over 1 MiB).
     So the stream is held for up to `window` seconds: if it ends with exactly one event

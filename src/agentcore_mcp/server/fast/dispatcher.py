@@ -25,7 +25,7 @@ from mcp_types import (
     TextContent,
 )
 from mcp_types import methods as _methods
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.types import Send
 
@@ -37,6 +37,7 @@ from agentcore_mcp.server.front import (
     MODERN_META_KEYS,
     AnswerEncoder,
     InboundRequest,
+    is_modern_version,
     modern_headers_ok,
 )
 from agentcore_mcp.server.settings import ServerSettings
@@ -140,7 +141,7 @@ class FastDispatcher:
             raise Fallback  # a client's response to a server request
         header_version = request.protocol_version
         version = header_version if header_version is not None else DEFAULT_NEGOTIATED_VERSION
-        modern = version in MODERN_PROTOCOL_VERSIONS
+        modern = is_modern_version(version)
         if not modern and version not in HANDSHAKE_PROTOCOL_VERSIONS:
             raise Fallback  # the SDK owns the unsupported-version answer
         params = message.get("params")
@@ -149,7 +150,7 @@ class FastDispatcher:
         if "id" not in message:
             if modern or not method.startswith("notifications/"):
                 raise Fallback
-            return 202, None  # the stateless legacy path acknowledges and drops these
+            return 202, None  # the stateless handshake-era path acknowledges and drops these
         handler = self._handlers.get(method)
         if handler is None:
             raise Fallback
@@ -199,7 +200,7 @@ class FastDispatcher:
         the handlers' own checks (a string `name`, an object `arguments`, no other
         keys), what it can reject lives in `_meta`, which a client sends unchanged on
         every request: so the verdict is cached per (method, version, `_meta`), the
-        version deciding which rules apply. Without `_meta`, the 2025-era shapes the
+        version deciding which rules apply. Without `_meta`, the handshake-era shapes the
         handlers accept always pass. What it rejects, the SDK answers.
         """
         meta = (params or {}).get("_meta")
@@ -278,7 +279,7 @@ class FastDispatcher:
         tool = self._get_tool(name)
         if tool is None or tool.context_kwarg is not None or tool.resolved_params:
             raise Fallback  # unknown tools and tools that may talk back: the SDK's path
-        if version in MODERN_PROTOCOL_VERSIONS and self._routes_by_headers(tool):
+        if is_modern_version(version) and self._routes_by_headers(tool):
             raise Fallback  # `x-mcp-header` params: the SDK checks Mcp-Param-* against them
         try:
             result: Any = await self.tools.run(tool, arguments or {})
