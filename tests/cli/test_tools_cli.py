@@ -134,13 +134,13 @@ def test_protocol_legacy_still_means_handshake(mcp_url: str) -> None:
     assert "legacy" not in cli("tools", "call", "--help").stdout
 
 
-def test_serve_bad_app_is_config_error() -> None:
+def test_serve_bad_server_spec_is_config_error() -> None:
     out = cli("serve", "no_such_module_xyz:app", "--port", str(free_port()))
     assert out.returncode == 6
     assert "cannot import" in out.stderr
 
 
-def test_serve_user_app(tmp_path: object) -> None:
+def test_serve_user_server(tmp_path: object) -> None:
     """`serve module:attr` serves a user's own MCPServer the same way."""
     from pathlib import Path
 
@@ -160,7 +160,7 @@ def test_serve_user_app(tmp_path: object) -> None:
         assert r.json()["result"]["content"][0]["text"] == "HI!"
 
 
-def test_lean_server_entry_serves_and_rejects_bad_app(tmp_path: object) -> None:
+def test_lean_server_entry_serves_and_rejects_bad_server_spec(tmp_path: object) -> None:
     """`python -m agentcore_mcp.server` (the container entry point) is the same server."""
     import os
     import signal

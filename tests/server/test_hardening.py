@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore_mcp.server.app import McpFront, build_app
+from agentcore_mcp.server.app import McpFront, build_asgi_app
 from agentcore_mcp.server.manifest import call_in_process
 from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import LARGE_BODY_BYTES, ServerSettings
@@ -75,10 +75,10 @@ def dispatcher(request: pytest.FixtureRequest) -> str:
 async def serving(dispatcher: str, **limits: int) -> AsyncIterator[McpFront]:
     """The sample server's front, running (its lifespan entered in the test's own task)."""
     settings = ServerSettings(dispatcher=dispatcher, **limits)  # type: ignore[arg-type]
-    app = build_app(build_sample_server(), settings)
-    assert isinstance(app, McpFront)
-    async with app.dispatcher.lifespan():
-        yield app
+    front = build_asgi_app(build_sample_server(), settings)
+    assert isinstance(front, McpFront)
+    async with front.dispatcher.lifespan():
+        yield front
 
 
 async def post(front: McpFront, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, Any]:

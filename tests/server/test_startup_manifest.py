@@ -56,17 +56,17 @@ def bench_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def container_argv(app: str) -> list[str]:
-    return [sys.executable, "-m", "agentcore_mcp.server", app]
+def container_argv(server_spec: str) -> list[str]:
+    return [sys.executable, "-m", "agentcore_mcp.server", server_spec]
 
 
 def spawn_container(
-    app: str, env: dict[str, str], log_path: Path
+    server_spec: str, env: dict[str, str], log_path: Path
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """The container entry point, for tests that watch how it exits (`run_process` stops it)."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            container_argv(app),
+            container_argv(server_spec),
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **env},
@@ -84,13 +84,18 @@ def server_env(port: int, manifest: Path | None, **extra: str) -> dict[str, str]
 
 @contextmanager
 def run_container(
-    tmp_path: Path, app: str, manifest: Path | None, *, name: str = "proc", **extra_env: str
+    tmp_path: Path,
+    server_spec: str,
+    manifest: Path | None,
+    *,
+    name: str = "proc",
+    **extra_env: str,
 ) -> Iterator[RunningProcess]:
     """The container entry point on a free loopback port, stopped afterwards."""
     port = free_port()
     env = server_env(port, manifest, **extra_env)
     with run_process(
-        container_argv(app), port=port, tmp_path=tmp_path, env=env, name=name
+        container_argv(server_spec), port=port, tmp_path=tmp_path, env=env, name=name
     ) as running:
         yield running
 
@@ -154,10 +159,10 @@ def test_manifest_records_the_handshake(bench_manifest: Path) -> None:
     assert bench_manifest.stat().st_mode & 0o777 == 0o644
 
 
-def test_manifest_for_another_app_or_changed_code_is_refused(
+def test_manifest_for_another_server_spec_or_changed_code_is_refused(
     bench_manifest: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(ManifestUnusable, match="recorded for APP"):
+    with pytest.raises(ManifestUnusable, match="recorded for server spec"):
         load_manifest(bench_manifest, "tests.support.user_app:mcp")
     doc = json.loads(bench_manifest.read_text())
     doc["fingerprint"] = "0" * 64
@@ -334,12 +339,12 @@ def test_a_manifest_that_does_not_match_the_environment_is_reported(tmp_path: Pa
 
 
 def test_a_stale_manifest_is_ignored_with_a_warning(bench_manifest: Path, tmp_path: Path) -> None:
-    app = "tests.support.user_app:mcp"
-    with run_container(tmp_path, app, bench_manifest) as running:
+    server_spec = "tests.support.user_app:mcp"
+    with run_container(tmp_path, server_spec, bench_manifest) as running:
         r = post(f"{running.base_url}/mcp", "tools/list")
         assert [t["name"] for t in r.json()["result"]["tools"]] == ["shout"]
         assert "startup manifest not used" in running.log()
-        assert "recorded for APP" in running.log()
+        assert "recorded for server spec" in running.log()
 
 
 def test_a_server_that_fails_to_load_after_listening_exits_6(tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def deploy(
     target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
     ctx = _context(config, target, state_path, emit, dry_run=dry_run, secret_values=secret_values)
     ctx.record.auth = config.auth
-    ctx.record.app = config.app or ""
+    ctx.record.server_spec = config.server_spec or ""
     result = DeployResult(
         ctx.record, ctx.state.path, started_local=target.started_local, dry_run=dry_run
     )

@@ -336,10 +336,10 @@ def run_foreground(settings: LocalSettings) -> None:
     from agentcore_mcp.http_limits import limited_http_protocol_from_env
 
     service = LocalAgentCore(settings)
-    app = service.build()
+    asgi_app = service.build()
     configure_logging(settings.log_level)
     config = uvicorn.Config(
-        app,
+        asgi_app,
         host=settings.host,
         port=settings.port,
         log_level="warning",

@@ -78,9 +78,9 @@ class SdkDispatcher:
     outlives one keep-alive interval.
     """
 
-    def __init__(self, app: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
+    def __init__(self, mcp_server: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
         self.settings = settings
-        server = lowlevel_server(app)
+        server = lowlevel_server(mcp_server)
         # AgentCore reaches the container by IP with arbitrary Host headers; the Origin
         # check that DNS-rebinding protection would add is done by the front instead.
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)

@@ -56,10 +56,10 @@ def _builtin_middleware_only(server: Server[Any]) -> bool:
     return all(isinstance(m, builtin) for m in server.middleware)
 
 
-def _fast_path_usable(app: MCPServer[Any] | Server[Any]) -> bool:
+def _fast_path_usable(mcp_server: MCPServer[Any] | Server[Any]) -> bool:
     """Whether this SDK has the internals the fast path needs; warns once if not."""
     global _warned_missing
-    missing = sdk_compat.fast_path_missing(app)
+    missing = sdk_compat.fast_path_missing(mcp_server)
     if missing and not _warned_missing:
         _warned_missing = True
         sdk_logger.warning(
@@ -77,13 +77,13 @@ _warned_missing = False
 class FastDispatcher:
     """A `Dispatcher` that answers hot methods itself and delegates the rest to the SDK."""
 
-    def __init__(self, app: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
+    def __init__(self, mcp_server: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
         self.settings = settings
-        self.sdk = SdkDispatcher(app, settings)
-        self.server = sdk_compat.lowlevel_server(app)
-        self.mcp = app if isinstance(app, MCPServer) else None
+        self.sdk = SdkDispatcher(mcp_server, settings)
+        self.server = sdk_compat.lowlevel_server(mcp_server)
+        self.mcp = mcp_server if isinstance(mcp_server, MCPServer) else None
         # Checked once: without them no request is answered here (see `eligible`).
-        self.usable = self.mcp is not None and _fast_path_usable(app)
+        self.usable = self.mcp is not None and _fast_path_usable(mcp_server)
         if self.usable:
             assert self.mcp is not None
             self._get_tool, self._registered_tools = sdk_compat.tool_lookups(self.mcp)
@@ -106,7 +106,7 @@ class FastDispatcher:
     @property
     def eligible(self) -> bool:
         """Whether any request can take the fast path (else every request goes to the SDK)."""
-        # User middleware may be appended after the app is built: re-check when the
+        # User middleware may be appended after the ASGI app is built: re-check when the
         # chain changes length.
         count = len(self.server.middleware)
         if count != self._middleware_checked[0]:
