@@ -15,8 +15,8 @@ DEFAULT_OUTPUT = Path(".agentcore-mcp/manifest.json")
 EPILOG = """
 The server answers `initialize`, `ping` and `tools/list` from the manifest while the
 `mcp` SDK is still loading, when `MCP_STARTUP_MANIFEST` names it and it matches the
-code (the server spec, its package's sources, the kit, the mcp and pydantic versions). Write it
-after the code is final, as the Dockerfile does. A server whose tools depend on
+code (the server spec, its package's sources, the kit, the mcp and pydantic versions).
+Write it after the code is final, as the Dockerfile does. A server whose tools depend on
 environment variables should not use one.
 
 **Examples**
