@@ -11,7 +11,10 @@ FROM --platform=${PLATFORM} python:${PYTHON_VERSION}-slim AS build
 COPY --from=uv /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
-# Your server, as `module:attribute` (empty: the sample tools).
+# Your server spec, `module:attribute` (empty: the sample tools):
+#   --build-arg MCP_SERVER=myproject.server:mcp
+# MCP_APP is its former name, still honoured when MCP_SERVER is empty (deprecated).
+ARG MCP_SERVER=""
 ARG MCP_APP=""
 # The server kit, plus NAME_SECRET_ID resolution and the sample's web_search
 # (docs/packaging.md); the CLI only for the build step below.
@@ -24,19 +27,20 @@ RUN uv sync --locked --no-dev --no-editable ${EXTRAS} --extra cli
 # The startup manifest: the server's initialize/tools/list answers, recorded now so that a
 # cold start answers them while the mcp SDK is still loading (`agentcore-mcp manifest --help`).
 # Recorded with the same packages and paths the image runs, so it matches at start.
-ENV MCP_APP=${MCP_APP}
-RUN /app/.venv/bin/agentcore-mcp manifest ${MCP_APP} --output /app/.agentcore-mcp/manifest.json
+ENV MCP_SERVER=${MCP_SERVER:-${MCP_APP}}
+RUN /app/.venv/bin/agentcore-mcp manifest ${MCP_SERVER} --output /app/.agentcore-mcp/manifest.json
 # The image carries only what the server runs: uv sync is exact, so this drops the CLI again.
 RUN uv sync --locked --no-dev --no-editable ${EXTRAS}
 
 FROM --platform=${PLATFORM} python:${PYTHON_VERSION}-slim
-# Your server, as `module:attribute` (empty: the sample tools).
+# The same server spec as above (each stage declares the build args it reads).
+ARG MCP_SERVER=""
 ARG MCP_APP=""
 RUN groupadd --system --gid 1000 app && useradd --system --uid 1000 --gid app --no-create-home app
 COPY --from=build --chown=app:app /app/.venv /app/.venv
 COPY --from=build /app/.agentcore-mcp /app/.agentcore-mcp
 ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 MCP_PATH=/mcp \
-    MCP_APP=${MCP_APP} MCP_STARTUP_MANIFEST=/app/.agentcore-mcp/manifest.json
+    MCP_SERVER=${MCP_SERVER:-${MCP_APP}} MCP_STARTUP_MANIFEST=/app/.agentcore-mcp/manifest.json
 WORKDIR /app
 USER app
 EXPOSE 8000

@@ -3,7 +3,7 @@
     uv run python bench/run_gateway_load.py [--calls 10000] [--sessions 50] [--json]
 
 Starts the local AgentCore with throttling off (`--rate-limit 0`) and room for every
-session (`--max-instances`), deploys the sample server from a code zip, starts SESSIONS
+session (`--max-active-sessions`), deploys the sample server from a code zip, starts SESSIONS
 sessions (one call each, not counted), then makes CALLS SigV4-signed `tools/call echo`
 calls spread evenly over them: one asyncio task per session, each sending its share one
 after another on its own keep-alive connection, so SESSIONS calls are in flight at once.
@@ -113,7 +113,9 @@ def run(calls: int, sessions: int, tmp: Path) -> dict[str, Any]:
         ReadOnlyCredentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"], None),
         REGION,
     )
-    extra = ("--rate-limit", "0", "--max-instances", str(sessions + 4), "--startup-timeout", "120")
+    extra = (
+        "--rate-limit", "0", "--max-active-sessions", str(sessions + 4), "--startup-timeout", "120"
+    )  # fmt: skip
     log("starting the local AgentCore")
     with run_local_agentcore(tmp, extra_args=extra) as handle:
         runtime = handle.create_runtime("bench_load")

@@ -3,7 +3,7 @@
     uv run python bench/run_session_start.py [--rounds 7] [--json]
 
 Deploys the same code zip twice: the deployer's entry point serving the sample server
-(`serve_app`), once with the startup manifest the deployer puts in every zip it builds
+(`serve_spec`), once with the startup manifest the deployer puts in every zip it builds
 (`.agentcore-mcp/manifest.json`, written here with `write_manifest`) and once without.
 Each round starts one new session on each runtime, alternating which goes first: the
 time from sending a SigV4-signed `ping` with a new session id to its answer (the
@@ -37,8 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MANIFEST = os.path.join(HERE, ".agentcore-mcp/manifest.json")
 if os.path.exists(MANIFEST):
     os.environ.setdefault("MCP_STARTUP_MANIFEST", MANIFEST)
-from agentcore_mcp.server.run import serve_app
-sys.exit(serve_app(None))
+from agentcore_mcp.server.run import serve_spec
+sys.exit(serve_spec(None))
 """
 PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
 

@@ -16,7 +16,7 @@ from _common import REPLIES, floor_parser, run_uvicorn, sse_frame
 Message = dict[str, Any]
 
 
-def build_app(body: bytes, sse: bool) -> Any:
+def build_asgi_app(body: bytes, sse: bool) -> Any:
     if sse:
         start: Message = {
             "type": "http.response.start",
@@ -66,7 +66,7 @@ def build_app(body: bytes, sse: bool) -> Any:
 
 def main() -> None:
     args = floor_parser(__doc__.splitlines()[0] if __doc__ else "").parse_args()
-    run_uvicorn(build_app(REPLIES[args.reply], args.sse), args.host, args.port)
+    run_uvicorn(build_asgi_app(REPLIES[args.reply], args.sse), args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 
-def build_app(body: bytes, sse: bool) -> Starlette:
+def build_asgi_app(body: bytes, sse: bool) -> Starlette:
     frame = sse_frame(body)
 
     async def one_event() -> AsyncIterator[bytes]:
@@ -37,7 +37,7 @@ def build_app(body: bytes, sse: bool) -> Starlette:
 
 def main() -> None:
     args = floor_parser(__doc__.splitlines()[0] if __doc__ else "").parse_args()
-    run_uvicorn(build_app(REPLIES[args.reply], args.sse), args.host, args.port)
+    run_uvicorn(build_asgi_app(REPLIES[args.reply], args.sse), args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ descriptor for ever.
   headers) and answers anything longer with 431, so the parser's cost stays bounded;
 - gives a request head `read_timeout` seconds to arrive in full, and a request body
   `read_timeout` seconds between two reads, and answers 408 when that passes. Time the
-  server itself spends not reading (flow control while the app is busy, a pipelined
+  server itself spends not reading (flow control while the ASGI app is busy, a pipelined
   request waiting its turn) does not count. Idle keep-alive connections stay uvicorn's
   `timeout_keep_alive` business.
 
@@ -170,7 +170,7 @@ def limited_http_protocol(
                 self.transport.close()
                 return
             if cycle is not None and not cycle.response_complete:
-                # The app must not answer as well, and its receive() must end.
+                # The ASGI app must not answer as well, and its receive() must end.
                 cycle.response_complete = True
                 cycle.disconnected = True
                 cycle.message_event.set()

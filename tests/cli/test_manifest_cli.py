@@ -25,11 +25,11 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def test_dockerfile_flow_for_the_sample_server(tmp_path: Path) -> None:
     path = tmp_path / "image" / ".agentcore-mcp" / "manifest.json"
-    # The Dockerfile's ENV sets MCP_APP to "" when no app is given: the samples.
-    written = cli("manifest", "--output", str(path), "--json", env={"MCP_APP": ""})
+    # The Dockerfile's ENV sets MCP_SERVER to "" when no server spec is given: the samples.
+    written = cli("manifest", "--output", str(path), "--json", env={"MCP_SERVER": ""})
     assert written.returncode == 0, written.stderr
     summary = json.loads(written.stdout)
-    assert summary["path"] == str(path) and summary["app"] is None
+    assert summary["path"] == str(path) and summary["server"] is None
     assert "tools/list@2025-11-25" in summary["answers"]
     assert "initialize@2025-06-18" in summary["answers"]
     # Readable by the image's non-root user, though written by root at build time.
@@ -40,7 +40,7 @@ def test_dockerfile_flow_for_the_sample_server(tmp_path: Path) -> None:
     env = {
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "MCP_APP": "",
+        "MCP_SERVER": "",
         "MCP_STARTUP_MANIFEST": str(path),
         "LOG_LEVEL": "info",
     }
@@ -62,15 +62,26 @@ def test_dockerfile_flow_for_the_sample_server(tmp_path: Path) -> None:
         assert "1 early answer(s) replayed, all equal" in log
 
 
-def test_human_output_and_bad_app(tmp_path: Path) -> None:
+def test_human_output_and_bad_server_spec(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     human = cli("manifest", "tests.support.user_app:mcp", "-o", str(path))
     assert human.returncode == 0, human.stderr
     assert f"wrote {path}" in human.stdout and "MCP_STARTUP_MANIFEST" in human.stdout
-    assert json.loads(path.read_text())["app"] == "tests.support.user_app:mcp"
+    assert json.loads(path.read_text())["server"] == "tests.support.user_app:mcp"
     bad = cli("manifest", "no_such_module:mcp", "-o", str(tmp_path / "bad.json"))
     assert bad.returncode == 6
     assert "no_such_module" in bad.stderr
     assert not (tmp_path / "bad.json").exists()
     helped = cli("manifest", "--help")
     assert helped.returncode == 0 and "MCP_STARTUP_MANIFEST" in helped.stdout
+
+
+def test_mcp_app_the_former_name_of_mcp_server_still_names_the_server(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    env = {"MCP_SERVER": "", "MCP_APP": "tests.support.user_app:mcp"}
+    written = cli("manifest", "-o", str(path), "--json", env=env)
+    assert written.returncode == 0, written.stderr
+    assert json.loads(written.stdout)["server"] == "tests.support.user_app:mcp"
+    env["MCP_SERVER"] = "tests.support.bench_app:mcp"  # the new name wins
+    written = cli("manifest", "-o", str(path), "--json", env=env)
+    assert json.loads(written.stdout)["server"] == "tests.support.bench_app:mcp"

@@ -31,7 +31,7 @@ def test_list_human_and_json(mcp_url: str) -> None:
     assert all("inputSchema" in t for t in tools)
 
 
-@pytest.mark.parametrize("protocol", ["legacy", "2026-07-28", "auto"])
+@pytest.mark.parametrize("protocol", ["handshake", "2026-07-28", "auto"])
 def test_call_with_args_json_and_pairs(mcp_url: str, protocol: str) -> None:
     out = cli(
         "tools",
@@ -125,13 +125,22 @@ def test_help_has_examples() -> None:
     assert "Examples" in out.stdout
 
 
-def test_serve_bad_app_is_config_error() -> None:
+def test_protocol_legacy_still_means_handshake(mcp_url: str) -> None:
+    """`--protocol legacy`, the handshake era's former name: works, with a note, unlisted."""
+    out = cli("tools", "call", "echo", "-a", "text=hi", "--url", mcp_url, "--protocol", "legacy")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "hi"
+    assert "--protocol legacy is deprecated; use --protocol handshake" in out.stderr
+    assert "legacy" not in cli("tools", "call", "--help").stdout
+
+
+def test_serve_bad_server_spec_is_config_error() -> None:
     out = cli("serve", "no_such_module_xyz:app", "--port", str(free_port()))
     assert out.returncode == 6
     assert "cannot import" in out.stderr
 
 
-def test_serve_user_app(tmp_path: object) -> None:
+def test_serve_user_server(tmp_path: object) -> None:
     """`serve module:attr` serves a user's own MCPServer the same way."""
     from pathlib import Path
 
@@ -151,7 +160,7 @@ def test_serve_user_app(tmp_path: object) -> None:
         assert r.json()["result"]["content"][0]["text"] == "HI!"
 
 
-def test_lean_server_entry_serves_and_rejects_bad_app(tmp_path: object) -> None:
+def test_lean_server_entry_serves_and_rejects_bad_server_spec(tmp_path: object) -> None:
     """`python -m agentcore_mcp.server` (the container entry point) is the same server."""
     import os
     import signal

@@ -43,7 +43,7 @@ def oauth_target(d: Deployed, client_id: str | None = None) -> RuntimeTarget:
     )
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_sigv4_one_call_both_eras_keeps_affinity(
     deployed: Deployed, aws_env: boto3.Session, era: str
 ) -> None:
@@ -61,7 +61,7 @@ async def test_sigv4_one_call_both_eras_keeps_affinity(
     assert new[0]["id"].startswith("agentcore-mcp-")
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_oauth_with_stored_user_both_eras(
     deployed: Deployed, aws_env: boto3.Session, era: str
 ) -> None:

@@ -6,7 +6,7 @@ descriptions printed by `conformance list --server` and the bundled sources). Se
 
     python -m agentcore_mcp serve tests.conformance.conformance_app:build
 
-Features that need a server-to-client back channel (2025-era sampling, elicitation,
+Features that need a server-to-client back channel (handshake-era sampling, elicitation,
 SSE stream reconnection) are implemented the way an ordinary stateful server would;
 on our stateless transport they fail, which `expected-failures.yml` records.
 """
@@ -225,7 +225,7 @@ def _register_content_tools(mcp: MCPServer) -> None:
 
 
 def _register_back_channel_tools(mcp: MCPServer) -> None:
-    """2025-era tools that send server-to-client requests in the middle of a call."""
+    """Handshake-era tools that send server-to-client requests in the middle of a call."""
 
     @mcp.tool(description="Asks the client's LLM via sampling/createMessage")
     async def test_sampling(prompt: str, ctx: Context) -> str:
@@ -566,7 +566,7 @@ def _register_resources(mcp: MCPServer) -> None:
     def watched_resource() -> str:
         return "Watched resource content"
 
-    # MCPServer has no decorator for these 2025-era methods; register them on the
+    # MCPServer has no decorator for these handshake-era methods; register them on the
     # low-level server. A stateless server has nowhere to deliver updates, so the
     # subscription set only exists for the duration of one request: accept and ack.
     async def subscribe(

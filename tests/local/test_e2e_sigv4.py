@@ -82,7 +82,7 @@ def _httpx_auth(session: boto3.Session) -> SigV4HttpxAuth:
     return SigV4HttpxAuth(credentials=session.get_credentials(), region=REGION)
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_official_mcp_client_with_sigv4(
     local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, object], era: str
 ) -> None:

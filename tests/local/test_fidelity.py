@@ -102,8 +102,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MANIFEST = os.path.join(HERE, ".agentcore-mcp/manifest.json")
 if os.path.exists(MANIFEST):
     os.environ.setdefault("MCP_STARTUP_MANIFEST", MANIFEST)
-from agentcore_mcp.server.run import serve_app
-sys.exit(serve_app(None))
+from agentcore_mcp.server.run import serve_spec
+sys.exit(serve_spec(None))
 """
 
 

@@ -75,7 +75,7 @@ def cognito_runtime(
     return got
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_official_client_with_cognito_access_token(
     local_agentcore: LocalAgentCoreHandle,
     cognito: dict[str, str],

@@ -1,7 +1,7 @@
 """Sessions, lifecycle, quota, crashes, slow starts and request limits, with shortened clocks.
 
 This module's local AgentCore runs with --lifecycle-scale 0.02 (60 s idle → 1.2 s),
---max-instances 3 and --startup-timeout 4.
+--max-active-sessions 3 and --startup-timeout 4.
 """
 
 from __future__ import annotations
@@ -65,7 +65,14 @@ serve(mcp)
 def fast_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
     with run_local_agentcore(
         tmp_path_factory.mktemp("fast"),
-        extra_args=("--lifecycle-scale", "0.02", "--max-instances", "3", "--startup-timeout", "4"),
+        extra_args=(
+            "--lifecycle-scale",
+            "0.02",
+            "--max-active-sessions",
+            "3",
+            "--startup-timeout",
+            "4",
+        ),
     ) as handle:
         yield handle
 
@@ -297,3 +304,16 @@ def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> 
     assert len(arrivals) == 3
     # Each progress event arrives when it happens, not all together at the end.
     assert arrivals[1] - arrivals[0] > 0.3 and arrivals[2] - arrivals[1] > 0.3
+
+
+async def test_quota_message_names_the_flag_that_raises_it() -> None:
+    from agentcore_mcp.local.sessions import QuotaExceeded, SessionPool
+
+    async def never_started(session: object) -> Any:
+        raise AssertionError("no instance starts past the quota")
+
+    pool = SessionPool(max_active_sessions=0)
+    with pytest.raises(QuotaExceeded, match=r"\(--max-active-sessions\)"):
+        await pool.acquire(
+            "rt", "s", version="1", idle_timeout=60, max_lifetime=60, start=never_started
+        )

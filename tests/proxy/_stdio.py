@@ -26,6 +26,8 @@ def proxy_argv(*args: str) -> list[str]:
 async def stdio_proxy_client(
     env: Mapping[str, str], errlog: Path, *args: str, mode: str = "legacy"
 ) -> AsyncIterator[Client]:
+    """The official client over the proxy; `mode` is `mcp.Client`'s, whose "legacy" is the
+    handshake era."""
     argv = proxy_argv(*args)
     params = StdioServerParameters(command=argv[0], args=argv[1:], env=dict(env), cwd=REPO)
     with errlog.open("a") as err:

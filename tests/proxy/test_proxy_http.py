@@ -15,6 +15,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
+from agentcore_mcp.client.session import sdk_mode
 from tests.client._runtimes import Deployed
 from tests.proxy.test_proxy_stdio import oauth_args, proxy_sessions
 from tests.support.procs import RunningProcess, free_port, run_process
@@ -44,14 +45,14 @@ async def call_with_progress(client: Client) -> tuple[list[float], CallToolResul
     return seen, result
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_official_client_through_port_both_methods(
     deployed: Deployed, tmp_path: Path, era: str
 ) -> None:
     for args in (("--arn", deployed.sigv4_arn), oauth_args(deployed)):
         with port_proxy(deployed, tmp_path, *args) as proxy:
             url = f"{proxy.base_url}/mcp"
-            async with Client(url, mode=era) as client:  # type: ignore[arg-type]
+            async with Client(url, mode=sdk_mode(era)) as client:
                 seen, result = await call_with_progress(client)
                 assert seen == [1, 2] and not result.is_error
                 echo = await client.call_tool("echo", {"text": f"{args[0]} {era}"})

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from agentcore_mcp.client.session import sdk_mode
 from tests.client._runtimes import Deployed
 from tests.proxy._stdio import raw_proxy, stdio_proxy_client
 from tests.proxy.conftest import IDLE_SECONDS, SCALE
@@ -24,13 +25,13 @@ def oauth_args(d: Deployed) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_both_eras_progress_and_large_result(
     deployed: Deployed, tmp_path: Path, era: str
 ) -> None:
     errlog = tmp_path / "proxy.err"
     async with stdio_proxy_client(
-        deployed.env(), errlog, "--arn", deployed.sigv4_arn, mode=era
+        deployed.env(), errlog, "--arn", deployed.sigv4_arn, mode=sdk_mode(era)
     ) as client:
         assert "long_task" in {t.name for t in (await client.list_tools()).tools}
         seen: list[float] = []
@@ -75,13 +76,13 @@ def proxy_sessions(d: Deployed, arn: str) -> list[dict[str, Any]]:
     return [s for s in d.local.status()["sessions"] if s["runtime_id"] == runtime_id]
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_recovery_after_stop_runtime_session(
     deployed: Deployed, tmp_path: Path, era: str
 ) -> None:
     errlog = tmp_path / "err"
     async with stdio_proxy_client(
-        deployed.env(), errlog, "--arn", deployed.sigv4_arn, mode=era
+        deployed.env(), errlog, "--arn", deployed.sigv4_arn, mode=sdk_mode(era)
     ) as client:
         await client.call_tool("echo", {"text": "before"})
         newest = min(proxy_sessions(deployed, deployed.sigv4_arn), key=lambda s: s["idle_seconds"])
@@ -92,7 +93,7 @@ async def test_recovery_after_stop_runtime_session(
         assert result.content[0].text == "after stop"  # type: ignore[union-attr]
     log = errlog.read_text()
     assert f"runtime session {newest['id']} ended" in log
-    assert ("replayed initialize" in log) == (era == "legacy")
+    assert ("replayed initialize" in log) == (era == "handshake")
 
 
 @pytest.mark.slow
@@ -208,7 +209,7 @@ def test_stdout_is_protocol_only_and_bad_lines_get_errors(
     assert CREDS["AWS_SECRET_ACCESS_KEY"] not in log
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_cancelled_call_ends_upstream_and_proxy_serves_on(
     deployed: Deployed, tmp_path: Path, era: str
 ) -> None:
@@ -217,7 +218,7 @@ async def test_cancelled_call_ends_upstream_and_proxy_serves_on(
     import anyio
 
     async with stdio_proxy_client(
-        deployed.env(), tmp_path / "err", "--arn", deployed.sigv4_arn, mode=era
+        deployed.env(), tmp_path / "err", "--arn", deployed.sigv4_arn, mode=sdk_mode(era)
     ) as client:
         started = time.monotonic()
         with anyio.move_on_after(2):

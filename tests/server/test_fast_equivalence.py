@@ -1,6 +1,6 @@
 """The fast path answers exactly as the SDK's stateless transport does.
 
-Two servers run the same sample app: one with the fast dispatcher (the default), one
+Two processes serve the same sample server: one with the fast dispatcher (the default), one
 with MCP_DISPATCHER=sdk. Every request of the corpus goes to both; status, content
 type and the parsed JSON-RPC messages must be equal, field by field.
 
@@ -438,7 +438,7 @@ async def test_text_json_cannot_carry_is_a_500_internal_error(dispatcher: str) -
     paths answer 500 with JSON-RPC -32603, and the server goes on serving."""
     from mcp.server.mcpserver import MCPServer
 
-    from agentcore_mcp.server.app import McpFront, build_app
+    from agentcore_mcp.server.app import McpFront, build_asgi_app
     from agentcore_mcp.server.manifest import call_in_process
     from agentcore_mcp.server.settings import ServerSettings
 
@@ -452,7 +452,7 @@ async def test_text_json_cannot_carry_is_a_500_internal_error(dispatcher: str) -
     def fine() -> str:
         return "ok"
 
-    front = build_app(server, ServerSettings(response_mode="json", dispatcher=dispatcher))  # type: ignore[arg-type]
+    front = build_asgi_app(server, ServerSettings(response_mode="json", dispatcher=dispatcher))  # type: ignore[arg-type]
     assert isinstance(front, McpFront)
     accept = [(b"accept", b"application/json, text/event-stream")]
     async with front.dispatcher.lifespan():
@@ -471,7 +471,7 @@ async def test_aliased_and_pre_parsed_arguments_match_the_sdk() -> None:
     strings (what Claude Desktop sends): the fast path's argument handling is the SDK's."""
     from mcp.server.mcpserver import MCPServer
 
-    from agentcore_mcp.server.app import McpFront, build_app
+    from agentcore_mcp.server.app import McpFront, build_asgi_app
     from agentcore_mcp.server.manifest import call_in_process
     from agentcore_mcp.server.settings import ServerSettings
 
@@ -494,8 +494,8 @@ async def test_aliased_and_pre_parsed_arguments_match_the_sdk() -> None:
         {},
     ]
     fronts = [
-        build_app(server, ServerSettings(response_mode="json", log_level="debug")),
-        build_app(server, ServerSettings(response_mode="json", dispatcher="sdk")),
+        build_asgi_app(server, ServerSettings(response_mode="json", log_level="debug")),
+        build_asgi_app(server, ServerSettings(response_mode="json", dispatcher="sdk")),
     ]
     accept = [(b"accept", b"application/json, text/event-stream")]
     for front in fronts:

@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore_mcp.server.app import McpFront, build_app
+from agentcore_mcp.server.app import McpFront, build_asgi_app
 from agentcore_mcp.server.manifest import call_in_process
 from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import LARGE_BODY_BYTES, ServerSettings
 from tests.support.mcp_messages import (
-    LEGACY,
+    HANDSHAKE,
     body_messages,
     encoded,
     init_params,
@@ -35,9 +35,9 @@ INIT_PARAMS = init_params("hardening", "1")
 ECHO = {"name": "echo", "arguments": {"text": "hi"}}
 
 
-def legacy(method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> Any:
+def handshake(method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> Any:
     doc = notification(method, params) if notify else rpc(method, params)
-    headers = [] if method == "initialize" else [(b"mcp-protocol-version", LEGACY.encode())]
+    headers = [] if method == "initialize" else [(b"mcp-protocol-version", HANDSHAKE.encode())]
     return encoded(doc), headers
 
 
@@ -48,15 +48,15 @@ def modern(method: str, params: dict[str, Any] | None = None) -> Any:
 
 
 REQUESTS = {
-    "2025:initialize": legacy("initialize", INIT_PARAMS),
-    "2025:notification": legacy("notifications/initialized", notify=True),
-    "2025:ping": legacy("ping"),
-    "2025:tools/list": legacy("tools/list"),
-    "2025:tools/call": legacy("tools/call", ECHO),
-    "2026:server/discover": modern("server/discover"),
-    "2026:ping": modern("ping"),
-    "2026:tools/list": modern("tools/list"),
-    "2026:tools/call": modern("tools/call", ECHO),
+    "handshake:initialize": handshake("initialize", INIT_PARAMS),
+    "handshake:notification": handshake("notifications/initialized", notify=True),
+    "handshake:ping": handshake("ping"),
+    "handshake:tools/list": handshake("tools/list"),
+    "handshake:tools/call": handshake("tools/call", ECHO),
+    "2026-07-28:server/discover": modern("server/discover"),
+    "2026-07-28:ping": modern("ping"),
+    "2026-07-28:tools/list": modern("tools/list"),
+    "2026-07-28:tools/call": modern("tools/call", ECHO),
 }
 
 
@@ -69,10 +69,10 @@ def dispatcher(request: pytest.FixtureRequest) -> str:
 async def serving(dispatcher: str, **limits: int) -> AsyncIterator[McpFront]:
     """The sample server's front, running (its lifespan entered in the test's own task)."""
     settings = ServerSettings(dispatcher=dispatcher, **limits)  # type: ignore[arg-type]
-    app = build_app(build_sample_server(), settings)
-    assert isinstance(app, McpFront)
-    async with app.dispatcher.lifespan():
-        yield app
+    front = build_asgi_app(build_sample_server(), settings)
+    assert isinstance(front, McpFront)
+    async with front.dispatcher.lifespan():
+        yield front
 
 
 async def post(front: McpFront, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, Any]:
@@ -105,7 +105,7 @@ async def test_accept_with_json_is_served(dispatcher: str, label: str, accept: b
     body, headers = REQUESTS[label]
     async with serving(dispatcher) as front:
         status, doc = await post(front, body, [*headers, (b"accept", accept)])
-    if label == "2026:ping":  # no such method in 2026-07-28: the SDK's answer, not a 406
+    if label == "2026-07-28:ping":  # no such method in 2026-07-28: the SDK's answer, not a 406
         assert status == 404 and doc["error"]["code"] == -32601
         return
     assert status in (200, 202), (label, doc)
@@ -115,7 +115,7 @@ async def test_accept_with_json_is_served(dispatcher: str, label: str, accept: b
 @pytest.mark.parametrize("method", ["ping", "tools/list", "tools/call"])
 @pytest.mark.parametrize("accept", ["text/html", None])
 def test_accept_406_end_to_end(mcp_url: str, method: str, accept: str | None) -> None:
-    body, _ = legacy(method, ECHO if method == "tools/call" else None)
+    body, _ = handshake(method, ECHO if method == "tools/call" else None)
     with httpx.Client(timeout=30) as client:
         request = client.build_request(
             "POST", mcp_url, content=body, headers={"content-type": "application/json"}
@@ -132,11 +132,11 @@ def test_accept_406_end_to_end(mcp_url: str, method: str, accept: str | None) ->
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-@pytest.mark.parametrize("era", ["2025", "2026"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_non_finite_numbers_are_a_parse_error(
     dispatcher: str, literal: str, era: str
 ) -> None:
-    base, headers = (legacy if era == "2025" else modern)(
+    base, headers = (handshake if era == "handshake" else modern)(
         "tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}
     )
     body = base.replace(b'"a": 1', b'"a": ' + literal.encode())

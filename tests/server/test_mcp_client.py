@@ -11,7 +11,7 @@ from mcp import Client
 from agentcore_mcp.client import ConnectOptions, open_client
 from tests.support.procs import mcp_post
 
-ERAS = ["legacy", "2026-07-28"]
+ERAS = ["handshake", "2026-07-28"]
 
 
 def opts(url: str, era: str) -> ConnectOptions:
@@ -21,7 +21,7 @@ def opts(url: str, era: str) -> ConnectOptions:
 @pytest.mark.parametrize("era", ERAS)
 async def test_tools_list(mcp_url: str, era: str) -> None:
     async with open_client(opts(mcp_url, era)) as client:
-        expected = "2026-07-28" if era != "legacy" else "2025-11-25"
+        expected = "2026-07-28" if era != "handshake" else "2025-11-25"
         assert client.protocol_version == expected
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) >= {"echo", "add", "text_stats", "fail", "long_task", "blob", "web_search"}

@@ -26,7 +26,7 @@ from tests.support.procs import RunningProcess, free_port, run_process
 
 RAW_VALUE = "raw-secret-value-0123456789"
 JSON_VALUE = "json-field-value-9876543210"
-# The app records at import what it saw, so the test proves NAME was there before APP loaded.
+# The server records at import what it saw: the test proves NAME was there before it loaded.
 APP = textwrap.dedent(
     """
     import os
@@ -128,7 +128,7 @@ def exit_before_listening(argv: list[str], env: Mapping[str, str]) -> tuple[int,
 # --- resolved -----------------------------------------------------------------------------
 
 
-def test_secrets_fill_their_variables_before_the_app_loads(
+def test_secrets_fill_their_variables_before_the_server_loads(
     moto: MotoServer, app_dir: Path, tmp_path: Path
 ) -> None:
     env = {

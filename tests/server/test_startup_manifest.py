@@ -53,17 +53,17 @@ def bench_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def container_argv(app: str) -> list[str]:
-    return [sys.executable, "-m", "agentcore_mcp.server", app]
+def container_argv(server_spec: str) -> list[str]:
+    return [sys.executable, "-m", "agentcore_mcp.server", server_spec]
 
 
 def spawn_container(
-    app: str, env: dict[str, str], log_path: Path
+    server_spec: str, env: dict[str, str], log_path: Path
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """The container entry point, for tests that watch how it exits (`run_process` stops it)."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            container_argv(app),
+            container_argv(server_spec),
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **env},
@@ -81,13 +81,18 @@ def server_env(port: int, manifest: Path | None, **extra: str) -> dict[str, str]
 
 @contextmanager
 def run_container(
-    tmp_path: Path, app: str, manifest: Path | None, *, name: str = "proc", **extra_env: str
+    tmp_path: Path,
+    server_spec: str,
+    manifest: Path | None,
+    *,
+    name: str = "proc",
+    **extra_env: str,
 ) -> Iterator[RunningProcess]:
     """The container entry point on a free loopback port, stopped afterwards."""
     port = free_port()
     env = server_env(port, manifest, **extra_env)
     with run_process(
-        container_argv(app), port=port, tmp_path=tmp_path, env=env, name=name
+        container_argv(server_spec), port=port, tmp_path=tmp_path, env=env, name=name
     ) as running:
         yield running
 
@@ -118,6 +123,13 @@ def test_lean_constants_equal_the_sdk_ones() -> None:
     assert front.CLIENT_INFO_META_KEY == mcp_types.CLIENT_INFO_META_KEY
 
 
+def test_is_modern_version_names_the_2026_07_28_era_only() -> None:
+    assert all(front.is_modern_version(v) for v in mcp_versions.MODERN_PROTOCOL_VERSIONS)
+    assert not any(front.is_modern_version(v) for v in mcp_versions.HANDSHAKE_PROTOCOL_VERSIONS)
+    assert not front.is_modern_version(None)  # no MCP-Protocol-Version header
+    assert not front.is_modern_version("2099-01-01")
+
+
 def test_starting_path_does_not_import_the_sdk() -> None:
     code = (
         "import sys, agentcore_mcp.server.run, agentcore_mcp.server.starting, "
@@ -144,10 +156,10 @@ def test_manifest_records_the_handshake(bench_manifest: Path) -> None:
     assert bench_manifest.stat().st_mode & 0o777 == 0o644
 
 
-def test_manifest_for_another_app_or_changed_code_is_refused(
+def test_manifest_for_another_server_spec_or_changed_code_is_refused(
     bench_manifest: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(ManifestUnusable, match="recorded for APP"):
+    with pytest.raises(ManifestUnusable, match="recorded for server spec"):
         load_manifest(bench_manifest, "tests.support.user_app:mcp")
     doc = json.loads(bench_manifest.read_text())
     doc["fingerprint"] = "0" * 64
@@ -231,7 +243,7 @@ def test_only_plain_shapes_are_answered_early(bench_manifest: Path) -> None:
 def test_handshake_before_the_sdk_loads_matches_a_plain_start(
     bench_manifest: Path, tmp_path: Path
 ) -> None:
-    """A 2025 client's handshake is answered from the manifest, byte for byte as without."""
+    """A handshake-era client is answered from the manifest, byte for byte as without."""
     exchange = [
         ("initialize", INIT, {}),
         ("notifications/initialized", None, {"mcp-protocol-version": "2025-11-25"}),
@@ -268,7 +280,7 @@ def test_handshake_before_the_sdk_loads_matches_a_plain_start(
     assert json.loads(answers["manifest"][4][2])["result"]["content"][0]["text"] == "hé\u2028"
 
 
-@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+@pytest.mark.parametrize("era", ["handshake", "2026-07-28"])
 async def test_official_client_against_a_manifest_start(
     bench_manifest: Path, tmp_path: Path, era: str
 ) -> None:
@@ -321,12 +333,12 @@ def test_a_manifest_that_does_not_match_the_environment_is_reported(tmp_path: Pa
 
 
 def test_a_stale_manifest_is_ignored_with_a_warning(bench_manifest: Path, tmp_path: Path) -> None:
-    app = "tests.support.user_app:mcp"
-    with run_container(tmp_path, app, bench_manifest) as running:
+    server_spec = "tests.support.user_app:mcp"
+    with run_container(tmp_path, server_spec, bench_manifest) as running:
         r = post(f"{running.base_url}/mcp", "tools/list")
         assert [t["name"] for t in r.json()["result"]["tools"]] == ["shout"]
         assert "startup manifest not used" in running.log()
-        assert "recorded for APP" in running.log()
+        assert "recorded for server spec" in running.log()
 
 
 def test_a_server_that_fails_to_load_after_listening_exits_6(tmp_path: Path) -> None:

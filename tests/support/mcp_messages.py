@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-LEGACY = "2025-11-25"
+HANDSHAKE = "2025-11-25"
 MODERN = "2026-07-28"
 ACCEPT = "application/json, text/event-stream"
 
@@ -48,7 +48,7 @@ def init_params(
     client: str = "test",
     version: str = "0",
     *,
-    protocol: str = LEGACY,
+    protocol: str = HANDSHAKE,
     capabilities: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The params of an initialize request."""

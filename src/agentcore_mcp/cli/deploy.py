@@ -42,7 +42,7 @@ publish (5); every step finds what exists and changes only what differs.
 **Examples**
 
 - `agentcore-mcp deploy` (the sample server on the local AgentCore, started if needed)
-- `agentcore-mcp deploy --app myproject.server:mcp --name my_server`
+- `agentcore-mcp deploy --server myproject.server:mcp --name my_server`
 - `agentcore-mcp deploy --oauth` (Cognito user pool + JWT authorizer)
 - `agentcore-mcp deploy --target aws --region us-west-2 --profile dev`
 - `OPENAI_API_KEY=... agentcore-mcp deploy --secret OPENAI_API_KEY` (value -> Secrets Manager)
@@ -164,7 +164,10 @@ def deploy(
     oauth: bool = typer.Option(False, "--oauth", help="JWT auth with a Cognito user pool."),
     sigv4: bool = typer.Option(False, "--sigv4", help="IAM SigV4 auth (the default)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would change; change nothing."),
-    app: str | None = typer.Option(None, "--app", help="module:attribute [the sample server]."),
+    server_spec: str | None = typer.Option(
+        None, "--server", help="Server spec: module:attribute [the sample server]."
+    ),
+    former_app: str | None = typer.Option(None, "--app", hidden=True),
     name: str | None = NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
@@ -199,10 +202,15 @@ def deploy(
         raise typer.BadParameter("pass --oauth or --sigv4, not both")
     if smoke_test not in ("auto", "always", "never"):
         raise typer.BadParameter("use auto, always or never", param_hint="--smoke-test")
+    if former_app is not None:
+        if server_spec is not None and server_spec != former_app:
+            raise typer.BadParameter("pass --server only (--app is its former name)")
+        stderr.print("note: --app is deprecated; use --server", markup=False, highlight=False)
+        server_spec = former_app
     with _errors():
         config = _config(
             name=name,
-            app=app,
+            server_spec=server_spec,
             target=target,
             region=region,
             profile=profile,

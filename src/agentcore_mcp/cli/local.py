@@ -42,7 +42,13 @@ def start(
     persist: bool = typer.Option(
         False, "--persist", help="Keep runtimes across restarts (in --home/state)."
     ),
-    max_instances: int | None = typer.Option(None, help="Active-session quota [default 16]."),
+    max_active_sessions: int | None = typer.Option(
+        None,
+        "--max-active-sessions",
+        help="Sessions active at once across runtimes, as AgentCore's per-account quota; "
+        "past it, ServiceQuotaExceeded [default 16].",
+    ),
+    former_max_instances: int | None = typer.Option(None, "--max-instances", hidden=True),
     startup_timeout: float | None = typer.Option(
         None, help="Seconds an instance has to listen [default 30, as AgentCore]."
     ),
@@ -79,12 +85,23 @@ def start(
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
     from agentcore_mcp.local.service import run_foreground
 
+    if former_max_instances is not None:
+        if max_active_sessions is not None and max_active_sessions != former_max_instances:
+            raise typer.BadParameter(
+                "pass --max-active-sessions only (--max-instances is its former name)"
+            )
+        stderr.print(
+            "note: --max-instances is deprecated; use --max-active-sessions",
+            markup=False,
+            highlight=False,
+        )
+        max_active_sessions = former_max_instances
     settings = _settings(
         port=port,
         region=region,
         home=home,
         persist=persist or None,
-        max_instances=max_instances,
+        max_active_sessions=max_active_sessions,
         startup_timeout=startup_timeout,
         lifecycle_scale=lifecycle_scale,
         max_starting=max_starting,
@@ -104,8 +121,8 @@ def start(
         settings.region,
         "--home",
         str(settings.home),
-        "--max-instances",
-        str(settings.max_instances),
+        "--max-active-sessions",
+        str(settings.max_active_sessions),
         "--startup-timeout",
         str(settings.startup_timeout),
         "--lifecycle-scale",

@@ -1,4 +1,4 @@
-"""`agentcore-mcp manifest [APP]`: record the startup manifest a container starts from."""
+"""`agentcore-mcp manifest [SERVER_SPEC]`: record the startup manifest a container starts from."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ import typer
 
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import print_json, stderr, stdout
+from agentcore_mcp.cli.serve import SERVER_SPEC_HELP
 
 DEFAULT_OUTPUT = Path(".agentcore-mcp/manifest.json")
 
 EPILOG = """
 The server answers `initialize`, `ping` and `tools/list` from the manifest while the
 `mcp` SDK is still loading, when `MCP_STARTUP_MANIFEST` names it and it matches the
-code (APP, its package's sources, the kit, the mcp and pydantic versions). Write it
-after the code is final, as the Dockerfile does. A server whose tools depend on
+code (the server spec, its package's sources, the kit, the mcp and pydantic versions).
+Write it after the code is final, as the Dockerfile does. A server whose tools depend on
 environment variables should not use one.
 
 **Examples**
@@ -27,10 +28,8 @@ environment variables should not use one.
 
 
 def manifest(
-    app: str | None = typer.Argument(
-        None,
-        envvar="MCP_APP",
-        help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server.",
+    server_spec: str | None = typer.Argument(
+        None, metavar="SERVER_SPEC", help=SERVER_SPEC_HELP, show_default=False
     ),
     output: Path = typer.Option(
         DEFAULT_OUTPUT, "--output", "-o", help="Where to write the manifest."
@@ -38,13 +37,13 @@ def manifest(
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Record a server's handshake answers, for a cold start that does not wait for the SDK."""
-    from agentcore_mcp.server.loader import AppLoadError
+    from agentcore_mcp.server.loader import ServerLoadError
     from agentcore_mcp.server.manifest import ManifestUnusable, write_manifest
+    from agentcore_mcp.server.settings import server_spec_from_env
 
-    app = app or None  # MCP_APP set but empty, as in the Dockerfile: the samples
     try:
-        written = write_manifest(app, output)
-    except (AppLoadError, ManifestUnusable) as exc:
+        written = write_manifest(server_spec or server_spec_from_env(), output)
+    except (ServerLoadError, ManifestUnusable) as exc:
         stderr.print(f"error: {exc}", markup=False)
         raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
     except OSError as exc:
@@ -52,7 +51,7 @@ def manifest(
         raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
     summary = {
         "path": str(output),
-        "app": written.app,
+        "server": written.server_spec,
         "fingerprint": written.fingerprint,
         "answers": sorted(written.results),
     }

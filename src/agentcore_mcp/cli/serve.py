@@ -1,4 +1,4 @@
-"""`agentcore-mcp serve [APP]`."""
+"""`agentcore-mcp serve [SERVER_SPEC]`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import time
 import typer
 
 from agentcore_mcp.cli.exit_codes import ExitCode
+
+SERVER_SPEC_HELP = (
+    "Server spec: `module:attribute` naming your MCPServer (or a factory) "
+    "[env: MCP_SERVER, default: the sample server]."
+)
 
 EPILOG = """
 **Examples**
@@ -20,10 +25,8 @@ EPILOG = """
 
 
 def serve(
-    app: str | None = typer.Argument(
-        None,
-        envvar="MCP_APP",
-        help="`module:attribute` naming your MCPServer (or a factory). Default: the sample server.",
+    server_spec: str | None = typer.Argument(
+        None, metavar="SERVER_SPEC", help=SERVER_SPEC_HELP, show_default=False
     ),
     host: str | None = typer.Option(None, help="Bind address [env: HOST, default 0.0.0.0]."),
     port: int | None = typer.Option(None, help="Port [env: PORT, default 8000]."),
@@ -35,15 +38,15 @@ def serve(
 ) -> None:
     """Serve an MCP server under the AgentCore Runtime contract (stateless, both protocol eras)."""
     started = time.perf_counter()
-    app = app or None  # MCP_APP set but empty, as in the Dockerfile: the samples
-    from agentcore_mcp.server import AppLoadError, ServerSettings, SettingsError, serve_app
+    from agentcore_mcp.server import ServerLoadError, ServerSettings, SettingsError, serve_spec
+    from agentcore_mcp.server.settings import server_spec_from_env
 
     try:
         settings = ServerSettings.from_env(
             host=host, port=port, path=path, response_mode=response_mode, log_level=log_level
         )
-        status = serve_app(app, settings, started=started)
-    except (SettingsError, AppLoadError) as exc:
+        status = serve_spec(server_spec or server_spec_from_env(), settings, started=started)
+    except (SettingsError, ServerLoadError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
     if status:

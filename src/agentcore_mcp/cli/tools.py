@@ -18,7 +18,10 @@ URL_HELP = "MCP endpoint, e.g. http://localhost:8000/mcp; with --remote, a runti
 REMOTE = typer.Option(
     False, "--remote", help="Call the deployed runtime (state file, SSM parameter or --arn)."
 )
-PROTOCOL_HELP = "auto (probe server/discover), legacy (initialize handshake) or 2026-07-28."
+PROTOCOL_HELP = (
+    "auto (probe server/discover), handshake (the initialize handshake era) or 2026-07-28."
+)
+PROTOCOLS = ("auto", "handshake", "2026-07-28")
 
 
 def _options(
@@ -32,8 +35,7 @@ def _options(
 
     from agentcore_mcp.client import ConnectOptions
 
-    if protocol not in ("auto", "legacy", "2026-07-28"):
-        raise typer.BadParameter("must be auto, legacy or 2026-07-28", param_hint="--protocol")
+    protocol = _protocol(protocol)
     parsed: dict[str, str] = {}
     for item in headers:
         name, sep, value = item.partition(":")
@@ -63,6 +65,20 @@ def _options(
         protocol=protocol,  # type: ignore[arg-type]
         debug=debug_sink if debug else None,
     )
+
+
+def _protocol(given: str) -> str:
+    """The --protocol value checked; `legacy`, its former spelling, still means handshake."""
+    if given == "legacy":
+        stderr.print(
+            "note: --protocol legacy is deprecated; use --protocol handshake",
+            markup=False,
+            highlight=False,
+        )
+        return "handshake"
+    if given not in PROTOCOLS:
+        raise typer.BadParameter("must be auto, handshake or 2026-07-28", param_hint="--protocol")
+    return given
 
 
 def _fail(exc: BaseException) -> ExitCode:

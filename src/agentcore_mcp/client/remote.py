@@ -4,9 +4,9 @@
         print(await client.list_tools())
 
 Session affinity: one `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id` per connection, so
-every request of the connection reaches the same microVM (both protocol eras; the 2026
-era has no `Mcp-Session-Id`). Timeouts allow AgentCore's 15-minute synchronous and
-60-minute streamed calls.
+every request of the connection reaches the same microVM (both protocol eras; the
+2026-07-28 era has no `Mcp-Session-Id`). Timeouts allow AgentCore's 15-minute
+synchronous and 60-minute streamed calls.
 """
 
 from __future__ import annotations

@@ -20,7 +20,11 @@ from mcp_types import CallToolResult, Tool
 # AgentCore's own limits: 15 min synchronous, 60 min streamed.
 DEFAULT_READ_TIMEOUT_SECONDS = 3600.0
 MAX_SSE_EVENT_BYTES = 100 * 1024 * 1024
-ProtocolChoice = Literal["auto", "legacy", "2026-07-28"]
+# "handshake": the era whose clients negotiate a version with `initialize` (the SDK's
+# `Client(mode="legacy")`); "2026-07-28": that era's stateless requests; "auto": probe
+# `server/discover` and fall back to the handshake. "legacy" is still accepted for
+# "handshake" (deprecated).
+ProtocolChoice = Literal["auto", "handshake", "2026-07-28"]
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "x-amz-security-token", "cookie", "set-cookie", "x-api-key"}
 )
@@ -71,6 +75,12 @@ class ConnectOptions:
     transport: httpx2.AsyncBaseTransport | None = None
 
 
+def sdk_mode(protocol: str) -> str:
+    """The `mcp.Client(mode=)` value for a `ProtocolChoice`: the SDK calls the handshake
+    era "legacy" (so does this kit's deprecated spelling, passed through)."""
+    return "legacy" if protocol == "handshake" else protocol
+
+
 def make_http_client(options: ConnectOptions) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(
         headers=dict(options.headers),
@@ -96,7 +106,7 @@ async def open_client(options: ConnectOptions) -> AsyncIterator[Client]:
         )
         async with Client(
             transport,
-            mode=options.protocol,
+            mode=sdk_mode(options.protocol),
             read_timeout_seconds=options.read_timeout_seconds,
         ) as client:
             yield client

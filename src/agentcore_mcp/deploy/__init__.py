@@ -3,7 +3,7 @@
 ```python
 from agentcore_mcp.deploy import deploy, load_config
 
-result = deploy(load_config(app="myproject.server:mcp", name="my_server"))
+result = deploy(load_config(server_spec="myproject.server:mcp", name="my_server"))
 print(result.record.runtime.arn, result.tools)
 ```
 

@@ -6,7 +6,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +15,7 @@ NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 PYTHON_RUNTIMES = ("PYTHON_3_10", "PYTHON_3_11", "PYTHON_3_12", "PYTHON_3_13", "PYTHON_3_14")
 AWS_PLATFORM = "aarch64-manylinux2014"
-SAMPLE_APP_MODULE = "agentcore_mcp.server.sample"
+SAMPLE_SERVER_MODULE = "agentcore_mcp.server.sample"
 
 
 class ConfigError(Exception):
@@ -25,7 +25,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True, slots=True)
 class DeployConfig:
     name: str = DEFAULT_NAME
-    app: str | None = None  # module:attribute; None serves the sample server
+    server_spec: str | None = None  # module:attribute; None serves the sample server
     project_dir: Path = field(default_factory=Path.cwd)
     target: Literal["local", "aws"] = "local"
     region: str | None = None
@@ -42,6 +42,12 @@ class DeployConfig:
     local_home: Path | None = None  # the local AgentCore's home (default ~/.agentcore-mcp/local)
     local_port: int | None = None  # the port a local AgentCore deploy starts listens on [8700]
     manifest: bool = True  # ship a startup manifest in the zip
+    # The former name of `server_spec`, still accepted here (deprecated); not stored.
+    app: InitVar[str | None] = None
+
+    def __post_init__(self, app: str | None) -> None:
+        if app is not None and self.server_spec is None:
+            object.__setattr__(self, "server_spec", app)
 
     @property
     def runtime_python(self) -> str:
@@ -59,7 +65,15 @@ class DeployConfig:
 
     @property
     def is_sample(self) -> bool:
-        return self.app is None or self.app.startswith(SAMPLE_APP_MODULE)
+        return self.server_spec is None or self.server_spec.startswith(SAMPLE_SERVER_MODULE)
+
+
+def _former_app(config: DeployConfig) -> str | None:
+    """`config.app`: the former name of `server_spec`, still readable (deprecated)."""
+    return config.server_spec
+
+
+DeployConfig.app = property(_former_app)  # type: ignore[attr-defined]
 
 
 def host_python_runtime() -> str:
@@ -79,7 +93,7 @@ def host_platform() -> str:
 
 _PYPROJECT_KEYS = {
     "name": "name",
-    "app": "app",
+    "server": "server_spec",
     "region": "region",
     "auth": "auth",
     "env": "env",
@@ -91,6 +105,9 @@ _PYPROJECT_KEYS = {
     "python-runtime": "python_runtime",
     "platform": "platform",
 }
+# Former names, still read (deprecated): pyproject key or `load_config` flag -> the new one.
+_FORMER_PYPROJECT_KEYS = {"app": "server"}
+_FORMER_FLAGS = {"app": "server_spec"}
 
 
 def pyproject_settings(project_dir: Path) -> dict[str, Any]:
@@ -102,7 +119,15 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    table = doc.get("tool", {}).get("agentcore-mcp", {})
+    table = dict(doc.get("tool", {}).get("agentcore-mcp", {}))
+    for former, key in _FORMER_PYPROJECT_KEYS.items():
+        if former in table:
+            if key in table:
+                raise ConfigError(
+                    f"{path} [tool.agentcore-mcp]: both {key!r} and {former!r} (its former "
+                    f"name) are set; keep {key!r}"
+                )
+            table[key] = table.pop(former)
     unknown = sorted(set(table) - set(_PYPROJECT_KEYS))
     if unknown:
         raise ConfigError(
@@ -113,9 +138,18 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
 
 
 def load_config(project_dir: Path | None = None, **flags: Any) -> DeployConfig:
-    """Flags (None = not given) over pyproject settings over defaults, validated."""
+    """Flags (None = not given) over pyproject settings over defaults, validated.
+
+    Flags are `DeployConfig` field names (`server_spec=`; `app=`, its former name, is
+    still accepted).
+    """
     project_dir = (project_dir or Path.cwd()).resolve()
     merged: dict[str, Any] = pyproject_settings(project_dir)
+    for former, key in _FORMER_FLAGS.items():
+        if former in flags:
+            value = flags.pop(former)
+            if flags.get(key) is None:
+                flags[key] = value
     for key, value in flags.items():
         if value is None or (key in ("env", "secrets", "header_allowlist") and not value):
             continue
@@ -140,8 +174,10 @@ def validate(config: DeployConfig) -> DeployConfig:
             f"--name {config.name!r}: AgentCore runtime names are a letter then up to 47 "
             "letters, digits or underscores (no hyphens), e.g. my_server"
         )
-    if config.app is not None and not re.fullmatch(r"[\w.]+(:[\w.]+)?", config.app):
-        raise ConfigError(f"--app {config.app!r}: expected module:attribute, e.g. mypkg.server:mcp")
+    if config.server_spec is not None and not re.fullmatch(r"[\w.]+(:[\w.]+)?", config.server_spec):
+        raise ConfigError(
+            f"--server {config.server_spec!r}: expected module:attribute, e.g. mypkg.server:mcp"
+        )
     if config.target not in ("local", "aws"):
         raise ConfigError(f"--target {config.target!r}: use local or aws")
     if config.auth not in ("sigv4", "oauth"):

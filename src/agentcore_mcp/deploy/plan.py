@@ -142,7 +142,7 @@ def deploy(
     target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
     ctx = _context(config, target, state_path, emit, dry_run=dry_run, secret_values=secret_values)
     ctx.record.auth = config.auth
-    ctx.record.app = config.app or ""
+    ctx.record.server_spec = config.server_spec or ""
     result = DeployResult(
         ctx.record, ctx.state.path, started_local=target.started_local, dry_run=dry_run
     )
@@ -203,7 +203,7 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
         # The initialize handshake most clients use today; "auto" would probe first and
         # cost a second round trip on a session that is still starting.
         async with open_runtime(
-            runtime_target, session=target.session, protocol="legacy"
+            runtime_target, session=target.session, protocol="handshake"
         ) as client:
             listed = await client.list_tools()
             return [tool.name for tool in listed.tools]

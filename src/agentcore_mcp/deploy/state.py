@@ -98,7 +98,7 @@ class DeploymentRecord:
     name: str
     account: str = ""
     auth: Literal["sigv4", "oauth"] = "sigv4"
-    app: str = ""
+    server_spec: str = ""  # module:attribute deployed ("" = the sample server); key "server"
     endpoint_url: str = ""  # the local AgentCore's URL, or AWS_ENDPOINT_URL when one was set
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
@@ -115,8 +115,15 @@ class DeploymentRecord:
     def key(self) -> str:
         return record_key(self.target, self.region, self.name, self.account)
 
+    @property
+    def app(self) -> str:
+        """The former name of `server_spec`, still readable (deprecated)."""
+        return self.server_spec
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        doc["server"] = doc.pop("server_spec")
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> DeploymentRecord:
@@ -124,8 +131,10 @@ class DeploymentRecord:
             k: v
             for k, v in doc.items()
             if k in {f.name for f in fields(cls)}
-            and k not in ("role", "artifact", "runtime", "cognito", "publish")
+            and k not in ("role", "artifact", "runtime", "cognito", "publish", "server_spec")
         }
+        # "app": the key's former name, in state files written before it was renamed.
+        plain["server_spec"] = doc.get("server", doc.get("app", ""))
         record = cls(**plain)
         record.role = _build(RoleRecord, doc.get("role"))
         record.artifact = _build(ArtifactRecord, doc.get("artifact"))

@@ -74,7 +74,8 @@ class LocalSettings:
     account_id: str = "123456789012"
     home: Path = field(default_factory=default_home)
     persist: bool = False  # keep the control-plane state in home/state across restarts
-    max_instances: int = 16
+    # Active sessions at once across runtimes: the service's per-account quota, scaled down.
+    max_active_sessions: int = 16
     startup_timeout: float = 30.0
     lifecycle_scale: float = 1.0  # multiplies idleRuntimeSessionTimeout / maxLifetime
     reap_interval: float = 1.0
@@ -141,7 +142,9 @@ class LocalAgentCore:
             account_id=s.account_id,
             persist_dir=s.home / "state" if s.persist else None,
         )
-        self.sessions = SessionPool(max_instances=s.max_instances, reap_interval=s.reap_interval)
+        self.sessions = SessionPool(
+            max_active_sessions=s.max_active_sessions, reap_interval=s.reap_interval
+        )
         self.artifacts = ArtifactStore(
             self.aws, s.home / "artifacts", s.region, max_unpacked_bytes=s.max_unpacked_bytes
         )
@@ -301,7 +304,7 @@ class LocalAgentCore:
             "pid": os.getpid(),
             "uptime_seconds": round(time.time() - self.started_at, 1),
             "home": str(self.settings.home),
-            "max_instances": self.settings.max_instances,
+            "max_active_sessions": self.settings.max_active_sessions,
             "runtimes": [
                 {
                     "agentRuntimeId": r.runtime_id,
@@ -336,10 +339,10 @@ def run_foreground(settings: LocalSettings) -> None:
     from agentcore_mcp.http_limits import limited_http_protocol_from_env
 
     service = LocalAgentCore(settings)
-    app = service.build()
+    asgi_app = service.build()
     configure_logging(settings.log_level)
     config = uvicorn.Config(
-        app,
+        asgi_app,
         host=settings.host,
         port=settings.port,
         log_level="warning",

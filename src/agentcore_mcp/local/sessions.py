@@ -2,8 +2,9 @@
 
 A request is routed by its session id to that session's instance. A new id starts a
 new instance; the id of a session that ended (idle timeout, max lifetime, an explicit
-stop) gets `SessionEnded`, which the data plane answers with 404. The number of live
-instances is bounded, like the account quota, so load can never exhaust memory.
+stop) gets `SessionEnded`, which the data plane answers with 404. The number of active
+sessions (each with a live or starting instance) is bounded, like the service's
+active-session quota per account, so load can never exhaust memory.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ StartInstance = Callable[[Session], Awaitable[Instance]]
 
 @dataclass
 class SessionPool:
-    max_instances: int = 16
+    max_active_sessions: int = 16  # sessions with a live or starting instance, at most
     reap_interval: float = 1.0
     clock: Callable[[], float] = time.monotonic
     _sessions: dict[tuple[str, str], Session] = field(default_factory=dict)
@@ -102,7 +103,8 @@ class SessionPool:
             return_exceptions=True,
         )
 
-    def live_instances(self) -> int:
+    def active_sessions(self) -> int:
+        """Sessions whose instance is live or starting: what the quota counts."""
         return sum(
             1 for s in self._sessions.values() if s.instance is not None or s.starting is not None
         )
@@ -162,12 +164,12 @@ class SessionPool:
                 session.starting is None
             )
             if needs_start:
-                if self.live_instances() >= self.max_instances and session.instance is None:
+                if self.active_sessions() >= self.max_active_sessions and session.instance is None:
                     session.inflight -= 1
                     raise QuotaExceeded(
-                        f"{self.max_instances} sessions are active, the local quota "
-                        "(--max-instances). End one with stopruntimesession, or wait for "
-                        "idle sessions to be reaped."
+                        f"{self.max_active_sessions} sessions are active, the local quota "
+                        "(--max-active-sessions). End one with stopruntimesession, or wait "
+                        "for idle sessions to be reaped."
                     )
                 session.instance = None
                 session.starting = asyncio.get_running_loop().create_future()

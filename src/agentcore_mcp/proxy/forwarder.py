@@ -8,7 +8,7 @@ runtime's data plane, signed (SigV4 over the exact body) or with a fresh bearer 
 - No read timeout: a 15-minute call (or a 60-minute stream) is never cut by the proxy.
 - Session recovery: when the runtime answers 404 for an ended session (idle timeout,
   max lifetime, StopRuntimeSession), a new runtime session is opened, the client's
-  `initialize` (2025 era) and `notifications/initialized` are replayed on it, and the
+  `initialize` (handshake era) and `notifications/initialized` are replayed on it, and the
   request is retried once. The client keeps its session id and never sees the 404.
 - Cold starts, throttles and retryable conflicts are retried, and refusals explained, by
   `client.transport`'s rules. The HTTP/1.1 client underneath is `agentcore_mcp.upstream`

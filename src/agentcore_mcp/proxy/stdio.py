@@ -40,8 +40,12 @@ NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/
 MAX_LINE_BYTES = 100 * 1024 * 1024  # the data plane's payload limit
 
 
-def routing_headers(doc: dict[str, Any], legacy_version: str | None) -> dict[str, str]:
-    """The HTTP headers a Streamable HTTP client would have sent with this message."""
+def routing_headers(doc: dict[str, Any], handshake_version: str | None) -> dict[str, str]:
+    """The HTTP headers a Streamable HTTP client would have sent with this message.
+
+    A message with a 2026-07-28 `_meta` envelope gets the routing headers derived from
+    it; any other (but `initialize`) the version its `initialize` negotiated, if any.
+    """
     from mcp.shared.inbound import encode_header_value
 
     headers: dict[str, str] = {}
@@ -58,12 +62,13 @@ def routing_headers(doc: dict[str, Any], legacy_version: str | None) -> dict[str
             key = NAME_BEARING_METHODS.get(method)
             if key is not None and isinstance(name := params.get(key), str):
                 headers["mcp-name"] = encode_header_value(name)
-    elif legacy_version and method != "initialize":
-        headers["mcp-protocol-version"] = legacy_version
+    elif handshake_version and method != "initialize":
+        headers["mcp-protocol-version"] = handshake_version
     return headers
 
 
-def _modern(doc: dict[str, Any]) -> bool:
+def _carries_modern_envelope(doc: dict[str, Any]) -> bool:
+    """Whether the message's `_meta` names a protocol version (the 2026-07-28 envelope)."""
     params = doc.get("params")
     meta = params.get("_meta") if isinstance(params, dict) else None
     return isinstance(meta, dict) and PROTOCOL_VERSION_META_KEY in meta
@@ -101,7 +106,8 @@ class StdioProxy:
         self.session = ProxySession.new()
         self.stdin = stdin or sys.stdin.buffer
         self.stdout = stdout or sys.stdout.buffer
-        self.legacy_version: str | None = None
+        # The version the client's `initialize` negotiated (handshake era); None before.
+        self.handshake_version: str | None = None
         self.inflight: dict[Any, anyio.CancelScope] = {}
         self._out_send, self._out_recv = anyio.create_memory_object_stream[bytes](1024)
 
@@ -165,9 +171,9 @@ class StdioProxy:
             scope = self.inflight.get(params.get("requestId"))
             if scope is not None:
                 scope.cancel()  # closes that request's stream: the runtime sees the abort
-            if _modern(doc) or self.legacy_version is None:
-                return  # the 2026 HTTP wire has no client notifications
-        if _modern(doc):
+            if _carries_modern_envelope(doc) or self.handshake_version is None:
+                return  # the 2026-07-28 HTTP wire has no client notifications
+        if _carries_modern_envelope(doc):
             return
         tg.start_soon(self._forward, line, None, doc)
 
@@ -184,7 +190,7 @@ class StdioProxy:
             self.inflight.pop(doc.get("id"), None)
 
     async def _forward(self, line: bytes, request_id: Any, doc: dict[str, Any]) -> None:
-        headers = routing_headers(doc, self.legacy_version)
+        headers = routing_headers(doc, self.handshake_version)
         try:
             response = await self.forwarder.forward(line, self.session, headers)
         except ForwardError as exc:
@@ -235,7 +241,7 @@ class StdioProxy:
         except (ValueError, KeyError, TypeError):
             return
         if isinstance(version, str):
-            self.legacy_version = version
+            self.handshake_version = version
 
 
 async def run_stdio(forwarder: Forwarder) -> None:

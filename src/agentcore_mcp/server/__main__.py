@@ -1,4 +1,4 @@
-"""`python -m agentcore_mcp.server [APP]`: the lean entry point containers run.
+"""`python -m agentcore_mcp.server [SERVER_SPEC]`: the lean entry point containers run.
 
 Same server as `agentcore-mcp serve`, configured by the environment only (HOST, PORT,
 MCP_PATH, ... as in `.env.example`, which is how AgentCore configures a runtime), and
@@ -9,7 +9,6 @@ before the `mcp` SDK has loaded.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -20,19 +19,19 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     if len(argv) > 1 or (argv and argv[0].startswith("-")):
         print(
-            "usage: python -m agentcore_mcp.server [module:attribute]"
-            "  (default: $MCP_APP, else the samples; settings come from the environment)",
+            "usage: python -m agentcore_mcp.server [SERVER_SPEC]  (module:attribute; default:"
+            " $MCP_SERVER, else the samples; settings come from the environment)",
             file=sys.stderr,
         )
         return ExitCode.USAGE
-    from agentcore_mcp.server.loader import AppLoadError
-    from agentcore_mcp.server.run import serve_app
-    from agentcore_mcp.server.settings import ServerSettings, SettingsError
+    from agentcore_mcp.server.loader import ServerLoadError
+    from agentcore_mcp.server.run import serve_spec
+    from agentcore_mcp.server.settings import ServerSettings, SettingsError, server_spec_from_env
 
     try:
-        app = argv[0] if argv else (os.environ.get("MCP_APP") or None)
-        return serve_app(app, ServerSettings.from_env(), started=started)
-    except (SettingsError, AppLoadError) as exc:
+        server_spec = argv[0] if argv else server_spec_from_env()
+        return serve_spec(server_spec, ServerSettings.from_env(), started=started)
+    except (SettingsError, ServerLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.CONFIG_ERROR
 

@@ -28,7 +28,7 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "DispatcherFactory",
     "McpFront",
-    "build_app",
+    "build_asgi_app",
     "dispatcher_for",
     "origin_allowed",
     "send_json_error",
@@ -40,7 +40,7 @@ DispatcherFactory = Callable[[MCPServer[Any] | Server[Any], ServerSettings], Dis
 
 
 class McpFront:
-    """The ASGI application `build_app` returns."""
+    """The ASGI app `build_asgi_app` returns."""
 
     def __init__(self, dispatcher: Dispatcher, settings: ServerSettings) -> None:
         self.dispatcher = dispatcher
@@ -79,7 +79,7 @@ def dispatcher_for(settings: ServerSettings) -> DispatcherFactory:
     return FastDispatcher
 
 
-def build_app(
+def build_asgi_app(
     server: MCPServer[Any] | Server[Any],
     settings: ServerSettings | None = None,
     *,
@@ -91,3 +91,7 @@ def build_app(
     # Escaping happens in the dispatchers: the SDK's output passes through `EscapingSend`,
     # the fast path escapes what it encodes, and the front's own errors are ASCII JSON.
     return McpFront(factory(server, settings), settings)
+
+
+# The former name, kept for existing callers (deprecated).
+build_app = build_asgi_app

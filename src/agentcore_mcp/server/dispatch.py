@@ -26,7 +26,7 @@ from agentcore_mcp.server.front import InboundRequest as InboundRequest
 from agentcore_mcp.server.settings import ServerSettings
 from agentcore_mcp.server.wire import DeferredSse, EscapingSend
 
-# 2025-era requests that may run long or report progress: these are the ones worth
+# Handshake-era requests that may run long or report progress: these are the ones worth
 # an SSE stream (keep-alives, progress notifications). Everything else is answered
 # with a single JSON body, which every client parses and which is much cheaper.
 STREAMING_METHODS = frozenset(
@@ -37,9 +37,9 @@ STREAMING_METHODS = frozenset(
 def _sdk_routes_as_2026_era(version: str | None) -> bool:
     """Whether the SDK's transport takes this request down its 2026-07-28 path.
 
-    Not `version in MODERN_PROTOCOL_VERSIONS` (the supported 2026-07-28 era, which the
-    fast path and the front check): any version from 2026 on, supported or not, goes to
-    the SSE manager, whose modern path answers it (an unsupported version included).
+    Not `front.is_modern_version` (the supported 2026-07-28 era, which the fast path
+    and the front check): any version from 2026 on, supported or not, goes to the SSE
+    manager, whose modern path answers it (an unsupported version included).
     """
     return version is not None and version >= "2026"
 
@@ -60,7 +60,7 @@ def apply_keepalive_interval(seconds: float) -> None:
     """Make the SDK's SSE streams send keep-alive comments every `seconds`.
 
     The SDK builds its SSE responses itself and exposes no parameter for the interval,
-    so the two module-level defaults it reads are the only knob (the modern era's is
+    so the two module-level defaults it reads are the only knob (the 2026-07-28 era's is
     private, hence `sdk_compat`). They are process-wide,
     which matches how the kit runs: one server per process.
     """
@@ -72,15 +72,15 @@ class SdkDispatcher:
     """Every request through the official SDK's stateless Streamable HTTP transport.
 
     Two session managers share one server: one answers with JSON bodies, the other with
-    SSE streams. `response_mode="auto"` picks SSE only for 2025-era requests in
+    SSE streams. `response_mode="auto"` picks SSE only for handshake-era requests in
     `STREAMING_METHODS` from clients that accept it; the 2026-07-28 era always uses the
     SSE manager, whose modern path itself answers JSON unless the handler streams or
     outlives one keep-alive interval.
     """
 
-    def __init__(self, app: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
+    def __init__(self, mcp_server: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
         self.settings = settings
-        server = lowlevel_server(app)
+        server = lowlevel_server(mcp_server)
         # AgentCore reaches the container by IP with arbitrary Host headers; the Origin
         # check that DNS-rebinding protection would add is done by the front instead.
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)

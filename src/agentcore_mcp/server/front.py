@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 # Copies of `mcp_types` constants (a test checks they are equal), so that this module
-# does not import the SDK.
+# does not import the SDK. The handshake era: a client negotiates its version with
+# `initialize`, then names it in the MCP-Protocol-Version header.
 HANDSHAKE_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 # The 2026-07-28 era: requests carry their own envelope and get HTTP error statuses.
 MODERN_PROTOCOL_VERSIONS = ("2026-07-28",)
@@ -72,6 +73,11 @@ NOT_ACCEPTABLE = (
     "Not Acceptable: the Accept header must include application/json "
     "(MCP clients send 'Accept: application/json, text/event-stream')"
 )
+
+
+def is_modern_version(version: str | None) -> bool:
+    """Whether `version` is one of the 2026-07-28 era's (None, no header: it is not)."""
+    return version in MODERN_PROTOCOL_VERSIONS
 
 
 @functools.lru_cache(maxsize=64)
@@ -283,7 +289,7 @@ class RequestGate:
 class AnswerEncoder:
     """Writes a JSON-RPC answer the way the SDK's transport would frame it.
 
-    JSON, except in the 2025 era when `MCP_RESPONSE_MODE=sse` and the client accepts
+    JSON, except in the handshake era when `MCP_RESPONSE_MODE=sse` and the client accepts
     SSE: then one `message` event. The SDK's 2026-07-28 path answers JSON unless the
     handler streams, and nothing answered through here streams.
     """
@@ -330,7 +336,7 @@ class AnswerEncoder:
             self._sse_mode
             and status == 200
             and request.accepts_sse
-            and request.protocol_version not in MODERN_PROTOCOL_VERSIONS
+            and not is_modern_version(request.protocol_version)
         ):
             payload = b"event: message\r\ndata: " + payload + b"\r\n\r\n"
             headers = self._sse_headers

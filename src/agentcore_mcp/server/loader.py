@@ -1,4 +1,4 @@
-"""Resolve `module:attribute` to a user's MCP server object."""
+"""Resolve a server spec (`module:attribute`) to a user's MCP server object."""
 
 from __future__ import annotations
 
@@ -12,22 +12,31 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
 
-class AppLoadError(Exception):
-    """APP could not be imported or does not name an MCP server."""
+class ServerLoadError(Exception):
+    """The server spec could not be imported or does not name an MCP server."""
 
 
-def load_server(spec: str | None) -> MCPServer[Any] | Server[Any]:
-    """Import `module:attribute` (the attribute may be a zero-argument factory)."""
+# The former name, kept for existing callers (deprecated).
+AppLoadError = ServerLoadError
+
+
+def load_server(server_spec: str | None) -> MCPServer[Any] | Server[Any]:
+    """Import `module:attribute` (the attribute may be a zero-argument factory).
+
+    None is the sample server.
+    """
     from mcp.server.lowlevel.server import Server
     from mcp.server.mcpserver import MCPServer
 
-    if spec is None:
+    if server_spec is None:
         from agentcore_mcp.server.sample import build_sample_server
 
         return build_sample_server()
-    module_name, _, attr = spec.partition(":")
+    module_name, _, attr = server_spec.partition(":")
     if not module_name or not attr:
-        raise AppLoadError(f"APP must look like 'module:attribute', got {spec!r}")
+        raise ServerLoadError(
+            f"the server spec must look like 'module:attribute', got {server_spec!r}"
+        )
     # Like uvicorn, let a user run `serve myserver:mcp` from their project directory.
     cwd = str(Path.cwd())
     if cwd not in sys.path:
@@ -35,13 +44,15 @@ def load_server(spec: str | None) -> MCPServer[Any] | Server[Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise AppLoadError(f"cannot import {module_name!r}: {exc}") from exc
+        raise ServerLoadError(f"cannot import {module_name!r}: {exc}") from exc
     try:
         obj = getattr(module, attr)
     except AttributeError as exc:
-        raise AppLoadError(f"module {module_name!r} has no attribute {attr!r}") from exc
+        raise ServerLoadError(f"module {module_name!r} has no attribute {attr!r}") from exc
     if callable(obj) and not isinstance(obj, (MCPServer, Server)):
         obj = obj()
     if not isinstance(obj, (MCPServer, Server)):
-        raise AppLoadError(f"{spec} is a {type(obj).__name__}, not an mcp MCPServer or Server")
+        raise ServerLoadError(
+            f"{server_spec} is a {type(obj).__name__}, not an mcp MCPServer or Server"
+        )
     return obj

@@ -7,9 +7,9 @@ the server's code. `write_manifest` runs the real server once, in-process, and r
 those results; a server started with `MCP_STARTUP_MANIFEST` pointing at the file
 listens at once and answers them from it while the SDK loads (`starting.py`).
 
-A manifest is used only while it matches the code: its fingerprint covers the APP
+A manifest is used only while it matches the code: its fingerprint covers the server
 spec, the Python version, the `mcp` and `pydantic` versions, and the sources of the
-APP's top-level package and of this kit. Once the server has loaded, every answer
+server's top-level package and of this kit. Once the server has loaded, every answer
 given from the manifest is replayed through the real server and compared, and a
 difference is logged as an error (a server whose tool list depends on environment
 variables is the case a fingerprint cannot see: see docs/server-kit.md).
@@ -62,7 +62,7 @@ class ManifestUnusable(Exception):
 class StartupManifest:
     """Recorded `result`s keyed `method@version`, and what they were recorded from."""
 
-    app: str | None
+    server_spec: str | None  # `module:attribute`; None: the sample server
     fingerprint: str
     results: dict[str, Any] = field(default_factory=dict)
     created: str = ""
@@ -73,7 +73,7 @@ class StartupManifest:
     def to_json(self) -> str:
         doc = {
             "format": FORMAT,
-            "app": self.app,
+            "server": self.server_spec,
             "fingerprint": self.fingerprint,
             "created": self.created,
             "results": self.results,
@@ -89,7 +89,8 @@ class StartupManifest:
         if not isinstance(results, dict) or not isinstance(doc.get("fingerprint"), str):
             raise ManifestUnusable("manifest has no results or fingerprint")
         return cls(
-            app=doc.get("app"),
+            # "app": the key's former name, in manifests written before it was renamed
+            server_spec=doc.get("server", doc.get("app")),
             fingerprint=doc["fingerprint"],
             results=results,
             created=str(doc.get("created", "")),
@@ -138,13 +139,13 @@ def _dist_version(package: str) -> str:
     return "unknown"
 
 
-def source_fingerprint(app: str | None) -> str:
+def source_fingerprint(server_spec: str | None) -> str:
     """A hash of everything that decides the recorded answers, short of running them."""
     digest = hashlib.sha256()
-    digest.update(f"format={FORMAT}\napp={app}\npython={sys.version}\n".encode())
+    digest.update(f"format={FORMAT}\nserver={server_spec}\npython={sys.version}\n".encode())
     for package in ("mcp", "pydantic"):
         digest.update(f"{package}={_dist_version(package)}\n".encode())
-    module = (app or "agentcore_mcp.server.sample:").partition(":")[0]
+    module = (server_spec or "agentcore_mcp.server.sample:").partition(":")[0]
     roots = {*_locations("agentcore_mcp"), *_locations(module.partition(".")[0])}
     count = 0
     for root in sorted(roots):
@@ -160,8 +161,8 @@ def source_fingerprint(app: str | None) -> str:
     return digest.hexdigest()
 
 
-def load_manifest(path: str | os.PathLike[str], app: str | None) -> StartupManifest:
-    """The manifest at `path` if it was recorded from this APP and this code."""
+def load_manifest(path: str | os.PathLike[str], server_spec: str | None) -> StartupManifest:
+    """The manifest at `path` if it was recorded from this server spec and this code."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -170,9 +171,11 @@ def load_manifest(path: str | os.PathLike[str], app: str | None) -> StartupManif
         manifest = StartupManifest.from_json(text)
     except (ValueError, KeyError) as exc:
         raise ManifestUnusable(f"{path} is not a startup manifest: {exc}") from None
-    if manifest.app != app:
-        raise ManifestUnusable(f"{path} was recorded for APP {manifest.app!r}, not {app!r}")
-    if manifest.fingerprint != source_fingerprint(app):
+    if manifest.server_spec != server_spec:
+        raise ManifestUnusable(
+            f"{path} was recorded for server spec {manifest.server_spec!r}, not {server_spec!r}"
+        )
+    if manifest.fingerprint != source_fingerprint(server_spec):
         raise ManifestUnusable(
             f"{path} is stale: the code or packages changed since it was written "
             "(run `agentcore-mcp manifest` again)"
@@ -209,7 +212,7 @@ def canonical_requests() -> list[tuple[str, str, dict[str, Any], list[tuple[byte
 
 
 async def call_in_process(
-    app: ASGIApp, body: bytes, headers: list[tuple[bytes, bytes]], path: str
+    asgi_app: ASGIApp, body: bytes, headers: list[tuple[bytes, bytes]], path: str
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """One POST through an ASGI app, in this process: status, headers, body."""
     scope = {
@@ -251,7 +254,7 @@ async def call_in_process(
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
-    await app(scope, receive, send)
+    await asgi_app(scope, receive, send)
     return status, response_headers, b"".join(chunks)
 
 
@@ -263,14 +266,14 @@ def jsonrpc_answer(content_type: bytes, body: bytes) -> Any:
     return json.loads(body) if body else None
 
 
-async def collect_results(app: ASGIApp, path: str = "/mcp") -> dict[str, Any]:
-    """Ask a running server app every canonical request; keep the successful results."""
+async def collect_results(asgi_app: ASGIApp, path: str = "/mcp") -> dict[str, Any]:
+    """Ask a server's ASGI app every canonical request; keep the successful results."""
     results: dict[str, Any] = {}
     for key, method, params, headers in canonical_requests():
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
         accept = [(b"accept", b"application/json, text/event-stream")]
         status, response_headers, payload = await call_in_process(
-            app, body.encode(), accept + headers, path
+            asgi_app, body.encode(), accept + headers, path
         )
         content_type = dict(response_headers).get(b"content-type", b"")
         message = jsonrpc_answer(content_type, payload) if status == 200 else None
@@ -279,17 +282,17 @@ async def collect_results(app: ASGIApp, path: str = "/mcp") -> dict[str, Any]:
     return results
 
 
-def write_manifest(app: str | None, path: str | os.PathLike[str]) -> StartupManifest:
-    """Load APP, record its handshake answers and write them to `path` atomically."""
+def write_manifest(server_spec: str | None, path: str | os.PathLike[str]) -> StartupManifest:
+    """Load the server, record its handshake answers and write them to `path` atomically."""
     import anyio
 
-    from agentcore_mcp.server.app import McpFront, build_app
+    from agentcore_mcp.server.app import McpFront, build_asgi_app
     from agentcore_mcp.server.loader import load_server
     from agentcore_mcp.server.settings import ServerSettings
 
-    fingerprint = source_fingerprint(app)
+    fingerprint = source_fingerprint(server_spec)
     settings = ServerSettings(log_level="warning")
-    front = build_app(load_server(app), settings)
+    front = build_asgi_app(load_server(server_spec), settings)
     assert isinstance(front, McpFront)
 
     async def record() -> dict[str, Any]:
@@ -298,7 +301,7 @@ def write_manifest(app: str | None, path: str | os.PathLike[str]) -> StartupMani
 
     results = anyio.run(record)
     manifest = StartupManifest(
-        app=app,
+        server_spec=server_spec,
         fingerprint=fingerprint,
         results=results,
         created=datetime.now(UTC).isoformat(timespec="seconds"),

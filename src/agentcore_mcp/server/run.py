@@ -1,9 +1,9 @@
 """Run a server under uvicorn with the kit's settings: one startup line, clean SIGTERM.
 
-`serve` runs an already-loaded server. `serve_app` takes the APP spec instead, which
-lets it listen before the SDK has loaded when a startup manifest matches the code
-(`manifest.py`, `starting.py`). This module imports neither the SDK nor uvicorn until
-it is called, so that path stays lean.
+`serve` runs an already-loaded server. `serve_spec` takes a server spec
+(`module:attribute`) instead, which lets it listen before the SDK has loaded when a
+startup manifest matches the code (`manifest.py`, `starting.py`). This module imports
+neither the SDK nor uvicorn until it is called, so that path stays lean.
 """
 
 from __future__ import annotations
@@ -33,45 +33,46 @@ def serve(
     started: float | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM; uvicorn drains in-flight requests on either."""
-    from agentcore_mcp.server.app import build_app
+    from agentcore_mcp.server.app import build_asgi_app
 
     started = time.perf_counter() if started is None else started
     settings = settings or ServerSettings.from_env()
     _configure_logging(settings)
     _resolve_secrets()
-    _run(_uvicorn_server(build_app(server, settings), settings, started))
+    _run(_uvicorn_server(build_asgi_app(server, settings), settings, started))
 
 
-def serve_app(
-    app: str | None,
+def serve_spec(
+    server_spec: str | None,
     settings: ServerSettings | None = None,
     *,
     started: float | None = None,
 ) -> int:
-    """Load APP (`module:attribute`, None for the samples) and serve it; the exit status.
+    """Load the server `server_spec` names (`module:attribute`, None for the samples) and
+    serve it; the exit status.
 
     With `settings.startup_manifest` naming a manifest that matches the code, the
-    server listens and answers the handshake from it while APP loads on a thread.
-    Otherwise APP is loaded first, as `serve` does. `AppLoadError` is raised when APP
-    cannot be loaded before listening; after listening, the process logs it and
-    returns `ExitCode.CONFIG_ERROR`.
+    process listens and answers the handshake from it while the server loads on a
+    thread. Otherwise the server is loaded first, as `serve` does. `ServerLoadError` is
+    raised when it cannot be loaded before listening; after listening, the process logs
+    it and returns `ExitCode.CONFIG_ERROR`.
     """
     settings = settings or ServerSettings.from_env()
     started = time.perf_counter() if started is None else started
     _configure_logging(settings)
-    _resolve_secrets()  # before APP loads: its module may read NAME at import
+    _resolve_secrets()  # before the server loads: its module may read NAME at import
     manifest = None
     if settings.startup_manifest:
         from agentcore_mcp.server.manifest import ManifestUnusable, load_manifest
 
         try:
-            manifest = load_manifest(settings.startup_manifest, app)
+            manifest = load_manifest(settings.startup_manifest, server_spec)
         except ManifestUnusable as exc:
             logger.warning("startup manifest not used: %s", exc)
     if manifest is None:
         from agentcore_mcp.server.loader import load_server
 
-        serve(load_server(app), settings, started=started)
+        serve(load_server(server_spec), settings, started=started)
         return 0
 
     from agentcore_mcp.server.starting import StartingApp
@@ -79,10 +80,10 @@ def serve_app(
     status = 0
 
     def load() -> Any:
-        from agentcore_mcp.server.app import build_app
+        from agentcore_mcp.server.app import build_asgi_app
         from agentcore_mcp.server.loader import load_server
 
-        return build_app(load_server(app), settings)
+        return build_asgi_app(load_server(server_spec), settings)
 
     def on_load_failure(exc: BaseException) -> None:
         nonlocal status
@@ -96,6 +97,10 @@ def serve_app(
     server = _uvicorn_server(starting, settings, started)
     _run(server)
     return status
+
+
+# The former name, kept for existing callers (deprecated).
+serve_app = serve_spec
 
 
 def _configure_logging(settings: ServerSettings) -> None:
@@ -112,7 +117,7 @@ def _resolve_secrets() -> None:
     resolve_secret_environment()
 
 
-def _uvicorn_server(app: ASGIApp, settings: ServerSettings, started: float) -> uvicorn.Server:
+def _uvicorn_server(asgi_app: ASGIApp, settings: ServerSettings, started: float) -> uvicorn.Server:
     import uvicorn
 
     class AnnouncingServer(uvicorn.Server):
@@ -134,7 +139,7 @@ def _uvicorn_server(app: ASGIApp, settings: ServerSettings, started: float) -> u
     from agentcore_mcp.http_limits import limited_http_protocol
 
     config = uvicorn.Config(
-        app,
+        asgi_app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

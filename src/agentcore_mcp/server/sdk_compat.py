@@ -97,7 +97,7 @@ INTERNALS: tuple[Internal, ...] = (
         "MCPServer",
         "_prompt_manager",
         True,
-        "prompt lookup (the conformance test app)",
+        "prompt lookup (the conformance test server)",
     ),
     Internal(
         "ServerRunner._serialize",
@@ -143,7 +143,7 @@ def _hidden() -> frozenset[str]:
     return frozenset(names)
 
 
-def _present(internal: Internal, app: Any) -> bool:
+def _present(internal: Internal, server: Any) -> bool:
     try:
         module = importlib.import_module(internal.module)
     except ImportError:
@@ -155,29 +155,29 @@ def _present(internal: Internal, app: Any) -> bool:
         return False
     if internal.instance:
         # Instance attributes: checked on the server at hand when there is one.
-        if app is None or not isinstance(app, owner):
+        if server is None or not isinstance(server, owner):
             return True
-        return hasattr(app, internal.attribute)
+        return hasattr(server, internal.attribute)
     return hasattr(owner, internal.attribute)
 
 
-def missing_internals(app: Any = None, names: tuple[str, ...] | None = None) -> tuple[str, ...]:
+def missing_internals(server: Any = None, names: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The internals (of `names`, default all) this SDK lacks, or `HIDE_ENV` hides.
 
-    Instance attributes are checked on `app` when it is an `MCPServer`.
+    Instance attributes are checked on `server` when it is an `MCPServer`.
     """
     hidden = _hidden()
     wanted = names if names is not None else tuple(_BY_NAME)
-    return tuple(name for name in wanted if name in hidden or not _present(_BY_NAME[name], app))
+    return tuple(name for name in wanted if name in hidden or not _present(_BY_NAME[name], server))
 
 
-def fast_path_missing(app: Any) -> tuple[str, ...]:
-    """The fast path's internals this SDK lacks for `app` (empty: the fast path can run)."""
-    return missing_internals(app, FAST_PATH_INTERNALS)
+def fast_path_missing(server: Any) -> tuple[str, ...]:
+    """The fast path's internals this SDK lacks for `server` (empty: it can run)."""
+    return missing_internals(server, FAST_PATH_INTERNALS)
 
 
-def _require(app: Any, name: str) -> None:
-    if missing_internals(app, (name,)):
+def _require(server: Any, name: str) -> None:
+    if missing_internals(server, (name,)):
         internal = _BY_NAME[name]
         raise SdkCompatError(
             f"the installed mcp SDK has no {name} (used for {internal.used_for}); "
@@ -185,44 +185,44 @@ def _require(app: Any, name: str) -> None:
         )
 
 
-def lowlevel_server(app: MCPServer[Any] | Server[Any]) -> Server[Any]:
+def lowlevel_server(server: MCPServer[Any] | Server[Any]) -> Server[Any]:
     """The low-level `Server` behind an `MCPServer` (or the server itself)."""
     from mcp.server.mcpserver import MCPServer
 
-    if isinstance(app, MCPServer):
-        _require(app, "MCPServer._lowlevel_server")
-        server: Server[Any] = app._lowlevel_server
-        return server
-    return app
+    if isinstance(server, MCPServer):
+        _require(server, "MCPServer._lowlevel_server")
+        lowlevel: Server[Any] = server._lowlevel_server
+        return lowlevel
+    return server
 
 
 def tool_lookups(
-    app: MCPServer[Any],
+    server: MCPServer[Any],
 ) -> tuple[Callable[[str], Tool | None], Callable[[], list[Tool]]]:
     """`(get_tool, list_tools)` of the server's tool registry, bound once.
 
     Bound methods, so a caller on the hot path pays no more than the attribute lookups
     it would make itself.
     """
-    manager = app._tool_manager
+    manager = server._tool_manager
     return manager.get_tool, manager.list_tools
 
 
-def get_tool(app: MCPServer[Any], name: str) -> Tool | None:
+def get_tool(server: MCPServer[Any], name: str) -> Tool | None:
     """The registered tool called `name`, if any."""
-    tool: Tool | None = app._tool_manager.get_tool(name)
+    tool: Tool | None = server._tool_manager.get_tool(name)
     return tool
 
 
-def registered_tools(app: MCPServer[Any]) -> list[Tool]:
+def registered_tools(server: MCPServer[Any]) -> list[Tool]:
     """The registered tools, in registration order."""
-    tools: list[Tool] = app._tool_manager.list_tools()
+    tools: list[Tool] = server._tool_manager.list_tools()
     return tools
 
 
-def get_prompt(app: MCPServer[Any], name: str) -> Prompt | None:
+def get_prompt(server: MCPServer[Any], name: str) -> Prompt | None:
     """The registered prompt called `name`, if any."""
-    prompt: Prompt | None = app._prompt_manager.get_prompt(name)
+    prompt: Prompt | None = server._prompt_manager.get_prompt(name)
     return prompt
 
 

@@ -1,10 +1,10 @@
 """`NAME_SECRET_ID` -> `NAME`: secrets resolved from Secrets Manager when the server starts.
 
 The deployer gives a runtime `NAME_SECRET_ID` (the secret's name or ARN) instead of a
-value, so no value sits in plain text in the runtime's configuration. Before the server
-loads its APP and listens, every non-empty `NAME_SECRET_ID` in the environment is read
+value, so no value sits in plain text in the runtime's configuration. Before the kit
+loads the server and listens, every non-empty `NAME_SECRET_ID` in the environment is read
 with GetSecretValue, in process, with the default credential chain (on AgentCore: the
-execution role), and the value is put in `NAME`. The APP then reads `NAME` as usual.
+execution role), and the value is put in `NAME`. The server then reads `NAME` as usual.
 
 Rules:
 - A secret holds the value itself, or a JSON object whose `NAME` field is a string.

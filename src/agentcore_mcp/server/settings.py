@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -26,6 +27,18 @@ DEFAULT_MAX_JSON_DEPTH = 128
 DEFAULT_LARGE_BODY_PARSES = 2
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
+
+
+# The server spec (`module:attribute`) served when no argument names one; MCP_APP is
+# its former name, still read when MCP_SERVER is unset or empty.
+SERVER_SPEC_ENV = "MCP_SERVER"
+_FORMER_SERVER_SPEC_ENV = "MCP_APP"
+
+
+def server_spec_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """MCP_SERVER, else MCP_APP; None (the sample server) when both are unset or empty."""
+    e = os.environ if env is None else env
+    return e.get(SERVER_SPEC_ENV) or e.get(_FORMER_SERVER_SPEC_ENV) or None
 
 
 class SettingsError(ValueError):

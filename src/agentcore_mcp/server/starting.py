@@ -5,7 +5,7 @@ matches the code. At lifespan startup it loads the real server (`McpFront`) on a
 thread and reports itself ready at once. Until the real server is up:
 
 - every request passes the same contract checks (`front.RequestGate`);
-- `initialize`, `ping`, `tools/list` and 2025-era notifications in their plain, common
+- `initialize`, `ping`, `tools/list` and handshake-era notifications in their plain, common
   shapes are answered from the manifest, framed as the fast path frames them;
 - everything else waits for the real server, then goes to its dispatcher.
 
@@ -36,11 +36,11 @@ from agentcore_mcp.server.front import (
     DEFAULT_NEGOTIATED_VERSION,
     HANDSHAKE_PROTOCOL_VERSIONS,
     MODERN_META_KEYS,
-    MODERN_PROTOCOL_VERSIONS,
     PROTOCOL_VERSION_META_KEY,
     AnswerEncoder,
     InboundRequest,
     RequestGate,
+    is_modern_version,
     modern_headers_ok,
     send_json_error,
 )
@@ -138,7 +138,7 @@ def early_answer(
     if not isinstance(method, str):
         return None
     version = request.protocol_version or DEFAULT_NEGOTIATED_VERSION
-    modern = version in MODERN_PROTOCOL_VERSIONS
+    modern = is_modern_version(version)
     if not modern and version not in HANDSHAKE_PROTOCOL_VERSIONS:
         return None
     params = message.get("params")
@@ -147,7 +147,7 @@ def early_answer(
     elif not isinstance(params, dict):
         return None
     if "id" not in message:
-        # The stateless 2025-era transport acknowledges notifications and drops them.
+        # The stateless handshake-era transport acknowledges notifications and drops them.
         if not modern and method.startswith("notifications/"):
             return 202, None
         return None

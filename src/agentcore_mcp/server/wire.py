@@ -44,7 +44,7 @@ class EscapingSend:
 
     Content-Length is recomputed when the whole body arrives in one message (JSON
     responses) and dropped otherwise, since escaping grows the body. Call `finish()`
-    after the app returns, for a response that never sent a body message.
+    after the ASGI app returns, for a response that never sent a body message.
     """
 
     def __init__(self, send: Send) -> None:
@@ -111,7 +111,7 @@ def _is_notification(payload: bytes) -> bool:
 class DeferredSse:
     """Turn an SSE response that ends quickly with a single event into a JSON response.
 
-    The SDK's 2025-era transport commits to `text/event-stream` before the handler runs.
+    The SDK's handshake-era transport commits to `text/event-stream` before the handler runs.
     Most calls finish at once with one response event, and a plain JSON body is cheaper
     and sidesteps client SSE limits (the official client refuses events over 1 MiB).
     So the stream is held for up to `window` seconds: if it ends with exactly one event
@@ -120,7 +120,7 @@ class DeferredSse:
     and the rest of the stream go out as SSE, where keep-alives keep long calls alive.
 
     This is the behaviour the SDK's own 2026-07-28 path has; use `wrap(send)` as the
-    `send` of one request, then `await finish()` after the app returns.
+    `send` of one request, then `await finish()` after the ASGI app returns.
     """
 
     def __init__(self, send: Send, window: float) -> None:

@@ -16,7 +16,7 @@ every request goes to `SdkDispatcher` instead (one warning at start).
 
 Anything it does not recognise exactly (initialize, other methods, unusual params,
 tools that take a `Context` and so may report progress, log or ask the client,
-servers with user middleware, unknown or unsupported versions, modern-era header
+servers with user middleware, unknown or unsupported versions, 2026-07-28 header
 checks that fail) goes to `SdkDispatcher` unchanged, so the SDK produces the answer
 and its error shapes. `tests/server/test_fast_equivalence.py` sends one corpus to both
 and compares the responses field by field.

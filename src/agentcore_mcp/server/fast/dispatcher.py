@@ -25,7 +25,7 @@ from mcp_types import (
     TextContent,
 )
 from mcp_types import methods as _methods
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.types import Send
 
@@ -37,6 +37,7 @@ from agentcore_mcp.server.front import (
     MODERN_META_KEYS,
     AnswerEncoder,
     InboundRequest,
+    is_modern_version,
     modern_headers_ok,
 )
 from agentcore_mcp.server.settings import ServerSettings
@@ -55,10 +56,10 @@ def _builtin_middleware_only(server: Server[Any]) -> bool:
     return all(isinstance(m, builtin) for m in server.middleware)
 
 
-def _fast_path_usable(app: MCPServer[Any] | Server[Any]) -> bool:
+def _fast_path_usable(mcp_server: MCPServer[Any] | Server[Any]) -> bool:
     """Whether this SDK has the internals the fast path needs; warns once if not."""
     global _warned_missing
-    missing = sdk_compat.fast_path_missing(app)
+    missing = sdk_compat.fast_path_missing(mcp_server)
     if missing and not _warned_missing:
         _warned_missing = True
         sdk_logger.warning(
@@ -76,13 +77,13 @@ _warned_missing = False
 class FastDispatcher:
     """A `Dispatcher` that answers hot methods itself and delegates the rest to the SDK."""
 
-    def __init__(self, app: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
+    def __init__(self, mcp_server: MCPServer[Any] | Server[Any], settings: ServerSettings) -> None:
         self.settings = settings
-        self.sdk = SdkDispatcher(app, settings)
-        self.server = sdk_compat.lowlevel_server(app)
-        self.mcp = app if isinstance(app, MCPServer) else None
+        self.sdk = SdkDispatcher(mcp_server, settings)
+        self.server = sdk_compat.lowlevel_server(mcp_server)
+        self.mcp = mcp_server if isinstance(mcp_server, MCPServer) else None
         # Checked once: without them no request is answered here (see `eligible`).
-        self.usable = self.mcp is not None and _fast_path_usable(app)
+        self.usable = self.mcp is not None and _fast_path_usable(mcp_server)
         if self.usable:
             assert self.mcp is not None
             self._get_tool, self._registered_tools = sdk_compat.tool_lookups(self.mcp)
@@ -105,7 +106,7 @@ class FastDispatcher:
     @property
     def eligible(self) -> bool:
         """Whether any request can take the fast path (else every request goes to the SDK)."""
-        # User middleware may be appended after the app is built: re-check when the
+        # User middleware may be appended after the ASGI app is built: re-check when the
         # chain changes length.
         count = len(self.server.middleware)
         if count != self._middleware_checked[0]:
@@ -140,7 +141,7 @@ class FastDispatcher:
             raise Fallback  # a client's response to a server request
         header_version = request.protocol_version
         version = header_version if header_version is not None else DEFAULT_NEGOTIATED_VERSION
-        modern = version in MODERN_PROTOCOL_VERSIONS
+        modern = is_modern_version(version)
         if not modern and version not in HANDSHAKE_PROTOCOL_VERSIONS:
             raise Fallback  # the SDK owns the unsupported-version answer
         params = message.get("params")
@@ -149,7 +150,7 @@ class FastDispatcher:
         if "id" not in message:
             if modern or not method.startswith("notifications/"):
                 raise Fallback
-            return 202, None  # the stateless legacy path acknowledges and drops these
+            return 202, None  # the stateless handshake-era path acknowledges and drops these
         handler = self._handlers.get(method)
         if handler is None:
             raise Fallback
@@ -199,7 +200,7 @@ class FastDispatcher:
         the handlers' own checks (a string `name`, an object `arguments`, no other
         keys), what it can reject lives in `_meta`, which a client sends unchanged on
         every request: so the verdict is cached per (method, version, `_meta`), the
-        version deciding which rules apply. Without `_meta`, the 2025-era shapes the
+        version deciding which rules apply. Without `_meta`, the handshake-era shapes the
         handlers accept always pass. What it rejects, the SDK answers.
         """
         meta = (params or {}).get("_meta")
@@ -278,7 +279,7 @@ class FastDispatcher:
         tool = self._get_tool(name)
         if tool is None or tool.context_kwarg is not None or tool.resolved_params:
             raise Fallback  # unknown tools and tools that may talk back: the SDK's path
-        if version in MODERN_PROTOCOL_VERSIONS and self._routes_by_headers(tool):
+        if is_modern_version(version) and self._routes_by_headers(tool):
             raise Fallback  # `x-mcp-header` params: the SDK checks Mcp-Param-* against them
         try:
             result: Any = await self.tools.run(tool, arguments or {})
