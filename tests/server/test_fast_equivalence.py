@@ -21,7 +21,7 @@ import httpx
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from agentcore_mcp.server.app import McpFront, build_app
+from agentcore_mcp.server.app import McpFront, build_asgi_app
 from agentcore_mcp.server.manifest import call_in_process
 from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import ServerSettings
@@ -253,7 +253,7 @@ def local_pair(request: pytest.FixtureRequest) -> Iterator[InProcessPair]:
         fronts = []
         for dispatcher in ("fast", "sdk"):
             settings = ServerSettings.from_env({**os.environ, **server_env(mode, dispatcher)})
-            front = build_app(build_sample_server(), settings)
+            front = build_asgi_app(build_sample_server(), settings)
             assert isinstance(front, McpFront)
             assert front.settings.log_level == "debug"
             fronts.append(front)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore_mcp.server.app import McpFront, build_app
+from agentcore_mcp.server.app import McpFront, build_asgi_app
 from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import ServerSettings
 from tests.support.mcp_messages import (
@@ -43,7 +43,7 @@ Connect = Callable[[], contextlib.AbstractAsyncContextManager[httpx.AsyncClient]
 async def in_process_client() -> AsyncIterator[httpx.AsyncClient]:
     """A client of a fresh sample server app, running (lifespan entered) in this task."""
     settings = ServerSettings.from_env({**os.environ, **SAMPLE_SERVER_ENV})
-    front = build_app(build_sample_server(), settings)
+    front = build_asgi_app(build_sample_server(), settings)
     assert isinstance(front, McpFront)
     transport = httpx.ASGITransport(app=front)
     async with (
