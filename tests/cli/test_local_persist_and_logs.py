@@ -557,8 +557,10 @@ class TestLogsFollow:
             assert any(line.startswith("[probe-1-") for line in follow.lines)  # the probe's run
             assert any("listening on" in line for line in follow.lines if tag(second) in line)
 
-            code, took = follow.stop(signal.SIGINT)
-            assert code == 130 and took < 5, (code, took)  # as a shell reports Ctrl-C
+            # Ctrl-C ends it, as a shell reports it (130). The bound only catches a hang:
+            # a CPU-starved interpreter may take seconds to unwind and exit.
+            code, took = follow.stop(signal.SIGINT, timeout=30)
+            assert code == 130, (code, took)
             assert "Traceback" not in follow.stderr()
         finally:
             follow.close()
@@ -574,8 +576,8 @@ class TestLogsFollow:
         follow = LineReader(local_argv(home, "logs", c.runtime_id, "--follow"), cli_env())
         try:
             say_until_followed(c, follow, first, timeout=20)
-            code, took = follow.stop(signal.SIGTERM)
-            assert code == -signal.SIGTERM and took < 5, (code, took)
+            code, took = follow.stop(signal.SIGTERM, timeout=30)
+            assert code == -signal.SIGTERM, (code, took)
         finally:
             follow.close()
 
