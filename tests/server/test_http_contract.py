@@ -23,6 +23,7 @@ from agentcore_mcp.server.settings import ServerSettings
 from tests.support.mcp_messages import (
     final_message,
     init_params,
+    modern_headers,
     modern_meta,
     rpc,
     tool_call,
@@ -246,11 +247,7 @@ async def test_modern_tools_call_with_routing_headers(connect: Connect) -> None:
         r = await post(
             client,
             body,
-            headers={
-                "mcp-protocol-version": "2026-07-28",
-                "mcp-method": "tools/call",
-                "mcp-name": "echo",
-            },
+            headers=modern_headers("tools/call", "echo"),
         )
     assert r.status_code == 200, r.text
     assert final_message(r)["result"]["content"][0]["text"] == "modern"  # type: ignore[index]
@@ -264,11 +261,7 @@ async def test_modern_header_mismatch_rejected(connect: Connect) -> None:
         r = await post(
             client,
             body,
-            headers={
-                "mcp-protocol-version": "2026-07-28",
-                "mcp-method": "tools/call",
-                "mcp-name": "add",
-            },
+            headers=modern_headers("tools/call", "add"),
         )
     assert r.status_code == 400
     assert "error" in r.json()
