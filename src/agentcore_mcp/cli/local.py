@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -303,6 +304,11 @@ def logs(
             print(line, end="")
         # Piped (`| grep`), stdout is block-buffered: show what is there before waiting.
         sys.stdout.flush()
+        if follow:
+            # Ctrl-C ends a follow as it ends `tail -f`: by the signal's default action
+            # (a shell reports 130). Unwinding a KeyboardInterrupt instead hung beside a
+            # CPU hog (the interpreter never exited); every line is already flushed.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
         while follow:
             line = f.readline()
             if line:
