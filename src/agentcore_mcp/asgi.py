@@ -46,7 +46,7 @@ class BodyTooLarge(Exception):
 
 
 class ClientDisconnected(Exception):
-    """The client went away before it finished sending the body."""
+    """The client went away: before it finished sending the body, or before the answer."""
 
 
 def declared_too_large(content_length: bytes | str | None, limit: int | None) -> bool:
@@ -55,6 +55,22 @@ def declared_too_large(content_length: bytes | str | None, limit: int | None) ->
         return False
     text = content_length.decode("latin-1") if isinstance(content_length, bytes) else content_length
     return text.isdigit() and int(text) > limit
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """An ASGI `receive` for an app downstream of one that has read the body already: the
+    body once, then the connection's own messages (`http.disconnect` when the caller
+    leaves, which is how an app knows to cancel work nobody will read)."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return replay
 
 
 async def until_disconnected(receive: Receive) -> None:

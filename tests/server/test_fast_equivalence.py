@@ -27,6 +27,7 @@ from agentcore_mcp.server.sample import build_sample_server
 from agentcore_mcp.server.settings import ServerSettings
 from tests.support.mcp_messages import (
     MODERN,
+    caller_stays,
     messages,
     modern_headers,
     rpc,
@@ -402,7 +403,7 @@ async def test_str_shortcut_across_rechecks_matches_sdk(monkeypatch: pytest.Monk
             "client": ("127.0.0.1", 5000),
             "server": ("127.0.0.1", 8000),
         }
-        request = InboundRequest(scope, body, parse_envelope(body), True, version)
+        request = InboundRequest(scope, body, parse_envelope(body), True, version, caller_stays)
         sent: list[dict[str, Any]] = []
 
         async def send(message: dict[str, Any]) -> None:

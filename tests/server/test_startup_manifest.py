@@ -31,7 +31,7 @@ from agentcore_mcp.server.manifest import (
     write_manifest,
 )
 from agentcore_mcp.server.starting import early_answer
-from tests.support.mcp_messages import init_params, modern_meta
+from tests.support.mcp_messages import caller_stays, init_params, modern_meta
 from tests.support.procs import (
     REPO,
     RunningProcess,
@@ -190,6 +190,7 @@ def _request(
         message=message,
         accepts_sse=True,
         protocol_version=version,
+        receive=caller_stays,
     )
 
 
@@ -213,6 +214,7 @@ def test_only_plain_shapes_are_answered_early(bench_manifest: Path) -> None:
         message={"jsonrpc": "2.0", "method": "notifications/initialized"},
         accepts_sse=True,
         protocol_version="2025-11-25",
+        receive=caller_stays,
     )
     assert early_answer(manifest, notification) == (202, None)
     waiting = [

@@ -6,6 +6,7 @@ a JSON body or a `text/event-stream` body (one JSON-RPC message per `data:` line
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -14,6 +15,12 @@ import httpx
 HANDSHAKE = "2025-11-25"
 MODERN = "2026-07-28"
 ACCEPT = "application/json, text/event-stream"
+
+
+async def caller_stays() -> dict[str, Any]:
+    """The ASGI `receive` of a request whose body was read and whose caller never leaves."""
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
 
 
 def rpc(method: str, params: dict[str, Any] | None = None, id_: Any = 1) -> dict[str, Any]:

@@ -8,6 +8,7 @@ ran, and no test depends on how long anything took.
 """
 
 import threading
+from pathlib import Path
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
@@ -61,3 +62,21 @@ def quick_then_meets(after: int, batch: str) -> bool:
 def short_text(text: str) -> Annotated[str, Field(max_length=5)]:
     """Output constrained to 5 characters: the SDK's output validation must still run."""
     return text
+
+
+@mcp.tool()
+async def waits_until_cancelled(marker_dir: str) -> str:
+    """Writes `started` in `marker_dir`, then waits; writes `cancelled` when cancelled.
+
+    The files say what happened to the call without anyone timing it.
+    """
+    import anyio
+
+    directory = Path(marker_dir)
+    (directory / "started").write_text("1")
+    try:
+        await anyio.sleep(600)
+    except anyio.get_cancelled_exc_class():
+        (directory / "cancelled").write_text("1")
+        raise
+    return "not cancelled"

@@ -24,7 +24,7 @@ import logging
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentcore_mcp.asgi import ClientDisconnected, read_body, send_body
+from agentcore_mcp.asgi import ClientDisconnected, read_body, replay_body, send_body
 from agentcore_mcp.auth import (
     SecretLookup,
     SigV4Error,
@@ -174,16 +174,7 @@ class Gateway:
         except SigV4Error as exc:
             await send_rest_json_error(send, 403, "AccessDeniedException", str(exc))
             return
-        sent = False
-
-        async def replay() -> dict[str, object]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
-
-        await self.control(scope, replay, send)
+        await self.control(scope, replay_body(body, receive), send)
 
     async def _to_moto(
         self,

@@ -10,7 +10,6 @@ This module imports nothing from the `mcp` SDK, on purpose: the starting server
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from agentcore_mcp.asgi import (
     ClientDisconnected,
     declared_too_large,
     read_body,
+    replay_body,
     send_json,
 )
 from agentcore_mcp.server.json_scan import JsonLimitError, scan_json
@@ -103,21 +103,14 @@ class InboundRequest:
     message: dict[str, Any]
     accepts_sse: bool
     protocol_version: str | None
+    # The connection's own `receive`, the body already read from it: what follows is
+    # `http.disconnect`, when the caller goes away (or once the answer is complete).
+    receive: Receive
 
     def replay_receive(self) -> Receive:
-        """An ASGI `receive` that yields the already-read body, then waits for disconnect."""
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": self.body, "more_body": False}
-            # Nothing more to read: block like a real connection until the client goes away.
-            await asyncio.get_running_loop().create_future()
-            raise AssertionError("unreachable")
-
-        return receive
+        """An ASGI `receive` that yields the already-read body, then the connection's own
+        messages: the SDK watches them to cancel a call whose caller has gone."""
+        return replay_body(self.body, self.receive)
 
     @property
     def method(self) -> str | None:
@@ -265,6 +258,7 @@ class RequestGate:
             message=message,
             accepts_sse=accepts_sse,
             protocol_version=version.decode("latin-1") if version is not None else None,
+            receive=receive,
         )
 
     async def _parse_large(self, body: bytes) -> dict[str, Any]:

@@ -20,6 +20,7 @@ This module imports nothing from the `mcp` SDK except inside `write_manifest` an
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -242,7 +243,9 @@ async def call_in_process(
     async def receive() -> dict[str, Any]:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            # A caller that stays until the answer is complete: a disconnect now would
+            # cancel the call (the SDK watches for one).
+            await asyncio.Event().wait()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
+import anyio
 import pydantic_core
 from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import Server
@@ -27,8 +28,9 @@ from mcp_types import (
 from mcp_types import methods as _methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
-from starlette.types import Send
+from starlette.types import Receive, Send
 
+from agentcore_mcp.asgi import ClientDisconnected, until_disconnected
 from agentcore_mcp.server import sdk_compat
 from agentcore_mcp.server.dispatch import SdkDispatcher
 from agentcore_mcp.server.fast.results import CallResultSerializer, EncodedResult, sdk_logger
@@ -127,6 +129,8 @@ class FastDispatcher:
                 status, body = await self._answer(request)
             except Fallback:
                 pass
+            except ClientDisconnected:
+                return  # the call was cancelled: nobody is there to read an answer
             else:
                 await self.encoder.send(request, send, status, body)
                 return
@@ -171,7 +175,7 @@ class FastDispatcher:
             raise Fallback
         request_id = message["id"]
         try:
-            result = await handler(params or {}, version)
+            result = await handler(params or {}, version, request)
         except MCPError as exc:
             error = exc.error.model_dump(by_alias=True, mode="json", exclude_none=True)
             status = _modern_status(error["code"]) if modern else 200
@@ -244,12 +248,16 @@ class FastDispatcher:
             serialize = self._serializers[version] = sdk_compat.serializer(runner)
         return serialize(method, version, result)
 
-    async def _ping(self, params: dict[str, Any], version: str) -> dict[str, Any]:
+    async def _ping(
+        self, params: dict[str, Any], version: str, request: InboundRequest
+    ) -> dict[str, Any]:
         if len(params) > ("_meta" in params):  # a key besides _meta
             raise Fallback
         return self._serialize("ping", version, EmptyResult())
 
-    async def _tools_list_result(self, params: dict[str, Any], version: str) -> EncodedResult:
+    async def _tools_list_result(
+        self, params: dict[str, Any], version: str, request: InboundRequest
+    ) -> EncodedResult:
         if len(params) > ("_meta" in params):  # a key besides _meta
             raise Fallback  # a cursor: the SDK pages
         assert self.mcp is not None
@@ -265,7 +273,9 @@ class FastDispatcher:
         self._tools_list[version] = (key, encoded)
         return encoded
 
-    async def _tools_call(self, params: dict[str, Any], version: str) -> dict[str, Any]:
+    async def _tools_call(
+        self, params: dict[str, Any], version: str, request: InboundRequest
+    ) -> dict[str, Any]:
         mcp = self.mcp
         assert mcp is not None
         name = params.get("name")
@@ -282,7 +292,13 @@ class FastDispatcher:
         if is_modern_version(version) and self._routes_by_headers(tool):
             raise Fallback  # `x-mcp-header` params: the SDK checks Mcp-Param-* against them
         try:
-            result: Any = await self.tools.run(tool, arguments or {})
+            call = self.tools.run(tool, arguments or {})
+            if tool.is_async:
+                # As the SDK's transport does: a caller that leaves cancels the call.
+                # (A sync tool on a thread cannot be stopped; inline ones are quick.)
+                result: Any = await _unless_caller_leaves(call, request.receive)
+            else:
+                result = await call
         except MCPError:
             raise
         except Exception as exc:
@@ -303,6 +319,32 @@ class FastDispatcher:
         return self.call_results(version, result)
 
     # --- the wire ------------------------------------------------------------------
+
+
+_T = TypeVar("_T")
+
+
+async def _unless_caller_leaves(call: Awaitable[_T], receive: Receive) -> _T:
+    """`await call`, cancelled with `ClientDisconnected` if the caller leaves first."""
+    results: list[_T] = []
+    failure: Exception | None = None
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            await until_disconnected(receive)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        try:
+            results.append(await call)
+        except Exception as exc:  # raised as is, not in the task group's ExceptionGroup
+            failure = exc
+        tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    if not results:
+        raise ClientDisconnected("the caller left before the call ended")
+    return results[0]
 
 
 def _modern_meta_ok(meta: Any, version: str) -> bool:
