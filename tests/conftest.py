@@ -1,21 +1,79 @@
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.procs import RunningProcess, run_mcp_server
 
+# Seconds each test file took in a whole run (setup, call and teardown of its tests),
+# from a clean clone: `uv run pytest --record-file-seconds` rewrites it.
+FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+# A file not in the table yet: a guess from its marks.
+UNKNOWN_SLOW_SECONDS = 20.0
+UNKNOWN_SECONDS = 2.0
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files with slow tests first, the rest after, each group in its usual order.
 
-    With `--dist loadfile` a worker takes whole files in collection order, so a long
-    file collected last runs alone at the end while the other workers idle. Starting
-    the long ones first lets the short ones fill in around them.
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-file-seconds",
+        action="store_true",
+        help=f"write each test file's seconds in this run to {FILE_SECONDS.name}",
+    )
+
+
+def _known_seconds() -> dict[str, float]:
+    try:
+        table = json.loads(FILE_SECONDS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in table.items()}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first (with `--no-loadscope-reorder`, xdist hands out files in
+    this order, each to the next free worker).
+
+    With `--dist loadfile` a worker takes a whole file; a long file handed out last runs
+    alone at the end while the other workers idle. Longest first keeps them all busy to
+    the end. The lengths come from `file_seconds.json`; a file not in it is guessed
+    from its marks.
     """
+    known = _known_seconds()
+    root = config.rootpath
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+
+    def seconds(path: Path) -> float:
+        name = path.relative_to(root).as_posix()
+        if name in known:
+            return known[name]
+        return UNKNOWN_SLOW_SECONDS if path in slow_files else UNKNOWN_SECONDS
+
+    cost = {path: seconds(path) for path in {item.path for item in items}}
+    items.sort(key=lambda item: -cost[item.path])  # stable: a file's tests keep their order
+
+
+class _FileSeconds:
+    """Adds up each file's test phases as the reports come in (on xdist's controller)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seconds[report.nodeid.split("::", 1)[0]] += report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        table = {name: round(s, 1) for name, s in sorted(self.seconds.items())}
+        FILE_SECONDS.write_text(json.dumps(table, indent=1) + "\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--record-file-seconds") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_FileSeconds(config.rootpath), "file-seconds")
 
 
 @pytest.fixture(scope="module")
