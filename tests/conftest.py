@@ -9,8 +9,9 @@ import pytest
 
 from tests.support.procs import RunningProcess, run_mcp_server
 
-# Seconds each test file took in a whole run (setup, call and teardown of its tests),
-# from a clean clone: `uv run pytest --record-file-seconds` rewrites it.
+# Seconds each test file took (setup, call and teardown of its tests; the Node peers'
+# `npm ci` included), from a clean clone: `uv run pytest --record-file-seconds` updates
+# the files it ran.
 FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
 # A file not in the table yet: a guess from its marks.
 UNKNOWN_SLOW_SECONDS = 20.0
@@ -67,8 +68,9 @@ class _FileSeconds:
         self.seconds[report.nodeid.split("::", 1)[0]] += report.duration
 
     def pytest_sessionfinish(self) -> None:
-        table = {name: round(s, 1) for name, s in sorted(self.seconds.items())}
-        FILE_SECONDS.write_text(json.dumps(table, indent=1) + "\n")
+        # Merged: a run of some files updates theirs and keeps the others'.
+        table = _known_seconds() | {name: round(s, 1) for name, s in self.seconds.items()}
+        FILE_SECONDS.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
 
 
 def pytest_configure(config: pytest.Config) -> None:
