@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 from starlette.types import Receive, Send
 
@@ -81,6 +81,38 @@ async def until_disconnected(receive: Receive) -> None:
     """
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+_T = TypeVar("_T")
+
+
+async def unless_client_leaves(work: Awaitable[_T], receive: Receive) -> _T:
+    """`await work`, cancelled with `ClientDisconnected` if the client leaves first.
+
+    For work done before the answer is complete: once it is, servers say
+    `http.disconnect` too. `work`'s own exceptions come out as they are, not in a group.
+    """
+    import anyio  # only on the paths that need it: the server's front imports this module
+
+    results: list[_T] = []
+    failure: Exception | None = None
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            await until_disconnected(receive)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        try:
+            results.append(await work)
+        except Exception as exc:
+            failure = exc
+        tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    if not results:
+        raise ClientDisconnected("the client left before the answer was complete")
+    return results[0]
 
 
 async def read_body(receive: Receive, limit: int | None = None) -> bytes:

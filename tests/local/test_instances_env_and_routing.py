@@ -64,10 +64,11 @@ def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
     return f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
 
 
-def seen(url: str, **headers: str) -> dict[str, Any]:
-    r = httpx.post(
+def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx.Response:
+    """A signed handshake-era MCP invocation."""
+    return httpx.post(
         url,
-        content=encoded(tool_call("seen", {})),
+        content=encoded(doc),
         auth=AUTH,
         timeout=60,
         headers={
@@ -77,6 +78,10 @@ def seen(url: str, **headers: str) -> dict[str, Any]:
             **headers,
         },
     )
+
+
+def seen(url: str, **headers: str) -> dict[str, Any]:
+    r = invoke(url, tool_call("seen", {}), **headers)
     assert r.status_code == 200, r.text
     result = final_message(r)["result"]
     assert not result.get("isError"), result
@@ -226,17 +231,7 @@ def test_a_runtime_that_cannot_serve_refuses_in_its_protocols_form(
     got = local_agentcore.create_runtime("cannot_serve", {"main.py": "raise SystemExit(3)"})
     assert got["status"] == "CREATE_FAILED"
     url = f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
-    r = httpx.post(
-        url,
-        content=encoded(tool_call("echo", {"text": "hi"}, id_=41)),
-        auth=AUTH,
-        timeout=60,
-        headers={
-            "content-type": "application/json",
-            "accept": "application/json, text/event-stream",
-            "mcp-protocol-version": "2025-11-25",
-        },
-    )
+    r = invoke(url, tool_call("echo", {"text": "hi"}, id_=41))
     assert r.status_code == 200, r.text
     assert r.headers["x-amzn-errortype"] == "ValidationException"
     doc = r.json()

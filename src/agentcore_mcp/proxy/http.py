@@ -16,12 +16,12 @@ keep affinity too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections import OrderedDict
 from typing import Any
 
-import anyio
 from starlette.types import Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
@@ -32,7 +32,7 @@ from agentcore_mcp.asgi import (
     read_body,
     send_body,
     split_host,
-    until_disconnected,
+    unless_client_leaves,
 )
 from agentcore_mcp.proxy.forwarder import (
     Answer,
@@ -164,20 +164,18 @@ class ProxyApp:
             await send({"type": "http.response.body", "body": body})
             return
         await send({"type": "http.response.start", "status": status, "headers": out})
-        async with anyio.create_task_group() as tg:
 
-            async def watch_disconnect() -> None:
-                await until_disconnected(receive)
-                tg.cancel_scope.cancel()  # the client left: close the upstream stream too
-
-            tg.start_soon(watch_disconnect)
+        async def relay() -> None:
             try:
                 async for chunk in response.chunks():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except OSError as exc:  # the connection to the data plane broke mid-answer
                 logger.error("the answer stream broke: %s", exc)
             await send({"type": "http.response.body", "body": b""})
-            tg.cancel_scope.cancel()
+
+        with contextlib.suppress(ClientDisconnected):
+            # The client left: the upstream stream is closed too.
+            await unless_client_leaves(relay(), receive)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-import anyio
 import pydantic_core
 from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import Server
@@ -28,9 +27,9 @@ from mcp_types import (
 from mcp_types import methods as _methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
-from starlette.types import Receive, Send
+from starlette.types import Send
 
-from agentcore_mcp.asgi import ClientDisconnected, until_disconnected
+from agentcore_mcp.asgi import ClientDisconnected, unless_client_leaves
 from agentcore_mcp.server import sdk_compat
 from agentcore_mcp.server.dispatch import SdkDispatcher
 from agentcore_mcp.server.fast.results import CallResultSerializer, EncodedResult, sdk_logger
@@ -296,7 +295,7 @@ class FastDispatcher:
             if tool.is_async:
                 # As the SDK's transport does: a caller that leaves cancels the call.
                 # (A sync tool on a thread cannot be stopped; inline ones are quick.)
-                result: Any = await _unless_caller_leaves(call, request.receive)
+                result: Any = await unless_client_leaves(call, request.receive)
             else:
                 result = await call
         except MCPError:
@@ -319,32 +318,6 @@ class FastDispatcher:
         return self.call_results(version, result)
 
     # --- the wire ------------------------------------------------------------------
-
-
-_T = TypeVar("_T")
-
-
-async def _unless_caller_leaves(call: Awaitable[_T], receive: Receive) -> _T:
-    """`await call`, cancelled with `ClientDisconnected` if the caller leaves first."""
-    results: list[_T] = []
-    failure: Exception | None = None
-    async with anyio.create_task_group() as tg:
-
-        async def watch() -> None:
-            await until_disconnected(receive)
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(watch)
-        try:
-            results.append(await call)
-        except Exception as exc:  # raised as is, not in the task group's ExceptionGroup
-            failure = exc
-        tg.cancel_scope.cancel()
-    if failure is not None:
-        raise failure
-    if not results:
-        raise ClientDisconnected("the caller left before the call ended")
-    return results[0]
 
 
 def _modern_meta_ok(meta: Any, version: str) -> bool:
