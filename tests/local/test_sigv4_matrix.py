@@ -20,6 +20,9 @@ BASE_HEADERS = {
     "content-type": "application/json",
     "accept": "application/json, text/event-stream",
     "x-amzn-bedrock-agentcore-runtime-custom-tenant": "acme",
+    # One session for every accepted request here: without it the service makes one up
+    # per request, and each would start an instance that no test looks at.
+    "x-amzn-bedrock-agentcore-runtime-session-id": "sigv4-matrix-" + "0" * 36,
 }
 
 

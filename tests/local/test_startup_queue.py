@@ -4,9 +4,10 @@ AgentCore gives each microVM its own 2 vCPU; here every instance shares the host
 cores. The local AgentCore starts instances --max-starting at a time (default: the core
 count) and counts the readiness limit from the spawn, not from the queue.
 
-Scaled for a test: --startup-timeout 8 and a server that burns 0.6 s of CPU before it
-listens. Fifty of those at once on 2 cores need about 16 s each, so all of them used to
-time out (424); queued, each gets ready in well under a second of its own time.
+Scaled for a test: --startup-timeout 4 and a server that burns 0.25 s of CPU before it
+listens. Fifty of those at once on 2 cores need about 6 s each, so all of them used to
+time out (424); queued two at a time, each gets ready in well under a second of its own
+time, and the last waits at least 24 x 0.25 s in the queue: longer than the limit.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_a
 pytestmark = pytest.mark.slow  # fifty instances started at once
 
 SESSIONS = 50
-STARTUP_TIMEOUT = 8.0
+STARTUP_TIMEOUT = 4.0
+BURN_SECONDS = 0.25
 
 BURNING_MAIN = """\
 import json, os, time
@@ -95,7 +97,7 @@ def invoke_url(handle: LocalAgentCoreHandle, name: str, **env: str) -> str:
 
 
 def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHandle) -> None:
-    url = invoke_url(crowded, "burner", BURN_SECONDS="0.6")
+    url = invoke_url(crowded, "burner", BURN_SECONDS=str(BURN_SECONDS))
     barrier = threading.Barrier(SESSIONS, timeout=60)
     results: list[tuple[int, float, str]] = []
     lock = threading.Lock()
@@ -127,7 +129,9 @@ def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHand
     )
     assert len(results) == SESSIONS
     assert failures == [], failures[:5]
-    # The last in the queue waited longer than the readiness limit, and still succeeded.
+    # The last in the queue waited longer than the readiness limit, and still succeeded:
+    # two at a time, it started after 24 pairs had each burnt BURN_SECONDS.
+    assert waits[-1] > STARTUP_TIMEOUT, waits[-5:]
     sessions: list[dict[str, Any]] = crowded.status()["sessions"]
     assert len([s for s in sessions if s["pid"] is not None]) >= SESSIONS
     assert crowded.status()["max_active_sessions"] == SESSIONS + 5  # set by --max-instances
