@@ -14,7 +14,7 @@ import pytest
 from botocore.credentials import Credentials
 
 from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
+from tests.support.local import CREDS, LEAVES_MID_STREAM_MAIN, REGION, LocalAgentCoreHandle
 from tests.support.mcp_messages import encoded, final_message, tool_call
 
 INSPECT_MAIN = """\
@@ -167,24 +167,6 @@ def test_other_aws_services_share_the_port(local_agentcore: LocalAgentCoreHandle
 
 
 # A raw ASGI server: one SSE event, then it waits for its caller to leave and notes it.
-LEAVE_MAIN = """
-import os, pathlib, uvicorn
-
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")]})
-    event = (b'event: message\\ndata: {"jsonrpc":"2.0","method":"notifications/message",'
-             b'"params":{"level":"info","data":"started"}}\\n\\n')
-    await send({"type": "http.response.body", "more_body": True, "body": event})
-    message = await receive()  # uvicorn says http.disconnect when the caller leaves
-    pathlib.Path(os.environ["MARK"]).write_text(message["type"])
-
-uvicorn.run(app, host=os.environ["HOST"], port=int(os.environ["PORT"]), log_level="warning")
-"""
 
 
 def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
@@ -192,7 +174,7 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
 ) -> None:
     mark = tmp_path / "left"
     got = local_agentcore.create_runtime(
-        "leaves", {"main.py": LEAVE_MAIN}, environmentVariables={"MARK": str(mark)}
+        "leaves", {"main.py": LEAVES_MID_STREAM_MAIN}, environmentVariables={"MARK": str(mark)}
     )
     assert got["status"] == "READY", got
     url = f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"

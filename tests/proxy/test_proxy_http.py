@@ -18,6 +18,8 @@ from mcp_types import CallToolResult
 from agentcore_mcp.client.session import sdk_mode
 from tests.client._runtimes import Deployed
 from tests.proxy.test_proxy_stdio import oauth_args, proxy_sessions
+from tests.support.local import LEAVES_MID_STREAM_MAIN
+from tests.support.mcp_messages import encoded, tool_call
 from tests.support.procs import RunningProcess, free_port, run_process
 
 
@@ -100,4 +102,44 @@ async def test_recovery_and_refusals_through_port(deployed: Deployed, tmp_path: 
                 leaf = leaf.exceptions[0]
             assert isinstance(leaf, MCPError), repr(leaf)
             assert "access key" in leaf.error.message
+        assert proxy.alive()
+
+
+def test_a_client_that_leaves_mid_stream_is_seen_by_the_instance(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    """The proxy's answer stream closes upstream when its client leaves, so the runtime's
+    instance hears `http.disconnect` (and a call nobody will read is cancelled there)."""
+    mark = tmp_path / "left"
+    got = deployed.local.create_runtime(
+        "proxy_leaves",
+        {"main.py": LEAVES_MID_STREAM_MAIN},
+        environmentVariables={"MARK": str(mark)},
+    )
+    assert got["status"] == "READY", got
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+    }
+    with port_proxy(deployed, tmp_path, "--arn", got["agentRuntimeArn"]) as proxy:
+        url = f"{proxy.base_url}/mcp"
+        with httpx.Client(timeout=60) as client:
+            with client.stream(
+                "POST", url, content=encoded(tool_call("any", {})), headers=headers
+            ) as r:
+                assert r.status_code == 200
+                assert next(r.iter_lines()) == "event: message"
+            # Closed here, mid-answer.
+            deadline = time.monotonic() + 20
+            while not mark.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert mark.exists(), f"the instance never saw the client leave:\n{proxy.log()}"
+            assert mark.read_text() == "http.disconnect"
+            # The proxy serves on.
+            with client.stream(
+                "POST", url, content=encoded(tool_call("any", {})), headers=headers
+            ) as again:
+                assert again.status_code == 200
+                assert next(again.iter_lines()) == "event: message"
         assert proxy.alive()

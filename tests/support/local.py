@@ -33,6 +33,27 @@ from agentcore_mcp.server.sample import build_sample_server
 serve(build_sample_server())
 """
 
+# A runtime that answers any POST with an SSE stream it never ends, and writes the next
+# ASGI message it receives (`http.disconnect` when its caller leaves) to the file $MARK.
+LEAVES_MID_STREAM_MAIN = """
+import os, pathlib, uvicorn
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")]})
+    event = (b'event: message\\ndata: {"jsonrpc":"2.0","method":"notifications/message",'
+             b'"params":{"level":"info","data":"started"}}\\n\\n')
+    await send({"type": "http.response.body", "more_body": True, "body": event})
+    message = await receive()  # uvicorn says http.disconnect when the caller leaves
+    pathlib.Path(os.environ["MARK"]).write_text(message["type"])
+
+uvicorn.run(app, host=os.environ["HOST"], port=int(os.environ["PORT"]), log_level="warning")
+"""
+
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
