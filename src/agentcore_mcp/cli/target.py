@@ -136,7 +136,7 @@ def resolve_target(flags: TargetFlags) -> RuntimeTarget:
         if target is not None and extra:
             target = replace(target, **extra)
         if target is None:
-            from agentcore_mcp.client.remote import boto_session
+            from agentcore_mcp.client.request_auth import boto_session
 
             session = boto_session(flags.region, flags.profile)
             if not session.region_name:
@@ -156,7 +156,7 @@ def aws_session(target: RuntimeTarget, profile: str | None) -> Any:
     import boto3
 
     from agentcore_mcp.asgi import is_loopback_host
-    from agentcore_mcp.client.remote import boto_session
+    from agentcore_mcp.client.request_auth import boto_session
 
     parts = urlsplit(target.url)
     if is_loopback_host(parts.hostname or ""):
@@ -189,7 +189,7 @@ def with_local_endpoint(target: RuntimeTarget) -> RuntimeTarget:
 
 
 def _default_region(profile: str | None) -> str:
-    from agentcore_mcp.client.remote import boto_session
+    from agentcore_mcp.client.request_auth import boto_session
 
     region = boto_session(None, profile).region_name or os.environ.get("AWS_REGION")
     if not region:

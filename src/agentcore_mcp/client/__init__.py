@@ -14,15 +14,14 @@ from agentcore_mcp.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agentcore_mcp.client.probe import AuthProbe, probe_auth, test_auth
-    from agentcore_mcp.client.remote import (
+    from agentcore_mcp.client.remote import open_runtime, runtime_options
+    from agentcore_mcp.client.request_auth import (
         RUNTIME_SESSION_HEADER,
         RuntimeAuth,
         RuntimeAuthError,
         boto_session,
         new_runtime_session_id,
-        open_runtime,
         runtime_auth,
-        runtime_options,
     )
     from agentcore_mcp.client.runtime import (
         DEFAULT_QUALIFIER,
@@ -96,29 +95,29 @@ _HOMES = {
     "CognitoTokenSource": "agentcore_mcp.client.tokens",
     "ConnectOptions": "agentcore_mcp.client.session",
     "DEFAULT_QUALIFIER": "agentcore_mcp.client.runtime",
-    "RUNTIME_SESSION_HEADER": "agentcore_mcp.client.remote",
+    "RUNTIME_SESSION_HEADER": "agentcore_mcp.client.request_auth",
     "RetryPolicy": "agentcore_mcp.client.transport",
-    "RuntimeAuth": "agentcore_mcp.client.remote",
-    "RuntimeAuthError": "agentcore_mcp.client.remote",
+    "RuntimeAuth": "agentcore_mcp.client.request_auth",
+    "RuntimeAuthError": "agentcore_mcp.client.request_auth",
     "RuntimeTarget": "agentcore_mcp.client.runtime",
     "RuntimeTargetError": "agentcore_mcp.client.runtime",
     "RuntimeTransport": "agentcore_mcp.client.transport",
     "StaticTokenSource": "agentcore_mcp.client.tokens",
     "TokenSourceError": "agentcore_mcp.client.tokens",
-    "boto_session": "agentcore_mcp.client.remote",
+    "boto_session": "agentcore_mcp.client.request_auth",
     "call_tool": "agentcore_mcp.client.session",
     "data_plane_endpoint": "agentcore_mcp.client.runtime",
     "explain_refusal": "agentcore_mcp.client.transport",
     "invocation_url": "agentcore_mcp.client.runtime",
     "list_tools": "agentcore_mcp.client.session",
-    "new_runtime_session_id": "agentcore_mcp.client.remote",
+    "new_runtime_session_id": "agentcore_mcp.client.request_auth",
     "open_client": "agentcore_mcp.client.session",
     "open_runtime": "agentcore_mcp.client.remote",
     "parse_arguments": "agentcore_mcp.client.session",
     "parse_arn": "agentcore_mcp.client.runtime",
     "probe_auth": "agentcore_mcp.client.probe",
     "runtime_arn": "agentcore_mcp.client.runtime",
-    "runtime_auth": "agentcore_mcp.client.remote",
+    "runtime_auth": "agentcore_mcp.client.request_auth",
     "runtime_options": "agentcore_mcp.client.remote",
     "target_from_arn": "agentcore_mcp.client.runtime",
     "target_from_ssm": "agentcore_mcp.client.runtime",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from agentcore_mcp.client.remote import (
+from agentcore_mcp.client.request_auth import (
     RUNTIME_SESSION_HEADER,
     RuntimeAuthError,
     new_runtime_session_id,

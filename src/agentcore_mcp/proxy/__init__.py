@@ -25,7 +25,7 @@ def make_forwarder(
     *,
     bearer_token: str | None = None,
 ) -> Forwarder:
-    from agentcore_mcp.client.remote import runtime_auth
+    from agentcore_mcp.client.request_auth import runtime_auth
 
     return Forwarder(target, runtime_auth(target, session, bearer_token=bearer_token))
 

@@ -30,7 +30,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from agentcore_mcp.client.remote import (
+from agentcore_mcp.client.request_auth import (
     RUNTIME_SESSION_HEADER,
     RuntimeAuth,
     RuntimeAuthError,

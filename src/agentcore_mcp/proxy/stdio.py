@@ -15,8 +15,10 @@ headers, so the proxy derives them from the message, and turns the client's
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
@@ -40,14 +42,31 @@ NAME_BEARING_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/
 MAX_LINE_BYTES = 100 * 1024 * 1024  # the data plane's payload limit
 
 
+# `mcp.shared.inbound.encode_header_value`, as the SDK has it (tests/proxy/test_proxy_without_sdk.py
+# checks the two agree): importing it would import the whole `mcp` package, most of a
+# second on the first tools/call of a proxy that otherwise never needs the SDK.
+_HEADER_SAFE = re.compile(r"^[\x20-\x7E]*$")
+_B64_SENTINEL = re.compile(r"^=\?base64\?(?P<payload>.*)\?=$")
+
+
+def encode_header_value(value: str) -> str:
+    """`value` as an HTTP field value: verbatim when it is printable ASCII without edge
+    whitespace and does not look like the sentinel; else `=?base64?...?=`."""
+    if (
+        _HEADER_SAFE.fullmatch(value)
+        and value == value.strip()
+        and not _B64_SENTINEL.fullmatch(value)
+    ):
+        return value
+    return f"=?base64?{base64.b64encode(value.encode('utf-8')).decode('ascii')}?="
+
+
 def routing_headers(doc: dict[str, Any], handshake_version: str | None) -> dict[str, str]:
     """The HTTP headers a Streamable HTTP client would have sent with this message.
 
     A message with a 2026-07-28 `_meta` envelope gets the routing headers derived from
     it; any other (but `initialize`) the version its `initialize` negotiated, if any.
     """
-    from mcp.shared.inbound import encode_header_value
-
     headers: dict[str, str] = {}
     method = doc.get("method")
     raw_params = doc.get("params")
