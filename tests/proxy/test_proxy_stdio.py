@@ -226,6 +226,7 @@ async def test_cancelled_call_ends_upstream_and_proxy_serves_on(
         result = await client.call_tool("echo", {"text": "after cancel"})
         assert result.content[0].text == "after cancel"  # type: ignore[union-attr]
         assert time.monotonic() - started < 20  # not after the 30 s call
-    # The proxy closed that request's stream to the runtime (the local AgentCore does not
-    # pass a closed stream on to the instance, so the runtime side is not checked here).
+    # The proxy closed that request's stream to the runtime. That a closed stream reaches
+    # the instance as its caller leaving is checked in test_proxy_http.py and
+    # tests/local/test_instances_env_and_routing.py.
     assert "cancelled by the client" in (tmp_path / "err").read_text()
