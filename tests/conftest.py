@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,6 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.procs import RunningProcess, run_mcp_server
+
+# The suite starts hundreds of Python processes (servers, instances, CLIs, the local
+# AgentCore), each importing the same modules. With PYTHONDONTWRITEBYTECODE set (some
+# images set it), none would keep its bytecode and each would compile mcp, boto3 and moto
+# from source again: up to 0.8 CPU-s more per process. The suite's processes keep it
+# (in the venv and in __pycache__ directories, which git ignores).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # Seconds each test file took (setup, call and teardown of its tests; the Node peers'
 # `npm ci` included), from a clean clone: `uv run pytest --record-file-seconds` updates
