@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcore_mcp.client.remote import RuntimeAuth
+from agentcore_mcp.client.request_auth import RuntimeAuth
 from agentcore_mcp.client.runtime import RuntimeTarget
 from agentcore_mcp.client.tokens import BearerAuth, StaticTokenSource
 from agentcore_mcp.proxy.forwarder import Forwarder, ProxySession

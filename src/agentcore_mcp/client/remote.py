@@ -21,7 +21,6 @@ from agentcore_mcp.client.request_auth import (
     RUNTIME_SESSION_HEADER,
     RuntimeAuth,
     RuntimeAuthError,
-    boto_session,
     new_runtime_session_id,
     runtime_auth,
 )
@@ -32,19 +31,6 @@ from agentcore_mcp.client.transport import RetryPolicy, RuntimeTransport
 
 if TYPE_CHECKING:
     import boto3
-
-# Re-exported: the runtime's auth lives in `request_auth`, which the proxy imports
-# without the `mcp` SDK.
-__all__ = [
-    "RUNTIME_SESSION_HEADER",
-    "RuntimeAuth",
-    "RuntimeAuthError",
-    "boto_session",
-    "new_runtime_session_id",
-    "open_runtime",
-    "runtime_auth",
-    "runtime_options",
-]
 
 
 def runtime_options(

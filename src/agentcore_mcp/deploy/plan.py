@@ -195,7 +195,8 @@ def runtime_target_of(target: Target, record: DeploymentRecord) -> Any:
 
 def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
     """tools/list through the data plane with the deployment's auth (the smoke test)."""
-    from agentcore_mcp.client.remote import RuntimeAuthError, open_runtime
+    from agentcore_mcp.client.remote import open_runtime
+    from agentcore_mcp.client.request_auth import RuntimeAuthError
 
     runtime_target = runtime_target_of(target, record)
 
