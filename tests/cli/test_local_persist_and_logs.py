@@ -38,7 +38,7 @@ from tests.support.local_cli import (
     local_cli,
 )
 from tests.support.mcp_messages import body_messages, encoded, final_message, tool_call
-from tests.support.procs import free_port
+from tests.support.procs import free_port, wait_for_file
 
 pytestmark = pytest.mark.slow  # local AgentCores stopped and restarted
 
@@ -193,15 +193,6 @@ def walk_keys(doc: Any) -> Iterator[str]:
     elif isinstance(doc, list):
         for item in doc:
             yield from walk_keys(item)
-
-
-def wait_for_file(path: Path, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and (text := path.read_text()):
-            return text
-        time.sleep(0.05)
-    raise AssertionError(f"{path} did not appear within {timeout} s")
 
 
 def pid_alive(pid: int) -> bool:
@@ -417,7 +408,9 @@ def test_interrupted_creation_and_a_start_without_persist(tmp_path: Path) -> Non
             control = first.client("bedrock-agentcore-control")
             created = control.create_agent_runtime(agentRuntimeName="interrupted", **fields)
             runtime_id, arn = created["agentRuntimeId"], created["agentRuntimeArn"]
-            pid = int(wait_for_file(pid_file, 20))  # its probe is running, not listening
+            pid_text = wait_for_file(pid_file, 20)  # its probe is running, not listening
+            assert pid_text is not None, f"{pid_file} did not appear within 20 s"
+            pid = int(pid_text)
             assert control.get_agent_runtime(agentRuntimeId=runtime_id)["status"] == "CREATING"
         state = home / "state" / "runtimes.json"
         saved = state.read_bytes()
@@ -480,7 +473,9 @@ def test_stop_while_creating_leaves_no_probe_process(tmp_path: Path) -> None:
             local.client("bedrock-agentcore-control").create_agent_runtime(
                 agentRuntimeName="orphan", **fields
             )
-            pid = int(wait_for_file(pid_file, 20))
+            pid_text = wait_for_file(pid_file, 20)
+            assert pid_text is not None, f"{pid_file} did not appear within 20 s"
+            pid = int(pid_text)
         deadline = time.monotonic() + 3
         while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)

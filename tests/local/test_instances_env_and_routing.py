@@ -4,7 +4,6 @@ an engine, and the other AWS services reached through the same port."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from botocore.credentials import Credentials
 from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.local import CREDS, LEAVES_MID_STREAM_MAIN, REGION, LocalAgentCoreHandle
 from tests.support.mcp_messages import encoded, final_message, tool_call
+from tests.support.procs import wait_for_file
 
 INSPECT_MAIN = """\
 import os
@@ -166,9 +166,6 @@ def test_other_aws_services_share_the_port(local_agentcore: LocalAgentCoreHandle
     assert ident["Account"] == "123456789012"
 
 
-# A raw ASGI server: one SSE event, then it waits for its caller to leave and notes it.
-
-
 def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
     local_agentcore: LocalAgentCoreHandle, tmp_path: Path
 ) -> None:
@@ -192,11 +189,9 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
             first = next(r.iter_lines())
             assert first == "event: message"
         # The stream is closed here, mid-answer: the instance must see its caller leave.
-        deadline = time.monotonic() + 20
-        while not mark.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert mark.exists(), "the instance never saw the caller leave"
-        assert mark.read_text() == "http.disconnect"
+        assert wait_for_file(mark, 20) == "http.disconnect", (
+            "the instance never saw the caller leave"
+        )
         # The local AgentCore serves on: the session's next call gets an answer.
         with client.stream(
             "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH

@@ -20,7 +20,7 @@ from tests.client._runtimes import Deployed
 from tests.proxy.test_proxy_stdio import oauth_args, proxy_sessions
 from tests.support.local import LEAVES_MID_STREAM_MAIN
 from tests.support.mcp_messages import encoded, tool_call
-from tests.support.procs import RunningProcess, free_port, run_process
+from tests.support.procs import RunningProcess, free_port, run_process, wait_for_file
 
 
 @contextmanager
@@ -131,11 +131,9 @@ def test_a_client_that_leaves_mid_stream_is_seen_by_the_instance(
                 assert r.status_code == 200
                 assert next(r.iter_lines()) == "event: message"
             # Closed here, mid-answer.
-            deadline = time.monotonic() + 20
-            while not mark.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert mark.exists(), f"the instance never saw the client leave:\n{proxy.log()}"
-            assert mark.read_text() == "http.disconnect"
+            assert wait_for_file(mark, 20) == "http.disconnect", (
+                f"the instance never saw the client leave:\n{proxy.log()}"
+            )
             # The proxy serves on.
             with client.stream(
                 "POST", url, content=encoded(tool_call("any", {})), headers=headers

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from tests.support.mcp_messages import (
     tool_call,
     with_modern_meta,
 )
-from tests.support.procs import RunningProcess, run_mcp_server
+from tests.support.procs import RunningProcess, run_mcp_server, wait_for_file
 
 APP = "tests.support.timing_app:mcp"
 WAIT_SECONDS = 30.0  # a bound for a hang, not a measurement
@@ -40,15 +39,6 @@ def server(
         env={"MCP_DISPATCHER": request.param},
     ) as running:
         yield running
-
-
-def _wait_for(path: Path) -> bool:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _raw_post(port: int, body: bytes, headers: dict[str, str]) -> bytes:
@@ -80,9 +70,9 @@ def test_a_caller_that_leaves_cancels_the_call(
         assert headers["mcp-protocol-version"] == MODERN
     with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_SECONDS) as sock:
         sock.sendall(_raw_post(server.port, json.dumps(doc).encode(), headers))
-        assert _wait_for(tmp_path / "started"), server.log()[-2000:]
+        assert wait_for_file(tmp_path / "started", WAIT_SECONDS), server.log()[-2000:]
         assert not (tmp_path / "cancelled").exists()
     # The socket is closed: nobody is left to read an answer.
-    assert _wait_for(tmp_path / "cancelled"), (
+    assert wait_for_file(tmp_path / "cancelled", WAIT_SECONDS), (
         f"the tool ran on after its caller left ({era})\n" + server.log()[-2000:]
     )

@@ -139,6 +139,17 @@ def wait_for_port(
     raise TimeoutError(f"port {port} not open after {timeout}s:\n{log_path.read_text()}")
 
 
+def wait_for_file(path: Path, timeout: float) -> str | None:
+    """The file's text once it exists and is not empty (its writer may have created it and
+    not yet written), or None after `timeout` seconds: a bound for a hang, not a stopwatch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and (text := path.read_text()):
+            return text
+        time.sleep(0.05)
+    return None
+
+
 @contextmanager
 def run_process(
     argv: Sequence[str],
