@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,54 @@ from tests.support.procs import RunningProcess, run_mcp_server
 # (in the venv and in __pycache__ directories, which git ignores).
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _sandbox_home_and_cwd() -> Path:
+    """Run the suite, and every process it starts, with an empty HOME (and, from the
+    session fixture below, in an empty folder).
+
+    A user runs `uv run agentcore-mcp deploy` and then `uv run pytest` in one clone: the
+    first writes ./deployment_config.json and starts a local AgentCore in
+    ~/.agentcore-mcp/local. No test may read either (nor ~/.aws, nor a client's config),
+    so each test process works in a fresh folder of its own, with HOME a fresh folder
+    too. Package caches stay where they are (they hold downloads, not state); the
+    deployer's dependency cache is the suite's own, in .pytest_cache (gitignored). The
+    repository goes on PYTHONPATH so a server spec such as `tests.support.user_app:mcp`
+    imports from any folder.
+    """
+    real_home = Path.home()
+    xdg_cache = Path(os.environ.get("XDG_CACHE_HOME") or real_home / ".cache")
+    os.environ.setdefault("UV_CACHE_DIR", str(xdg_cache / "uv"))
+    os.environ.setdefault("UV_PYTHON_INSTALL_DIR", str(real_home / ".local/share/uv/python"))
+    os.environ.setdefault("npm_config_cache", str(real_home / ".npm"))
+    deps_cache = REPO / ".pytest_cache" / "agentcore-mcp"
+    deps_cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ.setdefault("AGENTCORE_MCP_CACHE", str(deps_cache))
+    for key in ("AGENTCORE_MCP_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        os.environ.pop(key, None)
+    sandbox = Path(tempfile.mkdtemp(prefix="agentcore-mcp-tests-"))
+    atexit.register(shutil.rmtree, sandbox, ignore_errors=True)
+    (sandbox / "home").mkdir()
+    (sandbox / "cwd").mkdir()
+    os.environ["HOME"] = str(sandbox / "home")
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return sandbox
+
+
+SANDBOX = _sandbox_home_and_cwd()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _in_the_sandbox_folder() -> Iterator[None]:
+    """Tests (and what they start) run in SANDBOX/cwd. Changed here, not at import: pytest
+    and xdist's workers find pyproject.toml and the test paths from the folder they start in."""
+    before = Path.cwd()
+    os.chdir(SANDBOX / "cwd")
+    yield
+    os.chdir(before)
 
 # Seconds each test file took (setup, call and teardown of its tests; the Node peers'
 # `npm ci` included), from a clean clone: `uv run pytest --record-file-seconds` updates
