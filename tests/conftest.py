@@ -70,6 +70,7 @@ def _in_the_sandbox_folder() -> Iterator[None]:
     yield
     os.chdir(before)
 
+
 # Seconds each test file took (setup, call and teardown of its tests; the Node peers'
 # `npm ci` included), from a clean clone: `uv run pytest --record-file-seconds` updates
 # the files it ran.

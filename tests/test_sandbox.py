@@ -36,7 +36,7 @@ def test_a_cli_the_suite_starts_sees_no_state_file_of_the_clone(tmp_path: Path) 
         assert str(decoy) not in out.stdout + out.stderr
         assert "agentcore_mcp_server" not in out.stdout
     probe = subprocess.run(
-        [sys.executable, "-c", "import os, pathlib; print(os.getcwd()); print(pathlib.Path.home())"],
+        [sys.executable, "-c", "import os, pathlib; print(os.getcwd(), pathlib.Path.home())"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     cwd, home = probe.stdout.split()
