@@ -63,9 +63,9 @@ def test_own_project_whose_pins_conflict_with_the_cli(
     project = tmp_path / "pinnedtyper"
     shutil.copytree(PROJECTS / "pinnedtyper", project)
     state = tmp_path / "state.json"
+    home = str(local_agentcore.home)
     got = subprocess.run(
-        [str(cli), "deploy", "--json", "--local-home", str(local_agentcore.home)]
-        + ["--state", str(state)],
+        [str(cli), "deploy", "--json", "--local-home", home, "--state", str(state)],
         env=env,
         cwd=project,
         capture_output=True,
