@@ -28,6 +28,7 @@ from agentcore_mcp.deploy.errors import (
     explain_botocore_error,
     explain_client_error,
 )
+from agentcore_mcp.extras import missing_modules
 
 # Parameters whose values are secret, redacted from --debug output.
 _SECRET_PARAMS = {
@@ -197,6 +198,8 @@ def _open_local(
         elif problem is not None:
             raise _not_our_local(creds.url, home, problem)
     if creds is None or not _answers(creds.url):
+        if start_local and missing_modules("moto"):
+            raise TargetError(_NO_LOCAL_EXTRA)
         from agentcore_mcp.local.process import (
             LocalProcessError,
             foreground_argv,
@@ -285,6 +288,16 @@ def _not_our_local(url: str, home: Path, problem: str) -> UnreachableError:
         "`agentcore-mcp local stop` and `agentcore-mcp local start -d`; or deploy with "
         "--local-port N to start a new one on a free port"
     )
+
+
+# With the CLI installed apart from the project (`uv tool install`, docs/packaging.md),
+# `uv add` is the wrong advice: it would pull the CLI into the project's resolution.
+_NO_LOCAL_EXTRA = (
+    "a local deploy starts the local AgentCore, which needs agentcore-mcp[local] (moto), "
+    "not installed with this agentcore-mcp: `uv tool install 'agentcore-mcp[deploy,local]'` "
+    "if the CLI is a uv tool, else pip install 'agentcore-mcp[local]'; or deploy with "
+    "--target aws"
+)
 
 
 def _region_kw(config: DeployConfig) -> dict[str, Any]:
