@@ -146,6 +146,32 @@ def test_a_squatter_on_the_recorded_port_gets_nothing(
     assert not (tmp_path / "state.json").exists()
 
 
+@pytest.mark.slow  # starts a local AgentCore
+def test_local_port_elsewhere_starts_a_fresh_local_agentcore(
+    tmp_path: Path, squatter: RunningProcess
+) -> None:
+    """The way out the message names: --local-port on another port treats the stale
+    credentials as gone and starts a new local AgentCore there."""
+    home = _dead_local_home(tmp_path, squatter.base_url)
+    port = free_port()
+    project = tmp_path / "tabletool"
+    shutil.copytree(PROJECTS / "tabletool", project)
+    try:
+        args = ["deploy", "--dry-run", "--local-home", str(home), "--local-port", str(port)]
+        got = run_cli([*args, "--state", str(tmp_path / "state.json")], cwd=project)
+        assert got.returncode == 0, got.stderr
+        assert f"starting the local AgentCore in the background on 127.0.0.1:{port}" in (
+            got.stderr.replace("http://", "")
+        )
+        fresh = read_local_credentials(home)
+        assert fresh is not None and fresh.url == f"http://127.0.0.1:{port}"
+        received = squatter.log()
+        assert received.count("\n----\n") == 1 and f"GET {IDENTITY_PATH}?nonce=" in received
+    finally:
+        stopped = run_cli(["local", "stop", "--home", str(home)], cwd=tmp_path)
+        assert stopped.returncode == 0, stopped.stderr
+
+
 def _evil_zip() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
