@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
@@ -103,7 +104,8 @@ def _errors() -> Iterator[None]:
         except BotoCoreError as exc:  # the companion commands' calls (deploy's are explained)
             raise explain_botocore_error(exc, "calling AWS") from None
     except (DeployError, ConfigError, StateError) as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: messages name extras such as 'agentcore-mcp[local]', not rich markup
+        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(_exit_code(exc)) from None
 
 

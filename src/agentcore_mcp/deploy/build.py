@@ -9,22 +9,32 @@ Dependencies are installed once per (requirements, platform, Python version) int
 cache, and zipped once there too; a build copies that zip and appends the sources, so
 a one-line tool change only re-zips source. The zip is deterministic (sorted entries,
 fixed timestamps, POSIX modes kept): an unchanged tree gives the same bytes and hash.
+
+On a shared machine, nothing another user can write is trusted: the zip is assembled in
+memory and its sha256 taken from those bytes, which are what gets uploaded (the copy
+written to a fresh 0700 folder, 0600, is only for the user to look at); the dependency
+cache is used only when it is this user's and nobody else can write it. Dotfiles
+(`.env`, `.git`, ...) and key or credentials files never go into the zip.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 import tomllib
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentcore_mcp.deploy.config import DeployConfig
@@ -37,7 +47,13 @@ MAX_UNPACKED_BYTES = 750 * 1024 * 1024
 MANIFEST_PATH = ".agentcore-mcp/manifest.json"
 ENTRY_POINT = "main.py"
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
-_SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+_SKIP_DIRS = {"__pycache__"}
+# Never shipped from the user's package, whatever the spec: every dot-name (`.env`, `.git`,
+# `.venv`, `.aws`, ...) and files that are keys or credentials by name. Said in a progress
+# line when something is left out, so a file a server really needs is not lost silently.
+_SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore")
+_SECRET_NAMES = ("credentials", "credentials.json", ".netrc", ".pgpass")
+_SECRET_PREFIXES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
 # The server kit: agentcore_mcp's top-level modules (shared helpers such as asgi, files,
 # extras) and server/. The subpackages cli, local, deploy, proxy, client and auth are for
 # the developer's machine, not the runtime; __main__ starts the CLI.
@@ -54,6 +70,48 @@ def cache_root() -> Path:
     base = os.environ.get("AGENTCORE_MCP_CACHE") or os.environ.get("XDG_CACHE_HOME")
     root = Path(base) if base else Path.home() / ".cache"
     return (root if os.environ.get("AGENTCORE_MCP_CACHE") else root / "agentcore-mcp") / "deps"
+
+
+def _untrusted_reason(path: Path, *, follow: bool) -> str | None:
+    """Why another local user could change what is at `path`, or None if nobody can."""
+    try:
+        st = path.stat() if follow else path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    if st.st_uid != os.getuid():
+        return f"belongs to uid {st.st_uid}, not to you (uid {os.getuid()})"
+    if st.st_mode & 0o022:
+        return f"is writable by others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def trusted_cache_dir(path: Path, *, create: bool = True) -> Path:
+    """`path` in the cache, checked before anything in it is used (and made 0700 when
+    missing, `path` itself only if `create`): the cache's folder and every folder below it
+    down to `path` must be this user's, not symbolic links, not writable by group or
+    others. The cached dependencies are imported at build time and shipped in the zip:
+    another user who could write there would run their code in your runtime."""
+    base = cache_root().parent
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    chain = [base, *reversed([p for p in path.parents if p.is_relative_to(base) and p != base])]
+    if path != base:
+        chain.append(path)
+    for index, folder in enumerate(chain):
+        if index and (create or folder != path):
+            with contextlib.suppress(FileExistsError):
+                folder.mkdir(mode=0o700)
+        # The cache's own folder may be reached through a link (e.g. ~/.cache on another
+        # disk); below it, a link could point anywhere and is refused.
+        reason = _untrusted_reason(folder, follow=index == 0)
+        if reason is not None:
+            raise BuildError(
+                f"the dependency cache {folder} {reason}; another user could change the "
+                "dependencies that go into your zip. Fix it (`chmod go-w`, or remove it), or "
+                "set AGENTCORE_MCP_CACHE to a folder of your own"
+            )
+    return path
 
 
 def _pinned(requirement: str) -> str:
@@ -98,7 +156,7 @@ def _exported_lock(project_dir: Path) -> str:
     digest = hashlib.sha256()
     for name in ("uv.lock", "pyproject.toml"):
         digest.update((project_dir / name).read_bytes())
-    cached = cache_root().parent / "exports" / f"{digest.hexdigest()}.txt"
+    cached = trusted_cache_dir(cache_root().parent / "exports") / f"{digest.hexdigest()}.txt"
     try:
         return cached.read_text(encoding="utf-8")
     except OSError:
@@ -117,7 +175,7 @@ def _exported_lock(project_dir: Path) -> str:
         ],
         "export the locked dependencies",
     )
-    write_atomically(cached, out, mode=0o644)
+    write_atomically(cached, out)
     return out
 
 
@@ -143,6 +201,7 @@ class ZipInputs:
     sources: tuple[tuple[str, Path], ...]  # (arcname, file) sorted by arcname
     entry_point: str
     manifest: bool
+    excluded: tuple[str, ...] = ()  # files of the user's package never shipped (dotfiles...)
 
     @property
     def deps_key(self) -> str:
@@ -164,12 +223,13 @@ class ZipInputs:
 
 @dataclass(frozen=True, slots=True)
 class BuiltZip:
-    path: Path
-    sha256: str
+    path: Path  # a copy for the user to look at: never read back for the upload
+    sha256: str  # of `body`
     size: int
     unpacked_size: int
     input_hash: str
     manifest: bool  # a startup manifest is inside
+    body: bytes = field(default=b"", repr=False)  # the zip's bytes: what gets uploaded
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -195,15 +255,58 @@ def kit_sources() -> list[tuple[str, Path]]:
     return found
 
 
-def user_sources(server_spec: str | None, project_dir: Path) -> list[tuple[str, Path]]:
+def _never_shipped(name: str) -> bool:
+    return (
+        name.startswith(".")
+        or name in _SECRET_NAMES
+        or name.endswith(_SECRET_SUFFIXES)
+        or name.startswith(_SECRET_PREFIXES)
+    )
+
+
+def _walk_user(root: Path, excluded: list[str], base: Path) -> Iterator[Path]:
+    """The user's package files, leaving out (and listing in `excluded`) dotfiles, dot
+    folders and key or credentials files."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        kept = []
+        for name in sorted(dirnames):
+            if _never_shipped(name):
+                excluded.append(Path(dirpath, name).relative_to(base).as_posix() + "/")
+            elif name not in _SKIP_DIRS:
+                kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if _never_shipped(name):
+                excluded.append(Path(dirpath, name).relative_to(base).as_posix())
+            elif not name.endswith((".pyc", ".pyo")):
+                yield Path(dirpath, name)
+
+
+def user_sources(
+    server_spec: str | None, project_dir: Path, excluded: list[str] | None = None
+) -> list[tuple[str, Path]]:
+    """The files of the server's top-level package or module; what was left out goes to
+    `excluded` (paths relative to the project)."""
     if server_spec is None:
         return []
-    top = server_spec.partition(":")[0].partition(".")[0]
+    module = server_spec.partition(":")[0]
+    top = module.partition(".")[0]
+    if not all(part.isidentifier() for part in module.split(".")):
+        # A relative spec (".server:mcp") has an empty top name, which once meant the
+        # whole project folder, `.env` and all, went into the zip.
+        raise BuildError(
+            f"--server {server_spec}: expected an absolute module path (package.module:attr), "
+            "e.g. mypkg.server:mcp; relative modules are not supported"
+        )
     if top == "agentcore_mcp":
         return []
+    skipped = excluded if excluded is not None else []
     for base in (project_dir, project_dir / "src"):
         if (base / top).is_dir():
-            return [(f"{top}/{p.relative_to(base / top).as_posix()}", p) for p in _walk(base / top)]
+            return [
+                (f"{top}/{p.relative_to(base / top).as_posix()}", p)
+                for p in _walk_user(base / top, skipped, project_dir)
+            ]
         if (base / f"{top}.py").is_file():
             return [(f"{top}.py", base / f"{top}.py")]
     raise BuildError(
@@ -234,7 +337,8 @@ sys.exit(serve_spec({server_spec!r}))
 
 
 def zip_inputs(config: DeployConfig) -> ZipInputs:
-    sources = kit_sources() + user_sources(config.server_spec, config.project_dir)
+    excluded: list[str] = []
+    sources = kit_sources() + user_sources(config.server_spec, config.project_dir, excluded)
     reqs = kit_requirements(config)
     if not config.is_sample:
         reqs += user_requirements(config.project_dir)
@@ -246,6 +350,7 @@ def zip_inputs(config: DeployConfig) -> ZipInputs:
         sources=tuple(sorted(sources)),
         entry_point=entry_point_source(config.server_spec),
         manifest=config.manifest,
+        excluded=tuple(excluded),
     )
 
 
@@ -261,13 +366,13 @@ def ensure_dependencies(inputs: ZipInputs, progress: Progress) -> tuple[Path, Pa
     """(site dir, deps zip) for the inputs' requirements, from the cache or installed now."""
     root = cache_root() / inputs.deps_key
     site, deps_zip = root / "site", root / "deps.zip"
+    trusted_cache_dir(root, create=False)
     if deps_zip.exists() and site.is_dir():
         return site, deps_zip
     progress(
         f"installing {len(inputs.requirements)} requirements for {inputs.platform}, "
         f"Python {inputs.python_version}"
     )
-    root.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{inputs.deps_key}.", dir=root.parent))
     try:
         reqs = work / "requirements.txt"
@@ -343,11 +448,43 @@ def _write_manifest(stage: Path, site: Path, server_spec: str | None, progress: 
     return True
 
 
-def build_zip(inputs: ZipInputs, out_dir: Path, progress: Progress) -> BuiltZip:
+def private_build_dir(out_dir: Path | None = None) -> Path:
+    """A folder only this user can use: fresh from mkdtemp (0700) when `out_dir` is None;
+    else `out_dir`, created 0700 or, if it exists, checked to be this user's, not a link,
+    and not writable by others."""
+    if out_dir is None:
+        return Path(tempfile.mkdtemp(prefix="agentcore-mcp-build-"))
+    with contextlib.suppress(FileExistsError):
+        out_dir.mkdir(parents=True, mode=0o700)
+    reason = _untrusted_reason(out_dir, follow=False)
+    if reason is not None:
+        raise BuildError(f"the build folder {out_dir} {reason}; use a folder of your own")
+    return out_dir
+
+
+def _write_private(path: Path, body: bytes) -> None:
+    """`body` to a new 0600 file at `path` (never through an existing file or link)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def build_zip(inputs: ZipInputs, out_dir: Path | None, progress: Progress) -> BuiltZip:
+    """Build the zip in memory and hash those bytes; a copy goes to `out_dir` (None: a
+    fresh private folder per build). Upload `BuiltZip.body`, never the file: a file can be
+    changed after it was hashed."""
     site, deps_zip = ensure_dependencies(inputs, progress)
     input_hash = inputs.input_hash()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="agentcore-mcp-build-") as tmp:
+    if inputs.excluded:
+        progress(f"left out of the zip: {', '.join(inputs.excluded)}")
+    with tempfile.TemporaryDirectory(prefix="agentcore-mcp-stage-") as tmp:
         stage = Path(tmp) / "stage"
         for arcname, path in inputs.sources:
             dest = stage / arcname
@@ -359,10 +496,8 @@ def build_zip(inputs: ZipInputs, out_dir: Path, progress: Progress) -> BuiltZip:
         if inputs.manifest:
             progress("recording the startup manifest")
             has_manifest = _write_manifest(stage, site, inputs.server_spec, progress)
-        target = out_dir / f"{input_hash[:16]}.zip"
-        partial = target.with_suffix(".partial")
-        shutil.copyfile(deps_zip, partial)
-        with zipfile.ZipFile(partial, "a", compresslevel=6) as out:
+        buffer = io.BytesIO(deps_zip.read_bytes())
+        with zipfile.ZipFile(buffer, "a", compresslevel=6) as out:
             entries = [(a, stage / a) for a, _ in inputs.sources] + [
                 (ENTRY_POINT, stage / ENTRY_POINT)
             ]
@@ -370,13 +505,16 @@ def build_zip(inputs: ZipInputs, out_dir: Path, progress: Progress) -> BuiltZip:
                 entries.append((MANIFEST_PATH, stage / MANIFEST_PATH))
             for arcname, path in sorted(entries):
                 out.writestr(_info(arcname, path.stat().st_mode), path.read_bytes())
-        partial.replace(target)
-    sha = hashlib.sha256(target.read_bytes()).hexdigest()
-    with zipfile.ZipFile(target) as z:
+    body = buffer.getvalue()
+    sha = hashlib.sha256(body).hexdigest()
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
         unpacked = sum(i.file_size for i in z.infolist())
-    built = BuiltZip(target, sha, target.stat().st_size, unpacked, input_hash, has_manifest)
-    check_size(built, site)
-    return built
+    name = f"{input_hash[:16]}.zip"
+    built = BuiltZip(Path(name), sha, len(body), unpacked, input_hash, has_manifest, body)
+    check_size(built, site)  # before anything is written
+    target = private_build_dir(out_dir) / name
+    _write_private(target, body)
+    return dataclasses.replace(built, path=target)
 
 
 def largest_packages(site: Path, count: int = 5) -> list[tuple[str, int]]:

@@ -174,9 +174,13 @@ def validate(config: DeployConfig) -> DeployConfig:
             f"--name {config.name!r}: AgentCore runtime names are a letter then up to 47 "
             "letters, digits or underscores (no hyphens), e.g. my_server"
         )
-    if config.server_spec is not None and not re.fullmatch(r"[\w.]+(:[\w.]+)?", config.server_spec):
+    # An absolute module path: a relative one (".server") once zipped the whole project.
+    if config.server_spec is not None and not re.fullmatch(
+        r"[^\W\d]\w*(\.[^\W\d]\w*)*(:[\w.]+)?", config.server_spec
+    ):
         raise ConfigError(
-            f"--server {config.server_spec!r}: expected module:attribute, e.g. mypkg.server:mcp"
+            f"--server {config.server_spec!r}: expected module:attribute with an absolute "
+            "module path, e.g. mypkg.server:mcp (relative modules are not supported)"
         )
     if config.target not in ("local", "aws"):
         raise ConfigError(f"--target {config.target!r}: use local or aws")

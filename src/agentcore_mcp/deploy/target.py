@@ -24,9 +24,11 @@ from botocore.config import Config
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.errors import (
     TargetError,
+    UnreachableError,
     explain_botocore_error,
     explain_client_error,
 )
+from agentcore_mcp.extras import missing_modules
 
 # Parameters whose values are secret, redacted from --debug output.
 _SECRET_PARAMS = {
@@ -183,11 +185,21 @@ def _open_local(
     start_local: bool,
 ) -> Target:
     from agentcore_mcp.local.credentials import read_local_credentials
+    from agentcore_mcp.local.identity import identity_problem
 
     home = local_home(config)
     creds = read_local_credentials(home)
     started = False
+    if creds is not None and _answers(creds.url):
+        problem = identity_problem(creds)
+        if problem is not None and _port(config.local_port) not in (None, _port(creds.url)):
+            # Stale credentials and --local-port elsewhere: start a fresh one there.
+            creds = None
+        elif problem is not None:
+            raise _not_our_local(creds.url, home, problem)
     if creds is None or not _answers(creds.url):
+        if start_local and missing_modules("moto"):
+            raise TargetError(_NO_LOCAL_EXTRA)
         from agentcore_mcp.local.process import (
             LocalProcessError,
             foreground_argv,
@@ -227,6 +239,9 @@ def _open_local(
         creds = read_local_credentials(home)
         if creds is None:
             raise TargetError(f"the local AgentCore started but wrote no credentials in {home}")
+        problem = identity_problem(creds)
+        if problem is not None:
+            raise _not_our_local(creds.url, home, problem)
     if config.region and config.region != creds.region:
         raise TargetError(
             f"the local AgentCore serves {creds.region}, not {config.region}: drop --region, "
@@ -252,6 +267,37 @@ def _open_local(
         local_home=home,
         started_local=started,
     )
+
+
+def _port(value: str | int | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return urlsplit(value).port
+
+
+def _not_our_local(url: str, home: Path, problem: str) -> UnreachableError:
+    """Something listens on the recorded port but is not the local AgentCore this user
+    started with `home` (it died and another process took the port): nothing is sent."""
+    from agentcore_mcp.local.identity import listener_owner
+
+    owner = listener_owner(url)
+    who = f"a process of {owner}" if owner else "another process"
+    return UnreachableError(
+        f"{who} listens on {url}, not the local AgentCore started with --home {home} "
+        f"({problem}); nothing was sent to it. If yours died: stop that process, then "
+        "`agentcore-mcp local stop` and `agentcore-mcp local start -d`; or deploy with "
+        "--local-port N to start a new one on a free port"
+    )
+
+
+# With the CLI installed apart from the project (`uv tool install`, docs/packaging.md),
+# `uv add` is the wrong advice: it would pull the CLI into the project's resolution.
+_NO_LOCAL_EXTRA = (
+    "a local deploy starts the local AgentCore, which needs agentcore-mcp[local] (moto), "
+    "not installed with this agentcore-mcp: `uv tool install 'agentcore-mcp[deploy,local]'` "
+    "if the CLI is a uv tool, else pip install 'agentcore-mcp[local]'; or deploy with "
+    "--target aws"
+)
 
 
 def _region_kw(config: DeployConfig) -> dict[str, Any]:

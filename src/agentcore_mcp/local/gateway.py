@@ -135,9 +135,10 @@ class Gateway:
     ) -> None:
         scheme, _, token = (authorization or "").partition(" ")
         # Health is a liveness probe for supervisors and `local start -d`: it says "ok"
-        # and nothing else, so it needs no token. Everything else does.
+        # and nothing else, so it needs no token; nor does the identity check, which a
+        # client makes before it trusts this port with anything (local/identity.py).
         if (
-            scope["path"] != "/_local/health"
+            scope["path"] not in ("/_local/health", "/_local/identity")
             and self.admin_token is not None
             and not (
                 scheme.lower() == "bearer"

@@ -39,6 +39,7 @@ from agentcore_mcp.local.credentials import (
 )
 from agentcore_mcp.local.data import DataPlane
 from agentcore_mcp.local.gateway import Gateway
+from agentcore_mcp.local.identity import IDENTITY_PATH, answer_identity
 from agentcore_mcp.local.instances import Instance
 from agentcore_mcp.local.launcher import InstanceLauncher
 from agentcore_mcp.local.sessions import SessionPool
@@ -271,6 +272,9 @@ class LocalAgentCore:
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
+        if path == IDENTITY_PATH:
+            await answer_identity(scope, send, self.credentials.admin_token, self.settings.url)
+            return
         if path == "/_local/health":
             doc: Any = {"status": "ok"}
         elif path == "/_local/status":

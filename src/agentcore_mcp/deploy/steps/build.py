@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -104,29 +105,18 @@ def apply(ctx: StepContext) -> bool:
     if ctx.dry_run:
         ctx.progress("would build and upload the code zip")
         return True
-    built = builder.build_zip(inputs, ctx.work_dir / "artifacts", ctx.progress)
-    key = ctx.names.artifact_key(built.sha256)
-    if not _object_exists(ctx, key):
-        ctx.progress(f"uploading {built.size / 2**20:.1f} MB to s3://{ctx.names.bucket}/{key}")
-        try:
-            with built.path.open("rb") as body:
-                ctx.client("s3").put_object(
-                    Bucket=ctx.names.bucket,
-                    Key=key,
-                    Body=body,
-                    ServerSideEncryption="AES256",
-                    Metadata={"sha256": built.sha256},
-                )
-        except ClientError as exc:
-            raise ctx.fail(exc, "uploading the code zip") from None
-        changed = True
-    else:
-        ctx.progress(f"zip {built.sha256[:12]} already uploaded")
+    # A fresh private folder per build (never a shared, reusable one under $TMPDIR),
+    # removed once the bytes are uploaded.
+    built = builder.build_zip(inputs, None, ctx.progress)
+    try:
+        changed |= _upload(ctx, built)
+    finally:
+        shutil.rmtree(built.path.parent, ignore_errors=True)
     ctx.record.artifact = ArtifactRecord(
         kind="zip",
         sha256=built.sha256,
         bucket=ctx.names.bucket,
-        key=key,
+        key=ctx.names.artifact_key(built.sha256),
         size=built.size,
         python_runtime=ctx.config.runtime_python,
         platform=inputs.platform,
@@ -135,6 +125,26 @@ def apply(ctx: StepContext) -> bool:
     )
     ctx.save()
     return changed
+
+
+def _upload(ctx: StepContext, built: builder.BuiltZip) -> bool:
+    key = ctx.names.artifact_key(built.sha256)
+    if _object_exists(ctx, key):
+        ctx.progress(f"zip {built.sha256[:12]} already uploaded")
+        return False
+    ctx.progress(f"uploading {built.size / 2**20:.1f} MB to s3://{ctx.names.bucket}/{key}")
+    try:
+        # The bytes that were hashed, from memory: the file on disk is never read back.
+        ctx.client("s3").put_object(
+            Bucket=ctx.names.bucket,
+            Key=key,
+            Body=built.body,
+            ServerSideEncryption="AES256",
+            Metadata={"sha256": built.sha256},
+        )
+    except ClientError as exc:
+        raise ctx.fail(exc, "uploading the code zip") from None
+    return True
 
 
 def _apply_container(ctx: StepContext) -> bool:

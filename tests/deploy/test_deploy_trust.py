@@ -1,0 +1,234 @@
+"""What a deploy trusts on a shared machine: the endpoint it talks to and the bytes it
+uploads. Another local user is played by uid 65534 (nobody) where the test runs as root."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentcore_mcp.deploy.context import Event
+from agentcore_mcp.deploy.plan import deploy
+from agentcore_mcp.local.credentials import (
+    new_local_credentials,
+    read_local_credentials,
+    write_local_credentials,
+)
+from agentcore_mcp.local.identity import IDENTITY_PATH, identity_proof
+from tests.support.deploy import PROJECTS, deploy_config, run_cli
+from tests.support.local import LocalAgentCoreHandle
+from tests.support.procs import RunningProcess, free_port, run_process
+
+OTHER_UID = 65534  # nobody
+
+# A listener on a dead local AgentCore's port: answers every request 200 "{}" and writes
+# everything it received to stdout (the test reads it from the log). As root it drops to
+# uid 65534 first, as another local user's process would be.
+SQUATTER = r"""
+import os, sys
+import email.generator, encodings.idna  # imported lazily, and uid 65534 cannot read /root
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        sys.stdout.buffer.write(self.requestline.encode() + b"\n" + bytes(self.headers))
+        sys.stdout.buffer.write(body + b"\n----\n")
+        sys.stdout.flush()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _any
+
+    def log_message(self, *args):
+        pass
+
+if os.getuid() == 0:  # before the socket: /proc/net/tcp shows its creator's uid
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+@pytest.fixture
+def squatter(tmp_path: Path) -> Iterator[RunningProcess]:
+    port = free_port()
+    with run_process(
+        [sys.executable, "-c", SQUATTER, str(port)], port=port, tmp_path=tmp_path, name="squat"
+    ) as proc:
+        yield proc
+
+
+def test_identity_route_answers_only_with_a_proof_of_the_start_secret(
+    local_agentcore: LocalAgentCoreHandle,
+) -> None:
+    creds = read_local_credentials(local_agentcore.home)
+    assert creds is not None
+    nonce = secrets.token_hex(32)
+    with httpx.Client(base_url=local_agentcore.url, trust_env=False) as http:
+        got = http.get(IDENTITY_PATH, params={"nonce": nonce})  # no token needed
+        assert got.status_code == 200
+        proof = got.json()["proof"]
+        assert proof == identity_proof(creds.admin_token, creds.url, nonce)
+        assert creds.admin_token not in got.text and creds.secret_access_key not in got.text
+        other = http.get(IDENTITY_PATH, params={"nonce": secrets.token_hex(32)}).json()
+        assert other["proof"] != proof  # a proof is good for its nonce only
+        assert http.get(IDENTITY_PATH).status_code == 400
+        assert http.get(IDENTITY_PATH, params={"nonce": "../x"}).status_code == 400
+        # the other admin routes still want the admin token
+        assert http.get("/_local/status").status_code == 401
+
+
+def _dead_local_home(tmp_path: Path, url: str) -> Path:
+    """A home whose local AgentCore died without a clean stop: its credentials stay."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    creds = new_local_credentials(url, "us-east-1", "123456789012")
+    write_local_credentials(home, creds)
+    return home
+
+
+def test_a_squatter_on_the_recorded_port_gets_nothing(
+    tmp_path: Path, squatter: RunningProcess
+) -> None:
+    home = _dead_local_home(tmp_path, squatter.base_url)
+    creds = read_local_credentials(home)
+    assert creds is not None
+    project = tmp_path / "tabletool"
+    shutil.copytree(PROJECTS / "tabletool", project)
+    secret_value = "sv-" + secrets.token_hex(16)
+    got = run_cli(
+        [
+            "deploy",
+            "--local-home",
+            str(home),
+            "--state",
+            str(tmp_path / "state.json"),
+            "--secret",
+            "MY_API_KEY",
+        ],
+        cwd=project,
+        env={"MY_API_KEY": secret_value},
+    )
+    received = squatter.log()
+    assert got.returncode == 4, got.stderr
+    line = got.stderr.strip()
+    assert len(line.splitlines()) == 1, line
+    assert f"listens on {squatter.base_url}, not the local AgentCore" in line
+    assert "nothing was sent to it" in line and "agentcore-mcp local stop" in line
+    assert "--local-port" in line
+    if os.getuid() == 0:
+        assert f"a process of uid {OTHER_UID}" in line
+    # it was asked to prove itself (a nonce), and got nothing else
+    assert f"GET {IDENTITY_PATH}?nonce=" in received
+    assert received.count("\n----\n") == 1, received
+    for secret in (secret_value, creds.secret_access_key, creds.admin_token):
+        assert secret not in received
+    assert "Authorization" not in received
+    assert not (tmp_path / "state.json").exists()
+
+
+@pytest.mark.slow  # starts a local AgentCore
+def test_local_port_elsewhere_starts_a_fresh_local_agentcore(
+    tmp_path: Path, squatter: RunningProcess
+) -> None:
+    """The way out the message names: --local-port on another port treats the stale
+    credentials as gone and starts a new local AgentCore there."""
+    home = _dead_local_home(tmp_path, squatter.base_url)
+    port = free_port()
+    project = tmp_path / "tabletool"
+    shutil.copytree(PROJECTS / "tabletool", project)
+    try:
+        args = ["deploy", "--dry-run", "--local-home", str(home), "--local-port", str(port)]
+        got = run_cli([*args, "--state", str(tmp_path / "state.json")], cwd=project)
+        assert got.returncode == 0, got.stderr
+        assert f"starting the local AgentCore in the background on 127.0.0.1:{port}" in (
+            got.stderr.replace("http://", "")
+        )
+        fresh = read_local_credentials(home)
+        assert fresh is not None and fresh.url == f"http://127.0.0.1:{port}"
+        received = squatter.log()
+        assert received.count("\n----\n") == 1 and f"GET {IDENTITY_PATH}?nonce=" in received
+    finally:
+        stopped = run_cli(["local", "stop", "--home", str(home)], cwd=tmp_path)
+        assert stopped.returncode == 0, stopped.stderr
+
+
+def _evil_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("main.py", "print('EVIL: the zip was swapped after it was hashed')\n")
+    return out.getvalue()
+
+
+@pytest.fixture
+def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A $TMPDIR like /tmp (1777) where another user made `agentcore-mcp-deploy` first,
+    world-writable, the folder the deployer once reused for every build."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    tmp.chmod(0o1777)
+    squatted = tmp / "agentcore-mcp-deploy" / "artifacts"
+    squatted.mkdir(parents=True)
+    for folder in (squatted.parent, squatted):
+        folder.chmod(0o777)
+        if os.getuid() == 0:
+            os.chown(folder, OTHER_UID, OTHER_UID)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp
+
+
+@pytest.mark.slow  # a whole deploy with a new zip
+def test_the_upload_is_the_hashed_bytes_built_in_a_private_folder(
+    local_agentcore: LocalAgentCoreHandle, tmp_path: Path, shared_tmp: Path
+) -> None:
+    project = tmp_path / "tabletool"
+    shutil.copytree(PROJECTS / "tabletool", project)
+    (project / "tabletool" / "server.py").write_text(
+        (project / "tabletool" / "server.py").read_text() + "\n# a change: a new zip\n"
+    )
+    evil = _evil_zip()
+    swapped: list[Path] = []
+    build_dirs: list[tuple[Path, int]] = []
+
+    def swap_zips(event: Event) -> None:
+        # Between the hash and the upload, replace every zip a user could reach by path.
+        if event.kind == "progress" and event.message.startswith("uploading"):
+            for path in sorted(shared_tmp.rglob("*.zip")):
+                build_dirs.append((path.parent, path.parent.stat().st_mode & 0o777))
+                path.write_bytes(evil)
+                swapped.append(path)
+
+    config = deploy_config(local_agentcore, project_dir=project, name="trusted_bytes")
+    result = deploy(config, state_path=tmp_path / "state.json", on_event=swap_zips)
+    art: Any = result.record.artifact
+    assert swapped, "the build wrote its copy of the zip under $TMPDIR"
+    # the squatted folder was not used: nothing in it, and the build folder was private
+    assert list((shared_tmp / "agentcore-mcp-deploy" / "artifacts").iterdir()) == []
+    assert all(folder.parent == shared_tmp and mode == 0o700 for folder, mode in build_dirs)
+    body = local_agentcore.client("s3").get_object(Bucket=art.bucket, Key=art.key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == art.sha256
+    assert (
+        b"EVIL" not in body
+        and "tabletool/server.py" in zipfile.ZipFile(io.BytesIO(body)).namelist()
+    )
+    assert result.tools == ["table"]
+    assert not any(p.exists() for p in swapped)  # the build folder is removed after upload
