@@ -239,9 +239,7 @@ def test_a_registered_loopback_issuer_works_and_an_expired_token_does_not(
     host = issuer.server.issuer.removeprefix("http://")
     role = iam.create_role(
         RoleName="trusts-the-test-issuer",
-        AssumeRolePolicyDocument=federated_trust(
-            registered, {"StringLike": {f"{host}:sub": "b*"}}
-        ),
+        AssumeRolePolicyDocument=federated_trust(registered, {"StringLike": {f"{host}:sub": "b*"}}),
     )["Role"]["Arn"]
     assert assume(local, role, issuer.token("client-a"))["Credentials"]["AccessKeyId"]
     expired = refused(local, role, issuer.token("client-a", expires_in=-600))

@@ -85,9 +85,7 @@ def test_presigned_s3_downloads_need_a_key_other_than_the_well_known_pair(
     )
     own.put_object(Bucket=local.bucket, Key="report.txt", Body=b"report")
     params = {"Bucket": local.bucket, "Key": "report.txt"}
-    assert httpx.get(own.generate_presigned_url("get_object", Params=params)).content == (
-        b"report"
-    )
+    assert httpx.get(own.generate_presigned_url("get_object", Params=params)).content == (b"report")
     pair = well_known(local, "s3", signature_version=signature_version)
     got = httpx.get(pair.generate_presigned_url("get_object", Params=params))
     assert got.status_code == 403
@@ -105,7 +103,9 @@ def _signed_get(local: LocalAgentCoreHandle, query: str, key: str, secret: str) 
 def test_a_get_that_changes_something_is_refused_for_the_pair_and_reads_work(
     local: LocalAgentCoreHandle,
 ) -> None:
-    refused = _signed_get(local, "Action=CreateUser&Version=2010-05-08&UserName=eve", "test", "test")
+    refused = _signed_get(
+        local, "Action=CreateUser&Version=2010-05-08&UserName=eve", "test", "test"
+    )
     assert refused.status_code == 403, refused.text
     assert "<Code>InvalidClientTokenId</Code>" in refused.text
     listed = _signed_get(local, "Action=ListUsers&Version=2010-05-08", "test", "test")
