@@ -51,7 +51,7 @@ def anonymous(local: LocalAgentCoreHandle, service: str) -> Any:
         service,
         endpoint_url=local.url,
         region_name=REGION,
-        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+        config=Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1}),
     )
 
 
@@ -252,6 +252,27 @@ def test_a_registered_loopback_issuer_works_and_an_expired_token_does_not(
     other = RSAKey.generate_key(2048, parameters={"kid": "test-key"})
     stranger = Issuer(issuer.server, other).token("client-a")
     assert refused(local, role, stranger)["Code"] == "InvalidIdentityToken"
+
+
+def test_an_issuer_whose_keys_cannot_be_had_within_bounds_is_refused(
+    local: LocalAgentCoreHandle,
+) -> None:
+    """The local AgentCore fetches a registered issuer's JWKS: at most 1 MiB of it."""
+    key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "alg": "RS256", "use": "sig"})
+    with idp_server() as server:
+        server.jwks = {"keys": [key.as_dict(private=False)], "padding": "x" * (2 << 20)}
+        iam = local.client("iam")
+        provider = iam.create_open_id_connect_provider(
+            Url=server.issuer, ClientIDList=["client-a"], ThumbprintList=[THUMBPRINT]
+        )["OpenIDConnectProviderArn"]
+        role = iam.create_role(
+            RoleName="trusts-a-huge-jwks",
+            AssumeRolePolicyDocument=federated_trust(provider, None),
+        )["Role"]["Arn"]
+        error = refused(local, role, Issuer(server, key).token("client-a"))
+        assert error["Code"] == "IDPCommunicationError"
+        assert "1048576 bytes" in error["Message"]
+        assert server.hits["/jwks.json"] == 1
 
 
 def test_assume_role_with_saml_is_refused_unsigned(local: LocalAgentCoreHandle) -> None:

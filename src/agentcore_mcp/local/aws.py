@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,12 +118,18 @@ class EmbeddedAws:
     def make_fetcher(self, timeout: float = 5.0) -> Callable[[str], dict[str, Any]]:
         """An HTTP JSON fetcher for `auth.jwt` that resolves Cognito URLs locally.
 
-        Bounded: `timeout` for the whole answer, at most MAX_DOCUMENT_BYTES, no redirects
-        (a redirect would let whoever answers choose the keys)."""
+        Bounded: `timeout` per read and about that again for the whole answer, at most
+        MAX_DOCUMENT_BYTES, no redirects (a redirect would let whoever answers choose
+        the keys)."""
 
         def fetch(url: str) -> dict[str, Any]:
-            target = self.local_url_for(url) or url
-            with httpx.stream("GET", target, timeout=timeout, trust_env=False) as response:
+            deadline = time.monotonic() + timeout
+            local = self.local_url_for(url)
+            # The embedded Cognito is on loopback: no proxy. Anything else may need the
+            # user's HTTPS_PROXY, as before.
+            with httpx.stream(
+                "GET", local or url, timeout=timeout, trust_env=local is None
+            ) as response:
                 if response.is_redirect:
                     raise ValueError(f"{url} redirects ({response.status_code}); not followed")
                 response.raise_for_status()
@@ -131,6 +138,8 @@ class EmbeddedAws:
                     data += chunk
                     if len(data) > MAX_DOCUMENT_BYTES:
                         raise ValueError(f"{url} answered more than {MAX_DOCUMENT_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise ValueError(f"{url} took longer than {timeout:g} s to answer")
             doc = json.loads(bytes(data))
             if not isinstance(doc, dict):
                 raise ValueError(f"{url} did not return a JSON object")
