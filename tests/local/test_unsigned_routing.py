@@ -41,6 +41,17 @@ CASES: dict[str, tuple[str, str, str, dict[str, str], bytes, str | None]] = {
     "a Cognito target with a signed operation in a form body": (
         "POST", "/", "", {**COGNITO, **FORM}, b"Action=AdminCreateUser&UserPoolId=p", None,
     ),
+    "a Cognito JSON body that also reads as a form naming an operation": (
+        "POST",
+        "/",
+        "",
+        COGNITO,
+        b'{"ClientId": "c", "UserPoolId": "p", "x": "&Action=AdminCreateUser&y="}',
+        None,
+    ),
+    "a Cognito target with an empty body and an Action header": (
+        "POST", "/", "", {**COGNITO, "action": "AdminDeleteUser"}, b"", None,
+    ),
     "an STS form with parameters in the query too": (
         "POST", "/", "RoleArn=other", FORM, WEB_IDENTITY, None,
     ),

@@ -323,6 +323,31 @@ def test_a_cognito_target_cannot_carry_a_signed_operation_in_the_query(
     assert "mallory" not in [u["Username"] for u in users]
 
 
+def test_a_cognito_json_body_cannot_name_a_signed_operation_as_a_form(
+    local: LocalAgentCoreHandle, pool: Pool
+) -> None:
+    """With no form and no query string, moto reads the body as a form for an Action."""
+    body = json.dumps(
+        {
+            "UserPoolId": pool.pool_id,
+            "Username": "mallory-json",
+            "MessageAction": "SUPPRESS",
+            "x": "&Action=AdminCreateUser&y=",
+        }
+    )
+    got = httpx.post(
+        f"{local.url}/",
+        content=body,
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        },
+    )
+    assert got.status_code in (400, 403), got.text
+    users = local.client("cognito-idp").list_users(UserPoolId=pool.pool_id)["Users"]
+    assert "mallory-json" not in [u["Username"] for u in users]
+
+
 def test_a_well_known_path_cannot_carry_an_sts_call_in_its_body(
     local: LocalAgentCoreHandle, pool: Pool
 ) -> None:

@@ -33,7 +33,7 @@ import functools
 import re
 import uuid
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, parse_qsl, unquote
 from xml.sax.saxutils import escape
 
 from agentcore_mcp.asgi import is_loopback_host, is_loopback_origin, split_host
@@ -110,7 +110,9 @@ def unsigned_operation(
     from an `Action` in a form body, then from the path, else S3; each service then takes
     the operation from the form body, else the query string, else the target. So:
     - Cognito: POST `/`, `X-Amz-Target: AWSCognitoIdentityProviderService.<op>`, a JSON
-      body, no query string (a `?Action=` would be the operation moto runs);
+      body, no query string and no `Action` anywhere moto looks before the target: the
+      query, the body read as a form (`{"x": "&Action=AdminCreateUser&"}` is one), or,
+      for an empty body, the headers;
     - STS: POST `/`, a form body naming the operation exactly once, no target header, no
       query string (whose parameters moto would read before the form's);
     - a user pool's `.well-known` documents: GET with no body and no target header.
@@ -130,6 +132,7 @@ def unsigned_operation(
             service == "AWSCognitoIdentityProviderService"
             and content_type.startswith("application/x-amz-json")
             and op in unsigned_operations("cognito-idp")
+            and not _names_an_action(body, headers)
         ):
             return op
         return None
@@ -140,6 +143,18 @@ def unsigned_operation(
     if action is not None and action in unsigned_operations("sts"):
         return action
     return None
+
+
+def _names_an_action(body: bytes, headers: dict[str, str]) -> bool:
+    """Whether moto, finding no form and no query string, would take an operation from
+    this body read as a form, or else from an `Action` header, before the target's."""
+    if "action" in headers:
+        return True
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True  # not what an SDK sends; not worth reasoning about
+    return any(name == "Action" for name, _ in parse_qsl(text, keep_blank_values=True))
 
 
 def form_params(body: bytes) -> dict[str, str] | None:
