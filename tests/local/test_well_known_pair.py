@@ -94,10 +94,15 @@ def test_presigned_s3_downloads_need_a_key_other_than_the_well_known_pair(
     assert pair.get_object(**params)["Body"].read() == b"report"
 
 
-def _signed_get(local: LocalAgentCoreHandle, query: str, key: str, secret: str) -> httpx.Response:
-    request = AWSRequest(method="GET", url=f"{local.url}/?{query}")
+def _signed_get(
+    local: LocalAgentCoreHandle, query: str, key: str, secret: str, form: str = ""
+) -> httpx.Response:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
+    request = AWSRequest(method="GET", url=f"{local.url}/?{query}", data=form, headers=headers)
     SigV4Auth(Credentials(key, secret), "iam", REGION).add_auth(request)
-    return httpx.get(request.url, headers=dict(request.headers.items()))
+    return httpx.request(
+        "GET", request.url, content=form.encode(), headers=dict(request.headers.items())
+    )
 
 
 def test_a_get_that_changes_something_is_refused_for_the_pair_and_reads_work(
@@ -110,6 +115,15 @@ def test_a_get_that_changes_something_is_refused_for_the_pair_and_reads_work(
     assert "<Code>InvalidClientTokenId</Code>" in refused.text
     listed = _signed_get(local, "Action=ListUsers&Version=2010-05-08", "test", "test")
     assert listed.status_code == 200 and "<UserName>victim</UserName>" in listed.text
+    # A read in the query and a write in a form body: moto runs the form's.
+    smuggled = _signed_get(
+        local,
+        "Action=ListUsers&Version=2010-05-08",
+        "test",
+        "test",
+        form="Action=CreateUser&Version=2010-05-08&UserName=eve",
+    )
+    assert smuggled.status_code == 403, smuggled.text
     creds = read_local_credentials(local.home)
     assert creds is not None
     own = _signed_get(

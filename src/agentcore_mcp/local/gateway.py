@@ -246,7 +246,7 @@ class Gateway:
         lookup_secret = self.lookup_secret
         if presigned or presigned_v2:
             lookup_secret = guard.without_well_known_pair(lookup_secret, "on a presigned URL")
-        elif guard.changes_state_by_get(method, service, query):
+        elif guard.changes_state_by_get(method, service, query, lower, body):
             lookup_secret = guard.without_well_known_pair(
                 lookup_secret, "on a GET that changes something"
             )

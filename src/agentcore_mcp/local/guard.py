@@ -196,19 +196,21 @@ _READ_PREFIXES = ("Get", "List", "Describe")
 _STS_READS = frozenset({"GetCallerIdentity", "GetAccessKeyInfo"})
 
 
-def changes_state_by_get(method: str, service: str | None, query: str) -> bool:
+def changes_state_by_get(
+    method: str, service: str | None, query: str, headers: dict[str, str], body: bytes
+) -> bool:
     """A GET or HEAD that the query protocol makes an operation which changes something
     (`GET /?Action=CreateUser&...`): what a web page can make a browser send, with no
-    Origin header, from a URL alone."""
+    Origin header, from a URL alone. Every `Action` counts, the query's and a form
+    body's (which moto reads first)."""
     if method not in ("GET", "HEAD") or service not in QUERY_PROTOCOL_SERVICES:
         return False
-    action = parse_qs(query).get("Action")
-    if not action:
-        return False
-    name = action[0]
+    names = parse_qs(query).get("Action", [])
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        names += parse_qs(body.decode("latin-1")).get("Action", [])
     if service == "sts":
-        return name not in _STS_READS
-    return not name.startswith(_READ_PREFIXES)
+        return any(name not in _STS_READS for name in names)
+    return any(not name.startswith(_READ_PREFIXES) for name in names)
 
 
 def without_well_known_pair(lookup: SecretLookup, where: str) -> SecretLookup:
