@@ -254,6 +254,50 @@ def test_a_registered_loopback_issuer_works_and_an_expired_token_does_not(
     assert refused(local, role, stranger)["Code"] == "InvalidIdentityToken"
 
 
+def test_trust_policies_deny_and_fail_closed(local: LocalAgentCoreHandle, issuer: Issuer) -> None:
+    iam = local.client("iam")
+    host = issuer.server.issuer.removeprefix("http://")
+    provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"
+    if provider not in [
+        p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    ]:
+        iam.create_open_id_connect_provider(
+            Url=issuer.server.issuer, ClientIDList=["client-a"], ThumbprintList=[THUMBPRINT]
+        )
+    allow = {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider},
+        "Action": ["sts:AssumeRole*"],
+        "Condition": {"ForAnyValue:StringLike": {f"{host}:aud": ["client-*"]}},
+    }
+    policies = {
+        "allowed": [allow],
+        "denied": [
+            allow,
+            {**allow, "Effect": "Deny", "Condition": {"StringEquals": {f"{host}:sub": "bob"}}},
+        ],
+        "unknown-operator": [{**allow, "Condition": {"NumericLessThan": {f"{host}:sub": "1"}}}],
+        "other-provider": [{**allow, "Principal": {"Federated": provider + "x"}}],
+    }
+    outcomes = {}
+    for name, statements in policies.items():
+        role = iam.create_role(
+            RoleName=f"policy-{name}",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )["Role"]["Arn"]
+        try:
+            assume(local, role, issuer.token("client-a"))
+            outcomes[name] = "keys"
+        except ClientError as exc:
+            outcomes[name] = exc.response["Error"]["Code"]
+    assert outcomes == {
+        "allowed": "keys",
+        "denied": "AccessDenied",
+        "unknown-operator": "AccessDenied",
+        "other-provider": "AccessDenied",
+    }
+
+
 def test_an_issuer_whose_keys_cannot_be_had_within_bounds_is_refused(
     local: LocalAgentCoreHandle,
 ) -> None:
