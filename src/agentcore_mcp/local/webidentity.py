@@ -46,6 +46,7 @@ from agentcore_mcp.asgi import is_loopback_host
 from agentcore_mcp.auth import (
     AudienceNotAllowedError,
     AuthorizerConfig,
+    AuthorizerConfigError,
     DiscoveryError,
     Fetch,
     JwksCache,
@@ -125,6 +126,11 @@ class WebIdentityCheck:
         except WebIdentityRefused as refused:
             logger.info("refused %s: %s: %s", operation, refused.code, refused)
             return refused.refusal()
+        except Exception as exc:  # refuse, never forward, whatever went wrong
+            logger.exception("checking %s failed", operation)
+            return query_refusal(
+                500, "InternalFailure", f"the local AgentCore could not check the token: {exc}"
+            )
         return None
 
     def check(self, params: Mapping[str, str]) -> None:
@@ -154,10 +160,15 @@ class WebIdentityCheck:
         _authorize(policy, provider, claims, role_arn)
 
     def _verified_claims(self, token: str, issuer: str, provider: Provider) -> Mapping[str, Any]:
-        config = AuthorizerConfig(
-            discovery_url=f"{issuer.rstrip('/')}/.well-known/openid-configuration",
-            allowed_audience=provider.client_ids,
-        )
+        try:
+            config = AuthorizerConfig(
+                discovery_url=f"{issuer.rstrip('/')}/.well-known/openid-configuration",
+                allowed_audience=provider.client_ids,
+            )
+        except AuthorizerConfigError as exc:
+            raise WebIdentityRefused(
+                "InvalidIdentityToken", 400, f"The token's issuer is not a usable URL: {exc}"
+            ) from exc
         try:
             return verify_bearer(token, config, self.jwks).claims
         except TokenExpiredError as exc:
