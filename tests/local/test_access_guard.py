@@ -329,10 +329,13 @@ def test_what_aws_serves_unsigned_stays_unsigned_but_loopback_only(
     web = boto3.client(
         "sts", endpoint_url=local.url, region_name=REGION, config=Config(signature_version=UNSIGNED)
     )
-    got = web.assume_role_with_web_identity(
-        RoleArn=local.role_arn, RoleSessionName="web", WebIdentityToken=tokens["IdToken"]
-    )
-    assert got["Credentials"]["AccessKeyId"]
+    # Served unsigned, so STS itself answers: no OIDC provider is registered for this
+    # pool (the whole web identity flow: tests/local/test_web_identity.py).
+    with pytest.raises(ClientError) as caught:
+        web.assume_role_with_web_identity(
+            RoleArn=local.role_arn, RoleSessionName="web", WebIdentityToken=tokens["IdToken"]
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidIdentityToken"
     # The same unsigned call from a rebinding page is refused.
     body = (
         "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=w"

@@ -229,6 +229,7 @@ def _open_local(
                 "--home",
                 str(home),
                 "--persist",
+                "--strict-credentials",  # the deployer uses its per-start key, never test/test
             ]
         )
         try:

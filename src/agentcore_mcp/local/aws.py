@@ -3,11 +3,18 @@
 moto runs on a private loopback port; the gateway forwards iam, sts, cognito-idp, s3,
 ecr, ssm, secretsmanager and logs requests to it. Being in-process lets the data plane
 look up IAM access keys' secrets directly, which SigV4 verification needs.
+
+moto signs the tokens of every user pool with one RSA key that ships in its package, so
+anyone could sign a token the embedded Cognito would seem to have issued. Each start
+replaces it with a fresh key (`_use_own_cognito_key`): only this process can sign, and
+the JWKS it publishes is that key's.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +23,12 @@ from typing import Any
 import httpx
 
 from agentcore_mcp.auth import SigV4Secret
+
+# The most a discovery document or JWKS fetched for a token check may be: real ones are a
+# few kB, and whoever answers the URL must not fill this process's memory.
+MAX_DOCUMENT_BYTES = 1 << 20
+# The key id moto's Cognito writes into every token it signs.
+_MOTO_COGNITO_KID = "dummy"
 
 # A Cognito discovery or JWKS URL of the real form.
 COGNITO_URL = re.compile(
@@ -41,6 +54,7 @@ class EmbeddedAws:
 
         # Port 0 lets the kernel choose while binding: a port probed free and bound later
         # can be taken in between by any other process on the host.
+        _use_own_cognito_key()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
@@ -102,15 +116,61 @@ class EmbeddedAws:
         return f"{self.url}/{match['pool']}/.well-known/{match['doc']}"
 
     def make_fetcher(self, timeout: float = 5.0) -> Callable[[str], dict[str, Any]]:
-        """An HTTP JSON fetcher for `auth.jwt` that resolves Cognito URLs locally."""
+        """An HTTP JSON fetcher for `auth.jwt` that resolves Cognito URLs locally.
+
+        Bounded: `timeout` per read and about that again for the whole answer, at most
+        MAX_DOCUMENT_BYTES, no redirects (a redirect would let whoever answers choose
+        the keys)."""
 
         def fetch(url: str) -> dict[str, Any]:
-            target = self.local_url_for(url) or url
-            response = httpx.get(target, timeout=timeout)
-            response.raise_for_status()
-            doc = response.json()
+            deadline = time.monotonic() + timeout
+            local = self.local_url_for(url)
+            # The embedded Cognito is on loopback: no proxy. Anything else may need the
+            # user's HTTPS_PROXY, as before.
+            with httpx.stream(
+                "GET", local or url, timeout=timeout, trust_env=local is None
+            ) as response:
+                if response.is_redirect:
+                    raise ValueError(f"{url} redirects ({response.status_code}); not followed")
+                response.raise_for_status()
+                data = bytearray()
+                for chunk in response.iter_bytes():
+                    data += chunk
+                    if len(data) > MAX_DOCUMENT_BYTES:
+                        raise ValueError(f"{url} answered more than {MAX_DOCUMENT_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise ValueError(f"{url} took longer than {timeout:g} s to answer")
+            doc = json.loads(bytes(data))
             if not isinstance(doc, dict):
                 raise ValueError(f"{url} did not return a JSON object")
             return doc
 
         return fetch
+
+
+def _use_own_cognito_key() -> None:
+    """Make the embedded Cognito sign with a key made now, and publish only that key.
+
+    moto loads its packaged private key for every new user pool and serves the matching
+    public JWKS; both lookups are replaced here, in this process only.
+    """
+    import moto.cognitoidp.models as cognito_models
+    import moto.cognitoidp.responses as cognito_responses
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(
+        2048, parameters={"kid": _MOTO_COGNITO_KID, "alg": "RS256", "use": "sig"}, private=True
+    )
+    private = key.as_dict(private=True)
+    public = key.as_dict(private=False)
+    packaged_load = cognito_models.load_resource  # type: ignore[attr-defined]
+
+    def load_resource(resource: str) -> Any:
+        if resource.endswith("jwks-private.json"):
+            return dict(private)
+        return packaged_load(resource)
+
+    cognito_models.load_resource = load_resource  # type: ignore[attr-defined]
+    cognito_responses.CognitoIdpJsonWebKeyResponse.json_web_key = json.dumps(
+        {"keys": [public]}
+    ).encode()

@@ -19,6 +19,10 @@ from pathlib import Path
 from agentcore_mcp.files import write_atomically
 
 CREDENTIALS_FILE = "credentials.json"
+# The pair every local AWS emulator accepts (AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test):
+# public, so never enough to sign a URL (guard.py), and refused altogether under
+# --strict-credentials, which the deployer's own start uses.
+WELL_KNOWN_KEY = "test"
 
 # Access key ids look like AWS's (20 upper-case characters) so that every SDK accepts
 # them; the ALOC prefix says where one came from when it shows up in a log.

@@ -13,13 +13,15 @@ Routing, in order:
    verified like every other AWS request (rule 4).
 4. Anything else (iam, sts, cognito-idp, s3, ecr, ssm, secretsmanager, logs): moto,
    after the SigV4 signature (header or presigned query) is verified here with the same
-   keys, or when AWS itself serves the operation unsigned (`guard.unsigned_operation`).
+   keys, or when AWS itself serves the operation unsigned (`guard.unsigned_operation`);
+   an unsigned STS operation is forwarded only when `web_identity` accepts its token.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,6 +45,9 @@ from agentcore_mcp.local.errors import aws_json_error
 from agentcore_mcp.local.upstream import ending, relay
 
 logger = logging.getLogger("agentcore_mcp.local.gateway")
+
+# (operation, body) -> None to forward an unsigned STS request, else STS's refusal.
+UnsignedStsCheck = Callable[[str, bytes], Awaitable[guard.Refusal | None]]
 
 HOP_BY_HOP = frozenset(
     {
@@ -78,8 +83,10 @@ class Gateway:
         bind_host: str = "127.0.0.1",
         admin_token: str | None = None,
         unknown_key_hint: str = "use credentials this endpoint knows",
+        web_identity: UnsignedStsCheck | None = None,
     ) -> None:
         self.unknown_key_hint = unknown_key_hint
+        self.web_identity = web_identity
         self.bind_host = bind_host
         self.admin_token = admin_token
         self.control = control
@@ -196,7 +203,16 @@ class Gateway:
             if authorization is None
             else None
         )
-        if unsigned is None:
+        if unsigned is not None and unsigned in guard.unsigned_operations("sts"):
+            refusal = (
+                await self.web_identity(unsigned, body)
+                if self.web_identity is not None
+                else guard.query_refusal(403, "MissingAuthenticationToken", "not served here")
+            )
+            if refusal is not None:
+                await send_body(send, refusal.status, refusal.body, refusal.headers)
+                return
+        elif unsigned is None:
             refusal = self._verify_aws(
                 scope["method"], target, headers, lower, body, query, authorization, service
             )
@@ -228,13 +244,20 @@ class Gateway:
             region = credential_scope_region(authorization)
         protocol = guard.protocol_of(service, lower, query, body)
         expected_region = region if service in guard.GLOBAL_SERVICES and region else self.region
+        lookup_secret = self.lookup_secret
+        if presigned or presigned_v2:
+            lookup_secret = guard.without_well_known_pair(lookup_secret, "on a presigned URL")
+        elif guard.changes_state_by_get(method, service, query, lower, body):
+            lookup_secret = guard.without_well_known_pair(
+                lookup_secret, "on a GET that changes something"
+            )
         try:
             if presigned_v2:
                 verify_s3_presigned_v2(
                     method,
                     target,
                     headers,
-                    lookup_secret=self.lookup_secret,
+                    lookup_secret=lookup_secret,
                     unknown_key_hint=self.unknown_key_hint,
                 )
             elif presigned:
@@ -242,7 +265,7 @@ class Gateway:
                     method,
                     target,
                     headers,
-                    lookup_secret=self.lookup_secret,
+                    lookup_secret=lookup_secret,
                     expected_service=service or "s3",
                     expected_region=expected_region,
                     unknown_key_hint=self.unknown_key_hint,
@@ -259,7 +282,7 @@ class Gateway:
                     target,
                     headers,
                     body,
-                    lookup_secret=self.lookup_secret,
+                    lookup_secret=lookup_secret,
                     expected_service=service or "",
                     expected_region=expected_region,
                     allow_unsigned_payload=service in guard.S3_SERVICES,

@@ -32,6 +32,7 @@ from agentcore_mcp.local.control.models import (
 )
 from agentcore_mcp.local.control.roles import check_runtime_role
 from agentcore_mcp.local.credentials import (
+    WELL_KNOWN_KEY,
     LocalCredentials,
     new_local_credentials,
     remove_local_credentials,
@@ -44,12 +45,11 @@ from agentcore_mcp.local.instances import Instance
 from agentcore_mcp.local.launcher import InstanceLauncher
 from agentcore_mcp.local.sessions import SessionPool
 from agentcore_mcp.local.throttle import DEFAULT_RATE
+from agentcore_mcp.local.webidentity import WebIdentityCheck
 
 logger = logging.getLogger("agentcore_mcp.local")
 
 DEFAULT_PORT = 8700
-# The pair every local AWS emulator accepts (AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test).
-WELL_KNOWN_KEY = "test"
 # Longer than any common client's pool expiry (httpx 5 s, botocore/urllib3 none, Node 5 s),
 # so the server never closes a connection a client is about to reuse: the server kit's value.
 KEEP_ALIVE_SECONDS = 75
@@ -237,6 +237,7 @@ class LocalAgentCore:
             bind_host=self.settings.host,
             admin_token=self.credentials.admin_token,
             unknown_key_hint=self.unknown_key_hint(),
+            web_identity=WebIdentityCheck(self.aws.make_fetcher()).refusal,
         )
         return self._app
 
