@@ -46,8 +46,9 @@ def start(
     max_active_sessions: int | None = typer.Option(
         None,
         "--max-active-sessions",
-        help="Sessions active at once across runtimes, as AgentCore's per-account quota; "
-        "past it, ServiceQuotaExceeded [default 16].",
+        help="Sessions active at once across runtimes: a bound on this machine's memory "
+        "(one process per session), not AWS's per-account quota (thousands); past it, "
+        "ServiceQuotaExceeded / -32003 [default 16].",
     ),
     former_max_instances: int | None = typer.Option(None, "--max-instances", hidden=True),
     startup_timeout: float | None = typer.Option(
@@ -58,6 +59,12 @@ def start(
     ),
     max_starting: int | None = typer.Option(
         None, min=1, help="Instances starting at once; others queue [default: CPU count]."
+    ),
+    start_queue_timeout: float | None = typer.Option(
+        None,
+        min=0.001,
+        help="Seconds a session's start may wait for a --max-starting slot; past it, "
+        "424 as a slow start [default 25].",
     ),
     max_unpacked_mb: float | None = typer.Option(
         None, min=0, help="Unpacked code zip limit in MB [default 750, as AgentCore]."
@@ -106,6 +113,7 @@ def start(
         startup_timeout=startup_timeout,
         lifecycle_scale=lifecycle_scale,
         max_starting=max_starting,
+        start_queue_timeout=start_queue_timeout,
         max_unpacked_bytes=None if max_unpacked_mb is None else int(max_unpacked_mb * 2**20),
         strict_credentials=strict_credentials or None,
         log_level=log_level,
@@ -130,6 +138,8 @@ def start(
         str(settings.lifecycle_scale),
         "--max-starting",
         str(settings.max_starting),
+        "--start-queue-timeout",
+        str(settings.start_queue_timeout),
         "--max-unpacked-mb",
         str(settings.max_unpacked_bytes / 2**20),
         "--rate-limit",

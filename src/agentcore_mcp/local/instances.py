@@ -33,6 +33,11 @@ class StartupTimeout(InstanceError):
     """The instance did not listen within the startup limit (AgentCore: 30 s → 424)."""
 
 
+class StartQueueTimeout(StartupTimeout):
+    """The start waited in the local start queue (--max-starting) past its bound; the
+    caller gets the same answer as for a slow start: no instance was ready in time."""
+
+
 class StartupCrashed(InstanceError):
     """The instance exited before it was ready."""
 

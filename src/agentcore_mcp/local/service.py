@@ -74,9 +74,14 @@ class LocalSettings:
     account_id: str = "123456789012"
     home: Path = field(default_factory=default_home)
     persist: bool = False  # keep the control-plane state in home/state across restarts
-    # Active sessions at once across runtimes: the service's per-account quota, scaled down.
+    # Active sessions at once across runtimes: a bound on this machine's memory (each
+    # session is a process here), not the service's per-account quota (thousands).
     max_active_sessions: int = 16
     startup_timeout: float = 30.0
+    # How long a session's start may wait for a --max-starting slot before it is answered
+    # 424 as a slow start: 25 s in the queue + 30 s to get ready stays under the 60 s read
+    # timeout of botocore and the MCP SDKs.
+    start_queue_timeout: float = 25.0
     lifecycle_scale: float = 1.0  # multiplies idleRuntimeSessionTimeout / maxLifetime
     reap_interval: float = 1.0
     # Instances starting at once: each microVM has its own 2 vCPU, but here they share the
@@ -157,6 +162,7 @@ class LocalAgentCore:
             gateway_url=s.url,
             startup_timeout=s.startup_timeout,
             max_starting=s.max_starting,
+            start_queue_timeout=s.start_queue_timeout,
             pids_file=s.instances_file,
             log_shipper=self.log_shipper,
         )
@@ -180,7 +186,7 @@ class LocalAgentCore:
 
     async def _probe(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> Instance:
         return await self.launcher.start(
-            runtime_id, version, config, f"probe-{version}-{runtime_id}"
+            runtime_id, version, config, f"probe-{version}-{runtime_id}", bounded_queue=False
         )
 
     async def _start_for_session(self, runtime: ResolvedRuntime, session_id: str) -> Instance:
