@@ -61,6 +61,7 @@ class _Connection(asyncio.Protocol):
         self.wakeup = asyncio.Event()
         self.received_any = False
         self.on_idle_close: Callable[[], None] | None = None
+        self.idle_since = 0.0  # loop time it went back to the pool
 
     def reset(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
@@ -187,9 +188,14 @@ class UpstreamResponse:
 class UpstreamPool:
     """Kept-alive connections , keyed by address and TLS."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, tls: ssl.SSLContext | None = None, *, idle_expiry: float | None = None
+    ) -> None:
+        """`idle_expiry`: seconds an idle connection may be reused, set below the
+        server's keep-alive (None: until the server closes it)."""
         self._idle: dict[_Key, list[_Connection]] = {}
         self._tls = tls
+        self._idle_expiry = idle_expiry
 
     async def post(
         self,
@@ -281,11 +287,19 @@ class UpstreamPool:
 
     def _take(self, key: _Key) -> _Connection | None:
         idle = self._idle.get(key)
+        now = asyncio.get_running_loop().time()
         while idle:
             conn = idle.pop()
             conn.on_idle_close = None
-            if not conn.closed:
-                return conn
+            if conn.closed:
+                continue
+            if self._idle_expiry is not None and now - conn.idle_since >= self._idle_expiry:
+                # The server may be closing it right now (its keep-alive ending): a request
+                # written into that race is lost. Close it on our side instead.
+                if conn.transport is not None:
+                    conn.transport.close()
+                continue
+            return conn
         return None
 
     def _give_back(self, key: _Key, conn: _Connection) -> None:
@@ -294,6 +308,7 @@ class UpstreamPool:
             if conn.transport is not None:
                 conn.transport.close()
             return
+        conn.idle_since = asyncio.get_running_loop().time()
         idle.append(conn)
 
         def drop() -> None:

@@ -91,7 +91,7 @@ def start(
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
-    from agentcore_mcp.local.service import run_foreground
+    from agentcore_mcp.local.service import PortInUse, run_foreground
 
     if former_max_instances is not None:
         if max_active_sessions is not None and max_active_sessions != former_max_instances:
@@ -121,7 +121,11 @@ def start(
         request_limit_scale=request_limit_scale,
     )
     if not detach:
-        run_foreground(settings)
+        try:
+            run_foreground(settings)
+        except PortInUse as exc:
+            stderr.print(f"error: {exc.message('--port')}", markup=False, highlight=False)
+            raise typer.Exit(ExitCode.CONFIG_ERROR) from None
         return
     extra = [
         "--port",
@@ -155,7 +159,7 @@ def start(
     try:
         running = start_background(settings, foreground_argv(extra))
     except LocalProcessError as exc:
-        stderr.print(f"[red]error:[/] {exc}")
+        stderr.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(ExitCode.CONFIG_ERROR) from None
     stdout.print(
         f"local AgentCore running on {running.url} (pid {running.pid}, log {running.log_path})"

@@ -153,6 +153,7 @@ class DataPlane:
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         rate_limit: float = DEFAULT_RATE,
         request_limit_scale: float = 1.0,
+        instance_idle_seconds: float | None = None,
     ) -> None:
         self.registry = registry
         self.sessions = sessions
@@ -166,7 +167,7 @@ class DataPlane:
         self.throttle = RateLimiter(rate_limit)
         self.sync_limit = SYNC_LIMIT_SECONDS * request_limit_scale
         self.stream_limit = STREAM_LIMIT_SECONDS * request_limit_scale
-        self.upstream = UpstreamPool()
+        self.upstream = UpstreamPool(idle_expiry=instance_idle_seconds)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()

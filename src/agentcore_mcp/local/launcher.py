@@ -26,6 +26,7 @@ from agentcore_mcp.local.instances import (
     container_engine,
     kill_recorded_instances,
 )
+from agentcore_mcp.local.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from agentcore_mcp.local.artifacts import ArtifactStore
@@ -68,6 +69,7 @@ class InstanceLauncher:
         # of common clients (botocore, the MCP SDKs) instead of outlasting it silently.
         self.start_queue_timeout = start_queue_timeout
         self.pids = InstancePids(pids_file) if pids_file is not None else None
+        self._watchdog: Watchdog | None = None
         self.log_shipper = log_shipper
         self._sts: Any = None  # one client: making a boto3 client costs ~0.1 s a start
 
@@ -131,11 +133,20 @@ class InstanceLauncher:
         if self.pids is not None and instance.pid is not None:
             self.pids.discard(instance.pid)
 
+    def start_watchdog(self) -> None:
+        """A process that kills the recorded instances' groups if this one dies without
+        doing it (SIGKILL): see `agentcore_mcp.local.watchdog`."""
+        if self.pids is not None and self._watchdog is None:
+            self._watchdog = Watchdog(self.pids.path)
+
     async def aclose(self) -> None:
         """After the sessions ended: kill anything still recorded, then drop the record."""
         if self.pids is not None:
             await asyncio.to_thread(kill_recorded_instances, self.pids.path)
             self.pids.remove()
+        if self._watchdog is not None:
+            watchdog, self._watchdog = self._watchdog, None
+            await asyncio.to_thread(watchdog.close)
 
     async def _spec(
         self,

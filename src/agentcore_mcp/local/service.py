@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import logging
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -52,8 +54,64 @@ WELL_KNOWN_KEY = "test"
 # Longer than any common client's pool expiry (httpx 5 s, botocore/urllib3 none, Node 5 s),
 # so the server never closes a connection a client is about to reuse: the server kit's value.
 KEEP_ALIVE_SECONDS = 75
+# How long the data plane keeps an idle connection to an instance. Shorter than the
+# keep-alive of the servers instances run: uvicorn's and Node's default 5 s, the server
+# kit's 75 s. A connection reused just as the server closes it carries a request the
+# server never reads; closing it on our side first avoids that race.
+INSTANCE_IDLE_SECONDS = 4.0
+
+
+def _env_number(name: str, default: float) -> float:
+    """A tuning knob from the environment (tests shorten them); bad values are refused."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {text!r}")
+    return value
+
+
 # How long a stop waits for open connections after the sessions are stopped.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+class PortInUse(OSError):
+    """The local AgentCore's port is held by another process."""
+
+    def __init__(self, port: int, holder: int | None, flag: str = "--port") -> None:
+        self.port, self.holder, self.flag = port, holder, flag
+        super().__init__(self.message(flag))
+
+    def message(self, flag: str) -> str:
+        """One line naming the holder when known, and `flag`: the option of the command
+        the user ran (`local start --port`, `deploy --local-port`)."""
+        who = f" (pid {self.holder})" if self.holder is not None else ""
+        return f"port {self.port} is in use{who}: pass {flag} or stop it"
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The local AgentCore's listening socket, bound before anything else starts (the
+    embedded AWS, credentials.json), so a busy port fails fast and leaves nothing behind;
+    `PortInUse` names the holder's pid when this user can see it (Linux)."""
+    from agentcore_mcp.local.instances import listener_pid
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        # As uvicorn binds: a port left in TIME_WAIT by the previous run is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(port, listener_pid(host, port)) from None
+        raise
+    sock.set_inheritable(False)
+    return sock
 
 
 def default_home() -> Path:
@@ -96,6 +154,18 @@ class LocalSettings:
     rate_limit: float = DEFAULT_RATE
     # Multiplies the 15-minute synchronous and 60-minute streamed request limits (tests).
     request_limit_scale: float = 1.0
+    # Idle keep-alive toward clients, and the idle expiry of connections to instances;
+    # AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS / _INSTANCE_IDLE_SECONDS (tests shorten them).
+    keep_alive_seconds: float = field(
+        default_factory=lambda: _env_number(
+            "AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS", KEEP_ALIVE_SECONDS
+        )
+    )
+    instance_idle_seconds: float = field(
+        default_factory=lambda: _env_number(
+            "AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS", INSTANCE_IDLE_SECONDS
+        )
+    )
 
     @property
     def url(self) -> str:
@@ -231,6 +301,7 @@ class LocalAgentCore:
             unknown_key_hint=self.unknown_key_hint(),
             rate_limit=self.settings.rate_limit,
             request_limit_scale=self.settings.request_limit_scale,
+            instance_idle_seconds=self.settings.instance_idle_seconds,
         )
         self.gateway = Gateway(
             control=control,
@@ -250,6 +321,7 @@ class LocalAgentCore:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    self.launcher.start_watchdog()
                     self.sessions.start_reaper()
                     self.log_shipper.start()
                     await send({"type": "lifespan.startup.complete"})
@@ -337,7 +409,31 @@ def configure_logging(level: str) -> None:
 
 
 def run_foreground(settings: LocalSettings) -> None:
-    """Serve until SIGINT/SIGTERM; one startup line on stderr."""
+    """Serve until SIGINT/SIGTERM; one startup line on stderr once it is listening.
+
+    Raises `PortInUse` before anything starts when the port is taken.
+    """
+    listener = bind_listener(settings.host, settings.port)
+    try:
+        _serve(settings, listener)
+    finally:
+        listener.close()
+        _forget_own_pid_file(settings)
+
+
+def _forget_own_pid_file(settings: LocalSettings) -> None:
+    """Remove the pid file `local start -d` wrote for this process, however it ends (a
+    failed start included): a file naming a dead process is what `local status` and the
+    next `local start -d` would otherwise trip on."""
+    try:
+        recorded = settings.pid_file.read_text().split()[0]
+    except (OSError, IndexError):
+        return
+    if recorded == str(os.getpid()):
+        settings.pid_file.unlink(missing_ok=True)
+
+
+def _serve(settings: LocalSettings, listener: socket.socket) -> None:
     import signal
 
     import uvicorn
@@ -354,13 +450,27 @@ def run_foreground(settings: LocalSettings) -> None:
         log_level="warning",
         lifespan="on",
         interface="asgi3",
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         # A bounded request head (431) and a read timeout (408): uvicorn has neither.
         http=limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_"),
     )
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.should_exit:
+                return  # the lifespan startup failed: uvicorn said why
+            # Only now: a user (or script) that reads this line may connect at once.
+            print(
+                f"agentcore-mcp local: AgentCore on {settings.url} (region "
+                f"{settings.region}); export AWS_ENDPOINT_URL={settings.url}; accepts access "
+                f"keys {', '.join(service.accepted_key_ids())} and those its IAM issues "
+                f'(`eval "$(agentcore-mcp local env)"` for its own)',
+                file=sys.stderr,
+                flush=True,
+            )
+
         async def shutdown(self, sockets: list[Any] | None = None) -> None:
             # End the sessions first: a streaming call would otherwise hold the drain
             # for as long as it runs (bounded anyway by timeout_graceful_shutdown).
@@ -376,20 +486,12 @@ def run_foreground(settings: LocalSettings) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _exit)
-    print(
-        f"agentcore-mcp local: AgentCore on {settings.url} (region {settings.region}); "
-        f"export AWS_ENDPOINT_URL={settings.url}; accepts access keys "
-        f"{', '.join(service.accepted_key_ids())} and those its IAM issues "
-        f'(`eval "$(agentcore-mcp local env)"` for its own)',
-        file=sys.stderr,
-        flush=True,
-    )
     # uvloop, as the server kit and the proxy run: its transports and loop cut the
     # gateway's per-call cost (bench/README.md, run_gateway.py).
     try:
         import uvloop
     except ImportError:  # uvicorn[standard] brings it; without it, plain asyncio
-        asyncio.run(server.serve())
+        asyncio.run(server.serve(sockets=[listener]))
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(server.serve())
+            runner.run(server.serve(sockets=[listener]))
