@@ -2,10 +2,14 @@
 
 An instance's server closes an idle connection after its keep-alive (the server kit's
 75 s; uvicorn's and Node's default 5 s). The data plane's pool used to keep idle
-connections until the server closed them, so a call sent just as that happened went
-out on a connection being closed. Here the instance's keep-alive is 1 s and calls come
-at idle gaps around it; the pool's idle expiry (AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS,
-0.5 s here, 4 s by default) must be below it, and every call is answered.
+connections until the server closed them, so a call could go out on a connection the
+server was closing. Some servers still read (and run) a request that arrives then, but
+never answer it; the pool then sent it again on a new connection: run twice, or lost
+where no retry is safe. Here the instance's keep-alive is 1 s, with a 2 s window in
+which it runs what arrives but answers nothing, and calls come after 2 s idle: the pool's
+idle expiry (AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS, 0.5 s here, 4 s by default) is
+below the keep-alive, so each call goes out on a fresh connection, runs once and is
+answered.
 """
 
 from __future__ import annotations
@@ -34,34 +38,59 @@ HEADERS = {
     "accept": "application/json, text/event-stream",
     "mcp-protocol-version": "2025-11-25",
 }
-INSTANCE_KEEP_ALIVE = 1
+INSTANCE_KEEP_ALIVE = 1.0
+CLOSING_WINDOW = 2.0
+IDLE_GAP = 2.0  # inside the window: 1 s past the keep-alive, 1 s before the close
 
-# A uvicorn server with a 1 s keep-alive; it counts the requests it answered in $COUNT.
-SHORT_KEEPALIVE_MAIN = """\
-import json, os, pathlib, uvicorn
+# A minimal HTTP/1.1 server with a keep-alive of $KEEP_ALIVE s. When it passes, the
+# connection is not closed at once: for $WINDOW s a request that arrives is still read
+# and run (its id appended to $EXECUTED) but not answered, as when a server's close
+# races a request. Every request it runs is logged, answered or not.
+CLOSING_SERVER_MAIN = """\
+import asyncio, json, os, pathlib
 
-answered = 0
+KEEP_ALIVE, WINDOW = float(os.environ["KEEP_ALIVE"]), float(os.environ["WINDOW"])
+EXECUTED = pathlib.Path(os.environ["EXECUTED"])
 
-async def app(scope, receive, send):
-    global answered
-    if scope["type"] != "http":
-        return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    request = json.loads(body)
-    answered += 1
-    out = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": {}}).encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(out)).encode())]})
-    await send({"type": "http.response.body", "body": out})
 
-uvicorn.run(app, host=os.environ["HOST"], port=int(os.environ["PORT"]), log_level="warning",
-            timeout_keep_alive=int(os.environ["KEEP_ALIVE"]))
+async def handle(reader, writer):
+    try:
+        while True:
+            closing = False
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\\r\\n\\r\\n"), KEEP_ALIVE)
+            except asyncio.TimeoutError:
+                closing = True
+                head = await asyncio.wait_for(reader.readuntil(b"\\r\\n\\r\\n"), WINDOW)
+            length = 0
+            for line in head.decode("latin-1").split("\\r\\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            request = json.loads(await reader.readexactly(length))
+            with EXECUTED.open("a") as log:
+                log.write(f"{request['id']}\\n")
+            if closing:
+                return
+            body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": {}}).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n"
+                b"content-length: %d\\r\\n\\r\\n" % len(body) + body
+            )
+            await writer.drain()
+    except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def main():
+    server = await asyncio.start_server(handle, os.environ["HOST"], int(os.environ["PORT"]))
+    async with server:
+        await server.serve_forever()
+
+
+asyncio.run(main())
 """
 
 
@@ -74,37 +103,36 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHa
         yield handle
 
 
-def test_calls_at_the_instance_keep_alive_edge_are_all_answered(
+def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
     local: LocalAgentCoreHandle, tmp_path: Path
 ) -> None:
+    executed = tmp_path / "executed"
     got = local.create_runtime(
-        "short_keepalive",
-        {"main.py": SHORT_KEEPALIVE_MAIN},
-        environmentVariables={"KEEP_ALIVE": str(INSTANCE_KEEP_ALIVE)},
+        "closing_server",
+        {"main.py": CLOSING_SERVER_MAIN},
+        environmentVariables={
+            "KEEP_ALIVE": str(INSTANCE_KEEP_ALIVE),
+            "WINDOW": str(CLOSING_WINDOW),
+            "EXECUTED": str(executed),
+        },
     )
     assert got["status"] == "READY", got
     url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
-    outcomes: list[tuple[float, Any]] = []
+    answers: list[Any] = []
     with httpx.Client(timeout=30, trust_env=False) as client:
         first = client.post(
             url, content=b'{"jsonrpc":"2.0","id":0,"method":"ping"}', headers=HEADERS, auth=AUTH
         )
         assert first.status_code == 200, first.text
         session = {"mcp-session-id": first.headers["mcp-session-id"]}
-        # Idle gaps from just under to just over the instance's keep-alive, where the
-        # instance closes the pooled connection as the next call goes out.
-        for i in range(12):
-            gap = INSTANCE_KEEP_ALIVE - 0.06 + 0.01 * i
-            time.sleep(gap)
-            body = json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "ping"}).encode()
+        for i in range(1, 6):
+            time.sleep(IDLE_GAP)
+            body = json.dumps({"jsonrpc": "2.0", "id": i, "method": "ping"}).encode()
             try:
                 r = client.post(url, content=body, headers={**HEADERS, **session}, auth=AUTH)
-                outcomes.append((gap, (r.status_code, r.json())))
+                answers.append((r.status_code, r.json().get("id"), "result" in r.json()))
             except httpx.HTTPError as exc:
-                outcomes.append((gap, repr(exc)))
-    lost = [
-        (gap, outcome)
-        for gap, outcome in outcomes
-        if not (isinstance(outcome, tuple) and outcome[0] == 200 and "result" in outcome[1])
-    ]
-    assert lost == [], lost
+                answers.append(repr(exc))
+    assert answers == [(200, i, True) for i in range(1, 6)], answers
+    # Each call ran once: none went out on the connection the instance was closing.
+    assert executed.read_text().split() == [str(i) for i in range(6)]
