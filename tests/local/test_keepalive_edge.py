@@ -14,7 +14,10 @@ answered.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +29,9 @@ import pytest
 from botocore.credentials import Credentials
 
 from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.upstream import UpstreamPool
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.procs import free_port, terminate, wait_for_port
 
 pytestmark = pytest.mark.slow  # idle gaps around a 1 s keep-alive, a dozen times
 
@@ -41,6 +46,7 @@ HEADERS = {
 INSTANCE_KEEP_ALIVE = 1.0
 CLOSING_WINDOW = 2.0
 IDLE_GAP = 2.0  # inside the window: 1 s past the keep-alive, 1 s before the close
+LOCAL_KEEP_ALIVE = 3  # the local AgentCore's own, toward clients (75 s by default)
 
 # A minimal HTTP/1.1 server with a keep-alive of $KEEP_ALIVE s. When it passes, the
 # connection is not closed at once: for $WINDOW s a request that arrives is still read
@@ -51,6 +57,8 @@ import asyncio, json, os, pathlib
 
 KEEP_ALIVE, WINDOW = float(os.environ["KEEP_ALIVE"]), float(os.environ["WINDOW"])
 EXECUTED = pathlib.Path(os.environ["EXECUTED"])
+# With $HINT, every answer says so: `Keep-Alive: timeout=<KEEP_ALIVE>`.
+HINT = b"keep-alive: timeout=%d\\r\\n" % int(KEEP_ALIVE) if os.environ.get("HINT") else b""
 
 
 async def handle(reader, writer):
@@ -74,8 +82,8 @@ async def handle(reader, writer):
                 return
             body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": {}}).encode()
             writer.write(
-                b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n"
-                b"content-length: %d\\r\\n\\r\\n" % len(body) + body
+                b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n" + HINT
+                + b"content-length: %d\\r\\n\\r\\n" % len(body) + body
             )
             await writer.drain()
     except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError):
@@ -98,7 +106,10 @@ asyncio.run(main())
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
     with run_local_agentcore(
         tmp_path_factory.mktemp("edge"),
-        env={"AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS": "0.5"},
+        env={
+            "AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS": "0.5",
+            "AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS": str(LOCAL_KEEP_ALIVE),
+        },
     ) as handle:
         yield handle
 
@@ -136,3 +147,51 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
     assert answers == [(200, i, True) for i in range(1, 6)], answers
     # Each call ran once: none went out on the connection the instance was closing.
     assert executed.read_text().split() == [str(i) for i in range(6)]
+
+
+def test_the_local_agentcore_states_its_keep_alive(local: LocalAgentCoreHandle) -> None:
+    """Clients that read `Keep-Alive: timeout=N` (Node's fetch, this project's proxy)
+    stop reusing a connection before the local AgentCore closes it."""
+    r = httpx.get(f"{local.url}/_local/health", timeout=10)
+    assert r.status_code == 200
+    assert r.headers["keep-alive"] == f"timeout={LOCAL_KEEP_ALIVE}"
+
+
+async def test_the_pool_honours_a_servers_keep_alive_hint(tmp_path: Path) -> None:
+    """The proxy's pool has no idle expiry of its own; a server that states its keep-alive
+    (1 s here) gets its connections retired a margin before it closes them."""
+    executed = tmp_path / "executed"
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    env = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "KEEP_ALIVE": str(INSTANCE_KEEP_ALIVE),
+        "WINDOW": str(CLOSING_WINDOW),
+        "EXECUTED": str(executed),
+        "HINT": "1",
+        "PATH": "/usr/bin:/bin",
+    }
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CLOSING_SERVER_MAIN], env=env, stdout=log, stderr=log
+        )
+    pool = UpstreamPool()
+    try:
+        wait_for_port(port, proc, log_path)
+        answers = []
+        for i in range(4):
+            if i:
+                await asyncio.sleep(IDLE_GAP)
+            body = json.dumps({"jsonrpc": "2.0", "id": i, "method": "ping"}).encode()
+            response = await pool.post(
+                "127.0.0.1", port, "/", [(b"content-type", b"application/json")], body
+            )
+            data = b"".join([chunk async for chunk, _more in response.body()])
+            response.release()
+            answers.append((response.status, json.loads(data)["id"]))
+    finally:
+        await pool.aclose()
+        terminate(proc)
+    assert answers == [(200, i) for i in range(4)], answers
+    assert executed.read_text().split() == [str(i) for i in range(4)]

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from agentcore_mcp.asgi import send_json
 from agentcore_mcp.auth import JwksCache, SigV4Secret
@@ -240,6 +240,10 @@ class LocalAgentCore:
         self._own_secret: SigV4Secret | None = None
         self.credentials: LocalCredentials = new_local_credentials(s.url, s.region, s.account_id)
         self.started_at = time.time()
+        self._keep_alive_header = (
+            b"keep-alive",
+            b"timeout=%d" % int(s.keep_alive_seconds),
+        )
 
     # --- wiring --------------------------------------------------------------------
 
@@ -335,7 +339,21 @@ class LocalAgentCore:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         elif scope["type"] == "http":
-            await self.gateway(scope, receive, send)
+            await self.gateway(scope, receive, self._with_keep_alive_hint(send))
+
+    def _with_keep_alive_hint(self, send: Send) -> Send:
+        """`send`, with every answer saying how long an idle connection is kept
+        (`Keep-Alive: timeout=N`): clients that read it (Node's fetch, this project's
+        proxy) stop reusing a connection before the server closes it, instead of sending
+        a request into that close."""
+        hint = self._keep_alive_header
+
+        async def hinted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), hint]}
+            await send(message)
+
+        return hinted
 
     async def stop_instances(self) -> None:
         """Cancel preparations and end every session, so that calls in flight end now.
