@@ -255,6 +255,10 @@ def limited_http_protocol_from_env(
         raise HttpLimitsError(
             f"{head_name} / {timeout_name} / {rate_name} / {grace_name}: {exc}"
         ) from None
+    checked = {head_name: max_head, timeout_name: timeout, rate_name: rate, grace_name: grace}
+    for name, value in checked.items():
+        if not value > 0:
+            raise HttpLimitsError(f"{name} must be positive, got {e.get(name)!r}")
     return limited_http_protocol(
         max_head,
         timeout,

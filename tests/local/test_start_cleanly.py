@@ -212,3 +212,27 @@ def test_what_an_instance_started_dies_with_a_sigkilled_local_agentcore(tmp_path
         if sleeper is not None and alive(sleeper):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(sleeper, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS", "soon"),
+        ("AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS", "-1"),
+        ("AGENTCORE_MCP_LOCAL_MIN_BODY_BYTES_PER_SECOND", "0"),
+        ("AGENTCORE_MCP_LOCAL_BODY_GRACE_SECONDS", "x"),
+    ],
+)
+@pytest.mark.parametrize("detach", [False, True], ids=["foreground", "detached"])
+def test_a_bad_tuning_variable_is_one_line_and_starts_nothing(
+    tmp_path: Path, variable: str, value: str, detach: bool
+) -> None:
+    home = tmp_path / "home"
+    argv = local_argv(home, "start", *(["-d"] if detach else []), "--port", str(free_port()))
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, env=cli_env({variable: value})
+    )
+    assert done.returncode == 6, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], lines
+    assert not home.exists()

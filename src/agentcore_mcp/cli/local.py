@@ -21,7 +21,11 @@ app = typer.Typer(
 def _settings(**given: Any) -> Any:
     from agentcore_mcp.local.service import LocalSettings
 
-    return LocalSettings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        return LocalSettings(**{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:  # a tuning variable (AGENTCORE_MCP_LOCAL_...) that is no number
+        stderr.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
 
 
 @app.command(
@@ -90,6 +94,7 @@ def start(
     ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
+    from agentcore_mcp.http_limits import HttpLimitsError, limited_http_protocol_from_env
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
     from agentcore_mcp.local.service import PortInUse, run_foreground
 
@@ -120,13 +125,18 @@ def start(
         rate_limit=rate_limit,
         request_limit_scale=request_limit_scale,
     )
-    if not detach:
-        try:
+    try:
+        # Checked here too for -d: the background process would only say it in its log.
+        limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_")
+        if not detach:
             run_foreground(settings)
-        except PortInUse as exc:
-            stderr.print(f"error: {exc.message('--port')}", markup=False, highlight=False)
-            raise typer.Exit(ExitCode.CONFIG_ERROR) from None
-        return
+            return
+    except PortInUse as exc:
+        stderr.print(f"error: {exc.message('--port')}", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    except HttpLimitsError as exc:
+        stderr.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
     extra = [
         "--port",
         str(settings.port),

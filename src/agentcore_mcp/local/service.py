@@ -56,8 +56,8 @@ WELL_KNOWN_KEY = "test"
 KEEP_ALIVE_SECONDS = 75
 # How long the data plane keeps an idle connection to an instance. Shorter than the
 # keep-alive of the servers instances run: uvicorn's and Node's default 5 s, the server
-# kit's 75 s. A connection reused just as the server closes it carries a request the
-# server never reads; closing it on our side first avoids that race.
+# kit's 75 s. A request sent on a connection just as the server closes it may never be
+# answered (or be run and not answered); retiring the connection first avoids that race.
 INSTANCE_IDLE_SECONDS = 4.0
 
 
@@ -429,11 +429,16 @@ def configure_logging(level: str) -> None:
 def run_foreground(settings: LocalSettings) -> None:
     """Serve until SIGINT/SIGTERM; one startup line on stderr once it is listening.
 
-    Raises `PortInUse` before anything starts when the port is taken.
+    Raises `HttpLimitsError` (a bad AGENTCORE_MCP_LOCAL_ limit) or `PortInUse` (the port
+    is taken) before anything starts.
     """
+    from agentcore_mcp.http_limits import limited_http_protocol_from_env
+
+    # A bounded request head (431) and read timeouts (408): uvicorn has neither.
+    http_protocol = limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_")
     listener = bind_listener(settings.host, settings.port)
     try:
-        _serve(settings, listener)
+        _serve(settings, listener, http_protocol)
     finally:
         listener.close()
         _forget_own_pid_file(settings)
@@ -451,12 +456,12 @@ def _forget_own_pid_file(settings: LocalSettings) -> None:
         settings.pid_file.unlink(missing_ok=True)
 
 
-def _serve(settings: LocalSettings, listener: socket.socket) -> None:
+def _serve(
+    settings: LocalSettings, listener: socket.socket, http_protocol: type[asyncio.Protocol]
+) -> None:
     import signal
 
     import uvicorn
-
-    from agentcore_mcp.http_limits import limited_http_protocol_from_env
 
     service = LocalAgentCore(settings)
     asgi_app = service.build()
@@ -470,8 +475,7 @@ def _serve(settings: LocalSettings, listener: socket.socket) -> None:
         interface="asgi3",
         timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        # A bounded request head (431) and a read timeout (408): uvicorn has neither.
-        http=limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_"),
+        http=http_protocol,
     )
 
     class Server(uvicorn.Server):
