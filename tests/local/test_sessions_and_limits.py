@@ -313,7 +313,7 @@ async def test_quota_message_names_the_flag_that_raises_it() -> None:
         raise AssertionError("no instance starts past the quota")
 
     pool = SessionPool(max_active_sessions=0)
-    with pytest.raises(QuotaExceeded, match=r"\(--max-active-sessions\)"):
+    with pytest.raises(QuotaExceeded, match=r"--max-active-sessions N"):
         await pool.acquire(
             "rt", "s", version="1", idle_timeout=60, max_lifetime=60, start=never_started
         )
