@@ -51,7 +51,8 @@ publish (5); every step finds what exists and changes only what differs.
 - `agentcore-mcp deploy --artifact container` (docker buildx linux/arm64 + ECR)
 - `agentcore-mcp deploy --step role --step 4 --dry-run`
 
-Exit codes: 0 ok, 2 usage, 4 endpoint unreachable, 5 permission denied, 6 configuration,
+Exit codes: 0 ok, 2 usage, 4 endpoint unreachable, 5 permission denied, 6 configuration
+(also: a resource with the deployer's name that it did not make; `--adopt` takes it over),
 7 an AWS step failed, 8 the runtime failed or did not answer the smoke test.
 """
 
@@ -74,8 +75,11 @@ def _exit_code(exc: BaseException) -> int:
         TargetError,
         UnreachableError,
     )
+    from agentcore_mcp.deploy.ownership import NotOursError
     from agentcore_mcp.deploy.state import StateError
 
+    if isinstance(exc, NotOursError):  # the user decides: --adopt or another --name
+        return ExitCode.CONFIG_ERROR
     if isinstance(exc, PermissionDeniedError):
         return ExitCode.AUTH_ERROR
     if isinstance(exc, UnreachableError):
@@ -186,6 +190,11 @@ def deploy(
     ),
     no_manifest: bool = typer.Option(False, "--no-manifest", help="Ship no startup manifest."),
     smoke_test: str = typer.Option("auto", help="auto (when something changed), always, never."),
+    adopt: bool = typer.Option(
+        False,
+        "--adopt",
+        help="Take over resources with the deployer's names that it did not make (tags them).",
+    ),
     state: Path | None = STATE,
     local_home: Path | None = LOCAL_HOME,
     local_port: int | None = typer.Option(
@@ -237,6 +246,7 @@ def deploy(
             on_event=_renderer(quiet=False),
             debug=debug_sink if debug else None,
             smoke_test=smoke_test,  # type: ignore[arg-type]
+            adopt=adopt,
         )
     if json_output:
         print_json(result.to_json())
@@ -353,14 +363,37 @@ def destroy(
     json_output: bool = JSON,
     debug: bool = DEBUG,
 ) -> None:
-    """Remove everything the deployer made for --name, in reverse order (idempotent)."""
-    from agentcore_mcp.deploy.plan import destroy as run_destroy
+    """Remove what the deployer made for this deployment (resources carrying its tags).
+
+    The deployment is the one recorded in the state file; without a record, only an
+    explicit --name finds one (by its tags), and you confirm its ARNs first."""
+    from agentcore_mcp.deploy.ops import destroy as run_destroy
+    from agentcore_mcp.deploy.ops import find_destroy_target
 
     with _errors():
         config = _config(
             name=name, target=target, region=region, profile=profile, local_home=local_home
         )
-        if not (yes or dry_run):
+        sink = debug_sink if debug else None
+        found = find_destroy_target(config, state, by_name=name is not None, debug=sink)
+        if found.found_by == "nothing":
+            stderr.print(found.message, markup=False, highlight=False, soft_wrap=True)
+        elif found.found_by == "name" and not (yes or dry_run):
+            listed = "\n".join(f"  {arn}" for arn in found.arns)
+            question = (
+                f"{found.key} is not recorded in this state file; found by --name, these "
+                f"carry its tags:\n{listed}\ndestroy them?"
+            )
+            if not sys.stdin.isatty():
+                stderr.print(
+                    f"[red]error:[/] {question[:-1]}: pass --yes to destroy them without a "
+                    "terminal (nothing was removed)",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(ExitCode.USAGE)
+            typer.confirm(question, abort=True)
+        elif found.found_by == "state" and not (yes or dry_run):
             if not sys.stdin.isatty():
                 stderr.print(
                     "[red]error:[/] destroy needs --yes when not run in a terminal", soft_wrap=True
@@ -372,7 +405,8 @@ def destroy(
             state_path=state,
             dry_run=dry_run,
             on_event=_renderer(quiet=False),
-            debug=debug_sink if debug else None,
+            debug=sink,
+            found=found,
         )
     if json_output:
         print_json(result.to_json())
@@ -528,7 +562,10 @@ def logs(
 
 LOGS_EPILOG = "**Examples:** `agentcore-mcp logs --since 10m`, `agentcore-mcp logs -f --target aws`"
 STATUS_EPILOG = "**Examples:** `agentcore-mcp status`, `agentcore-mcp status --live --json`"
-DESTROY_EPILOG = "**Examples:** `agentcore-mcp destroy --dry-run`, `agentcore-mcp destroy --yes`"
+DESTROY_EPILOG = (
+    "**Examples:** `agentcore-mcp destroy --dry-run`, `agentcore-mcp destroy --yes`, "
+    "`agentcore-mcp destroy --name my_server` (no state file here: confirms the ARNs it found)"
+)
 TOKEN_EPILOG = "**Example:** `export AGENTCORE_BEARER_TOKEN=$(agentcore-mcp update-token --print)`"
 
 
