@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
@@ -107,7 +108,8 @@ def _errors() -> Iterator[None]:
         except BotoCoreError as exc:  # the companion commands' calls (deploy's are explained)
             raise explain_botocore_error(exc, "calling AWS") from None
     except (DeployError, ConfigError, StateError) as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escape + emoji=False: ARNs hold `:secret:`, which rich would turn into an emoji
+        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, emoji=False)
         raise typer.Exit(_exit_code(exc)) from None
 
 
@@ -134,9 +136,11 @@ def _renderer(quiet: bool) -> Callable[[Any], None]:
                 f"[dim]- {event.step}: {event.message}[/]", highlight=False, soft_wrap=True
             )
         elif event.kind == "warning":
-            stderr.print(f"[yellow]warning:[/] {event.message}", highlight=False, soft_wrap=True)
+            stderr.print(
+                f"[yellow]warning:[/] {escape(event.message)}", highlight=False, emoji=False
+            )
         else:
-            stderr.print(f"[cyan]{event.message}[/]", highlight=False, soft_wrap=True)
+            stderr.print(f"[cyan]{escape(event.message)}[/]", highlight=False, emoji=False)
 
     return render
 
@@ -386,10 +390,10 @@ def destroy(
             )
             if not sys.stdin.isatty():
                 stderr.print(
-                    f"[red]error:[/] {question[:-1]}: pass --yes to destroy them without a "
-                    "terminal (nothing was removed)",
+                    f"[red]error:[/] {escape(question[:-1])}: pass --yes to destroy them "
+                    "without a terminal (nothing was removed)",
                     highlight=False,
-                    soft_wrap=True,
+                    emoji=False,
                 )
                 raise typer.Exit(ExitCode.USAGE)
             typer.confirm(question, abort=True)

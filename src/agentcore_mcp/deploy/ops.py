@@ -541,6 +541,17 @@ def find_destroy_target(
         repo = ownership.repository_claim(target.client("ecr"), names.repository)
         if repo is not None and ctx.not_ours(repo.tags) is None:
             arns.append(repo.arn)
+        sm = target.client("secretsmanager")
+        prefix = names.env_secret("")
+        pages = sm.get_paginator("list_secrets").paginate(
+            Filters=[{"Key": "name", "Values": [prefix]}]
+        )
+        for page in pages:
+            for listed in page.get("SecretList", []):
+                if not str(listed["Name"]).startswith(prefix) or listed["ARN"] in arns:
+                    continue
+                if ctx.not_ours(ownership.as_dict(listed.get("Tags"))) is None:
+                    arns.append(str(listed["ARN"]))
     except ClientError as exc:
         raise explain_client_error(exc, f"looking for deployment {key}") from None
     return DestroyTarget(key=key, found_by="name", arns=arns, deployment_id=found_id, config=config)
