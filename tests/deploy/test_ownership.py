@@ -16,8 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.config import DEFAULT_NAME
-from agentcore_mcp.deploy.ops import local_log_path
-from agentcore_mcp.deploy.ownership import TAG_DEPLOYMENT, TAG_DEPLOYMENT_ID, as_dict
+from agentcore_mcp.deploy.ops import log_lines, recorded
 from agentcore_mcp.deploy.plan import deploy
 from agentcore_mcp.deploy.state import StateError, load_state, runtime_target
 from agentcore_mcp.deploy.target import is_write
@@ -27,6 +26,13 @@ from tests.support.local import ACCOUNT, REGION, LocalAgentCoreHandle
 pytestmark = pytest.mark.slow  # whole deploys (Cognito, secrets, the smoke test)
 
 KEY = f"local/{REGION}/{DEFAULT_NAME}"
+# The tag scheme (written out: the test states the contract, ownership.py implements it)
+TAG_DEPLOYMENT = "agentcore-mcp:deployment"
+TAG_DEPLOYMENT_ID = "agentcore-mcp:deployment-id"
+
+
+def as_dict(tags: list[dict[str, str]]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags}
 
 
 def _home(handle: LocalAgentCoreHandle) -> list[str]:
@@ -177,17 +183,42 @@ EDITS = {
 }
 
 
+def _find_destroy_target(config: Any, state: Path) -> Any:
+    from agentcore_mcp.deploy.ops import find_destroy_target
+
+    return find_destroy_target(config, state, by_name=False)
+
+
 @pytest.mark.parametrize("field_name", sorted(EDITS))
 def test_an_edited_state_field_is_refused_by_every_reader(
     local_agentcore: LocalAgentCoreHandle, deployed: dict[str, Any], tmp_path: Path, field_name: str
 ) -> None:
+    """Each reader as a library call: the connect side's runtime_target, status, logs,
+    deploy, destroy. One line naming the field and the file, before any AWS write."""
     state = _edited(deployed["state"], tmp_path / "edited.json", EDITS[field_name])
-    # the connect side's reader
-    with pytest.raises(StateError) as refused:
-        runtime_target(state, name=DEFAULT_NAME)
-    message = str(refused.value)
-    assert f"field {field_name}" in message and str(state) in message and "\n" not in message
-    # status, logs, deploy and destroy from the CLI: one line, exit 6, no AWS write
+    config = deployed["config"]
+    before = listing(local_agentcore)
+    readers = {
+        "runtime_target": lambda: runtime_target(state, name=DEFAULT_NAME),
+        "status": lambda: recorded(config, state),
+        "logs": lambda: next(iter(log_lines(config, state))),
+        "deploy": lambda: deploy(config, state_path=state, secret_values={"API_TOKEN": None}),
+        "destroy": lambda: _find_destroy_target(config, state),
+    }
+    for reader, read in readers.items():
+        with pytest.raises(StateError) as refused:
+            read()
+        message = str(refused.value)
+        assert f"field {field_name}" in message and str(state) in message, (reader, message)
+        assert "\n" not in message, reader
+    assert listing(local_agentcore) == before
+
+
+@pytest.mark.parametrize("field_name", ["endpoint_url", "runtime.id"])
+def test_the_cli_refuses_an_edited_state_file_in_one_line_with_exit_6(
+    local_agentcore: LocalAgentCoreHandle, deployed: dict[str, Any], tmp_path: Path, field_name: str
+) -> None:
+    state = _edited(deployed["state"], tmp_path / "edited.json", EDITS[field_name])
     before = listing(local_agentcore)
     common = ["--state", str(state), *_home(local_agentcore)]
     for args in (
@@ -200,8 +231,9 @@ def test_an_edited_state_field_is_refused_by_every_reader(
         assert got.returncode == 6, (args, got.stderr)
         errors = [ln for ln in got.stderr.splitlines() if ln.startswith("error:")]
         assert len(errors) == 1 and f"field {field_name}" in errors[0], (args, got.stderr)
-        if "--debug" in args:
-            assert not re.findall(r"^aws \S+\.(?!Get|List|Describe|Head)\w+", got.stderr, re.M)
+        assert str(state) in errors[0]
+        if "--debug" in args and "aws " in got.stderr:
+            assert _writes_in_debug(got.stderr) == [], args
     assert listing(local_agentcore) == before
 
 
@@ -220,6 +252,7 @@ def test_logs_never_reads_outside_the_local_home(
     assert "SECRET-LINE" not in got.stdout + got.stderr
     # and the path check itself, below the state validation
     from agentcore_mcp.deploy.errors import DeployError
+    from agentcore_mcp.deploy.ops import local_log_path
 
     with pytest.raises(DeployError, match="outside"):
         local_log_path(local_agentcore.home, "../../outside")
