@@ -23,6 +23,11 @@ from agentcore_mcp.deploy.config import DEFAULT_NAME
 NAME = typer.Option(
     None, "--name", help="Runtime name (letters, digits, _) [agentcore_mcp_server]."
 )
+PICK_NAME = typer.Option(
+    None,
+    "--name",
+    help="The deployment, by name [the state file's only one; needed when it holds several].",
+)
 TARGET = typer.Option(None, "--target", help="local (default: the local AgentCore) or aws.")
 REGION = typer.Option(None, "--region", help="AWS region [profile's / AWS_REGION].")
 PROFILE = typer.Option(None, "--profile", help="AWS profile (--target aws only).")
@@ -74,8 +79,10 @@ def _exit_code(exc: BaseException) -> int:
         TargetError,
         UnreachableError,
     )
-    from agentcore_mcp.deploy.state import StateError
+    from agentcore_mcp.deploy.state import AmbiguousDeploymentError, StateError
 
+    if isinstance(exc, AmbiguousDeploymentError):
+        return ExitCode.USAGE
     if isinstance(exc, PermissionDeniedError):
         return ExitCode.AUTH_ERROR
     if isinstance(exc, UnreachableError):
@@ -105,6 +112,27 @@ def _errors() -> Iterator[None]:
     except (DeployError, ConfigError, StateError) as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(_exit_code(exc)) from None
+
+
+def _pick(state: Path | None, *, strict: bool = True, **flags: Any) -> dict[str, Any]:
+    """`flags` (name, target, region) completed from the one deployment they pick in the
+    state file (`select_record`): no --name and one deployment is that one; several is
+    an error listing them (exit 2). Settings in pyproject.toml count as flags. With
+    `strict` False a name the state does not hold is passed on as given (destroy cleans
+    up by name)."""
+    from agentcore_mcp.deploy.config import pyproject_settings
+    from agentcore_mcp.deploy.errors import DeployError
+    from agentcore_mcp.deploy.state import NoDeploymentError, load_state, select_record
+
+    settings = pyproject_settings(Path.cwd())
+    wanted = {k: flags.get(k) or settings.get(k) for k in ("name", "target", "region")}
+    try:
+        record = select_record(load_state(state), **wanted)
+    except NoDeploymentError as exc:
+        if not strict:
+            return flags
+        raise DeployError(str(exc)) from None
+    return {**flags, "name": record.name, "target": record.target, "region": record.region}
 
 
 def _renderer(quiet: bool) -> Callable[[Any], None]:
@@ -285,7 +313,7 @@ def status(
     live: bool = typer.Option(
         False, "--live", help="Ask the services (the seed's --check-status)."
     ),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -297,9 +325,8 @@ def status(
     from agentcore_mcp.deploy.ops import live_status, recorded
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         record = recorded(config, state)
         doc: dict[str, Any] = {"deployment": record.to_json()}
         if live:
@@ -329,13 +356,15 @@ def status(
             stdout.print(f"  {label:10} {value}", markup=False, highlight=False, soft_wrap=True)
     if live:
         info = doc["live"]
-        rt = info.get("runtime") or {}
-        stdout.print(
-            f"  live       {rt.get('status', 'MISSING')} version {rt.get('version')}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+        rt = info.get("runtime")
+        live_line = (
+            f"{rt.get('status')} version {rt.get('version')}"
+            if rt
+            else "MISSING: the runtime is gone (`agentcore-mcp deploy` recreates it)"
+            if record.runtime
+            else "no runtime recorded yet (`agentcore-mcp deploy` creates it)"
         )
+        stdout.print(f"  live       {live_line}", markup=False, highlight=False, soft_wrap=True)
         for res, present in info["resources"].items():
             mark = "[green]present[/]" if present else "[red]missing[/] (deploy recreates it)"
             stdout.print(f"  {res:10} {mark}", highlight=False, soft_wrap=True)
@@ -344,7 +373,7 @@ def status(
 def destroy(
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -357,9 +386,8 @@ def destroy(
     from agentcore_mcp.deploy.plan import destroy as run_destroy
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, strict=False, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         if not (yes or dry_run):
             if not sys.stdin.isatty():
                 stderr.print(
@@ -386,7 +414,7 @@ def destroy(
 
 def update_token(
     print_token: bool = typer.Option(False, "--print", help="Write the token to stdout."),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -398,9 +426,8 @@ def update_token(
     from agentcore_mcp.deploy.ops import update_token as get_token
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         token, expires_in = get_token(config, state)
     if print_token:
         sys.stdout.write(token + "\n")
@@ -421,11 +448,35 @@ role_app = typer.Typer(
     help="The deploying identity's role (the seed's role options).", no_args_is_help=True
 )
 ROLE_NAME = typer.Option(None, "--role-name", help="Role [the role you are signed in with].")
+ROLE_DEPLOYMENT = typer.Option(
+    None, "--name", help="Use the target and region of this deployment in the state file."
+)
+
+
+def _role_config(
+    name: str | None,
+    state: Path | None,
+    target: str | None,
+    region: str | None,
+    profile: str | None,
+    local_home: Path | None,
+) -> Any:
+    """The role commands act on an identity, not a deployment: --name only lends them the
+    target and region of a recorded deployment."""
+    flags: dict[str, Any] = {"target": target, "region": region}
+    if name is not None:
+        picked = _pick(state, name=name, target=target, region=region)
+        flags = {"target": picked["target"], "region": picked["region"]}
+    return _config(**flags, profile=profile, local_home=local_home)
+
+
 POLICY_NAME = typer.Option(None, "--policy-name", help="Inline policy [AgentCoreMcpDeployer].")
 
 
 @role_app.command("show", epilog="**Example:** `agentcore-mcp role show --target aws`")
 def role_show(
+    name: str | None = ROLE_DEPLOYMENT,
+    state: Path | None = STATE,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -436,7 +487,7 @@ def role_show(
     from agentcore_mcp.deploy.ops import role_show as show
 
     with _errors():
-        doc = show(_config(target=target, region=region, profile=profile, local_home=local_home))
+        doc = show(_role_config(name, state, target, region, profile, local_home))
     if json_output:
         print_json(doc)
         return
@@ -457,6 +508,8 @@ def role_show(
 def role_get_policy(
     role_name: str | None = ROLE_NAME,
     policy_name: str | None = POLICY_NAME,
+    name: str | None = ROLE_DEPLOYMENT,
+    state: Path | None = STATE,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -468,7 +521,7 @@ def role_get_policy(
 
     with _errors():
         doc = get(
-            _config(target=target, region=region, profile=profile, local_home=local_home),
+            _role_config(name, state, target, region, profile, local_home),
             role_name,
             policy_name,
         )
@@ -481,6 +534,8 @@ def role_get_policy(
 def role_put_policy(
     role_name: str | None = ROLE_NAME,
     policy_name: str | None = POLICY_NAME,
+    name: str | None = ROLE_DEPLOYMENT,
+    state: Path | None = STATE,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -492,7 +547,7 @@ def role_put_policy(
 
     with _errors():
         doc = put(
-            _config(target=target, region=region, profile=profile, local_home=local_home),
+            _role_config(name, state, target, region, profile, local_home),
             role_name,
             policy_name,
         )
@@ -505,7 +560,7 @@ def role_put_policy(
 def logs(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     since: str | None = typer.Option(None, "--since", help="Only lines newer than e.g. 10m, 2h."),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -516,9 +571,8 @@ def logs(
     from agentcore_mcp.deploy.ops import log_lines, parse_since
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         try:
             for line in log_lines(config, state, since=parse_since(since), follow=follow):
                 print(line.message, flush=True)
@@ -527,7 +581,10 @@ def logs(
 
 
 LOGS_EPILOG = "**Examples:** `agentcore-mcp logs --since 10m`, `agentcore-mcp logs -f --target aws`"
-STATUS_EPILOG = "**Examples:** `agentcore-mcp status`, `agentcore-mcp status --live --json`"
+STATUS_EPILOG = (
+    "**Examples:** `agentcore-mcp status`, `agentcore-mcp status --live --json`, "
+    "`agentcore-mcp status --name my_server` (the state file holds several)"
+)
 DESTROY_EPILOG = "**Examples:** `agentcore-mcp destroy --dry-run`, `agentcore-mcp destroy --yes`"
 TOKEN_EPILOG = "**Example:** `export AGENTCORE_BEARER_TOKEN=$(agentcore-mcp update-token --print)`"
 
