@@ -238,6 +238,7 @@ def write_config(config: ClientConfig) -> WriteResult:
     doc: dict[str, Any] = {}
     backup: Path | None = None
     mode = 0o600
+    text: str | None
     if real.exists():
         text = real.read_text(encoding="utf-8")
         mode = real.stat().st_mode & 0o777
@@ -251,9 +252,8 @@ def write_config(config: ClientConfig) -> WriteResult:
             if not isinstance(loaded, dict):
                 raise ConnectError(f"{path} does not hold a JSON object; fix it, then retry")
             doc = loaded
-        backup = _backup_path(path, text)
-        if not backup.exists():
-            write_atomically(backup, text, mode=mode)
+    else:
+        text = None
     servers = doc.get(config.servers_key)
     if servers is None:
         servers = {}
@@ -262,5 +262,12 @@ def write_config(config: ClientConfig) -> WriteResult:
     replaced = config.name in servers
     servers[config.name] = config.entry
     doc[config.servers_key] = servers
-    write_atomically(real, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", mode=mode)
+    new_text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if text == new_text:
+        return WriteResult(path, None, replaced)  # already there: no write, no new backup
+    if text is not None:
+        backup = _backup_path(path, text)
+        if not backup.exists():
+            write_atomically(backup, text, mode=mode)
+    write_atomically(real, new_text, mode=mode)
     return WriteResult(path, backup, replaced)

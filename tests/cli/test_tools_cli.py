@@ -63,6 +63,11 @@ def test_tool_error_exits_1(mcp_url: str) -> None:
     out = cli("tools", "call", "fail", "-a", "message=nope", "--url", mcp_url, "--json")
     assert out.returncode == 1
     assert json.loads(out.stdout)["isError"] is True
+    # The tool's own message, on stderr, in --json mode too.
+    assert "error: the tool 'fail' failed:" in out.stderr and "nope" in out.stderr
+    human = cli("tools", "call", "fail", "-a", "message=[bold]text[/bold]", "--url", mcp_url)
+    assert human.returncode == 1
+    assert "[bold]text[/bold]" in human.stderr  # text, never read as Rich markup
 
 
 def test_progress_printed_on_stderr(mcp_url: str) -> None:
