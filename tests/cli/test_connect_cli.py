@@ -138,3 +138,14 @@ def test_second_write_keeps_the_first_backup_and_a_symlink_stays_one(tmp_path: P
     again = connect(tmp_path, "--client", "cursor", "--arn", other, "--write")
     assert again.returncode == 0, again.stderr
     assert not link.with_name("mcp.json.bak.2").exists()
+
+
+def test_name_is_the_deployment_and_entry_name_names_the_entry(tmp_path: Path) -> None:
+    """`--name` picks a deployment (as on every command); with --arn it has nothing to
+    pick, and the note says the entry's name is now --entry-name."""
+    out = connect(tmp_path, "--client", "cursor", "--arn", ARN, "--name", "mine", "--json")
+    assert out.returncode == 0, out.stderr
+    assert "--entry-name" in out.stderr
+    assert list(json.loads(out.stdout)["config"]["mcpServers"]) == ["agentcore-my_server"]
+    named = connect(tmp_path, "--client", "cursor", "--arn", ARN, "--entry-name", "mine", "--json")
+    assert list(json.loads(named.stdout)["config"]["mcpServers"]) == ["mine"]

@@ -62,6 +62,14 @@ def connect(
     if client not in CLIENTS:
         raise typer.BadParameter(f"choose one of {', '.join(CLIENTS)}", param_hint="--client")
     flags = tgt.TargetFlags.from_params(locals())
+    if name and (url or arn or runtime_id or ssm_parameter):
+        # --name named the config entry before it picked a deployment: say where that went.
+        stderr.print(
+            "note: --name picks a deployment in the state file; --arn/--url/--ssm-parameter "
+            "name the runtime here, so it is not used. Name the config entry with --entry-name",
+            markup=False,
+            highlight=False,
+        )
     try:
         target = tgt.resolve_target(flags)
         config = client_config(client, target, name=entry_name, profile=profile)
