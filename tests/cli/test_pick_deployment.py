@@ -147,6 +147,7 @@ def test_several_deployments_and_no_name_is_a_usage_error(
             assert listed in out.stderr, (args, out.stderr)
 
 
+@pytest.mark.slow  # six CLI processes, four of them calling a runtime
 def test_name_picks_and_auth_follows_the_deployment(deployed: Deployed, tmp_path: Path) -> None:
     two_deployments(deployed, tmp_path / "deployment_config.json")
     # The OAuth deployment is reached with OAuth (its stored Cognito user), no --oauth.
@@ -173,6 +174,7 @@ def test_name_picks_and_auth_follows_the_deployment(deployed: Deployed, tmp_path
     assert "name nope" in unknown.stderr and "sig_srv (local" in unknown.stderr
 
 
+@pytest.mark.slow  # three CLI processes calling a runtime
 def test_explicit_runtime_flags_win_over_the_state_file(deployed: Deployed, tmp_path: Path) -> None:
     """--ssm-parameter, --arn and --url name the runtime even where a state file (here
     with one deployment, the OAuth one) would otherwise be used."""
