@@ -61,6 +61,7 @@ def runtime_options(
         protocol=protocol,
         debug=debug,
         transport=RuntimeTransport(auth_method=chosen.method, policy=retry),
+        terminate_session=False,  # the data plane is POST-only: StopRuntimeSession instead
     )
 
 

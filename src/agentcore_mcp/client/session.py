@@ -73,6 +73,10 @@ class ConnectOptions:
     debug: DebugSink | None = None
     # The runtime connection passes its retrying/explaining transport (client/transport.py).
     transport: httpx2.AsyncBaseTransport | None = None
+    # End the MCP session with a DELETE when the client is done (the server gave it an
+    # Mcp-Session-Id): a one-shot command leaves nothing behind. Off for AgentCore's data
+    # plane, which accepts only POST; `open_runtime` ends the runtime session instead.
+    terminate_session: bool = True
 
 
 def sdk_mode(protocol: str) -> str:
@@ -106,7 +110,7 @@ async def open_client(options: ConnectOptions) -> AsyncIterator[Client]:
             transport = streamable_http_client(
                 options.url,
                 http_client=http,
-                terminate_on_close=False,
+                terminate_on_close=options.terminate_session,
                 # AgentCore's payload limit; the SDK's 1 MiB default fails large streamed
                 # results.
                 max_sse_event_size=MAX_SSE_EVENT_BYTES,
