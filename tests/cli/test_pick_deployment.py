@@ -143,7 +143,8 @@ def test_several_deployments_and_no_name_is_a_usage_error(
     ):
         out = cli(deployed, tmp_path, *args)
         assert out.returncode == 2, (args, out.stderr)
-        for listed in ("sig_srv (local, us-east-1)", "oauth_srv (local, us-east-1)", "--name"):
+        for listed in ("sig_srv (local, us-east-1)", "oauth_srv (local, us-east-1)",
+                       "Pass --name NAME"):  # fmt: skip
             assert listed in out.stderr, (args, out.stderr)
 
 

@@ -309,12 +309,11 @@ def select_record(
     listing = "; ".join(describe_record(r) for r in matches)
     names = {r.name for r in matches}
     if len(names) == len(matches):
-        how = "pass --name NAME to pick one"
+        how = "Pass --name NAME to pick one"
     else:
-        how = "pass --name and --target / --region to pick one"
+        how = "Pass --name and --target / --region to pick one"
     raise AmbiguousDeploymentError(
-        f"{state.path} records {len(matches)} deployments: {listing}. {how.capitalize()}",
-        matches,
+        f"{state.path} records {len(matches)} deployments: {listing}. {how}", matches
     )
 
 
