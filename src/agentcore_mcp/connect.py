@@ -202,18 +202,46 @@ def _assert_no_secret(entry: dict[str, Any]) -> None:
             raise ConnectError(f"refusing to write a credential-like value for {key}")
 
 
+MAX_BACKUPS = 100
+
+
+def _backup_path(path: Path, text: str) -> Path:
+    """Where the old file's copy goes: `<file>.bak` the first time, then `<file>.bak.1`,
+    `.bak.2`, ...; an earlier backup is never overwritten (the first holds the user's
+    original). When the newest backup already holds `text`, it is reused."""
+    first = path.with_name(path.name + ".bak")
+    candidates = [first, *(path.with_name(f"{path.name}.bak.{n}") for n in range(1, MAX_BACKUPS))]
+    newest: Path | None = None
+    for candidate in candidates:
+        if not candidate.exists():
+            if newest is not None and newest.read_text(encoding="utf-8") == text:
+                return newest
+            return candidate
+        newest = candidate
+    raise ConnectError(
+        f"{MAX_BACKUPS} backups of {path} exist ({first}, ...): remove the ones you do not "
+        "need, then retry"
+    )
+
+
 def write_config(config: ClientConfig) -> WriteResult:
     """Merge the entry into the client's config file: other entries and settings are
-    kept, a backup of the old file is written first (`<file>.bak`), the write is atomic."""
+    kept, a backup of the old file is written first (`<file>.bak`, then `.bak.1`, ...:
+    the first backup is never overwritten), the write is atomic. A config file that is
+    a symlink stays one: the write goes to the file it points to."""
     if config.path is None:
         raise ConnectError(f"{config.client} has no config file: run the printed command instead")
     path = config.path
+    # Write through a symlink (dotfiles managers link these files): replacing the link
+    # with a plain file would silently detach the config from where the user keeps it.
+    real = path.resolve() if path.is_symlink() else path
     doc: dict[str, Any] = {}
     backup: Path | None = None
     mode = 0o600
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode & 0o777
+    text: str | None
+    if real.exists():
+        text = real.read_text(encoding="utf-8")
+        mode = real.stat().st_mode & 0o777
         if text.strip():
             try:
                 loaded = json.loads(text)
@@ -224,8 +252,8 @@ def write_config(config: ClientConfig) -> WriteResult:
             if not isinstance(loaded, dict):
                 raise ConnectError(f"{path} does not hold a JSON object; fix it, then retry")
             doc = loaded
-        backup = path.with_name(path.name + ".bak")
-        write_atomically(backup, text, mode=mode)
+    else:
+        text = None
     servers = doc.get(config.servers_key)
     if servers is None:
         servers = {}
@@ -234,5 +262,12 @@ def write_config(config: ClientConfig) -> WriteResult:
     replaced = config.name in servers
     servers[config.name] = config.entry
     doc[config.servers_key] = servers
-    write_atomically(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", mode=mode)
+    new_text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if text == new_text:
+        return WriteResult(path, None, replaced)  # already there: no write, no new backup
+    if text is not None:
+        backup = _backup_path(path, text)
+        if not backup.exists():
+            write_atomically(backup, text, mode=mode)
+    write_atomically(real, new_text, mode=mode)
     return WriteResult(path, backup, replaced)

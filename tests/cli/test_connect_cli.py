@@ -106,3 +106,46 @@ def test_a_runtime_on_a_local_agentcore_is_named_by_its_url(
         monkeypatch.delenv(name, raising=False)
     on_aws = proxy_args(target_from_arn(arn))
     assert on_aws[on_aws.index("--arn") + 1] == arn and "--url" not in on_aws
+
+
+def test_second_write_keeps_the_first_backup_and_a_symlink_stays_one(tmp_path: Path) -> None:
+    """The first backup holds the user's original and is never overwritten; a config that
+    is a symlink (dotfiles) is written through, and stays a symlink."""
+    dotfiles = tmp_path / "dotfiles" / "cursor.json"
+    dotfiles.parent.mkdir()
+    original = {"mcpServers": {"mine": {"command": "mine", "args": []}}}
+    dotfiles.write_text(json.dumps(original))
+    link = tmp_path / ".cursor" / "mcp.json"
+    link.parent.mkdir()
+    link.symlink_to(dotfiles)
+    first = connect(tmp_path, "--client", "cursor", "--arn", ARN, "--write")
+    assert first.returncode == 0, first.stderr
+    assert link.is_symlink() and link.resolve() == dotfiles.resolve()
+    assert "agentcore-my_server" in json.loads(dotfiles.read_text())["mcpServers"]
+    backup = link.with_name("mcp.json.bak")
+    assert json.loads(backup.read_text()) == original
+    other = ARN.replace("my_server", "other_srv")
+    second = connect(tmp_path, "--client", "cursor", "--arn", other, "--write", "--json")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(backup.read_text()) == original  # the original backup is kept
+    numbered = link.with_name("mcp.json.bak.1")
+    assert json.loads(second.stdout)["backup"] == str(numbered)
+    assert "agentcore-my_server" in json.loads(numbered.read_text())["mcpServers"]
+    assert link.is_symlink()
+    written = json.loads(dotfiles.read_text())["mcpServers"]
+    assert set(written) == {"mine", "agentcore-my_server", "agentcore-other_srv"}
+    # Writing the same entry again changes nothing and adds no third backup.
+    again = connect(tmp_path, "--client", "cursor", "--arn", other, "--write")
+    assert again.returncode == 0, again.stderr
+    assert not link.with_name("mcp.json.bak.2").exists()
+
+
+def test_name_is_the_deployment_and_entry_name_names_the_entry(tmp_path: Path) -> None:
+    """`--name` picks a deployment (as on every command); with --arn it has nothing to
+    pick, and the note says the entry's name is now --entry-name."""
+    out = connect(tmp_path, "--client", "cursor", "--arn", ARN, "--name", "mine", "--json")
+    assert out.returncode == 0, out.stderr
+    assert "--entry-name" in out.stderr
+    assert list(json.loads(out.stdout)["config"]["mcpServers"]) == ["agentcore-my_server"]
+    named = connect(tmp_path, "--client", "cursor", "--arn", ARN, "--entry-name", "mine", "--json")
+    assert list(json.loads(named.stdout)["config"]["mcpServers"]) == ["mine"]

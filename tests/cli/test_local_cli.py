@@ -68,3 +68,15 @@ def test_help_has_examples(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 0 and "Examples" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["stop", "status"])
+def test_stop_and_status_help_have_examples(command: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp", "local", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and "Examples" in out.stdout
+    assert f"agentcore-mcp local {command}" in out.stdout

@@ -63,6 +63,11 @@ def test_tool_error_exits_1(mcp_url: str) -> None:
     out = cli("tools", "call", "fail", "-a", "message=nope", "--url", mcp_url, "--json")
     assert out.returncode == 1
     assert json.loads(out.stdout)["isError"] is True
+    # The tool's own message, on stderr, in --json mode too.
+    assert "error: the tool 'fail' failed:" in out.stderr and "nope" in out.stderr
+    human = cli("tools", "call", "fail", "-a", "message=[bold]text[/bold]", "--url", mcp_url)
+    assert human.returncode == 1
+    assert "[bold]text[/bold]" in human.stderr  # text, never read as Rich markup
 
 
 def test_progress_printed_on_stderr(mcp_url: str) -> None:
@@ -186,3 +191,66 @@ def test_lean_server_entry_serves_and_rejects_bad_server_spec(tmp_path: object) 
         assert srv.proc.wait(timeout=10) == 0
         time.sleep(0.1)
     assert "listening on" in srv.log()
+
+
+# A stateful MCP server (gives an Mcp-Session-Id, as a proxy or a stateful SDK server
+# does): it appends "DELETE <session id>" to the file $MARK when a client ends its session.
+STATEFUL_MAIN = """
+import json, os, pathlib, uvicorn
+
+SESSION = "stateful-session-0123456789abcdef0123456789"
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    headers = dict(scope["headers"])
+    if scope["method"] == "DELETE":
+        with pathlib.Path(os.environ["MARK"]).open("a") as mark:
+            mark.write("DELETE " + headers.get(b"mcp-session-id", b"").decode() + "\\n")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    request = json.loads(body)
+    if "id" not in request:
+        await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    result = {"tools": [{"name": "stateful_echo", "inputSchema": {"type": "object"}}]}
+    if request["method"] == "initialize":
+        result = {"protocolVersion": request["params"]["protocolVersion"], "capabilities":
+                  {"tools": {}}, "serverInfo": {"name": "stateful", "version": "1"}}
+    out = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"application/json"), (b"mcp-session-id", SESSION.encode())]})
+    await send({"type": "http.response.body", "body": out})
+
+uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning")
+"""
+
+
+def test_one_shot_call_ends_its_mcp_session_with_delete(tmp_path: object) -> None:
+    """Against a plain MCP URL whose server keeps sessions, `tools list` ends its session
+    (MCP DELETE with the Mcp-Session-Id) instead of leaving it to the server's timeout."""
+    from pathlib import Path
+
+    from tests.support.procs import run_process, wait_for_file
+
+    tmp = Path(str(tmp_path))
+    script = tmp / "stateful.py"
+    script.write_text(STATEFUL_MAIN)
+    mark = tmp / "deleted.txt"
+    port = free_port()
+    env = {"PORT": str(port), "MARK": str(mark)}
+    with run_process([sys.executable, str(script)], port=port, tmp_path=tmp, env=env) as srv:
+        out = cli("tools", "list", "--url", f"{srv.base_url}/mcp", "--protocol", "handshake")
+        assert out.returncode == 0, out.stderr
+        assert "stateful_echo" in out.stdout
+        assert wait_for_file(mark, timeout=10) == (
+            "DELETE stateful-session-0123456789abcdef0123456789\n"
+        )

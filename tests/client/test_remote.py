@@ -54,11 +54,13 @@ async def test_sigv4_one_call_both_eras_keeps_affinity(
         for i in range(3):
             result = await client.call_tool("echo", {"text": f"sigv4 {i}"})
             assert result.content[0].text == f"sigv4 {i}"  # type: ignore[union-attr]
-    after = deployed.local.status()["sessions"]
+        during = deployed.local.status()["sessions"]
     # One connection, one runtime session: every request reached the same microVM.
-    new = [s for s in after if s["id"] not in before]
-    assert len(new) == 1, after
+    new = [s for s in during if s["id"] not in before]
+    assert len(new) == 1, during
     assert new[0]["id"].startswith("agentcore-mcp-")
+    # ... and the session ended with the connection (StopRuntimeSession).
+    assert new[0]["id"] not in {s["id"] for s in deployed.local.status()["sessions"]}
 
 
 @pytest.mark.parametrize("era", ["handshake", "2026-07-28"])

@@ -20,8 +20,8 @@ async def test_written_cursor_entry_connects_with_both_methods(
 ) -> None:
     env = deployed.env(HOME=str(tmp_path))
     for args in (
-        ("--arn", deployed.sigv4_arn, "--name", "sig"),
-        (*oauth_args(deployed), "--name", "oa"),
+        ("--arn", deployed.sigv4_arn, "--entry-name", "sig"),
+        (*oauth_args(deployed), "--entry-name", "oa"),
     ):
         out = subprocess.run(
             [sys.executable, "-m", "agentcore_mcp", "connect", "--client", "cursor", "--write",

@@ -17,7 +17,9 @@ EPILOG = (
     "**Examples:**\n\n"
     "- `agentcore-mcp connect --client inspector` (prints the command line)\n"
     "- `agentcore-mcp connect --client claude-desktop --write`\n"
-    "- `agentcore-mcp connect --client cursor --oauth --write`\n\n"
+    "- `agentcore-mcp connect --client cursor --oauth --write`\n"
+    "- `agentcore-mcp connect --client cursor --name my_server --write` (one of several "
+    "deployments in the state file)\n\n"
     "Clients: inspector, claude-desktop, claude-code, cursor, vscode, kiro. "
     "No secret is written: the proxy gets credentials at run time."
 )
@@ -32,7 +34,10 @@ def _plain(text: str) -> None:
 def connect(
     client: str = typer.Option(..., "--client", "-c", help="Which MCP client."),
     write: bool = typer.Option(False, "--write", help="Merge the entry into its config file."),
-    name: str | None = typer.Option(None, "--name", help="Server name in the config."),
+    name: str | None = tgt.NAME,
+    entry_name: str | None = typer.Option(
+        None, "--entry-name", help="Server name in the config [agentcore-<runtime name>]."
+    ),
     url: str | None = typer.Option(None, "--url", help="Runtime invocation URL."),
     arn: str | None = tgt.ARN,
     runtime_id: str | None = tgt.RUNTIME_ID,
@@ -49,21 +54,32 @@ def connect(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Print (or --write) the client config entry that runs `agentcore-mcp proxy --stdio`."""
-    from agentcore_mcp.client import RuntimeTargetError
+    from rich.markup import escape
+
+    from agentcore_mcp.client import RuntimeTargetError, RuntimeTargetUsageError
     from agentcore_mcp.connect import CLIENTS, ConnectError, client_config, write_config
 
     if client not in CLIENTS:
         raise typer.BadParameter(f"choose one of {', '.join(CLIENTS)}", param_hint="--client")
     flags = tgt.TargetFlags.from_params(locals())
+    if name and (url or arn or runtime_id or ssm_parameter):
+        # --name named the config entry before it picked a deployment: say where that went.
+        stderr.print(
+            "note: --name picks a deployment in the state file; --arn/--url/--ssm-parameter "
+            "name the runtime here, so it is not used. Name the config entry with --entry-name",
+            markup=False,
+            highlight=False,
+        )
     try:
         target = tgt.resolve_target(flags)
-        config = client_config(client, target, name=name, profile=profile)
+        config = client_config(client, target, name=entry_name, profile=profile)
         result = write_config(config) if write and config.path is not None else None
     except RuntimeTargetError as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        usage = isinstance(exc, RuntimeTargetUsageError)
+        raise typer.Exit(ExitCode.USAGE if usage else ExitCode.CONFIG_ERROR) from None
     except (ConnectError, OSError) as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(ExitCode.CONFIG_ERROR) from None
     if json_output:
         doc = config.to_json()

@@ -24,6 +24,11 @@ from agentcore_mcp.deploy.config import DEFAULT_NAME
 NAME = typer.Option(
     None, "--name", help="Runtime name (letters, digits, _) [agentcore_mcp_server]."
 )
+PICK_NAME = typer.Option(
+    None,
+    "--name",
+    help="The deployment, by name [the state file's only one; needed when it holds several].",
+)
 TARGET = typer.Option(None, "--target", help="local (default: the local AgentCore) or aws.")
 REGION = typer.Option(None, "--region", help="AWS region [profile's / AWS_REGION].")
 PROFILE = typer.Option(None, "--profile", help="AWS profile (--target aws only).")
@@ -77,8 +82,10 @@ def _exit_code(exc: BaseException) -> int:
         UnreachableError,
     )
     from agentcore_mcp.deploy.ownership import NotOursError
-    from agentcore_mcp.deploy.state import StateError
+    from agentcore_mcp.deploy.state import AmbiguousDeploymentError, StateError
 
+    if isinstance(exc, AmbiguousDeploymentError):
+        return ExitCode.USAGE
     if isinstance(exc, NotOursError):  # the user decides: --adopt or another --name
         return ExitCode.CONFIG_ERROR
     if isinstance(exc, PermissionDeniedError):
@@ -114,6 +121,27 @@ def _errors() -> Iterator[None]:
             f"[red]error:[/] {escape(str(exc))}", highlight=False, emoji=False, soft_wrap=True
         )
         raise typer.Exit(_exit_code(exc)) from None
+
+
+def _pick(state: Path | None, *, strict: bool = True, **flags: Any) -> dict[str, Any]:
+    """`flags` (name, target, region) completed from the one deployment they pick in the
+    state file (`select_record`): no --name and one deployment is that one; several is
+    an error listing them (exit 2). Settings in pyproject.toml count as flags. With
+    `strict` False a name the state does not hold is passed on as given (destroy cleans
+    up by name)."""
+    from agentcore_mcp.deploy.config import pyproject_settings
+    from agentcore_mcp.deploy.errors import DeployError
+    from agentcore_mcp.deploy.state import NoDeploymentError, load_state, select_record
+
+    settings = pyproject_settings(Path.cwd())
+    wanted = {k: flags.get(k) or settings.get(k) for k in ("name", "target", "region")}
+    try:
+        record = select_record(load_state(state), **wanted)
+    except NoDeploymentError as exc:
+        if not strict:
+            return flags
+        raise DeployError(str(exc)) from None
+    return {**flags, "name": record.name, "target": record.target, "region": record.region}
 
 
 def _renderer(quiet: bool) -> Callable[[Any], None]:
@@ -302,7 +330,7 @@ def status(
     live: bool = typer.Option(
         False, "--live", help="Ask the services (the seed's --check-status)."
     ),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -314,9 +342,8 @@ def status(
     from agentcore_mcp.deploy.ops import live_status, recorded
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         record = recorded(config, state)
         doc: dict[str, Any] = {"deployment": record.to_json()}
         if live:
@@ -346,13 +373,15 @@ def status(
             stdout.print(f"  {label:10} {value}", markup=False, highlight=False, soft_wrap=True)
     if live:
         info = doc["live"]
-        rt = info.get("runtime") or {}
-        stdout.print(
-            f"  live       {rt.get('status', 'MISSING')} version {rt.get('version')}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+        rt = info.get("runtime")
+        live_line = (
+            f"{rt.get('status')} version {rt.get('version')}"
+            if rt
+            else "MISSING: the runtime is gone (`agentcore-mcp deploy` recreates it)"
+            if record.runtime
+            else "no runtime recorded yet (`agentcore-mcp deploy` creates it)"
         )
+        stdout.print(f"  live       {live_line}", markup=False, highlight=False, soft_wrap=True)
         for res, present in info["resources"].items():
             mark = "[green]present[/]" if present else "[red]missing[/] (deploy recreates it)"
             stdout.print(f"  {res:10} {mark}", highlight=False, soft_wrap=True)
@@ -361,7 +390,7 @@ def status(
 def destroy(
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -378,9 +407,8 @@ def destroy(
     from agentcore_mcp.deploy.ops import find_destroy_target
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, strict=False, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         sink = debug_sink if debug else None
         found = find_destroy_target(config, state, by_name=name is not None, debug=sink)
         if found.found_by == "nothing":
@@ -427,7 +455,7 @@ def destroy(
 
 def update_token(
     print_token: bool = typer.Option(False, "--print", help="Write the token to stdout."),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -439,9 +467,8 @@ def update_token(
     from agentcore_mcp.deploy.ops import update_token as get_token
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         token, expires_in = get_token(config, state)
     if print_token:
         sys.stdout.write(token + "\n")
@@ -462,11 +489,35 @@ role_app = typer.Typer(
     help="The deploying identity's role (the seed's role options).", no_args_is_help=True
 )
 ROLE_NAME = typer.Option(None, "--role-name", help="Role [the role you are signed in with].")
+ROLE_DEPLOYMENT = typer.Option(
+    None, "--name", help="Use the target and region of this deployment in the state file."
+)
+
+
+def _role_config(
+    name: str | None,
+    state: Path | None,
+    target: str | None,
+    region: str | None,
+    profile: str | None,
+    local_home: Path | None,
+) -> Any:
+    """The role commands act on an identity, not a deployment: --name only lends them the
+    target and region of a recorded deployment."""
+    flags: dict[str, Any] = {"target": target, "region": region}
+    if name is not None:
+        picked = _pick(state, name=name, target=target, region=region)
+        flags = {"target": picked["target"], "region": picked["region"]}
+    return _config(**flags, profile=profile, local_home=local_home)
+
+
 POLICY_NAME = typer.Option(None, "--policy-name", help="Inline policy [AgentCoreMcpDeployer].")
 
 
 @role_app.command("show", epilog="**Example:** `agentcore-mcp role show --target aws`")
 def role_show(
+    name: str | None = ROLE_DEPLOYMENT,
+    state: Path | None = STATE,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -477,7 +528,7 @@ def role_show(
     from agentcore_mcp.deploy.ops import role_show as show
 
     with _errors():
-        doc = show(_config(target=target, region=region, profile=profile, local_home=local_home))
+        doc = show(_role_config(name, state, target, region, profile, local_home))
     if json_output:
         print_json(doc)
         return
@@ -498,6 +549,8 @@ def role_show(
 def role_get_policy(
     role_name: str | None = ROLE_NAME,
     policy_name: str | None = POLICY_NAME,
+    name: str | None = ROLE_DEPLOYMENT,
+    state: Path | None = STATE,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -509,7 +562,7 @@ def role_get_policy(
 
     with _errors():
         doc = get(
-            _config(target=target, region=region, profile=profile, local_home=local_home),
+            _role_config(name, state, target, region, profile, local_home),
             role_name,
             policy_name,
         )
@@ -522,6 +575,8 @@ def role_get_policy(
 def role_put_policy(
     role_name: str | None = ROLE_NAME,
     policy_name: str | None = POLICY_NAME,
+    name: str | None = ROLE_DEPLOYMENT,
+    state: Path | None = STATE,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -533,7 +588,7 @@ def role_put_policy(
 
     with _errors():
         doc = put(
-            _config(target=target, region=region, profile=profile, local_home=local_home),
+            _role_config(name, state, target, region, profile, local_home),
             role_name,
             policy_name,
         )
@@ -546,7 +601,7 @@ def role_put_policy(
 def logs(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     since: str | None = typer.Option(None, "--since", help="Only lines newer than e.g. 10m, 2h."),
-    name: str | None = NAME,
+    name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
     profile: str | None = PROFILE,
@@ -557,9 +612,8 @@ def logs(
     from agentcore_mcp.deploy.ops import log_lines, parse_since
 
     with _errors():
-        config = _config(
-            name=name, target=target, region=region, profile=profile, local_home=local_home
-        )
+        picked = _pick(state, name=name, target=target, region=region)
+        config = _config(**picked, profile=profile, local_home=local_home)
         try:
             for line in log_lines(config, state, since=parse_since(since), follow=follow):
                 print(line.message, flush=True)
@@ -568,7 +622,10 @@ def logs(
 
 
 LOGS_EPILOG = "**Examples:** `agentcore-mcp logs --since 10m`, `agentcore-mcp logs -f --target aws`"
-STATUS_EPILOG = "**Examples:** `agentcore-mcp status`, `agentcore-mcp status --live --json`"
+STATUS_EPILOG = (
+    "**Examples:** `agentcore-mcp status`, `agentcore-mcp status --live --json`, "
+    "`agentcore-mcp status --name my_server` (the state file holds several)"
+)
 DESTROY_EPILOG = (
     "**Examples:** `agentcore-mcp destroy --dry-run`, `agentcore-mcp destroy --yes`, "
     "`agentcore-mcp destroy --name my_server` (no state file here: confirms the ARNs it found)"

@@ -207,6 +207,9 @@ def env(
     values = {
         "AWS_ENDPOINT_URL": creds.url,
         "AWS_REGION": creds.region,
+        # boto3 and the AWS CLI read AWS_DEFAULT_REGION (AWS_REGION only in newer releases):
+        # without it a shell with another default region signs for the wrong one.
+        "AWS_DEFAULT_REGION": creds.region,
         "AWS_ACCESS_KEY_ID": creds.access_key_id,
         "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
     }
@@ -218,7 +221,11 @@ def env(
     print("unset AWS_SESSION_TOKEN AWS_PROFILE")
 
 
-@app.command("stop")
+@app.command(
+    "stop",
+    epilog="**Examples:** `agentcore-mcp local stop`, "
+    "`agentcore-mcp local stop --home /tmp/agentcore-home` (one started with that --home)",
+)
 def stop(home: Path | None = typer.Option(None, help="The --home it was started with.")) -> None:
     """Stop the background local AgentCore."""
     from agentcore_mcp.local.process import stop_background
@@ -230,7 +237,12 @@ def stop(home: Path | None = typer.Option(None, help="The --home it was started 
     stdout.print(f"stopped (pid {pid})")
 
 
-@app.command("status")
+@app.command(
+    "status",
+    epilog="**Examples:** `agentcore-mcp local status`, "
+    "`agentcore-mcp local status --json | jq '.sessions | length'` (live sessions), "
+    "`agentcore-mcp local status --url http://127.0.0.1:8700`",
+)
 def status(
     home: Path | None = typer.Option(None, help="The --home it was started with."),
     url: str | None = typer.Option(None, help="Ask this URL instead of the pid file's."),

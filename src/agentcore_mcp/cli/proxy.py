@@ -43,6 +43,7 @@ def proxy(
     port: int | None = typer.Option(
         None, "--port", help="Serve Streamable HTTP on 127.0.0.1:PORT/mcp instead."
     ),
+    name: str | None = tgt.NAME,
     url: str | None = typer.Option(None, "--url", help="Runtime invocation URL."),
     arn: str | None = tgt.ARN,
     runtime_id: str | None = tgt.RUNTIME_ID,
@@ -83,7 +84,7 @@ def proxy(
         _run(run_proxy(target, port=port, session=session, bearer_token=tgt.bearer_from_env()))
     except RuntimeTargetError as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+        raise typer.Exit(tgt.exit_code(exc)) from None
     except RuntimeAuthError as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(ExitCode.AUTH_ERROR) from None

@@ -1,8 +1,11 @@
 """Find the deployed runtime for `tools --remote`, `test-auth`, `proxy` and `connect`.
 
-Order: flags (`--url`, `--arn`, `--runtime-id` + `--account`) -> the deployer's state
-file (`--state`, when `agentcore_mcp.deploy.state` exists) -> the SSM parameter. The auth
-method comes from the state when known; `--oauth` / `--sigv4` override it.
+Order: explicit flags (`--url`, `--arn`, `--runtime-id` + `--account`, `--ssm-parameter`)
+always win -> the deployment `--name` picks in the deployer's state file (`--state`,
+default ./deployment_config.json; several deployments and no `--name` is an error that
+lists them) -> the SSM parameter the deployer published for `--name`. The auth method
+comes from the picked deployment (an OAuth deployment is reached with OAuth);
+`--oauth` / `--sigv4` override it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from agentcore_mcp.client.runtime import (
     AuthMethod,
     RuntimeTarget,
     RuntimeTargetError,
+    RuntimeTargetUsageError,
     deployment_parameter,
     runtime_arn,
     target_from_arn,
@@ -30,6 +34,12 @@ from agentcore_mcp.client.runtime import (
 DEFAULT_SSM_PARAMETER = deployment_parameter("agentcore_mcp_server")
 BEARER_ENV = "AGENTCORE_BEARER_TOKEN"
 
+NAME = typer.Option(
+    None,
+    "--name",
+    help="The deployment to use, by the name it was deployed with (needed when the state "
+    "file holds several).",
+)
 ARN = typer.Option(None, "--arn", help="Runtime ARN (instead of the state file / SSM).")
 RUNTIME_ID = typer.Option(None, "--runtime-id", help="Runtime id; needs --account.")
 ACCOUNT = typer.Option(None, "--account", help="AWS account id, with --runtime-id.")
@@ -40,7 +50,8 @@ SSM = typer.Option(
     None,
     "--ssm-parameter",
     help="SSM parameter the deployer published (/agentcore-mcp/NAME/deployment, or one "
-    f"holding the ARN alone) [{DEFAULT_SSM_PARAMETER}].",
+    "holding the ARN alone); wins over the state file "
+    f"[/agentcore-mcp/NAME/deployment, {DEFAULT_SSM_PARAMETER}].",
 )
 OAUTH = typer.Option(False, "--oauth", help="Use a Cognito bearer token (JWT runtimes).")
 SIGV4 = typer.Option(False, "--sigv4", help="Sign with SigV4 (IAM runtimes; the default).")
@@ -55,6 +66,7 @@ PROFILE = typer.Option(None, "--profile", help="AWS profile (default credential 
 
 @dataclass(frozen=True, slots=True)
 class TargetFlags:
+    name: str | None = None
     url: str | None = None
     arn: str | None = None
     runtime_id: str | None = None
@@ -83,8 +95,9 @@ class TargetFlags:
         return "oauth" if self.oauth else "sigv4" if self.sigv4 else None
 
 
-def _state_target(path: Path | None) -> RuntimeTarget | None:
-    """The deployer's state, through its module when it exists (it is built alongside)."""
+def _state_target(path: Path | None, name: str | None) -> RuntimeTarget | None:
+    """The deployment `name` picks in the deployer's state, through its module when it
+    exists (it is built alongside); None when there is no state file."""
     try:
         state_mod: Any = importlib.import_module("agentcore_mcp.deploy.state")
     except ImportError:
@@ -93,24 +106,24 @@ def _state_target(path: Path | None) -> RuntimeTarget | None:
                 "--state needs the deployer (agentcore_mcp.deploy), which is not installed"
             ) from None
         return None
-    loader = getattr(state_mod, "runtime_target", None)
-    if loader is None:
-        return None
-    state_error: type[Exception] = getattr(state_mod, "StateError", RuntimeTargetError)
+    found = None
     try:
-        found = loader(path) if path is not None else loader()
-    except state_error as exc:
+        found = state_mod.runtime_target(path, name=name)
+    except state_mod.AmbiguousDeploymentError as exc:
+        raise RuntimeTargetUsageError(str(exc)) from None
+    except state_mod.StateError as exc:
         raise RuntimeTargetError(str(exc)) from None
     if found is None and path is not None:
         raise RuntimeTargetError(
-            f"{path} records no deployed runtime: deploy first (`agentcore-mcp deploy`), "
-            "or pass --arn / --url"
+            f"{path} does not exist: deploy first (`agentcore-mcp deploy`), pass the "
+            "--state the deployer wrote, or pass --arn / --url"
         )
     return found if isinstance(found, RuntimeTarget) else None
 
 
 def resolve_target(flags: TargetFlags) -> RuntimeTarget:
-    """The runtime to talk to, or RuntimeTargetError saying what to pass."""
+    """The runtime to talk to, or RuntimeTargetError saying what to pass
+    (RuntimeTargetUsageError when the state file holds several and none was named)."""
     auth = flags.auth_override
     extra: dict[str, Any] = {}
     if flags.client_id:
@@ -131,20 +144,28 @@ def resolve_target(flags: TargetFlags) -> RuntimeTarget:
             qualifier=flags.qualifier,
             **extra,
         )
+    elif flags.ssm_parameter:
+        target = _ssm_target(flags, flags.ssm_parameter, extra)
     else:
-        target = _state_target(flags.state)
+        target = _state_target(flags.state, flags.name)
         if target is not None and extra:
             target = replace(target, **extra)
         if target is None:
-            from agentcore_mcp.client.request_auth import boto_session
-
-            session = boto_session(flags.region, flags.profile)
-            if not session.region_name:
-                raise RuntimeTargetError(
-                    "no deployment found and no region: pass --arn, or --region for the SSM lookup"
-                )
-            target = target_from_ssm(flags.ssm_parameter or DEFAULT_SSM_PARAMETER, session, **extra)
+            parameter = deployment_parameter(flags.name) if flags.name else DEFAULT_SSM_PARAMETER
+            target = _ssm_target(flags, parameter, extra)
     return with_local_endpoint(target.with_auth(auth))
+
+
+def _ssm_target(flags: TargetFlags, parameter: str, extra: dict[str, Any]) -> RuntimeTarget:
+    from agentcore_mcp.client.request_auth import boto_session
+
+    session = boto_session(flags.region, flags.profile)
+    if not session.region_name:
+        raise RuntimeTargetError(
+            "no deployment found (no state file here) and no region for the SSM lookup: "
+            "pass --region, --state, or --arn"
+        )
+    return target_from_ssm(parameter, session, **extra)
 
 
 def aws_session(target: RuntimeTarget, profile: str | None) -> Any:
@@ -201,3 +222,10 @@ def bearer_from_env() -> str | None:
     """A bearer token from AGENTCORE_BEARER_TOKEN (never from argv, which others can read)."""
     value = os.environ.get(BEARER_ENV, "").strip()
     return value or None
+
+
+def exit_code(exc: RuntimeTargetError) -> int:
+    """2 when the user must name one deployment of several, else 6 (configuration)."""
+    from agentcore_mcp.cli.exit_codes import ExitCode
+
+    return ExitCode.USAGE if isinstance(exc, RuntimeTargetUsageError) else ExitCode.CONFIG_ERROR

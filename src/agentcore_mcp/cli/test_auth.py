@@ -14,6 +14,7 @@ from agentcore_mcp.cli.output import print_json, stderr, stdout
 EPILOG = (
     "**Examples:**\n\n"
     "- `agentcore-mcp test-auth` (the deployed runtime)\n"
+    "- `agentcore-mcp test-auth --name my_server` (one of several in the state file)\n"
     "- `agentcore-mcp test-auth --arn arn:aws:bedrock-agentcore:us-east-1:123456789012:"
     "runtime/my_server-AbCdEf1234 --json`\n\n"
     "Exit code 0 when a method was accepted, 5 when both were refused."
@@ -21,6 +22,7 @@ EPILOG = (
 
 
 def test_auth(
+    name: str | None = tgt.NAME,
     url: str | None = typer.Option(None, "--url", help="Runtime invocation URL."),
     arn: str | None = tgt.ARN,
     runtime_id: str | None = tgt.RUNTIME_ID,
@@ -35,7 +37,9 @@ def test_auth(
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Try SigV4 and OAuth against the runtime; print which was accepted and why not the other."""
-    from agentcore_mcp.client import RuntimeTargetError
+    from rich.markup import escape
+
+    from agentcore_mcp.client import RuntimeTargetError, RuntimeTargetUsageError
     from agentcore_mcp.client import test_auth as run_test_auth
 
     flags = tgt.TargetFlags.from_params(locals())
@@ -44,8 +48,9 @@ def test_auth(
         session = tgt.aws_session(target, profile)
         probes = asyncio.run(run_test_auth(target, session, bearer_token=tgt.bearer_from_env()))
     except RuntimeTargetError as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        usage = isinstance(exc, RuntimeTargetUsageError)
+        raise typer.Exit(ExitCode.USAGE if usage else ExitCode.CONFIG_ERROR) from None
     if json_output:
         print_json({"target": target.to_json(), "methods": [p.to_json() for p in probes]})
     else:
@@ -57,7 +62,7 @@ def test_auth(
                 p.method,
                 "[green]accepted[/]" if p.accepted else "[red]refused[/]",
                 str(p.status or "-"),
-                p.reason,
+                escape(p.reason),
             )
         stdout.print(table)
     if not any(p.accepted for p in probes):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,17 @@ PROTOCOL_HELP = (
 PROTOCOLS = ("auto", "handshake", "2026-07-28")
 
 
+@dataclass(frozen=True, slots=True)
+class _Remote:
+    """A deployed runtime to open with `open_runtime` (which ends its session on exit)."""
+
+    target: Any
+    auth: Any
+    protocol: str
+    headers: dict[str, str]
+    debug: bool
+
+
 def _options(
     url: str | None,
     protocol: str,
@@ -31,8 +45,7 @@ def _options(
     headers: list[str],
     remote: tgt.TargetFlags | None = None,
 ) -> Any:
-    from dataclasses import replace
-
+    """ConnectOptions for a plain MCP URL, or a `_Remote` for the deployed runtime."""
     from agentcore_mcp.client import ConnectOptions
 
     protocol = _protocol(protocol)
@@ -43,20 +56,14 @@ def _options(
             raise typer.BadParameter(f"expected 'Name: value', got {item!r}", param_hint="--header")
         parsed[name.strip()] = value.strip()
     if remote is not None:
-        from agentcore_mcp.client import runtime_auth, runtime_options
+        from agentcore_mcp.client import runtime_auth
 
         target = tgt.resolve_target(remote)
         if debug:
             debug_sink(f"* runtime {target.arn or target.url} ({target.auth})")
         session = tgt.aws_session(target, remote.profile)
         auth = runtime_auth(target, session, bearer_token=tgt.bearer_from_env())
-        options = runtime_options(
-            target,
-            auth=auth,
-            protocol=protocol,  # type: ignore[arg-type]
-            debug=debug_sink if debug else None,
-        )
-        return replace(options, headers={**options.headers, **parsed})
+        return _Remote(target, auth, protocol, parsed, debug)
     if not url:
         raise typer.BadParameter("pass --url URL, or --remote for the deployed runtime")
     return ConnectOptions(
@@ -65,6 +72,41 @@ def _options(
         protocol=protocol,  # type: ignore[arg-type]
         debug=debug_sink if debug else None,
     )
+
+
+def _open(options: Any) -> AbstractAsyncContextManager[Any]:
+    """An entered MCP client: a runtime's ends its runtime session when done."""
+    from agentcore_mcp.client import open_client, open_runtime
+
+    if isinstance(options, _Remote):
+        return open_runtime(
+            options.target,
+            auth=options.auth,
+            protocol=options.protocol,  # type: ignore[arg-type]
+            debug=debug_sink if options.debug else None,
+            headers=options.headers,
+        )
+    return open_client(options)
+
+
+async def _list(options: Any) -> list[Any]:
+    async with _open(options) as client:
+        return list((await client.list_tools()).tools)
+
+
+async def _call(
+    options: Any,
+    name: str,
+    arguments: dict[str, Any],
+    on_progress: Callable[[float, float | None, str | None], Awaitable[None]],
+) -> Any:
+    from mcp_types import CallToolResult
+
+    async with _open(options) as client:
+        result = await client.call_tool(name, arguments, progress_callback=on_progress)
+    if not isinstance(result, CallToolResult):
+        raise TypeError(f"unexpected result type {type(result).__name__}")
+    return result
 
 
 def _protocol(given: str) -> str:
@@ -81,46 +123,62 @@ def _protocol(given: str) -> str:
     return given
 
 
+def _error(message: str) -> None:
+    """`error: MESSAGE` on stderr; the message is text, never Rich markup."""
+    from rich.markup import escape
+
+    stderr.print(f"[red]error:[/] {escape(message)}", highlight=False)
+
+
 def _fail(exc: BaseException) -> ExitCode:
     """Map a client failure to a message on stderr and an exit code."""
     import httpx2
     from mcp.shared.exceptions import MCPError
 
-    from agentcore_mcp.client import RuntimeAuthError, RuntimeTargetError, TokenSourceError
+    from agentcore_mcp.client import (
+        RuntimeAuthError,
+        RuntimeTargetError,
+        RuntimeTargetUsageError,
+        TokenSourceError,
+    )
+    from agentcore_mcp.client.session import first_leaf
 
-    leaf: BaseException = exc
-    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
-        leaf = leaf.exceptions[0]
+    leaf = first_leaf(exc)
+    if isinstance(leaf, RuntimeTargetUsageError):
+        _error(str(leaf))
+        return ExitCode.USAGE
     if isinstance(leaf, RuntimeTargetError):
-        stderr.print(f"[red]error:[/] {leaf}", markup=True, highlight=False)
+        _error(str(leaf))
         return ExitCode.CONFIG_ERROR
     if isinstance(leaf, (RuntimeAuthError, TokenSourceError)):
-        stderr.print(f"[red]error:[/] {leaf}", highlight=False)
+        _error(str(leaf))
         return ExitCode.AUTH_ERROR
     if isinstance(leaf, MCPError):
         if leaf.error.code in (-32001, -32002):  # the data plane's 401 / 403
-            stderr.print(f"[red]error:[/] {leaf.error.message}", markup=False, highlight=False)
+            _error(f"JSON-RPC error {leaf.error.code}: {leaf.error.message}")
             return ExitCode.AUTH_ERROR
-        stderr.print(
-            f"[red]error:[/] server answered JSON-RPC error {leaf.error.code}: {leaf.error.message}"
-        )
+        _error(f"server answered JSON-RPC error {leaf.error.code}: {leaf.error.message}")
         return ExitCode.PROTOCOL_ERROR
     if isinstance(leaf, httpx2.HTTPStatusError):
         status = leaf.response.status_code
-        stderr.print(f"[red]error:[/] HTTP {status} from {leaf.request.url}")
+        _error(f"HTTP {status} from {leaf.request.url}")
         return ExitCode.AUTH_ERROR if status in (401, 403) else ExitCode.PROTOCOL_ERROR
     if isinstance(
         leaf, (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError, OSError)
     ):
-        stderr.print(f"[red]error:[/] cannot reach the server: {leaf}")
+        _error(f"cannot reach the server: {leaf}")
         return ExitCode.CONNECTION_ERROR
-    stderr.print(f"[red]error:[/] {type(leaf).__name__}: {leaf}")
+    _error(f"{type(leaf).__name__}: {leaf}")
     return ExitCode.PROTOCOL_ERROR
 
 
+_REMOTE_FLAGS = ("remote", "oauth", "sigv4", "arn", "runtime_id", "name", "ssm_parameter", "state")
+
+
 def _remote_flags(params: dict[str, Any]) -> tgt.TargetFlags | None:
-    """The runtime flags when the command targets a deployed runtime, else None (--url)."""
-    remote = any(params[k] for k in ("remote", "oauth", "sigv4", "arn", "runtime_id"))
+    """The runtime flags when the command targets a deployed runtime (--remote, or a flag
+    that names one: --name, --arn, --ssm-parameter, ...), else None (--url)."""
+    remote = any(params[k] for k in _REMOTE_FLAGS)
     return tgt.TargetFlags.from_params(params) if remote else None
 
 
@@ -129,6 +187,7 @@ def _remote_flags(params: dict[str, Any]) -> tgt.TargetFlags | None:
     epilog="**Examples:**\n\n"
     "- `agentcore-mcp tools list --url http://localhost:8000/mcp --json`\n"
     "- `agentcore-mcp tools list --remote` (the deployed runtime, SigV4)\n"
+    "- `agentcore-mcp tools list --name my_server` (one of several in the state file)\n"
     "- `agentcore-mcp tools list --remote --oauth --debug`\n"
     "- `agentcore-mcp tools list --arn arn:aws:bedrock-agentcore:us-east-1:123456789012:"
     "runtime/my_server-AbCdEf1234`",
@@ -142,6 +201,7 @@ def list_command(
     protocol: str = typer.Option("auto", help=PROTOCOL_HELP),
     header: list[str] = typer.Option([], "--header", "-H", help="Extra header 'Name: value'."),
     remote: bool = REMOTE,
+    name: str | None = tgt.NAME,
     oauth: bool = tgt.OAUTH,
     sigv4: bool = tgt.SIGV4,
     arn: str | None = tgt.ARN,
@@ -156,15 +216,9 @@ def list_command(
     profile: str | None = tgt.PROFILE,
 ) -> None:
     """List the server's tools."""
-    from agentcore_mcp.client import list_tools
-
     try:
-        flags = (
-            tgt.TargetFlags.from_params(locals())
-            if remote or oauth or sigv4 or arn or runtime_id
-            else None
-        )
-        tools = asyncio.run(list_tools(_options(url, protocol, debug, header, flags)))
+        flags = _remote_flags(locals())
+        tools = asyncio.run(_list(_options(url, protocol, debug, header, flags)))
     except Exception as exc:
         raise typer.Exit(_fail(exc)) from None
     if json_output:
@@ -187,7 +241,7 @@ def list_command(
     "- `agentcore-mcp tools call echo -a text=hi --remote --oauth`",
 )
 def call_command(
-    name: str = typer.Argument(..., help="Tool name."),
+    tool: str = typer.Argument(..., metavar="NAME", help="Tool name."),
     url: str | None = typer.Option(None, help=URL_HELP),
     args: str | None = typer.Option(None, "--args", help="Arguments as a JSON object."),
     arg: list[str] = typer.Option(
@@ -202,6 +256,7 @@ def call_command(
     protocol: str = typer.Option("auto", help=PROTOCOL_HELP),
     header: list[str] = typer.Option([], "--header", "-H", help="Extra header 'Name: value'."),
     remote: bool = REMOTE,
+    name: str | None = tgt.NAME,
     oauth: bool = tgt.OAUTH,
     sigv4: bool = tgt.SIGV4,
     arn: str | None = tgt.ARN,
@@ -216,7 +271,7 @@ def call_command(
     profile: str | None = tgt.PROFILE,
 ) -> None:
     """Call one tool. Exit code 1 when the tool reports isError, 3 on a protocol error."""
-    from agentcore_mcp.client import call_tool, parse_arguments
+    from agentcore_mcp.client import parse_arguments
 
     try:
         arguments = parse_arguments(args, arg)
@@ -226,27 +281,25 @@ def call_command(
     async def progress(done: float, total: float | None, message: str | None) -> None:
         if not json_output:
             of = f"/{total:g}" if total is not None else ""
-            stderr.print(f"[dim]progress {done:g}{of} {message or ''}[/]")
+            stderr.print(
+                f"progress {done:g}{of} {message or ''}", style="dim", markup=False, highlight=False
+            )
 
     try:
-        flags = (
-            tgt.TargetFlags.from_params(locals())
-            if remote or oauth or sigv4 or arn or runtime_id
-            else None
-        )
+        flags = _remote_flags(locals())
         result = asyncio.run(
-            call_tool(
-                _options(url, protocol, debug, header, flags),
-                name,
-                arguments,
-                on_progress=progress,
-            )
+            _call(_options(url, protocol, debug, header, flags), tool, arguments, progress)
         )
     except Exception as exc:
         raise typer.Exit(_fail(exc)) from None
     if json_output:
         print_json(result.model_dump(mode="json", by_alias=True, exclude_none=True))
-    else:
+    if result.is_error:
+        # The tool's own message, on stderr where errors go (stdout may be piped).
+        texts = [getattr(b, "text", None) or b.model_dump_json() for b in result.content]
+        _error(f"the tool {tool!r} failed: {' '.join(texts) or '(no message)'}")
+        raise typer.Exit(ExitCode.TOOL_ERROR)
+    if not json_output:
         for block in result.content:
             text = getattr(block, "text", None)
             stdout.print(
@@ -254,5 +307,3 @@ def call_command(
             )
         if result.structured_content is not None and not result.content:
             print_json(result.structured_content)
-    if result.is_error:
-        raise typer.Exit(ExitCode.TOOL_ERROR)

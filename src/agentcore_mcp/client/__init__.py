@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         AuthMethod,
         RuntimeTarget,
         RuntimeTargetError,
+        RuntimeTargetUsageError,
         data_plane_endpoint,
         invocation_url,
         parse_arn,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         target_from_ssm,
         target_from_url,
     )
+    from agentcore_mcp.client.runtime_session import stop_runtime_session
     from agentcore_mcp.client.session import (
         ConnectOptions,
         call_tool,
@@ -64,6 +66,7 @@ __all__ = [
     "RuntimeAuthError",
     "RuntimeTarget",
     "RuntimeTargetError",
+    "RuntimeTargetUsageError",
     "RuntimeTransport",
     "StaticTokenSource",
     "TokenSourceError",
@@ -82,6 +85,7 @@ __all__ = [
     "runtime_arn",
     "runtime_auth",
     "runtime_options",
+    "stop_runtime_session",
     "target_from_arn",
     "target_from_ssm",
     "target_from_url",
@@ -101,6 +105,7 @@ _HOMES = {
     "RuntimeAuthError": "agentcore_mcp.client.request_auth",
     "RuntimeTarget": "agentcore_mcp.client.runtime",
     "RuntimeTargetError": "agentcore_mcp.client.runtime",
+    "RuntimeTargetUsageError": "agentcore_mcp.client.runtime",
     "RuntimeTransport": "agentcore_mcp.client.transport",
     "StaticTokenSource": "agentcore_mcp.client.tokens",
     "TokenSourceError": "agentcore_mcp.client.tokens",
@@ -119,6 +124,7 @@ _HOMES = {
     "runtime_arn": "agentcore_mcp.client.runtime",
     "runtime_auth": "agentcore_mcp.client.request_auth",
     "runtime_options": "agentcore_mcp.client.remote",
+    "stop_runtime_session": "agentcore_mcp.client.runtime_session",
     "target_from_arn": "agentcore_mcp.client.runtime",
     "target_from_ssm": "agentcore_mcp.client.runtime",
     "target_from_url": "agentcore_mcp.client.runtime",

@@ -15,6 +15,7 @@ from agentcore_mcp.client.request_auth import (
     runtime_auth,
 )
 from agentcore_mcp.client.runtime import AuthMethod, RuntimeTarget
+from agentcore_mcp.client.runtime_session import stop_runtime_session
 from agentcore_mcp.client.tokens import TokenSourceError
 from agentcore_mcp.client.transport import RuntimeTransport
 
@@ -55,12 +56,14 @@ async def probe_auth(
         auth = runtime_auth(replace(target, auth=method), session, bearer_token=bearer_token)
     except (RuntimeAuthError, TokenSourceError) as exc:
         return AuthProbe(method, False, None, f"no credentials for this method: {exc}")
+    session_id = new_runtime_session_id()
     headers = {
         "content-type": "application/json",
         "accept": "application/json, text/event-stream",
-        RUNTIME_SESSION_HEADER: new_runtime_session_id(),
+        RUNTIME_SESSION_HEADER: session_id,
     }
-    transport = RuntimeTransport(auth_method=method)
+    # This command is what the refusal hints point to: they must not point to it again.
+    transport = RuntimeTransport(auth_method=method, suggest_test_auth=False)
     try:
         async with httpx2.AsyncClient(transport=transport, timeout=timeout) as http:
             response = await http.post(target.url, content=_PING, headers=headers, auth=auth.auth)
@@ -68,6 +71,9 @@ async def probe_auth(
         return AuthProbe(method, False, None, f"no token for this method: {exc}")
     except httpx2.HTTPError as exc:
         return AuthProbe(method, False, None, f"cannot reach the data plane: {exc}")
+    finally:
+        if transport.answered:  # the ping started a session: end it, do not leave it idle
+            await stop_runtime_session(target, auth, session_id)
     if response.status_code in (401, 403):
         return AuthProbe(method, False, response.status_code, _message(response))
     if response.status_code >= 400 or response.headers.get("x-amzn-errortype"):
@@ -79,11 +85,14 @@ async def probe_auth(
 
 
 def _message(response: httpx2.Response) -> str:
+    """The refusal's JSON-RPC error as `code: message`, else the body's start."""
     try:
-        doc = response.json()
-        return str(doc["error"]["message"])
-    except (ValueError, KeyError, TypeError):
+        error = response.json()["error"]
+        code = error.get("code")
+        message = str(error["message"])
+    except (ValueError, KeyError, TypeError, AttributeError):
         return response.text[:300]
+    return f"JSON-RPC error {code}: {message}" if code is not None else message
 
 
 async def test_auth(

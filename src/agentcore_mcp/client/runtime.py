@@ -28,6 +28,11 @@ class RuntimeTargetError(Exception):
     """The runtime cannot be located from what was given; the message says what to pass."""
 
 
+class RuntimeTargetUsageError(RuntimeTargetError):
+    """What was given names no single runtime (a state file with several deployments and
+    no --name): a usage error; the message lists the choices."""
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeTarget:
     """One deployed runtime endpoint and the auth method to reach it.

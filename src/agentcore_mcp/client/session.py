@@ -44,7 +44,7 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _debug_hooks(sink: DebugSink) -> dict[str, list[Callable[..., Any]]]:
+def debug_hooks(sink: DebugSink) -> dict[str, list[Callable[..., Any]]]:
     async def on_request(request: httpx2.Request) -> None:
         sink(f"> {request.method} {request.url}")
         for k, v in redact_headers(dict(request.headers)).items():
@@ -73,6 +73,10 @@ class ConnectOptions:
     debug: DebugSink | None = None
     # The runtime connection passes its retrying/explaining transport (client/transport.py).
     transport: httpx2.AsyncBaseTransport | None = None
+    # End the MCP session with a DELETE when the client is done (the server gave it an
+    # Mcp-Session-Id): a one-shot command leaves nothing behind. Off for AgentCore's data
+    # plane, which accepts only POST; `open_runtime` ends the runtime session instead.
+    terminate_session: bool = True
 
 
 def sdk_mode(protocol: str) -> str:
@@ -86,30 +90,62 @@ def make_http_client(options: ConnectOptions) -> httpx2.AsyncClient:
         headers=dict(options.headers),
         auth=options.auth,
         timeout=httpx2.Timeout(30.0, read=options.read_timeout_seconds),
-        event_hooks=_debug_hooks(options.debug) if options.debug else None,
+        event_hooks=debug_hooks(options.debug) if options.debug else None,
         transport=options.transport,
     )
 
 
 @contextlib.asynccontextmanager
 async def open_client(options: ConnectOptions) -> AsyncIterator[Client]:
-    """An entered `mcp.Client` for the endpoint; closes the HTTP client afterwards."""
+    """An entered `mcp.Client` for the endpoint; closes the HTTP client afterwards.
+
+    A failure leaves as its first leaf exception (e.g. the `MCPError` of a JSON-RPC
+    error, with its code and message), not as the SDK's task group's
+    "ExceptionGroup: unhandled errors in a TaskGroup".
+    """
     from mcp.client.streamable_http import streamable_http_client
 
-    async with make_http_client(options) as http:
-        transport = streamable_http_client(
-            options.url,
-            http_client=http,
-            terminate_on_close=False,
-            # AgentCore's payload limit; the SDK's 1 MiB default fails large streamed results.
-            max_sse_event_size=MAX_SSE_EVENT_BYTES,
-        )
-        async with Client(
-            transport,
-            mode=sdk_mode(options.protocol),
-            read_timeout_seconds=options.read_timeout_seconds,
-        ) as client:
-            yield client
+    try:
+        async with make_http_client(options) as http:
+            transport = streamable_http_client(
+                options.url,
+                http_client=http,
+                terminate_on_close=options.terminate_session,
+                # AgentCore's payload limit; the SDK's 1 MiB default fails large streamed
+                # results.
+                max_sse_event_size=MAX_SSE_EVENT_BYTES,
+            )
+            async with Client(
+                transport,
+                mode=sdk_mode(options.protocol),
+                read_timeout_seconds=options.read_timeout_seconds,
+            ) as client:
+                yield client
+    except BaseExceptionGroup as group:
+        leaf = first_leaf(group)
+        if isinstance(leaf, Exception):
+            raise leaf from None
+        raise
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for a client failure: `JSON-RPC error CODE: MESSAGE` for an error the
+    server (or the data plane) answered, else `Type: message` of the first leaf."""
+    from mcp.shared.exceptions import MCPError
+
+    leaf = first_leaf(exc)
+    if isinstance(leaf, MCPError):
+        return f"JSON-RPC error {leaf.error.code}: {leaf.error.message}"
+    return f"{type(leaf).__name__}: {leaf}"
+
+
+def first_leaf(exc: BaseException) -> BaseException:
+    """The first exception inside nested exception groups (the one that ended the group)."""
+    for _ in range(100):  # groups nest a few levels deep, never a hundred
+        if not isinstance(exc, BaseExceptionGroup) or not exc.exceptions:
+            break
+        exc = exc.exceptions[0]
+    return exc
 
 
 async def list_tools(options: ConnectOptions) -> list[Tool]:

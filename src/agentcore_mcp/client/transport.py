@@ -51,15 +51,20 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
-def explain_refusal(status: int, error_type: str, detail: str, auth: str | None) -> str:
-    """What to fix, for a refusal from the data plane. `auth` is the method used."""
+def explain_refusal(
+    status: int, error_type: str, detail: str, auth: str | None, *, suggest_test_auth: bool = True
+) -> str:
+    """What to fix, for a refusal from the data plane. `auth` is the method used;
+    `suggest_test_auth` False when the caller is `test-auth` itself."""
     text = detail.lower()
     if "authorization method mismatch" in text or "different authorization method" in text:
         other = "--oauth" if auth == "sigv4" else "--sigv4"
-        return (
-            f"this runtime does not use {auth or 'this auth method'}: retry with {other} "
-            "(or run `agentcore-mcp test-auth` to see which method it accepts)"
+        more = (
+            " (or run `agentcore-mcp test-auth` to see which method it accepts)"
+            if suggest_test_auth
+            else ""
         )
+        return f"this runtime does not use {auth or 'this auth method'}: retry with {other}{more}"
     if "id token" in text:
         return (
             "an ID token was sent where an access token is needed: Cognito ID tokens carry "
@@ -126,7 +131,13 @@ def retryable(status: int, error_type: str | None) -> bool:
 
 
 def explained(
-    status: int, error_type: str, body: bytes, request_body: bytes, auth: str | None
+    status: int,
+    error_type: str,
+    body: bytes,
+    request_body: bytes,
+    auth: str | None,
+    *,
+    suggest_test_auth: bool = True,
 ) -> tuple[bytes, bool] | None:
     """A refusal's body with the hint added: (JSON-RPC error, whether its content type is
     now application/json), or None when the body is neither JSON-RPC nor a refusal (it
@@ -139,14 +150,18 @@ def explained(
         error = doc["error"]
         data = error.get("data")
         detail = str(data.get("detail", "")) if isinstance(data, dict) else ""
-        hint = explain_refusal(status, error_type, detail, auth)
+        hint = explain_refusal(
+            status, error_type, detail, auth, suggest_test_auth=suggest_test_auth
+        )
         base = str(error.get("message", ""))
         error["message"] = f"{base}: {detail} -> {hint}" if detail else f"{base} -> {hint}"
         return json.dumps(doc).encode(), False
     if (isinstance(doc, dict) and "message" in doc) or status >= 400:
         detail = str(doc.get("message", "")) if isinstance(doc, dict) else ""
         detail = detail or body.decode("utf-8", "replace")[:500]
-        hint = explain_refusal(status, error_type, detail, auth)
+        hint = explain_refusal(
+            status, error_type, detail, auth, suggest_test_auth=suggest_test_auth
+        )
         doc = {
             "jsonrpc": "2.0",
             "id": _request_id(request_body),
@@ -177,11 +192,15 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
         *,
         auth_method: str | None = None,
         policy: RetryPolicy | None = None,
+        suggest_test_auth: bool = True,
     ) -> None:
         self.inner = inner or httpx2.AsyncHTTPTransport()
         self.auth_method = auth_method
+        self.suggest_test_auth = suggest_test_auth
         self.policy = policy or RetryPolicy()
         self.retries = 0
+        #: answers that were not platform refusals: a runtime session exists once one came
+        self.answered = 0
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         started = time.monotonic()
@@ -190,6 +209,7 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
             response = await self.inner.handle_async_request(request)
             error_type = response.headers.get(ERROR_TYPE_HEADER)
             if error_type is None and response.status_code < 400:
+                self.answered += 1
                 return response  # the common path: nothing read, nothing copied
             body = await _read_limited(response)
             elapsed = time.monotonic() - started
@@ -215,7 +235,14 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
         except httpx2.RequestNotRead:
             request_body = b""
         status = response.status_code
-        result = explained(status, error_type, body, request_body, self.auth_method)
+        result = explained(
+            status,
+            error_type,
+            body,
+            request_body,
+            self.auth_method,
+            suggest_test_auth=self.suggest_test_auth,
+        )
         if result is None:
             return httpx2.Response(
                 status,

@@ -209,6 +209,7 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
     """tools/list through the data plane with the deployment's auth (the smoke test)."""
     from agentcore_mcp.client.remote import open_runtime
     from agentcore_mcp.client.request_auth import RuntimeAuthError
+    from agentcore_mcp.client.session import describe_failure
 
     runtime_target = runtime_target_of(target, record)
 
@@ -227,8 +228,8 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
         raise SmokeTestError(f"smoke test: {exc}") from None
     except Exception as exc:  # the client's many failure types: report, do not crash
         raise SmokeTestError(
-            f"smoke test: tools/list through the data plane failed ({type(exc).__name__}: "
-            f"{exc}); see `agentcore-mcp logs`"
+            f"smoke test: tools/list through the data plane failed ({describe_failure(exc)}); "
+            "see `agentcore-mcp logs`"
         ) from exc
 
 

@@ -6,7 +6,9 @@ them by id. One file holds many deployments; each record is keyed by where it li
 overwrites an AWS record. Every write is atomic and 0600 (`files.write_atomically`).
 
 The JSON schema is documented in docs/deployer.md. Readers (the client, the proxy,
-`connect`) use `load_state`, `find_record` and `runtime_target`.
+`connect`, the companion commands) pick one deployment with `select_record` (or
+`runtime_target`): a state file with several deployments and no name to tell them apart
+is an error that lists them, never a guess.
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ TargetKind = Literal["local", "aws"]
 
 class StateError(Exception):
     """The state file cannot be read or is not the deployer's; the message says what to do."""
+
+
+class SelectionError(StateError):
+    """No recorded deployment, or several, match what was given; `candidates` lists the
+    ones to choose from (the message names them and the flag to pass)."""
+
+    def __init__(self, message: str, candidates: list[DeploymentRecord] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = list(candidates or [])
+
+
+class NoDeploymentError(SelectionError):
+    """No recorded deployment matches."""
+
+
+class AmbiguousDeploymentError(SelectionError):
+    """Several recorded deployments match: the caller must name one."""
 
 
 _R = TypeVar("_R")
@@ -211,6 +230,24 @@ def save_state(state: DeploymentState) -> None:
     write_atomically(state.path, json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")
 
 
+def _matching(
+    state: DeploymentState,
+    *,
+    target: TargetKind | str | None = None,
+    region: str | None = None,
+    name: str | None = None,
+    account: str | None = None,
+) -> list[DeploymentRecord]:
+    return [
+        r
+        for r in state.deployments.values()
+        if (target is None or r.target == target)
+        and (region is None or r.region == region)
+        and (name is None or r.name == name)
+        and (account is None or not r.account or r.account == account)
+    ]
+
+
 def find_record(
     state: DeploymentState,
     *,
@@ -219,31 +256,91 @@ def find_record(
     name: str | None = None,
     account: str | None = None,
 ) -> DeploymentRecord | None:
-    """The record matching every given field; with several, the most recently updated."""
-    matches = [
-        r
-        for r in state.deployments.values()
-        if (target is None or r.target == target)
-        and (region is None or r.region == region)
-        and (name is None or r.name == name)
-        and (account is None or not r.account or r.account == account)
-    ]
+    """The record matching every given field; with several, the most recently updated.
+
+    For the deployer's own bookkeeping. Commands that act on a deployment the user
+    chose use `select_record`, which refuses to guess.
+    """
+    matches = _matching(state, target=target, region=region, name=name, account=account)
     return max(matches, key=lambda r: r.updated_at, default=None)
 
 
-def runtime_target(path: Path | None = None, **match: Any) -> Any:
-    """A `client.RuntimeTarget` for the recorded runtime (see `find_record`), or None.
+def describe_record(record: DeploymentRecord) -> str:
+    """`name (target, region)`: how a deployment is listed to the user."""
+    where = f"{record.target}, {record.region}"
+    if record.account:
+        where += f", account {record.account}"
+    return f"{record.name} ({where})"
 
-    Local records carry the local AgentCore's URL as the data-plane endpoint.
+
+def select_record(
+    state: DeploymentState,
+    *,
+    name: str | None = None,
+    target: TargetKind | str | None = None,
+    region: str | None = None,
+    account: str | None = None,
+) -> DeploymentRecord:
+    """The one recorded deployment matching every given field.
+
+    No field given and one deployment recorded: that one. Several matching: an
+    `AmbiguousDeploymentError` listing them (name, target, region) and saying to pass
+    --name (or --target / --region when the names are equal). None matching: a
+    `NoDeploymentError` listing what the file does hold.
+    """
+    matches = _matching(state, target=target, region=region, name=name, account=account)
+    if len(matches) == 1:
+        return matches[0]
+    recorded = sorted(state.deployments.values(), key=lambda r: r.key)
+    if not matches:
+        wanted = ", ".join(
+            f"{label} {value}"
+            for label, value in (("name", name), ("target", target), ("region", region))
+            if value
+        )
+        if not recorded:
+            raise NoDeploymentError(
+                f"{state.path} records no deployment: deploy first (`agentcore-mcp deploy`), "
+                "pass another --state, or name the runtime with --arn / --url"
+            )
+        listing = "; ".join(describe_record(r) for r in recorded)
+        raise NoDeploymentError(
+            f"no deployment with {wanted} in {state.path}; it records: {listing}. "
+            "Pass one of these with --name (and --target / --region), or deploy it first "
+            "(`agentcore-mcp deploy`)",
+            recorded,
+        )
+    matches.sort(key=lambda r: r.key)
+    listing = "; ".join(describe_record(r) for r in matches)
+    names = {r.name for r in matches}
+    if len(names) == len(matches):
+        how = "Pass --name NAME to pick one"
+    else:
+        how = "Pass --name and --target / --region to pick one"
+    raise AmbiguousDeploymentError(
+        f"{state.path} records {len(matches)} deployments: {listing}. {how}", matches
+    )
+
+
+def runtime_target(path: Path | None = None, **match: Any) -> Any:
+    """A `client.RuntimeTarget` for the deployment `select_record` picks (`match`: name,
+    target, region, account), or None when there is no state file.
+
+    Raises `SelectionError` when the file holds no matching deployment or several, and
+    `StateError` when the picked one has no runtime yet. Local records carry the local
+    AgentCore's URL as the data-plane endpoint.
     """
     from agentcore_mcp.client.runtime import RuntimeTarget, invocation_url
 
     path = path or DEFAULT_STATE_PATH
     if not path.exists():
         return None
-    record = find_record(load_state(path), **match)
-    if record is None or record.runtime is None:
-        return None
+    record = select_record(load_state(path), **match)
+    if record.runtime is None:
+        raise StateError(
+            f"the deployment {describe_record(record)} in {path} has no runtime yet: run "
+            "`agentcore-mcp deploy` to finish it"
+        )
     validate_record(record, path)
     endpoint = record.endpoint_url or None
     cognito = record.cognito
