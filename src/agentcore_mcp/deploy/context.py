@@ -92,6 +92,8 @@ class StepContext:
     # None keeps the stored value. Held in memory only.
     secret_values: Mapping[str, str | None] = field(default_factory=dict)
     step: str = ""
+    # Secrets whose deletion was scheduled: id, ARN, date and the command that restores it.
+    scheduled_deletions: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def names(self) -> Names:

@@ -17,11 +17,19 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError
 
-from agentcore_mcp.deploy.config import DeployConfig
-from agentcore_mcp.deploy.context import Event, StepContext
+from agentcore_mcp.deploy.config import (
+    Change,
+    DeployConfig,
+    changes_between,
+    desired_config,
+    settings_record,
+)
+from agentcore_mcp.deploy.context import Event, EventKind, StepContext
 from agentcore_mcp.deploy.errors import DeployError, SmokeTestError, explain_botocore_error
+from agentcore_mcp.deploy.preflight import preflight
 from agentcore_mcp.deploy.state import (
     DeploymentRecord,
+    find_record,
     load_state,
     record_key,
 )
@@ -65,6 +73,8 @@ class DeployResult:
     started_local: bool = False
     seconds: float = 0.0
     dry_run: bool = False
+    changes: list[Change] = field(default_factory=list)  # against the recorded deployment
+    scheduled_deletions: list[dict[str, str]] = field(default_factory=list)  # secrets
 
     @property
     def changed(self) -> bool:
@@ -81,6 +91,9 @@ class DeployResult:
             "started_local": self.started_local,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
+            "changes": [c.to_json() for c in self.changes],
+            "destructive": any(c.destructive for c in self.changes),
+            "scheduled_deletions": self.scheduled_deletions,
             "deployment": self.record.to_json(),
         }
 
@@ -120,6 +133,51 @@ def _context(
     )
 
 
+class DestructiveChangeError(DeployError):
+    """The deploy would replace or remove something and nobody confirmed it (no --yes)."""
+
+    def __init__(self, changes: Sequence[Change]) -> None:
+        listed = "; ".join(c.message for c in changes if c.destructive)
+        super().__init__(
+            f"this deploy makes destructive changes: {listed}. Nothing was changed. Pass --yes "
+            "to apply them, --dry-run to see the whole plan, or flags that keep what is "
+            "deployed (e.g. --server / --oauth as recorded)"
+        )
+        self.changes = list(changes)
+
+
+Confirm = Callable[[Sequence[Change]], bool]
+
+
+def _preflight(config: DeployConfig, emit: Callable[[Event], None]) -> None:
+    from agentcore_mcp.deploy import build as builder
+
+    def dependencies() -> Path:
+        emit(Event("progress", "preflight", "installing the project's dependencies to import it"))
+        site, _ = builder.ensure_dependencies(
+            builder.zip_inputs(config), lambda m: emit(Event("progress", "preflight", m))
+        )
+        return site
+
+    checked = preflight(config, dependencies)
+    if checked is None:
+        return
+    if checked.tools is not None:
+        listed = ", ".join(checked.tools) or "none"
+        emit(
+            Event("info", "preflight", f"preflight: {config.server_spec} imports; tools: {listed}")
+        )
+    else:
+        emit(
+            Event(
+                "warning",
+                "preflight",
+                f"preflight: could not fully check {config.server_spec} here ({checked.note}); "
+                "the smoke test checks it after the deploy",
+            )
+        )
+
+
 def deploy(
     config: DeployConfig,
     *,
@@ -130,21 +188,67 @@ def deploy(
     on_event: Callable[[Event], None] | None = None,
     debug: Callable[[str], None] | None = None,
     smoke_test: SmokeTest = "auto",
+    yes: bool = False,
+    confirm: Confirm | None = None,
 ) -> DeployResult:
-    """Run the chosen steps (all by default) and the smoke test; see docs/deployer.md."""
+    """Run the chosen steps (all by default) and the smoke test; see docs/deployer.md.
+
+    `config` is applied over the recorded deployment (`desired_config`): what it does not
+    set stays as recorded. Destructive changes need `yes`, or `confirm(changes)` to say
+    True; otherwise DestructiveChangeError, before any AWS write. The server is imported
+    (`preflight`) before anything else happens.
+    """
     started = time.monotonic()
     emit = on_event or (lambda _e: None)
+    # Before the target: a broken server, state file or setting starts and writes nothing.
+    state = load_state(state_path)
+    guess = find_record(state, target=config.target, region=config.region, name=config.name)
+    checked = desired_config(config, guess)
+    _preflight(checked, emit)
+    target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
+    key = record_key(config.target, target.region, config.name, target.account)
+    existing = state.get(key)
+    desired = desired_config(config, existing)
+    if desired.server_spec != checked.server_spec:
+        _preflight(desired, emit)
+    changes = changes_between(existing, desired)
+    for change in changes:
+        kind: EventKind = "warning" if change.destructive else "info"
+        mark = "destructive change: " if change.destructive else "change: "
+        emit(Event(kind, "plan", mark + change.message))
+    destructive = [c for c in changes if c.destructive]
+    if destructive and not dry_run and not yes and not (confirm is not None and confirm(changes)):
+        raise DestructiveChangeError(changes)
+    config = desired
     chosen = resolve_steps(steps, config.auth)
     if config.artifact == "container" and "build" in chosen and not dry_run:
         from agentcore_mcp.deploy.build import require_container_engine
 
         require_container_engine()  # before anything is made: fail at once, change nothing
-    target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
-    ctx = _context(config, target, state_path, emit, dry_run=dry_run, secret_values=secret_values)
+    record = existing or DeploymentRecord(
+        target=config.target, region=target.region, name=config.name, account=target.account
+    )
+    record.endpoint_url = target.endpoint_url or ""
+    ctx = StepContext(
+        config=config,
+        target=target,
+        state=state,
+        record=record,
+        emit=emit,
+        work_dir=Path(tempfile.gettempdir()) / "agentcore-mcp-deploy",
+        dry_run=dry_run,
+        secret_values=dict(secret_values or {}),
+    )
     ctx.record.auth = config.auth
     ctx.record.server_spec = config.server_spec or ""
+    ctx.record.settings = settings_record(config)
     result = DeployResult(
-        ctx.record, ctx.state.path, started_local=target.started_local, dry_run=dry_run
+        ctx.record,
+        ctx.state.path,
+        started_local=target.started_local,
+        dry_run=dry_run,
+        changes=changes,
+        scheduled_deletions=ctx.scheduled_deletions,
     )
     for name in chosen:
         ctx.step = name
@@ -237,9 +341,15 @@ class DestroyResult:
     key: str
     removed: dict[str, bool] = field(default_factory=dict)
     dry_run: bool = False
+    scheduled_deletions: list[dict[str, str]] = field(default_factory=list)  # secrets
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "removed": self.removed, "dry_run": self.dry_run}
+        return {
+            "key": self.key,
+            "removed": self.removed,
+            "dry_run": self.dry_run,
+            "scheduled_deletions": self.scheduled_deletions,
+        }
 
 
 def destroy(
@@ -255,7 +365,9 @@ def destroy(
     emit = on_event or (lambda _e: None)
     target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
     ctx = _context(config, target, state_path, emit, dry_run=dry_run)
-    result = DestroyResult(ctx.record.key, dry_run=dry_run)
+    result = DestroyResult(
+        ctx.record.key, dry_run=dry_run, scheduled_deletions=ctx.scheduled_deletions
+    )
     order: list[tuple[str, ModuleType]] = [
         ("publish", publish),
         ("runtime", runtime),
