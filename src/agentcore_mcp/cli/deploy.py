@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
@@ -114,7 +115,9 @@ def _errors() -> Iterator[None]:
         except BotoCoreError as exc:  # the companion commands' calls (deploy's are explained)
             raise explain_botocore_error(exc, "calling AWS") from None
     except (DeployError, ConfigError, StateError) as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        stderr.print(
+            f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, emoji=False
+        )
         raise typer.Exit(_exit_code(exc)) from None
 
 
@@ -141,9 +144,17 @@ def _renderer(quiet: bool) -> Callable[[Any], None]:
                 f"[dim]- {event.step}: {event.message}[/]", highlight=False, soft_wrap=True
             )
         elif event.kind == "warning":
-            stderr.print(f"[yellow]warning:[/] {event.message}", highlight=False, soft_wrap=True)
+            # escaped, no emoji: an ARN's ":secret:" would otherwise print as an emoji
+            stderr.print(
+                f"[yellow]warning:[/] {escape(event.message)}",
+                highlight=False,
+                soft_wrap=True,
+                emoji=False,
+            )
         else:
-            stderr.print(f"[cyan]{event.message}[/]", highlight=False, soft_wrap=True)
+            stderr.print(
+                f"[cyan]{escape(event.message)}[/]", highlight=False, soft_wrap=True, emoji=False
+            )
 
     return render
 
@@ -303,6 +314,7 @@ def deploy(
             markup=False,
             highlight=False,
             soft_wrap=True,
+            emoji=False,
         )
     if dry_run:
         for change in result.changes:
@@ -459,6 +471,7 @@ def destroy(
             markup=False,
             highlight=False,
             soft_wrap=True,
+            emoji=False,
         )
     removed = [k for k, v in result.removed.items() if v]
     verb = "would remove" if dry_run else "removed"
