@@ -40,7 +40,6 @@ def where(exc):
 def report(**doc):
     with open(out, "w", encoding="utf-8") as f:
         json.dump(doc, f)
-    sys.exit(0)
 
 from agentcore_mcp.server.loader import ServerLoadError, load_server
 try:
@@ -52,6 +51,7 @@ except BaseException as exc:
     text = str(exc) if isinstance(exc, ServerLoadError) and cause is exc else (
         f"{type(cause).__name__}: {cause}")
     report(ok=False, message=text, file=file, line=line, missing=missing)
+    sys.exit(0)
 try:
     import anyio
     from agentcore_mcp.server.app import McpFront, build_asgi_app
@@ -65,9 +65,10 @@ try:
     results = anyio.run(ask)
     listed = next((v for k, v in results.items() if k.startswith("tools/list@")), None)
     tools = [t.get("name") for t in listed.get("tools", [])] if listed else None
-    report(ok=True, tools=tools, note=None if listed else "tools/list gave no result")
+    result = dict(ok=True, tools=tools, note=None if listed else "tools/list gave no result")
 except BaseException as exc:
-    report(ok=True, tools=None, note=f"{type(exc).__name__}: {exc}")
+    result = dict(ok=True, tools=None, note=f"{type(exc).__name__}: {exc}")
+report(**result)
 """
 
 
@@ -84,13 +85,23 @@ def _top_level(server_spec: str) -> str:
 def _run(config: DeployConfig, server_spec: str, extra_path: list[str]) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MCP_SERVER", "MCP_APP")}
     env.update(config.env)  # what the runtime sees (secrets arrive there as *_SECRET_ID)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the user's project
     project = str(config.project_dir.resolve())
+    # -B: leave no __pycache__ in the user's project (-I ignores PYTHONDONTWRITEBYTECODE)
     with tempfile.TemporaryDirectory(prefix="agentcore-mcp-preflight-") as tmp:
         out = Path(tmp) / "result.json"
         try:
             proc = subprocess.run(
-                [sys.executable, "-I", "-c", _SCRIPT, str(out), project, server_spec, *extra_path],
+                [
+                    sys.executable,
+                    "-I",
+                    "-B",
+                    "-c",
+                    _SCRIPT,
+                    str(out),
+                    project,
+                    server_spec,
+                    *extra_path,
+                ],
                 cwd=project,
                 env=env,
                 capture_output=True,
