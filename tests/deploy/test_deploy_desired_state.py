@@ -9,8 +9,12 @@ tests run in order and each starts from what the previous one left.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +152,49 @@ def test_destructive_changes_without_yes_exit_2_and_change_nothing(
     assert "Traceback" not in got.stderr
     assert listing(local_agentcore) == before
     assert (project / "deployment_config.json").read_text() == state_before
+
+
+def test_on_a_terminal_a_destructive_change_is_asked_and_no_keeps_everything(
+    local_agentcore: LocalAgentCoreHandle, project: Path, deployed: dict[str, Any]
+) -> None:
+    """stdin is a terminal (a pty): deploy asks; answering no changes nothing."""
+    before = listing(local_agentcore)
+    state = project / "deployment_config.json"
+    state_before = state.read_text()
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    try:
+        os.write(controller, b"n\n")  # typed ahead; the terminal holds it for the prompt
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "agentcore_mcp",
+                "deploy",
+                "--name",
+                NAME,
+                "--state",
+                str(state),
+                "--local-home",
+                str(local_agentcore.home),
+                "--remove-env",
+                "REGION_HINT",
+            ],
+            cwd=project,
+            env=env,
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert "apply 1 destructive change(s) listed above?" in proc.stderr
+    assert "destructive change: remove env var REGION_HINT" in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert listing(local_agentcore) == before
+    assert state.read_text() == state_before
 
 
 def test_dry_run_marks_destructive_changes_in_text_and_json(
