@@ -270,3 +270,32 @@ def test_re_adding_a_secret_scheduled_for_deletion_restores_it(
     assert sm.get_secret_value(SecretId=secret_id)["SecretString"] == SECRET_VALUE
     env = _runtime(local_agentcore, project)["environmentVariables"]
     assert env["OPENAI_API_KEY_SECRET_ID"] == sm.describe_secret(SecretId=secret_id)["ARN"]
+
+
+def test_destroy_schedules_the_secrets_deletion_with_a_window(
+    local_agentcore: LocalAgentCoreHandle, project: Path, deployed: dict[str, Any]
+) -> None:
+    state = project / "deployment_config.json"
+    arn = load_state(state).deployments[KEY].secrets["OPENAI_API_KEY"]
+    got = run_cli(
+        [
+            "destroy",
+            "--yes",
+            "--name",
+            NAME,
+            "--state",
+            str(state),
+            "--local-home",
+            str(local_agentcore.home),
+        ],
+        cwd=project,
+    )
+    assert got.returncode == 0, got.stderr
+    assert f"aws secretsmanager restore-secret --secret-id {arn} --region us-east-1" in got.stdout
+    sm = local_agentcore.client("secretsmanager")
+    assert sm.describe_secret(SecretId=arn).get("DeletedDate")  # scheduled, restorable
+    assert NAME not in listing(local_agentcore)["runtimes"]
+    # The Cognito user's password goes at once with its pool: a redeploy makes a new one.
+    with pytest.raises(ClientError) as gone:
+        sm.describe_secret(SecretId=f"agentcore-mcp/{NAME}/cognito-user")
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
