@@ -83,6 +83,7 @@ def deployed(local_agentcore: LocalAgentCoreHandle, project: Path) -> dict[str, 
     )
     assert got.returncode == 0, got.stderr
     assert "shout" in got.stdout  # the smoke test listed the user's tool
+    assert "preflight: shouter:mcp imports; tools: shout" in got.stderr
     return {"first": _runtime(local_agentcore, project)}
 
 
@@ -94,6 +95,7 @@ def test_plain_redeploy_keeps_server_auth_secret_env_and_headers(
     assert got.returncode == 0, got.stderr
     doc = json.loads(got.stdout)
     assert doc["writes"] == [] and doc["changes"] == [] and doc["scheduled_deletions"] == []
+    assert "preflight" not in got.stderr  # the code a finished deploy built: not imported again
     assert listing(local_agentcore) == before
     runtime = _runtime(local_agentcore, project)
     assert runtime == deployed["first"]

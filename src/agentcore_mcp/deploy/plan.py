@@ -149,8 +149,30 @@ class DestructiveChangeError(DeployError):
 Confirm = Callable[[Sequence[Change]], bool]
 
 
-def _preflight(config: DeployConfig, emit: Callable[[Event], None]) -> None:
+def _deployed_unchanged(config: DeployConfig, record: DeploymentRecord | None) -> bool:
+    """The code to deploy is the code a finished deploy of this record built (same input
+    hash: sources, spec, dependencies; same env): it imported then, so a rerun skips the
+    check and costs no interpreter start."""
     from agentcore_mcp.deploy import build as builder
+
+    if record is None or record.artifact is None or not record.completed_at:
+        return False
+    if record.settings is None or record.settings.env != dict(config.env):
+        return False  # the import sees the env vars: a change is checked again
+    recorded = record.artifact.input_hash
+    try:
+        return bool(recorded) and builder.zip_inputs(config).input_hash().startswith(recorded)
+    except (DeployError, OSError):
+        return False  # the preflight says what is wrong
+
+
+def _preflight(
+    config: DeployConfig, emit: Callable[[Event], None], record: DeploymentRecord | None
+) -> None:
+    from agentcore_mcp.deploy import build as builder
+
+    if config.is_sample or _deployed_unchanged(config, record):
+        return
 
     def dependencies() -> Path:
         emit(Event("progress", "preflight", "installing the project's dependencies to import it"))
@@ -204,13 +226,13 @@ def deploy(
     state = load_state(state_path)
     guess = find_record(state, target=config.target, region=config.region, name=config.name)
     checked = desired_config(config, guess)
-    _preflight(checked, emit)
+    _preflight(checked, emit, guess)
     target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
     key = record_key(config.target, target.region, config.name, target.account)
     existing = state.get(key)
     desired = desired_config(config, existing)
     if desired.server_spec != checked.server_spec:
-        _preflight(desired, emit)
+        _preflight(desired, emit, existing)
     changes = changes_between(existing, desired)
     for change in changes:
         kind: EventKind = "warning" if change.destructive else "info"
