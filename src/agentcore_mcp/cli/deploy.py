@@ -21,6 +21,8 @@ from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
 from agentcore_mcp.deploy.config import DEFAULT_NAME
 
+INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
 NAME = typer.Option(
     None, "--name", help="Runtime name (letters, digits, _) [agentcore_mcp_server]."
 )
@@ -42,7 +44,10 @@ DEBUG = typer.Option(False, "--debug", help="Print each AWS call (secrets redact
 
 DEPLOY_EPILOG = """
 Settings come from flags, then `[tool.agentcore-mcp]` in your pyproject.toml, then
-defaults. Steps: cognito (1, with --oauth), role (2), build (3), runtime (4),
+the recorded deployment (the state file), then defaults: a plain `deploy` redeploys what
+is recorded, and a flag changes only what it names. Replacing the server, switching auth
+or removing a secret, env var or header is destructive: it asks first, or needs --yes.
+Steps: cognito (1, with --oauth), role (2), build (3), runtime (4),
 publish (5); every step finds what exists and changes only what differs.
 
 **Examples**
@@ -56,10 +61,12 @@ publish (5); every step finds what exists and changes only what differs.
 - `agentcore-mcp deploy --allow-header X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant`
 - `agentcore-mcp deploy --artifact container` (docker buildx linux/arm64 + ECR)
 - `agentcore-mcp deploy --step role --step 4 --dry-run`
+- `agentcore-mcp deploy --remove-secret OPENAI_API_KEY --yes` (deletion in 7 days, restorable)
 
-Exit codes: 0 ok, 2 usage, 4 endpoint unreachable, 5 permission denied, 6 configuration
-(also: a resource with the deployer's name that it did not make; `--adopt` takes it over),
-7 an AWS step failed, 8 the runtime failed or did not answer the smoke test.
+Exit codes: 0 ok, 2 usage (or an unconfirmed destructive change), 4 endpoint
+unreachable, 5 permission denied, 6 configuration (also: a resource with the deployer's
+name that it did not make; `--adopt` takes it over), 7 an AWS step failed, 8 the runtime
+failed or did not answer the smoke test, 130 interrupted (rerun the same command to resume).
 """
 
 
@@ -82,9 +89,10 @@ def _exit_code(exc: BaseException) -> int:
         UnreachableError,
     )
     from agentcore_mcp.deploy.ownership import NotOursError
+    from agentcore_mcp.deploy.plan import DestructiveChangeError
     from agentcore_mcp.deploy.state import AmbiguousDeploymentError, StateError
 
-    if isinstance(exc, AmbiguousDeploymentError):
+    if isinstance(exc, AmbiguousDeploymentError | DestructiveChangeError):
         return ExitCode.USAGE
     if isinstance(exc, NotOursError):  # the user decides: --adopt or another --name
         return ExitCode.CONFIG_ERROR
@@ -167,11 +175,17 @@ def _renderer(quiet: bool) -> Callable[[Any], None]:
                 f"[dim]- {event.step}: {event.message}[/]", highlight=False, soft_wrap=True
             )
         elif event.kind == "warning":
+            # escaped, no emoji: an ARN's ":secret:" would otherwise print as an emoji
             stderr.print(
-                f"[yellow]warning:[/] {escape(event.message)}", highlight=False, emoji=False
+                f"[yellow]warning:[/] {escape(event.message)}",
+                highlight=False,
+                soft_wrap=True,
+                emoji=False,
             )
         else:
-            stderr.print(f"[cyan]{escape(event.message)}[/]", highlight=False, emoji=False)
+            stderr.print(
+                f"[cyan]{escape(event.message)}[/]", highlight=False, soft_wrap=True, emoji=False
+            )
 
     return render
 
@@ -186,6 +200,14 @@ def _secret_values(names: list[str]) -> dict[str, str | None]:
             value = getpass.getpass(f"value for secret {name} (not echoed): ") or None
         values[name] = value
     return values
+
+
+def _confirm_changes(changes: Any) -> bool:
+    """Ask on the terminal (the events above listed every change)."""
+    count = sum(1 for c in changes if c.destructive)
+    return bool(
+        typer.confirm(f"apply {count} destructive change(s) listed above?", default=False, err=True)
+    )
 
 
 def _parse_env(items: list[str]) -> dict[str, str]:
@@ -236,6 +258,25 @@ def deploy(
         None, "--local-port", help="Port for a local AgentCore deploy starts [8700]."
     ),
     project_dir: Path | None = PROJECT,
+    remove_env: list[str] = typer.Option(
+        [], "--remove-env", help="NAME: stop setting this recorded env var (repeatable)."
+    ),
+    remove_header: list[str] = typer.Option(
+        [], "--remove-header", help="Stop passing this recorded header (repeatable)."
+    ),
+    remove_secret: list[str] = typer.Option(
+        [],
+        "--remove-secret",
+        help="NAME: remove this recorded secret; its deletion is scheduled (repeatable).",
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Apply destructive changes without asking."
+    ),
+    force_delete_secrets: bool = typer.Option(
+        False,
+        "--force-delete-secrets",
+        help="Delete removed secrets at once, with no 7-day recovery window.",
+    ),
     json_output: bool = JSON,
     debug: bool = DEBUG,
 ) -> None:
@@ -270,24 +311,54 @@ def deploy(
             local_home=local_home,
             local_port=local_port,
             manifest=False if no_manifest else None,
+            remove_env=tuple(remove_env),
+            remove_headers=tuple(remove_header),
+            remove_secrets=tuple(remove_secret),
+            force_delete_secrets=force_delete_secrets or None,
             project_dir=project_dir,
         )
-        result = run_deploy(
-            config,
-            steps=step,
-            state_path=state,
-            dry_run=dry_run,
-            secret_values=_secret_values(list(config.secrets)),
-            on_event=_renderer(quiet=False),
-            debug=debug_sink if debug else None,
-            smoke_test=smoke_test,  # type: ignore[arg-type]
-            adopt=adopt,
-        )
+        try:
+            result = run_deploy(
+                config,
+                steps=step,
+                state_path=state,
+                dry_run=dry_run,
+                secret_values=_secret_values(list(config.secrets)),
+                on_event=_renderer(quiet=False),
+                debug=debug_sink if debug else None,
+                smoke_test=smoke_test,  # type: ignore[arg-type]
+                yes=yes,
+                confirm=_confirm_changes if sys.stdin.isatty() else None,
+                adopt=adopt,
+            )
+        except KeyboardInterrupt:
+            stderr.print(
+                "\ninterrupted: what was made so far is recorded in the state file; rerun the "
+                "same command to resume (each step finds what exists and carries on)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(INTERRUPTED) from None
     if json_output:
         print_json(result.to_json())
         return
     rec = result.record
+    for gone in result.scheduled_deletions:
+        stdout.print(
+            f"secret   {gone['secret_id']} deleted on {gone['deletion_date']}; restore it with:\n"
+            f"  {gone['restore']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+        )
     if dry_run:
+        for change in result.changes:
+            mark = "DESTRUCTIVE " if change.destructive else ""
+            stdout.print(f"{mark}change: {change.message}", markup=False, highlight=False)
+        if any(c.destructive for c in result.changes):
+            stdout.print("(a real deploy asks first, or needs --yes)", highlight=False)
         stdout.print("dry run: nothing was changed", highlight=False, soft_wrap=True)
         return
     if rec.runtime is not None:
@@ -390,6 +461,9 @@ def status(
 def destroy(
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    force_delete_secrets: bool = typer.Option(
+        False, "--force-delete-secrets", help="Delete secrets at once, with no recovery window."
+    ),
     name: str | None = PICK_NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
@@ -408,7 +482,12 @@ def destroy(
 
     with _errors():
         picked = _pick(state, strict=False, name=name, target=target, region=region)
-        config = _config(**picked, profile=profile, local_home=local_home)
+        config = _config(
+            **picked,
+            profile=profile,
+            local_home=local_home,
+            force_delete_secrets=force_delete_secrets or None,
+        )
         sink = debug_sink if debug else None
         found = find_destroy_target(config, state, by_name=name is not None, debug=sink)
         if found.found_by == "nothing":
@@ -446,6 +525,15 @@ def destroy(
     if json_output:
         print_json(result.to_json())
         return
+    for gone in result.scheduled_deletions:
+        stdout.print(
+            f"secret   {gone['secret_id']} deleted on {gone['deletion_date']}; restore it with:\n"
+            f"  {gone['restore']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+        )
     removed = [k for k, v in result.removed.items() if v]
     verb = "would remove" if dry_run else "removed"
     stdout.print(

@@ -10,6 +10,8 @@ from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from agentcore_mcp.deploy.state import DeploymentRecord, SettingsRecord
+
 DEFAULT_NAME = "agentcore_mcp_server"
 NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
@@ -42,6 +44,13 @@ class DeployConfig:
     local_home: Path | None = None  # the local AgentCore's home (default ~/.agentcore-mcp/local)
     local_port: int | None = None  # the port a local AgentCore deploy starts listens on [8700]
     manifest: bool = True  # ship a startup manifest in the zip
+    # Explicit removals from the recorded desired state (destructive: docs/deployer.md).
+    remove_env: tuple[str, ...] = ()
+    remove_headers: tuple[str, ...] = ()
+    remove_secrets: tuple[str, ...] = ()
+    force_delete_secrets: bool = False  # no recovery window when a secret is deleted
+    # The fields a flag or pyproject set (the rest are defaults, which the record overrides).
+    explicit: frozenset[str] = frozenset()
     # The former name of `server_spec`, still accepted here (deprecated); not stored.
     app: InitVar[str | None] = None
 
@@ -110,6 +119,51 @@ _FORMER_PYPROJECT_KEYS = {"app": "server"}
 _FORMER_FLAGS = {"app": "server_spec"}
 
 
+_STR_KEYS = ("name", "server", "region", "auth", "artifact", "python-runtime", "platform")
+_LIST_KEYS = {"secrets": "OPENAI_API_KEY", "request-header-allowlist": "X-Tenant"}
+_INT_KEYS = ("idle-timeout", "max-lifetime")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    names: dict[type, str] = {str: "a string", list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _check_pyproject_types(path: Path, table: dict[str, Any]) -> None:
+    """One line per wrong type, naming the key and what to write instead (TOML has types;
+    a string where a list belongs would otherwise be read letter by letter)."""
+    where = f"{path} [tool.agentcore-mcp]"
+    for key, value in table.items():
+        if key in _STR_KEYS and not isinstance(value, str):
+            raise ConfigError(
+                f'{where} {key} is {_kind(value)}; write a string, e.g. {key} = "..."'
+            )
+        if key in _LIST_KEYS and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise ConfigError(
+                f"{where} {key} is {_kind(value)}; write a list of strings, e.g. "
+                f'{key} = ["{_LIST_KEYS[key]}"]'
+            )
+        if key in _INT_KEYS and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(
+                f"{where} {key} is {_kind(value)}; write a whole number of seconds, "
+                f"e.g. {key} = 900"
+            )
+        if key == "env" and not (
+            isinstance(value, dict)
+            and all(isinstance(v, str | int | float | bool) for v in value.values())
+        ):
+            raise ConfigError(
+                f"{where} env is {_kind(value)}; write a table of strings, e.g. "
+                'env = { LOG_LEVEL = "info" }'
+            )
+
+
 def pyproject_settings(project_dir: Path) -> dict[str, Any]:
     """`[tool.agentcore-mcp]` of project_dir/pyproject.toml, with Python field names."""
     path = project_dir / "pyproject.toml"
@@ -119,7 +173,13 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    table = dict(doc.get("tool", {}).get("agentcore-mcp", {}))
+    tool = doc.get("tool", {})
+    raw = tool.get("agentcore-mcp", {}) if isinstance(tool, dict) else {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: tool.agentcore-mcp is {_kind(raw)}; write a [tool.agentcore-mcp] table"
+        )
+    table = dict(raw)
     for former, key in _FORMER_PYPROJECT_KEYS.items():
         if former in table:
             if key in table:
@@ -134,6 +194,7 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
             f"{path} [tool.agentcore-mcp]: unknown key(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(_PYPROJECT_KEYS))}"
         )
+    _check_pyproject_types(path, table)
     return {_PYPROJECT_KEYS[k]: v for k, v in table.items()}
 
 
@@ -150,22 +211,41 @@ def load_config(project_dir: Path | None = None, **flags: Any) -> DeployConfig:
             value = flags.pop(former)
             if flags.get(key) is None:
                 flags[key] = value
+    explicit = set(merged)
     for key, value in flags.items():
-        if value is None or (key in ("env", "secrets", "header_allowlist") and not value):
+        if value is None or (key in _COLLECTIONS and not value):
             continue
         if key == "env" and isinstance(merged.get("env"), dict):
             value = {**merged["env"], **value}
+        elif key in ("secrets", "header_allowlist") and key in merged:
+            value = (*merged[key], *value)  # a flag adds to pyproject's list
         merged[key] = value
-    for key in ("secrets", "header_allowlist"):
-        if key in merged:
-            merged[key] = tuple(merged[key])
+        explicit.add(key)
+    for key in _COLLECTIONS:
+        if key in merged and key != "env":
+            merged[key] = tuple(dict.fromkeys(merged[key]))
     if "env" in merged:
-        merged["env"] = {str(k): str(v) for k, v in dict(merged["env"]).items()}
+        merged["env"] = {str(k): _env_value(v) for k, v in dict(merged["env"]).items()}
     try:
-        config = DeployConfig(project_dir=project_dir, **merged)
+        config = DeployConfig(project_dir=project_dir, explicit=frozenset(explicit), **merged)
     except TypeError as exc:
         raise ConfigError(f"bad setting: {exc}") from None
     return validate(config)
+
+
+_COLLECTIONS = (
+    "env",
+    "secrets",
+    "header_allowlist",
+    "remove_env",
+    "remove_headers",
+    "remove_secrets",
+)
+
+
+def _env_value(value: Any) -> str:
+    # TOML `DEBUG = true` means what the shell's DEBUG=true means.
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def validate(config: DeployConfig) -> DeployConfig:
@@ -174,13 +254,14 @@ def validate(config: DeployConfig) -> DeployConfig:
             f"--name {config.name!r}: AgentCore runtime names are a letter then up to 47 "
             "letters, digits or underscores (no hyphens), e.g. my_server"
         )
-    # An absolute module path: a relative one (".server") once zipped the whole project.
+    # module:attribute with an absolute module path: a relative one (".server") once zipped
+    # the whole project, and a spec without its attribute cannot be served.
     if config.server_spec is not None and not re.fullmatch(
-        r"[^\W\d]\w*(\.[^\W\d]\w*)*(:[\w.]+)?", config.server_spec
+        r"[^\W\d]\w*(\.[^\W\d]\w*)*:[\w.]+", config.server_spec
     ):
         raise ConfigError(
-            f"--server {config.server_spec!r}: expected module:attribute with an absolute "
-            "module path, e.g. mypkg.server:mcp (relative modules are not supported)"
+            f"--server {config.server_spec!r}: expected module:attribute, the object in the "
+            "module that is your server, with an absolute module path, e.g. mypkg.server:mcp"
         )
     if config.target not in ("local", "aws"):
         raise ConfigError(f"--target {config.target!r}: use local or aws")
@@ -192,9 +273,20 @@ def validate(config: DeployConfig) -> DeployConfig:
         raise ConfigError(
             f"--python-runtime {config.python_runtime!r}: one of {', '.join(PYTHON_RUNTIMES)}"
         )
-    for name in [*config.env, *config.secrets]:
+    for name in [*config.env, *config.secrets, *config.remove_env, *config.remove_secrets]:
         if not ENV_NAME_RE.fullmatch(name):
             raise ConfigError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+    for label, kept, removed in (
+        ("env", set(config.env), config.remove_env),
+        ("secret", set(config.secrets), config.remove_secrets),
+        ("allow-header", {h.lower() for h in config.header_allowlist}, config.remove_headers),
+    ):
+        both = sorted(n for n in removed if (n.lower() if label == "allow-header" else n) in kept)
+        if both:
+            raise ConfigError(
+                f"{', '.join(both)}: both --{label} and --remove-{label.removeprefix('allow-')} "
+                "(or set in pyproject.toml); keep one"
+            )
     clash = sorted(
         set(config.env) & ({f"{s}_SECRET_ID" for s in config.secrets} | set(config.secrets))
     )
@@ -229,3 +321,115 @@ def validate(config: DeployConfig) -> DeployConfig:
         if lowered == "authorization" and config.auth != "oauth":
             raise ConfigError("--allow-header Authorization is only allowed with --oauth")
     return replace(config, env=dict(config.env))
+
+
+# --- the recorded deployment as the desired state ------------------------------------------
+
+
+def desired_config(config: DeployConfig, record: DeploymentRecord | None) -> DeployConfig:
+    """What this deploy should make: `config` over the recorded deployment.
+
+    A setting a flag or pyproject gave (`config.explicit`) wins; every other one comes
+    from the record, then the default. Lists and maps merge: a flag adds or changes the
+    names it gives and keeps the recorded rest; only `remove_*` takes one away.
+    """
+    if record is None:
+        return config
+    settings = record.settings
+    chosen: dict[str, Any] = {}
+    if "server_spec" not in config.explicit:
+        chosen["server_spec"] = record.server_spec or None
+    if "auth" not in config.explicit:
+        chosen["auth"] = record.auth
+    env = dict(settings.env) if settings else {}
+    env.update(config.env)
+    chosen["env"] = {k: v for k, v in env.items() if k not in config.remove_env}
+    secrets = dict.fromkeys([*record.secrets, *config.secrets])
+    chosen["secrets"] = tuple(sorted(s for s in secrets if s not in config.remove_secrets))
+    dropped = {h.lower() for h in config.remove_headers}
+    headers: dict[str, str] = {}
+    for header in [*(settings.header_allowlist if settings else []), *config.header_allowlist]:
+        headers.setdefault(header.lower(), header)  # HTTP names: case-insensitive
+    chosen["header_allowlist"] = tuple(h for k, h in headers.items() if k not in dropped)
+    if settings is not None:
+        for name in ("idle_timeout", "max_lifetime"):
+            if name not in config.explicit:
+                chosen[name] = getattr(settings, name)
+        for name in ("artifact", "python_runtime", "platform"):
+            if name not in config.explicit and getattr(settings, name):
+                chosen[name] = getattr(settings, name)
+    return validate(replace(config, **chosen))
+
+
+def settings_record(config: DeployConfig) -> SettingsRecord:
+    return SettingsRecord(
+        env=dict(config.env),
+        header_allowlist=list(config.header_allowlist),
+        idle_timeout=config.idle_timeout,
+        max_lifetime=config.max_lifetime,
+        artifact=config.artifact,
+        python_runtime=config.python_runtime or "",
+        platform=config.platform or "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference between the recorded deployment and this deploy's desired state."""
+
+    setting: str  # server, auth, secret, env, header, lifecycle, artifact
+    message: str
+    destructive: bool = False  # replaces or removes something the deployment serves
+
+    def to_json(self) -> dict[str, Any]:
+        return {"setting": self.setting, "message": self.message, "destructive": self.destructive}
+
+
+def changes_between(record: DeploymentRecord | None, desired: DeployConfig) -> list[Change]:
+    """What applying `desired` changes in the recorded deployment (nothing for a new one).
+
+    Destructive: replacing the server, switching auth, removing a secret or an env var,
+    dropping an allowed header (docs/deployer.md, "Destructive changes").
+    """
+    if record is None:
+        return []
+    out: list[Change] = []
+    old_server = record.server_spec or "the sample server"
+    new_server = desired.server_spec or "the sample server"
+    if old_server != new_server:
+        out.append(Change("server", f"replace the server {old_server} with {new_server}", True))
+    if record.auth != desired.auth:
+        out.append(Change("auth", f"switch auth from {record.auth} to {desired.auth}", True))
+    for var in sorted(set(record.secrets) - set(desired.secrets)):
+        out.append(
+            Change(
+                "secret", f"remove secret {var} (scheduled for deletion in Secrets Manager)", True
+            )
+        )
+    for var in sorted(set(desired.secrets) - set(record.secrets)):
+        out.append(Change("secret", f"add secret {var}"))
+    settings = record.settings
+    if settings is None:
+        return out  # written before settings were recorded: nothing more to compare
+    old_env, new_env = settings.env, desired.env
+    for var in sorted(set(old_env) - set(new_env)):
+        out.append(Change("env", f"remove env var {var}", True))
+    for var in sorted(set(new_env) - set(old_env)):
+        out.append(Change("env", f"add env var {var}"))
+    for var in sorted(k for k in set(old_env) & set(new_env) if old_env[k] != new_env[k]):
+        out.append(Change("env", f"change env var {var}"))
+    old_headers = {h.lower(): h for h in settings.header_allowlist}
+    new_headers = {h.lower(): h for h in desired.header_allowlist}
+    for key in sorted(set(old_headers) - set(new_headers)):
+        out.append(Change("header", f"stop passing header {old_headers[key]}", True))
+    for key in sorted(set(new_headers) - set(old_headers)):
+        out.append(Change("header", f"pass header {new_headers[key]}"))
+    for name, label in (("idle_timeout", "idle timeout"), ("max_lifetime", "max lifetime")):
+        old, new = getattr(settings, name), getattr(desired, name)
+        if old != new:
+            out.append(Change("lifecycle", f"{label} {old or 'default'} -> {new or 'default'}"))
+    for name in ("artifact", "python_runtime", "platform"):
+        old, new = getattr(settings, name) or "default", getattr(desired, name) or "default"
+        if old != new:
+            out.append(Change("artifact", f"{name.replace('_', ' ')} {old} -> {new}"))
+    return out

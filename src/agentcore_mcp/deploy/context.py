@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from agentcore_mcp.client.runtime import deployment_parameter
@@ -87,12 +86,13 @@ class StepContext:
     state: DeploymentState
     record: DeploymentRecord
     emit: Callable[[Event], None]
-    work_dir: Path
     dry_run: bool = False
     # Values for --secret NAME, read by the CLI from the environment or a no-echo prompt;
     # None keeps the stored value. Held in memory only.
     secret_values: Mapping[str, str | None] = field(default_factory=dict)
     step: str = ""
+    # Secrets whose deletion was scheduled: id, ARN, date and the command that restores it.
+    scheduled_deletions: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def names(self) -> Names:

@@ -436,6 +436,7 @@ class DestroyResult:
     dry_run: bool = False
     found_by: str = "state"  # "state", "name" (tags found by --name), or "nothing"
     message: str = ""
+    scheduled_deletions: list[dict[str, str]] = field(default_factory=list)  # secrets
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -444,6 +445,7 @@ class DestroyResult:
             "dry_run": self.dry_run,
             "found_by": self.found_by,
             "message": self.message,
+            "scheduled_deletions": self.scheduled_deletions,
         }
 
 
@@ -566,10 +568,7 @@ def _destroy_context(
     *,
     dry_run: bool,
 ) -> StepContext:
-    import tempfile
-
-    work = Path(tempfile.gettempdir()) / "agentcore-mcp-deploy"
-    return StepContext(config, target, state, record, emit, work, dry_run=dry_run)
+    return StepContext(config, target, state, record, emit, dry_run=dry_run)
 
 
 def destroy(
@@ -616,7 +615,12 @@ def destroy(
             )
         )
     ctx = _destroy_context(config, target, state, record, emit, dry_run=dry_run)
-    result = DestroyResult(found.key, dry_run=dry_run, found_by=found.found_by)
+    result = DestroyResult(
+        found.key,
+        dry_run=dry_run,
+        found_by=found.found_by,
+        scheduled_deletions=ctx.scheduled_deletions,
+    )
     order: list[tuple[str, Any]] = [
         ("publish", publish),
         ("runtime", runtime),

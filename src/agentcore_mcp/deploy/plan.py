@@ -7,7 +7,6 @@ on the next run, so killing a deploy at any point and running it again converges
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,12 +16,20 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError
 
-from agentcore_mcp.deploy.config import DeployConfig
-from agentcore_mcp.deploy.context import Event, StepContext
+from agentcore_mcp.deploy.config import (
+    Change,
+    DeployConfig,
+    changes_between,
+    desired_config,
+    settings_record,
+)
+from agentcore_mcp.deploy.context import Event, EventKind, StepContext
 from agentcore_mcp.deploy.errors import DeployError, SmokeTestError, explain_botocore_error
 from agentcore_mcp.deploy.ownership import check_before_deploy
+from agentcore_mcp.deploy.preflight import preflight
 from agentcore_mcp.deploy.state import (
     DeploymentRecord,
+    find_record,
     load_state,
     record_key,
     validate_record,
@@ -67,6 +74,8 @@ class DeployResult:
     started_local: bool = False
     seconds: float = 0.0
     dry_run: bool = False
+    changes: list[Change] = field(default_factory=list)  # against the recorded deployment
+    scheduled_deletions: list[dict[str, str]] = field(default_factory=list)  # secrets
 
     @property
     def changed(self) -> bool:
@@ -83,6 +92,9 @@ class DeployResult:
             "started_local": self.started_local,
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
+            "changes": [c.to_json() for c in self.changes],
+            "destructive": any(c.destructive for c in self.changes),
+            "scheduled_deletions": self.scheduled_deletions,
             "deployment": self.record.to_json(),
         }
 
@@ -113,17 +125,82 @@ def _context(
     secret_values: Mapping[str, str | None] | None = None,
 ) -> StepContext:
     state, record = open_record(config, target, state_path)
-    work = Path(tempfile.gettempdir()) / "agentcore-mcp-deploy"
     return StepContext(
         config=config,
         target=target,
         state=state,
         record=record,
         emit=emit,
-        work_dir=work,
         dry_run=dry_run,
         secret_values=dict(secret_values or {}),
     )
+
+
+class DestructiveChangeError(DeployError):
+    """The deploy would replace or remove something and nobody confirmed it (no --yes)."""
+
+    def __init__(self, changes: Sequence[Change]) -> None:
+        listed = "; ".join(c.message for c in changes if c.destructive)
+        super().__init__(
+            f"this deploy makes destructive changes: {listed}. Nothing was changed. Pass --yes "
+            "to apply them, --dry-run to see the whole plan, or flags that keep what is "
+            "deployed (e.g. --server / --oauth as recorded)"
+        )
+        self.changes = list(changes)
+
+
+Confirm = Callable[[Sequence[Change]], bool]
+
+
+def _deployed_unchanged(config: DeployConfig, record: DeploymentRecord | None) -> bool:
+    """The code to deploy is the code a finished deploy of this record built (same input
+    hash: sources, spec, dependencies; same env): it imported then, so a rerun skips the
+    check and costs no interpreter start."""
+    from agentcore_mcp.deploy import build as builder
+
+    if record is None or record.artifact is None or not record.completed_at:
+        return False
+    if record.settings is None or record.settings.env != dict(config.env):
+        return False  # the import sees the env vars: a change is checked again
+    recorded = record.artifact.input_hash
+    try:
+        return bool(recorded) and builder.zip_inputs(config).input_hash().startswith(recorded)
+    except (DeployError, OSError):
+        return False  # the preflight says what is wrong
+
+
+def _preflight(
+    config: DeployConfig, emit: Callable[[Event], None], record: DeploymentRecord | None
+) -> None:
+    from agentcore_mcp.deploy import build as builder
+
+    if config.is_sample or _deployed_unchanged(config, record):
+        return
+
+    def dependencies() -> Path:
+        emit(Event("progress", "preflight", "installing the project's dependencies to import it"))
+        site, _ = builder.ensure_dependencies(
+            builder.zip_inputs(config), lambda m: emit(Event("progress", "preflight", m))
+        )
+        return site
+
+    checked = preflight(config, dependencies)
+    if checked is None:
+        return
+    if checked.tools is not None:
+        listed = ", ".join(checked.tools) or "none"
+        emit(
+            Event("info", "preflight", f"preflight: {config.server_spec} imports; tools: {listed}")
+        )
+    else:
+        emit(
+            Event(
+                "warning",
+                "preflight",
+                f"preflight: could not fully check {config.server_spec} here ({checked.note}); "
+                "the smoke test checks it after the deploy",
+            )
+        )
 
 
 def deploy(
@@ -137,22 +214,63 @@ def deploy(
     debug: Callable[[str], None] | None = None,
     smoke_test: SmokeTest = "auto",
     adopt: bool = False,
+    yes: bool = False,
+    confirm: Confirm | None = None,
 ) -> DeployResult:
     """Run the chosen steps (all by default) and the smoke test; see docs/deployer.md.
-    `adopt`: take over (tag) resources with the deployer's names that it did not make."""
+
+    `config` is applied over the recorded deployment (`desired_config`): what it does not
+    set stays as recorded. Destructive changes need `yes`, or `confirm(changes)` to say
+    True; otherwise DestructiveChangeError, before any AWS write. The server is imported
+    (`preflight`) before anything else happens. `adopt`: take over (tag) resources with
+    the deployer's names that it did not make.
+    """
     started = time.monotonic()
     emit = on_event or (lambda _e: None)
+    # Before the target: a broken server, state file or setting starts and writes nothing.
+    state = load_state(state_path)
+    guess = find_record(state, target=config.target, region=config.region, name=config.name)
+    checked = desired_config(config, guess)
+    _preflight(checked, emit, guess)
+    target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
+    state, record = open_record(config, target, state_path)  # the record validated
+    existing = state.get(record.key)
+    desired = desired_config(config, existing)
+    if desired.server_spec != checked.server_spec:
+        _preflight(desired, emit, existing)
+    changes = changes_between(existing, desired)
+    for change in changes:
+        kind: EventKind = "warning" if change.destructive else "info"
+        mark = "destructive change: " if change.destructive else "change: "
+        emit(Event(kind, "plan", mark + change.message))
+    destructive = [c for c in changes if c.destructive]
+    if destructive and not dry_run and not yes and not (confirm is not None and confirm(changes)):
+        raise DestructiveChangeError(changes)
+    config = desired
     chosen = resolve_steps(steps, config.auth)
     if config.artifact == "container" and "build" in chosen and not dry_run:
         from agentcore_mcp.deploy.build import require_container_engine
 
         require_container_engine()  # before anything is made: fail at once, change nothing
-    target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
-    ctx = _context(config, target, state_path, emit, dry_run=dry_run, secret_values=secret_values)
+    ctx = StepContext(
+        config=config,
+        target=target,
+        state=state,
+        record=record,
+        emit=emit,
+        dry_run=dry_run,
+        secret_values=dict(secret_values or {}),
+    )
     ctx.record.auth = config.auth
     ctx.record.server_spec = config.server_spec or ""
+    ctx.record.settings = settings_record(config)
     result = DeployResult(
-        ctx.record, ctx.state.path, started_local=target.started_local, dry_run=dry_run
+        ctx.record,
+        ctx.state.path,
+        started_local=target.started_local,
+        dry_run=dry_run,
+        changes=changes,
+        scheduled_deletions=ctx.scheduled_deletions,
     )
     try:
         check_before_deploy(ctx, chosen, adopt=adopt)  # before any write (ownership.py)

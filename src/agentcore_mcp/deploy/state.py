@@ -17,7 +17,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -114,6 +114,21 @@ class PublishRecord:
 
 
 @dataclass(slots=True)
+class SettingsRecord:
+    """What the last deploy was asked for beyond `auth`, `server` and `secrets`: with
+    them, the desired state a plain `deploy` applies again (docs/deployer.md). Env values
+    are configuration, not secrets (those are `secrets`, by id)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    header_allowlist: list[str] = field(default_factory=list)
+    idle_timeout: int | None = None
+    max_lifetime: int | None = None
+    artifact: str = "zip"
+    python_runtime: str = ""  # "" = the host's minor at each deploy
+    platform: str = ""  # "" = the target's default
+
+
+@dataclass(slots=True)
 class DeploymentRecord:
     target: TargetKind
     region: str
@@ -134,6 +149,7 @@ class DeploymentRecord:
     secrets: dict[str, str] = field(default_factory=dict)  # NAME -> secret ARN (no value)
     # Random, made at the first deploy; every resource made carries it as a tag (ownership.py)
     deployment_id: str = ""
+    settings: SettingsRecord | None = None  # None: written before settings were recorded
 
     @property
     def key(self) -> str:
@@ -155,7 +171,8 @@ class DeploymentRecord:
             k: v
             for k, v in doc.items()
             if k in {f.name for f in fields(cls)}
-            and k not in ("role", "artifact", "runtime", "cognito", "publish", "server_spec")
+            and k
+            not in ("role", "artifact", "runtime", "cognito", "publish", "settings", "server_spec")
         }
         # "app": the key's former name, in state files written before it was renamed.
         plain["server_spec"] = doc.get("server", doc.get("app", ""))
@@ -166,7 +183,71 @@ class DeploymentRecord:
         record.cognito = _build(CognitoRecord, doc.get("cognito"))
         record.publish = _build(PublishRecord, doc.get("publish"))
         record.secrets = dict(doc.get("secrets") or {})
+        record.settings = _build(SettingsRecord, doc.get("settings"))
         return record
+
+
+_NESTED: dict[str, type] = {
+    "role": RoleRecord,
+    "artifact": ArtifactRecord,
+    "runtime": RuntimeRecord,
+    "cognito": CognitoRecord,
+    "publish": PublishRecord,
+    "settings": SettingsRecord,
+}
+_OPTIONAL_INTS = {"idle_timeout", "max_lifetime"}
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def _check_fields(cls: type, doc: dict[str, Any], where: str) -> None:
+    """Each known field of `doc` has the type of its field in `cls` (a dataclass)."""
+    for f in fields(cls):
+        key = "server" if f.name == "server_spec" else f.name
+        if key not in doc or key in _NESTED:
+            continue
+        value = doc[key]
+        if f.name in _OPTIONAL_INTS:
+            ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+            expected = "a whole number or null"
+        elif f.default_factory is not MISSING and isinstance(f.default_factory(), dict | list):
+            kind = type(f.default_factory())
+            ok = isinstance(value, kind) and all(
+                isinstance(v, str) for v in (value.values() if isinstance(value, dict) else value)
+            )
+            expected = "an object of strings" if kind is dict else "a list of strings"
+        elif isinstance(f.default, bool):
+            ok, expected = isinstance(value, bool), "true or false"
+        elif isinstance(f.default, int | float) or f.name.endswith("_at"):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            expected = "a number"
+        else:  # str fields and Literal[str] fields, required or not
+            ok, expected = isinstance(value, str), "a string"
+        if not ok:
+            raise ValueError(f"{where}.{key} is {_type_name(value)}, expected {expected}")
+
+
+def _check_record(key: Any, doc: Any) -> None:
+    where = f"deployments[{key!r}]"
+    if not isinstance(doc, dict):
+        raise ValueError(f"{where} is {_type_name(doc)}, expected an object")
+    for name in ("target", "region", "name"):
+        if name not in doc:
+            raise ValueError(f"{where} has no {name!r}")
+    if doc["target"] not in ("local", "aws"):
+        raise ValueError(f"{where}.target is {doc['target']!r}, expected 'local' or 'aws'")
+    _check_fields(DeploymentRecord, doc, where)
+    for name, cls in _NESTED.items():
+        nested = doc.get(name)
+        if nested is None:
+            continue
+        if not isinstance(nested, dict):
+            raise ValueError(f"{where}.{name} is {_type_name(nested)}, expected an object or null")
+        _check_fields(cls, nested, f"{where}.{name}")
 
 
 def record_key(target: TargetKind, region: str, name: str, account: str = "") -> str:
@@ -211,10 +292,12 @@ def load_state(path: Path | None = None) -> DeploymentState:
         raise StateError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         doc = json.loads(text)
-        if not isinstance(doc, dict) or "deployments" not in doc:
+        if not isinstance(doc, dict) or not isinstance(doc.get("deployments"), dict):
             raise ValueError("no 'deployments' object")
         if int(doc.get("format", 0)) > FORMAT:
             raise ValueError(f"format {doc['format']} is newer than this agentcore-mcp knows")
+        for key, value in doc["deployments"].items():
+            _check_record(key, value)
         records = {
             key: DeploymentRecord.from_json(value) for key, value in doc["deployments"].items()
         }
