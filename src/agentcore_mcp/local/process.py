@@ -167,6 +167,7 @@ def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | Non
         settings.pid_file.unlink(missing_ok=True)
         kill_recorded_instances(settings.instances_file)
         return None
+    started = process_start_time(pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -177,8 +178,10 @@ def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | Non
             break
         time.sleep(0.1)
     else:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        # Still the same process (not a pid reused since the SIGTERM): SIGKILL it.
+        if process_start_time(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     kill_recorded_instances(settings.instances_file)
     settings.pid_file.unlink(missing_ok=True)
     return pid
