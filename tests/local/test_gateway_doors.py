@@ -154,3 +154,14 @@ def test_a_chunked_body_over_the_bound_is_refused_while_it_is_read(
     client = local.client("s3")
     client.put_object(Bucket=local.bucket, Key="big.bin", Body=body)
     assert client.get_object(Bucket=local.bucket, Key="big.bin")["Body"].read() == body
+
+
+def test_head_object_says_the_objects_size(local: LocalAgentCoreHandle) -> None:
+    """moto's Content-Length is relayed: HeadObject's ContentLength is the only size an
+    S3 client has before it downloads (it was dropped with the hop-by-hop headers)."""
+    client = local.client("s3")
+    client.put_object(Bucket=local.bucket, Key="sized.bin", Body=b"q" * 12345)
+    head = client.head_object(Bucket=local.bucket, Key="sized.bin")
+    assert head["ContentLength"] == 12345
+    got = client.get_object(Bucket=local.bucket, Key="sized.bin")
+    assert got["ContentLength"] == 12345 and got["Body"].read() == b"q" * 12345

@@ -90,6 +90,10 @@ MOTO_OWN_ROUTE = (
     "'moto-api' cannot be used path-style here"
 )
 
+# moto's answer is relayed byte for byte (`aiter_raw`), so its Content-Length holds; a
+# HEAD's is the only place S3 clients read an object's size (HeadObject's ContentLength).
+RESPONSE_HOP_BY_HOP = HOP_BY_HOP - {"content-length"}
+
 
 async def send_rest_json_error(send: Send, status: int, error_type: str, message: str) -> None:
     """An AWS rest-json error (`errors.aws_json_error`, the one shape in local/)."""
@@ -361,7 +365,7 @@ class Gateway:
             out = [
                 (k.encode("latin-1"), v.encode("latin-1"))
                 for k, v in response.headers.multi_items()
-                if k.lower() not in HOP_BY_HOP
+                if k.lower() not in RESPONSE_HOP_BY_HOP
             ]
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
