@@ -25,6 +25,7 @@ from botocore.credentials import Credentials
 
 from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.raw_http import read_answer, send_chunked_until_answered
 
 AUTH = SigV4HttpxAuth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
@@ -113,48 +114,6 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
-
-
-def send_chunked_until_answered(port: int, path: str, total: int) -> bytes:
-    """POST `total` bytes chunked (1 MiB chunks) until the server answers; the answer."""
-    chunk = b"x" * (1 << 20)
-    frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Accept: application/json, text/event-stream\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n".encode()
-        )
-        sent = 0
-        while sent < total:
-            readable, _, _ = select.select([sock], [], [], 0)
-            if readable:
-                break
-            try:
-                sock.sendall(frame)
-            except OSError:
-                break
-            sent += len(chunk)
-        return read_answer(sock, time.monotonic() + 30)
-
-
-def read_answer(sock: socket.socket, deadline: float) -> bytes:
-    """What the server sends until it closes or the deadline passes."""
-    got = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([sock], [], [], 0.2)
-        if not ready:
-            continue
-        try:
-            piece = sock.recv(65536)
-        except ConnectionError:
-            break
-        if not piece:
-            break
-        got += piece
-        if b"\r\n\r\n" in got and got.rstrip().endswith(b"}"):
-            break
-    return got
 
 
 @pytest.mark.slow  # a gigabyte over loopback

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import print_json, stderr, stdout
@@ -172,7 +173,8 @@ def start(
         stderr.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(ExitCode.CONFIG_ERROR) from None
     stdout.print(
-        f"local AgentCore running on {running.url} (pid {running.pid}, log {running.log_path})"
+        f"local AgentCore running on {escape(running.url)} (pid {running.pid}, "
+        f"log {escape(str(running.log_path))})"
     )
     stdout.print(f"export AWS_ENDPOINT_URL={running.url}", markup=False)
     stdout.print(
@@ -252,6 +254,7 @@ def status(
     import httpx
 
     from agentcore_mcp.local.credentials import read_local_credentials
+    from agentcore_mcp.local.identity import identity_problem
     from agentcore_mcp.local.process import url_from_pid_file
 
     settings = _settings(home=home)
@@ -263,15 +266,25 @@ def status(
         )
         raise typer.Exit(ExitCode.CONNECTION_ERROR)
     creds = read_local_credentials(settings.home)
-    headers = {"authorization": f"Bearer {creds.admin_token}"} if creds else {}
+    headers: dict[str, str] = {}
+    if creds is not None:
+        # The admin token goes only to the process that proves it holds it: after a
+        # crash, anyone may listen on the recorded port (local/identity.py).
+        problem = identity_problem(creds, at=target)
+        if problem is not None:
+            stderr.print(
+                f"error: {_not_ours(target, settings.home, problem)}", markup=False, highlight=False
+            )
+            raise typer.Exit(ExitCode.CONNECTION_ERROR)
+        headers = {"authorization": f"Bearer {creds.admin_token}"}
     try:
         response = httpx.get(f"{target}/_local/status", headers=headers, timeout=5, trust_env=False)
     except httpx.HTTPError as exc:
-        stderr.print(f"[red]error:[/] cannot reach {target}: {exc}")
+        stderr.print(f"[red]error:[/] cannot reach {escape(target)}: {escape(str(exc))}")
         raise typer.Exit(ExitCode.CONNECTION_ERROR) from None
     if response.status_code == 401:
         stderr.print(
-            f"[red]error:[/] {target} refused the admin token: pass the --home it was "
+            f"[red]error:[/] {escape(target)} refused the admin token: pass the --home it was "
             "started with (its credentials.json holds the token)"
         )
         raise typer.Exit(ExitCode.AUTH_ERROR)
@@ -282,16 +295,17 @@ def status(
     from rich.table import Table
 
     stdout.print(
-        f"local AgentCore {doc['url']} region {doc['region']} "
+        f"local AgentCore {escape(str(doc['url']))} region {escape(str(doc['region']))} "
         f"pid {doc['pid']} up {doc['uptime_seconds']}s"
     )
     runtimes = Table("runtime id", "status", "version", "failure", title="runtimes", box=None)
     for r in doc["runtimes"]:
+        # Cells are markup too: a failure reason may quote `agentcore-mcp[local]`.
         runtimes.add_row(
-            r["agentRuntimeId"],
-            r["status"],
-            str(r["agentRuntimeVersion"]),
-            r["failureReason"] or "",
+            escape(r["agentRuntimeId"]),
+            escape(r["status"]),
+            escape(str(r["agentRuntimeVersion"])),
+            escape(r["failureReason"] or ""),
         )
     stdout.print(runtimes)
     sessions = Table(
@@ -299,14 +313,32 @@ def status(
     )
     for s in doc["sessions"]:
         sessions.add_row(
-            s["id"],
-            s["runtime_id"],
+            escape(s["id"]),
+            escape(s["runtime_id"]),
             str(s["pid"]),
             f"{s['age_seconds']:.0f}",
             f"{s['idle_seconds']:.0f}",
             str(s["inflight"]),
         )
     stdout.print(sessions)
+
+
+def _not_ours(url: str, home: Path, problem: str) -> str:
+    """One line: what listens at `url` did not prove it is the local AgentCore of `home`."""
+    from agentcore_mcp.local.identity import answers_connections, listener_owner
+
+    if not answers_connections(url):
+        return (
+            f"cannot reach {url}: nothing listens there (the local AgentCore of --home "
+            f"{home} has stopped?); `agentcore-mcp local start -d` starts one"
+        )
+    owner = listener_owner(url)
+    who = f"a process of {owner}" if owner else "another process"
+    return (
+        f"{who} listens on {url}, not the local AgentCore started with --home {home} "
+        f"({problem}); its admin token was not sent. If yours died: stop that process, "
+        "then `agentcore-mcp local stop` and `agentcore-mcp local start -d`"
+    )
 
 
 @app.command(
@@ -325,15 +357,15 @@ def logs(
     if runtime is not None and RUNTIME_ID_RE.fullmatch(runtime) is None:
         # The id names a file under --home/logs: anything else could read any *.log.
         stderr.print(
-            f"[red]error:[/] {runtime!r} is not a runtime id (like mcp_server-AbCdEf1234); "
-            "`agentcore-mcp local status` lists them",
+            f"[red]error:[/] {escape(repr(runtime))} is not a runtime id (like "
+            "mcp_server-AbCdEf1234); `agentcore-mcp local status` lists them",
             highlight=False,
         )
         raise typer.Exit(ExitCode.USAGE)
     settings = _settings(home=home)
     path = settings.logs_dir / f"{runtime}.log" if runtime else settings.home / "local.log"
     if not path.exists():
-        stderr.print(f"no log at {path}")
+        stderr.print(f"no log at {path}", markup=False, highlight=False)
         raise typer.Exit(ExitCode.CONFIG_ERROR)
     with path.open("r", errors="replace") as f:
         for line in f:

@@ -1,6 +1,9 @@
 """One loopback port for every AWS API the project uses.
 
 Before any route, `guard` refuses a non-loopback `Host` or browser `Origin` (403).
+moto's own routes (`/moto-api/...`: reset, a state dump with secret keys, seeding,
+recording; its dashboard and metadata emulation) are refused next, whatever the
+signature (`guard.moto_own_route`): 404, nothing forwarded.
 Routing, in order:
 1. `/_local/...`: the local AgentCore's own admin endpoints (health, status), for
    callers that present the per-start admin token (`Authorization: Bearer ...`).
@@ -27,7 +30,14 @@ from urllib.parse import unquote
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentcore_mcp.asgi import ClientDisconnected, read_body, replay_body, send_body
+from agentcore_mcp.asgi import (
+    BodyTooLarge,
+    ClientDisconnected,
+    declared_too_large,
+    read_body,
+    replay_body,
+    send_body,
+)
 from agentcore_mcp.auth import (
     SecretLookup,
     SigV4Error,
@@ -63,6 +73,27 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+
+# Request bodies are read whole here (the signature covers them) before they are passed
+# on, so each route has a bound, checked while reading: the declared Content-Length
+# first, then the bytes as they come. An S3 object upload carries a code zip (AgentCore
+# takes up to 250 MB; aws-chunked signing adds a little); nothing else the project's
+# AWS services take is near a few MB (CloudWatch Logs' largest batch is 1 MiB), nor is
+# any control-plane request.
+MAX_S3_UPLOAD_BYTES = 260 << 20
+MAX_AWS_REQUEST_BYTES = 8 << 20
+MAX_CONTROL_REQUEST_BYTES = 1 << 20
+
+MOTO_OWN_ROUTE = (
+    "not an AWS API: the embedded AWS's own routes (/moto-api/..., its dashboard and "
+    "metadata emulation) are not served by the local AgentCore, whatever the signature. "
+    "To start from empty AWS state, restart it without --persist; an S3 bucket named "
+    "'moto-api' cannot be used path-style here"
+)
+
+# moto's answer is relayed byte for byte (`aiter_raw`), so its Content-Length holds; a
+# HEAD's is the only place S3 clients read an object's size (HeadObject's ContentLength).
+RESPONSE_HOP_BY_HOP = HOP_BY_HOP - {"content-length"}
 
 
 async def send_rest_json_error(send: Send, status: int, error_type: str, message: str) -> None:
@@ -126,6 +157,9 @@ class Gateway:
                 "non-loopback origins",
             )
             return
+        if guard.moto_own_route(raw_path, scope["path"]):
+            await send_rest_json_error(send, 404, "UnknownOperationException", MOTO_OWN_ROUTE)
+            return
         authorization = _header(scope, b"authorization")
         service = credential_scope_service(authorization)
         if raw_path.startswith("/_local/"):
@@ -168,8 +202,16 @@ class Gateway:
         await self.admin(scope, receive, send)
 
     async def _control(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
-        read = await _read_request(scope, receive, raw_path)
+        read = await _read_request(scope, receive, raw_path, MAX_CONTROL_REQUEST_BYTES)
         if read is None:
+            return
+        if isinstance(read, BodyTooLarge):
+            await send_rest_json_error(
+                send,
+                413,
+                "ValidationException",
+                _too_large_message(MAX_CONTROL_REQUEST_BYTES, "bedrock-agentcore-control"),
+            )
             return
         body, _query, target, headers = read
         try:
@@ -197,8 +239,18 @@ class Gateway:
         authorization: str | None,
         service: str | None,
     ) -> None:
-        read = await _read_request(scope, receive, raw_path)
+        query = scope.get("query_string", b"").decode("latin-1")
+        limit = _moto_body_limit(scope["method"], query, service)
+        read = await _read_request(scope, receive, raw_path, limit)
         if read is None:
+            return
+        if isinstance(read, BodyTooLarge):
+            lower = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            too_large = guard.too_large_refusal(
+                guard.protocol_of(service, lower, query, b""),
+                _too_large_message(limit, service or "this AWS service"),
+            )
+            await send_body(send, too_large.status, too_large.body, too_large.headers)
             return
         body, query, target, headers = read
         lower = {k.lower(): v for k, v in headers}
@@ -302,6 +354,10 @@ class Gateway:
             (k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
         request = self.http.build_request(scope["method"], target, headers=headers, content=body)
+        if guard.moto_own_route(request.url.raw_path.decode("latin-1"), request.url.path):
+            # As httpx will send it: its own URL parsing must not make one of moto's paths.
+            await send_rest_json_error(send, 404, "UnknownOperationException", MOTO_OWN_ROUTE)
+            return
         try:
             response = await self.http.send(request, stream=True)
         except httpx.TransportError as exc:
@@ -313,7 +369,7 @@ class Gateway:
             out = [
                 (k.encode("latin-1"), v.encode("latin-1"))
                 for k, v in response.headers.multi_items()
-                if k.lower() not in HOP_BY_HOP
+                if k.lower() not in RESPONSE_HOP_BY_HOP
             ]
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
@@ -330,13 +386,39 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _moto_body_limit(method: str, query: str, service: str | None) -> int:
+    """The body bound of a request bound for moto: an S3 upload's (PutObject, UploadPart,
+    a POST form upload; signed in the header or presigned), else a few MB."""
+    if method not in ("PUT", "POST"):
+        return MAX_AWS_REQUEST_BYTES
+    if service is None and is_presigned(query):
+        service = guard.presigned_scope(query)[0]
+    elif service is None and is_presigned_v2(query):
+        service = "s3"
+    return MAX_S3_UPLOAD_BYTES if service in guard.S3_SERVICES else MAX_AWS_REQUEST_BYTES
+
+
+def _too_large_message(limit: int, service: str) -> str:
+    return (
+        f"the request body is over the local AgentCore's {limit} byte limit for "
+        f"{service} requests (S3 object uploads may be up to {MAX_S3_UPLOAD_BYTES} bytes; "
+        "upload a larger object in parts)"
+    )
+
+
 async def _read_request(
-    scope: Scope, receive: Receive, raw_path: str
-) -> tuple[bytes, str, str, list[tuple[str, str]]] | None:
+    scope: Scope, receive: Receive, raw_path: str, limit: int
+) -> tuple[bytes, str, str, list[tuple[str, str]]] | BodyTooLarge | None:
     """(body, query, target as received, headers) for a request verified here before it
-    is passed on, or None when the client left while sending the body."""
+    is passed on; `BodyTooLarge` when the body is declared or turns out to be over
+    `limit` (refused without reading the rest); None when the client left while
+    sending the body."""
+    if declared_too_large(_header(scope, b"content-length"), limit):
+        return BodyTooLarge()
     try:
-        body = await read_body(receive)
+        body = await read_body(receive, limit)
+    except BodyTooLarge:
+        return BodyTooLarge()  # a new one: the raised one's traceback holds the chunks
     except ClientDisconnected:
         return None
     query = scope.get("query_string", b"").decode("latin-1")

@@ -18,7 +18,12 @@ Three rules, checked by the gateway before any route:
    the form, the query string or the target, so a label an attacker puts anywhere else
    (`?Action=AssumeRoleWithWebIdentity` on what moto serves as an S3 listing) counts
    for nothing.
-4. **The well-known pair signs no URL.** `test`/`test` is public, and a presigned URL
+4. **moto's own routes are not AWS.** `/moto-api/...` (reset, a state dump with every
+   secret key, seeding, recording, proxy passthrough, canned results), its dashboard and
+   its instance-metadata emulation (`/latest/meta-data/`, `/latest/api/`) are refused
+   before any signature is looked at (`moto_own_route`): a signed request with a
+   well-known key must not wipe or dump the embedded AWS.
+5. **The well-known pair signs no URL.** `test`/`test` is public, and a presigned URL
    needs no header and no CORS: `<img src>` on any web page would send it. So the pair
    is refused on presigned requests and on query-protocol GETs that change something.
 
@@ -56,6 +61,11 @@ S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3express"})
 # Global services sign with us-east-1 whatever the client's region.
 GLOBAL_SERVICES = frozenset({"iam", "sts", "cloudfront", "route53", "organizations"})
 
+# moto's server routes these paths to itself (moto_server/werkzeug_app.py, by path
+# alone, whatever the Host or signature), never to an AWS service model.
+_MOTO_OWN_PREFIXES = ("/moto-api", "/latest/meta-data/", "/latest/api/")
+_MOTO_OWN_PATHS = frozenset({"/favicon.ico", "/latest/meta-data", "/latest/api"})
+
 _WELL_KNOWN = re.compile(r"^/[^/]+/\.well-known/(openid-configuration|jwks\.json)$")
 
 
@@ -81,6 +91,32 @@ def host_allowed(host_header: str | None, bind_host: str) -> bool:
 def origin_allowed(origin: str | None) -> bool:
     """No Origin (every SDK, curl) passes; a browser's must be a loopback http(s) origin."""
     return origin is None or is_loopback_origin(origin)
+
+
+def moto_own_route(*paths: str) -> bool:
+    """Whether any of `paths` (as received, or as decoded) reaches one of moto's own routes
+    rather than an AWS API: looked at the way moto or anything on the way could read it,
+    percent-decoded, with `//`, `.` and `..` segments folded and in any letter case."""
+    for path in paths:
+        for candidate in {path, unquote(path)}:
+            folded = _fold_path(candidate).lower()
+            if folded in _MOTO_OWN_PATHS or folded.startswith(_MOTO_OWN_PREFIXES):
+                return True
+    return False
+
+
+def _fold_path(path: str) -> str:
+    """`path` with empty, `.` and `..` segments folded as a URL normalizer would."""
+    kept: list[str] = []
+    for segment in path.split("?", 1)[0].split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if kept:
+                kept.pop()
+            continue
+        kept.append(segment)
+    return "/" + "/".join(kept) + ("/" if path.endswith("/") and kept else "")
 
 
 @functools.cache
@@ -280,6 +316,15 @@ def sigv4_refusal(protocol: str, exc: SigV4Error) -> Refusal:
     else:  # a bad signature, an expired one, a wrong scope: as AWS's JSON services say
         code = "InvalidSignatureException"
     return json_refusal(400, code, message)
+
+
+def too_large_refusal(protocol: str, message: str) -> Refusal:
+    """413 for a request body over the gateway's bound, in the service's error shape."""
+    if protocol == "s3":
+        return _xml_refusal(413, f"<Error>{_xml_fields('EntityTooLarge', message)}</Error>")
+    if protocol == "query":
+        return query_refusal(413, "RequestEntityTooLarge", message)
+    return json_refusal(413, "RequestEntityTooLargeException", message)
 
 
 def query_refusal(status: int, code: str, message: str) -> Refusal:

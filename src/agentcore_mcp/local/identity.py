@@ -49,13 +49,17 @@ async def answer_identity(scope: Scope, send: Send, admin_token: str, url: str) 
     await send_json(send, 200, {"proof": identity_proof(admin_token, url, nonce)})
 
 
-def identity_problem(creds: LocalCredentials, timeout: float = 5.0) -> str | None:
-    """None when the process at `creds.url` proves it holds `creds`; else what answered
-    instead, in a few words. Only a nonce is sent, never a secret."""
+def identity_problem(
+    creds: LocalCredentials, timeout: float = 5.0, *, at: str | None = None
+) -> str | None:
+    """None when the process at `creds.url` (or at `at`, another address of it, as
+    `local status --url` gives) proves it holds `creds`; else what answered instead, in
+    a few words. Only a nonce is sent, never a secret. Every client that sends this
+    start's admin token or keys checks this first."""
     nonce = secrets.token_hex(32)
     try:
         response = httpx.get(
-            f"{creds.url}{IDENTITY_PATH}",
+            f"{(at or creds.url).rstrip('/')}{IDENTITY_PATH}",
             params={"nonce": nonce},
             timeout=timeout,
             trust_env=False,
@@ -75,6 +79,16 @@ def identity_problem(creds: LocalCredentials, timeout: float = 5.0) -> str | Non
     if not hmac.compare_digest(proof.encode(), expected.encode()):
         return "its proof does not match this start's credentials"
     return None
+
+
+def answers_connections(url: str, timeout: float = 2.0) -> bool:
+    """Whether anything accepts a TCP connection at `url`'s host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def listener_owner(url: str) -> str | None:

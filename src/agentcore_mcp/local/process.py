@@ -47,26 +47,40 @@ class LocalProcess:
 
 def read_pid(settings: LocalSettings) -> int | None:
     """The pid of the running background local AgentCore, or None. A pid file naming a
-    process that has gone, or a pid now reused by another process (its start time differs
-    from the one recorded), is stale: it is removed."""
+    process that has gone, or any process that is not the one recorded (its start time
+    differs from the one recorded, none was recorded, or it is not a `local start`), is
+    stale: it is removed, and that process is never signalled."""
     try:
         fields = settings.pid_file.read_text().split()
         pid = int(fields[0])
     except (OSError, ValueError, IndexError):
         return None
     recorded = fields[2] if len(fields) > 2 else None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        settings.pid_file.unlink(missing_ok=True)
-        return None
-    except PermissionError:
-        return pid
-    started = process_start_time(pid)
-    if recorded is not None and started is not None and started != recorded:
+    if pid <= 1 or not _is_recorded_local(pid, recorded):
         settings.pid_file.unlink(missing_ok=True)
         return None
     return pid
+
+
+def _is_recorded_local(pid: int, recorded_start: str | None) -> bool:
+    """Whether `pid` is this user's live `local start` process that `start_background`
+    recorded. Where /proc tells (Linux), its start time must be the recorded one and its
+    command line a local AgentCore's; elsewhere, a live process of this user."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False  # gone, or another user's: ours ran as this user
+    if not Path("/proc/self/stat").exists():
+        return True
+    started = process_start_time(pid)
+    if started is None or started != recorded_start:
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    wanted = [b"-m", b"agentcore_mcp", b"local", b"start"]  # foreground_argv's
+    return any(argv[i : i + len(wanted)] == wanted for i in range(len(argv)))
 
 
 def url_from_pid_file(settings: LocalSettings) -> str | None:
@@ -153,6 +167,7 @@ def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | Non
         settings.pid_file.unlink(missing_ok=True)
         kill_recorded_instances(settings.instances_file)
         return None
+    started = process_start_time(pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -163,8 +178,10 @@ def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | Non
             break
         time.sleep(0.1)
     else:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        # Still the same process (not a pid reused since the SIGTERM): SIGKILL it.
+        if process_start_time(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     kill_recorded_instances(settings.instances_file)
     settings.pid_file.unlink(missing_ok=True)
     return pid
