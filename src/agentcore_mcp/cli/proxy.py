@@ -56,7 +56,9 @@ def proxy(
     client_id: str | None = tgt.CLIENT_ID,
     user_secret_id: str | None = tgt.USER_SECRET,
     profile: str | None = tgt.PROFILE,
-    debug: bool = typer.Option(False, "--debug", help="Log each forwarded request on stderr."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Log each exchange with the runtime on stderr (secrets redacted)."
+    ),
 ) -> None:
     """Forward MCP to the deployed runtime, signed (SigV4) or with a fresh Cognito token."""
     from agentcore_mcp.client import RuntimeAuthError, RuntimeTargetError
@@ -67,11 +69,15 @@ def proxy(
     # stdout belongs to the protocol in stdio mode: every log line goes to stderr.
     logging.basicConfig(
         stream=sys.stderr,
-        level=logging.DEBUG if debug else logging.INFO,
+        level=logging.INFO,
         format="agentcore-mcp proxy: %(levelname)s %(message)s",
     )
-    for noisy in ("httpx2", "httpcore", "botocore", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+    # --debug is the proxy's own exchange log, credentials redacted. Never the libraries'
+    # debug loggers: botocore's prints the Cognito password and tokens, and every SigV4
+    # Authorization header, and MCP clients keep this stderr in log files.
+    logging.getLogger("agentcore_mcp").setLevel(logging.DEBUG if debug else logging.INFO)
+    for noisy in ("httpx2", "httpcore", "botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     flags = tgt.TargetFlags.from_params(locals())
     try:
         target = tgt.resolve_target(flags)

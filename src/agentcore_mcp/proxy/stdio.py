@@ -138,6 +138,9 @@ class StdioProxy:
                 # stdin closed: answer what is in flight, then exit (`echo ... | proxy`
                 # works; an MCP client that closes stdin stops us with SIGTERM if it must).
             await self._out_send.aclose()
+            # The client is gone and nothing is in flight: its runtime session ends now,
+            # not at the idle timeout (15 minutes of a microVM nobody will use).
+            await self.forwarder.end_session(self.session)
 
     async def _writer(self) -> None:
         async with self._out_recv:
