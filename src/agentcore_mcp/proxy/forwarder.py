@@ -289,8 +289,10 @@ class Forwarder:
                 _log_response(response.status, _str_headers(response))
             raw_type = response.header(ERROR_TYPE_HEADER.encode())
             if raw_type is None and response.status < 400:
-                streamed = (response.header(b"content-type") or b"").lower().startswith(
-                    b"text/event-stream"
+                streamed = (
+                    (response.header(b"content-type") or b"")
+                    .lower()
+                    .startswith(b"text/event-stream")
                 )
                 deadline = sync_deadline - self.sync_limit + self.stream_limit
                 return Answer(

@@ -176,9 +176,7 @@ class ProxyApp:
         self.inflight[key] = self.inflight.get(key, 0) + 1
         try:
             try:
-                response = await self.forwarder.forward(
-                    body, session, headers, method=method or ""
-                )
+                response = await self.forwarder.forward(body, session, headers, method=method or "")
             except ForwardError as exc:
                 logger.error("%s", exc)
                 await send_body(send, 200, error_message(request_id, str(exc)))
@@ -248,7 +246,6 @@ class ProxyApp:
                 await self.forwarder.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
 
     async def _end_all(self) -> None:
         """End every runtime session this proxy opened (a client that comes back with its
