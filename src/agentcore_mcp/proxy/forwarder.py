@@ -466,7 +466,8 @@ class Forwarder:
 def _log_request(url: str, headers: list[tuple[str, str]], body: bytes) -> None:
     """The request as `tools --debug` prints it, credentials redacted."""
     lines = [f"> POST {url}"]
-    lines += [f"> {k}: {v}" for k, v in redact_headers(dict(headers)).items()]
+    # Names in lower case, as they go on the wire.
+    lines += [f"> {k}: {v}" for k, v in redact_headers({k.lower(): v for k, v in headers}).items()]
     if body:
         shown = body[:DEBUG_BODY_BYTES].decode("utf-8", "replace")
         cut = f" ... ({len(body)} bytes)" if len(body) > DEBUG_BODY_BYTES else ""
