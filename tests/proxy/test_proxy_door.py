@@ -125,11 +125,14 @@ async def test_preflight_is_never_granted(
         assert not any(k.lower().startswith("access-control-") for k in response.headers)
 
 
-def test_web_page_requests_refused_end_to_end_and_inspector_path_works(
+async def test_web_page_requests_refused_end_to_end_and_inspector_path_works(
     deployed: Deployed, tmp_path: Path
 ) -> None:
     """The real `proxy --port`: the tools/call a page could send is refused; the same call
-    from a loopback page (Inspector's UI) or a plain client goes through."""
+    from a loopback page (Inspector's UI) or a plain client goes through, and so does the
+    official client sending a loopback Origin, as Inspector's proxy does for its UI."""
+    from mcp.client.streamable_http import streamable_http_client
+
     call = json.dumps(tool_call("echo", {"text": "through the door"})).encode()
     with port_proxy(deployed, tmp_path, "--arn", deployed.sigv4_arn) as proxy:
         url = f"{proxy.base_url}/mcp"
@@ -147,6 +150,11 @@ def test_web_page_requests_refused_end_to_end_and_inspector_path_works(
             ok = httpx.post(url, content=call, headers=headers, timeout=60)
             assert ok.status_code == 200, ok.text
             assert "through the door" in ok.text
+        async with httpx2.AsyncClient(headers={"origin": "http://localhost:6274"}) as http:
+            transport = streamable_http_client(url, http_client=http)
+            async with Client(transport, mode="legacy") as client:
+                result = await client.call_tool("echo", {"text": "from a loopback page"})
+        assert result.content[0].text == "from a loopback page"  # type: ignore[union-attr]
     assert "through the door" not in refused.text + no_preflight.text
 
 
@@ -207,18 +215,3 @@ def test_caller_runtime_user_id_is_dropped(deployed: Deployed, tmp_path: Path) -
     seen = json.loads(text.splitlines()[0])
     assert seen["x-amzn-bedrock-agentcore-runtime-user-id"] is None, seen
     assert seen["traceparent"] == trace, seen
-
-
-async def test_official_client_with_loopback_origin_header(
-    deployed: Deployed, tmp_path: Path
-) -> None:
-    """What Inspector's proxy sends on behalf of its UI: the SDK client with a loopback
-    Origin (and JSON, as every MCP client sends) works through the door."""
-    from mcp.client.streamable_http import streamable_http_client
-
-    with port_proxy(deployed, tmp_path, "--arn", deployed.sigv4_arn) as proxy:
-        async with httpx2.AsyncClient(headers={"origin": "http://localhost:6274"}) as http:
-            transport = streamable_http_client(f"{proxy.base_url}/mcp", http_client=http)
-            async with Client(transport, mode="legacy") as client:
-                result = await client.call_tool("echo", {"text": "from a loopback page"})
-        assert result.content[0].text == "from a loopback page"  # type: ignore[union-attr]
