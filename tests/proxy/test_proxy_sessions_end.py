@@ -82,7 +82,7 @@ async def test_delete_ends_the_runtime_session(
             assert len(opened) == 1, opened
         assert not opened & session_ids(deployed, arn)
         assert proxy.alive()
-    assert "ended runtime session" in proxy.log()
+    assert "stopped runtime session" in proxy.log()
 
 
 def test_stdio_eof_ends_the_session(deployed: Deployed, tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_stdio_eof_ends_the_session(deployed: Deployed, tmp_path: Path) -> None:
             raise AssertionError(errlog.read_text()) from None
         assert proxy.proc.returncode == 0, errlog.read_text()
     assert not opened & session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
-    assert f"ended runtime session {opened.pop()}" in errlog.read_text()
+    assert f"stopped runtime session {opened.pop()}" in errlog.read_text()
 
 
 def test_port_proxy_shutdown_ends_its_sessions(deployed: Deployed, tmp_path: Path) -> None:

@@ -421,7 +421,7 @@ class Forwarder:
         # 404: it had ended already (idle timeout, max lifetime, another client's stop).
         if response.status < 300 or response.status == 404:
             session.opened = False
-            logger.info("ended runtime session %s", session.runtime_id)
+            logger.info("stopped runtime session %s (StopRuntimeSession)", session.runtime_id)
             return True
         logger.warning(
             "could not end runtime session %s: HTTP %d %s",
