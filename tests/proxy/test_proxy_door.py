@@ -215,3 +215,74 @@ def test_caller_runtime_user_id_is_dropped(deployed: Deployed, tmp_path: Path) -
     seen = json.loads(text.splitlines()[0])
     assert seen["x-amzn-bedrock-agentcore-runtime-user-id"] is None, seen
     assert seen["traceparent"] == trace, seen
+
+
+CALLER_TOKEN = "caller-token-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 403),
+        ("Bearer wrong-token-0123456789abcdef", 403),
+        (f"Basic {CALLER_TOKEN}", 403),
+        (f"Bearer {CALLER_TOKEN}x", 403),
+        (f"Bearer {CALLER_TOKEN[:-1]}", 403),
+        (f"Bearer {CALLER_TOKEN}", 200),
+        (f"bearer {CALLER_TOKEN}", 200),
+    ],
+)
+async def test_caller_token_matrix(
+    deployed: Deployed, authorization: str | None, status: int
+) -> None:
+    """With a caller token, a loopback caller without it gets nothing, DELETE included."""
+    forwarder = make_forwarder(local_target(deployed, deployed.sigv4_arn), local_session())
+    app = ProxyApp(forwarder, caller_token=CALLER_TOKEN)
+    headers = {"accept": ACCEPT, "content-type": JSON}
+    if authorization is not None:
+        headers["authorization"] = authorization
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as c:
+            response = await c.post("/mcp", content=PING, headers=headers)
+            assert response.status_code == status, response.text
+            assert app.default.opened == (status == 200)
+            if status == 403:
+                assert "AGENTCORE_PROXY_TOKEN" in response.text
+                assert CALLER_TOKEN not in response.text
+                deleted = await c.delete("/mcp", headers={**headers, "mcp-session-id": "x" * 40})
+                assert deleted.status_code == 403
+    finally:
+        await forwarder.aclose()
+
+
+async def test_caller_token_end_to_end(deployed: Deployed, tmp_path: Path) -> None:
+    """`AGENTCORE_PROXY_TOKEN` from the environment: a caller without it is refused, the
+    official client sending it works, the token is in no log line; a short one is refused
+    at start with a configuration error."""
+    import subprocess
+    import sys
+
+    from mcp.client.streamable_http import streamable_http_client
+
+    short = subprocess.run(
+        [sys.executable, "-m", "agentcore_mcp", "proxy", "--port", "1", "--arn",
+         deployed.sigv4_arn],
+        env=deployed.env(AGENTCORE_PROXY_TOKEN="short"), capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert short.returncode == 6, short.stderr
+    assert "openssl rand" in short.stderr
+    env = deployed.env(AGENTCORE_PROXY_TOKEN=CALLER_TOKEN)
+    with port_proxy(deployed, tmp_path, "--arn", deployed.sigv4_arn, "--debug", env=env) as proxy:
+        url = f"{proxy.base_url}/mcp"
+        bare = httpx.post(url, content=PING, headers={"accept": ACCEPT, "content-type": JSON})
+        assert bare.status_code == 403, bare.text
+        bearer = {"authorization": f"Bearer {CALLER_TOKEN}"}
+        async with httpx2.AsyncClient(headers=bearer) as http:
+            transport = streamable_http_client(url, http_client=http)
+            async with Client(transport, mode="legacy") as client:
+                result = await client.call_tool("echo", {"text": "with the token"})
+        assert result.content[0].text == "with the token"  # type: ignore[union-attr]
+    assert "callers must send" in proxy.log()
+    assert CALLER_TOKEN not in proxy.log()

@@ -5,7 +5,10 @@ It binds loopback only. A web page must not reach AWS with the user's credential
 through it, so it refuses a non-loopback `Host` (DNS rebinding), every `Origin` but a
 loopback page's (`null` too: a sandboxed iframe or a data: URL), and a POST whose
 `Content-Type` is not `application/json` (415): a browser sends that type cross-origin
-only after a CORS preflight, which this proxy never grants. Each POST goes through the
+only after a CORS preflight, which this proxy never grants. With a caller token (opt-in,
+`AGENTCORE_PROXY_TOKEN`), every request must also carry `Authorization: Bearer <token>`:
+that keeps out other users of a shared machine, who can reach 127.0.0.1 too. Each POST
+goes through the
 forwarder and the answer streams back chunk by chunk. A refusal from the runtime
 becomes HTTP 200 with a JSON-RPC error whose message says what to fix: passing a 401 on
 would make an OAuth-capable client start an authorization flow against this proxy,
@@ -23,6 +26,7 @@ session (StopRuntimeSession), and so does the proxy's shutdown for every session
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 from collections import OrderedDict
@@ -62,9 +66,13 @@ _PASSED_BACK = ("content-type", "mcp-protocol-version", "cache-control")
 class ProxyApp:
     """The ASGI app behind `proxy --port`."""
 
-    def __init__(self, forwarder: Forwarder, path: str = "/mcp") -> None:
+    def __init__(
+        self, forwarder: Forwarder, path: str = "/mcp", *, caller_token: str | None = None
+    ) -> None:
         self.forwarder = forwarder
         self.path = path
+        # Compared as bytes in constant time; never logged, never passed on.
+        self._caller_token = caller_token.encode() if caller_token else None
         self.paths = {path.rstrip("/") or "/", path.rstrip("/") + "/", "/"}
         self.default = ProxySession.new()
         self.sessions: OrderedDict[str, ProxySession] = OrderedDict()
@@ -92,6 +100,16 @@ class ProxyApp:
                 403,
                 "Forbidden: only a page on a loopback origin (http://localhost:PORT, "
                 "http://127.0.0.1:PORT) may call this proxy; other clients send no Origin",
+            )
+            return
+        if self._caller_token is not None and not self._caller_allowed(headers):
+            # 403, not 401: a 401 makes an OAuth-capable client start an authorization
+            # flow against this proxy, which has none.
+            await _refuse(
+                send,
+                403,
+                "Forbidden: this proxy requires the caller token it was started with "
+                "(AGENTCORE_PROXY_TOKEN): send it as Authorization: Bearer <token>",
             )
             return
         if scope["path"] not in self.paths:
@@ -123,6 +141,13 @@ class ProxyApp:
         except ClientDisconnected:
             return
         await self._post(body, headers, receive, send)
+
+    def _caller_allowed(self, headers: dict[str, str]) -> bool:
+        assert self._caller_token is not None
+        scheme, _, value = headers.get("authorization", "").strip().partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            value.strip().encode("utf-8", "replace"), self._caller_token
+        )
 
     def _session(self, method: str | None, headers: dict[str, str]) -> ProxySession:
         sid = headers.get("mcp-session-id")
@@ -280,12 +305,14 @@ async def _refuse(
     await send_body(send, status, error_message(None, message, code), headers)
 
 
-async def serve_http(forwarder: Forwarder, port: int, *, path: str = "/mcp") -> None:
+async def serve_http(
+    forwarder: Forwarder, port: int, *, path: str = "/mcp", caller_token: str | None = None
+) -> None:
     """Serve the proxy on 127.0.0.1:port until cancelled (uvicorn, no access log)."""
     import uvicorn
 
     config = uvicorn.Config(
-        ProxyApp(forwarder, path),
+        ProxyApp(forwarder, path, caller_token=caller_token),
         host="127.0.0.1",
         port=port,
         log_level="warning",
