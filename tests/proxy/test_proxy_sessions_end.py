@@ -68,6 +68,8 @@ async def test_delete_ends_the_runtime_session(
         assert evil.status_code == 403
         bare = httpx.delete(url)
         assert bare.status_code == 400 and "Mcp-Session-Id" in bare.text, bare.text
+        unknown = httpx.delete(url, headers={"mcp-session-id": "not-a-session"})
+        assert unknown.status_code == 404, unknown.text
         assert sid in session_ids(deployed, arn)
         gone = httpx.delete(url, headers={"mcp-session-id": sid}, timeout=30)
         assert gone.status_code == 200, gone.text

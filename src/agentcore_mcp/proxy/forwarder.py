@@ -200,7 +200,8 @@ class Forwarder:
         self.port = url.port or (443 if self.tls else 80)
         self.path = url.path + (f"?{url.query}" if url.query else "")
         self.authority = authority(self.host, self.port, self.tls)
-        self.wire_url = f"{url.scheme}://{self.authority}{self.path}"
+        self.origin = f"{url.scheme}://{self.authority}"
+        self.wire_url = f"{self.origin}{self.path}"
         # StopRuntimeSession: the invocation path with its last segment swapped (query
         # and escaped ARN kept); None for a URL that is not a data-plane invocation URL.
         head, sep, tail = url.path.rpartition("/invocations")
@@ -243,7 +244,7 @@ class Forwarder:
                 credentials = await anyio.to_thread.run_sync(signer.frozen_credentials)
             else:
                 credentials = signer.frozen_credentials()
-            url = self.wire_url if path is None else f"{self.wire_url[: -len(self.path)]}{path}"
+            url = self.wire_url if path is None else f"{self.origin}{path}"
             return signer.sign(
                 "POST",
                 url,
@@ -272,7 +273,7 @@ class Forwarder:
         except Exception as exc:  # credential providers raise their own types (botocore, SSO)
             raise ForwardError(f"cannot sign the request: {type(exc).__name__}: {exc}") from exc
         if logger.isEnabledFor(logging.DEBUG):
-            _log_request(f"{self.wire_url[: -len(self.path)]}{path or self.path}", plain, body)
+            _log_request(f"{self.origin}{path or self.path}", plain, body)
         return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plain]
 
     async def _send(

@@ -174,9 +174,14 @@ class ProxyApp:
         if not sid:
             await _refuse(send, 400, "Bad Request: DELETE needs the Mcp-Session-Id to end")
             return
-        # A session this proxy has not seen (it was restarted) has the client's id as its
-        # runtime session id, as `_session` would have made it.
-        session = self.sessions.pop(sid, None) or ProxySession(sid, sid, opened=True)
+        session = self.sessions.pop(sid, None)
+        if session is None:
+            if not 33 <= len(sid) <= 256:  # the data plane's session id length
+                await _refuse(send, 404, "Not Found: no such session")
+                return
+            # A session this proxy has not seen (it was restarted) has the client's id as
+            # its runtime session id, as `_session` would have made it.
+            session = ProxySession(sid, sid, opened=True)
         if await self.forwarder.end_session(session):
             await send_body(send, 200, b"")
         else:
