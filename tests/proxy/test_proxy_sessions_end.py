@@ -5,6 +5,8 @@ read limits: an answer that outlives AgentCore's limit is given up, not waited o
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 from pathlib import Path
 
@@ -105,6 +107,33 @@ def test_stdio_eof_ends_the_session(deployed: Deployed, tmp_path: Path) -> None:
         assert proxy.proc.returncode == 0, errlog.read_text()
     assert not opened & session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
     assert f"stopped runtime session {opened.pop()}" in errlog.read_text()
+
+
+def test_stdio_sigterm_ends_the_session_even_mid_call(deployed: Deployed, tmp_path: Path) -> None:
+    """A client that quits with SIGTERM while a call is running (the SDKs do, 2 s after
+    closing stdin): the proxy ends its runtime session before it exits."""
+    errlog = tmp_path / "err"
+    before = session_ids(deployed, deployed.sigv4_arn)
+    with raw_proxy(deployed.env(), errlog, "--arn", deployed.sigv4_arn) as proxy:
+        answer = proxy.request(1, "tools/call", {"name": "echo", "arguments": {"text": "x"}})
+        assert "result" in answer, answer
+        opened = session_ids(deployed, deployed.sigv4_arn) - before
+        assert len(opened) == 1, opened
+        # A call that would run for a minute, in flight when the signal comes.
+        proxy.send(
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+             "params": {"name": "long_task", "arguments": {"steps": 60, "interval_seconds": 1},
+                        "_meta": {"progressToken": "p"}}}
+        )  # fmt: skip
+        first = json.loads(proxy.lines.get(timeout=60))
+        assert first["method"] == "notifications/progress", first  # the call is running
+        proxy.proc.send_signal(signal.SIGTERM)
+        try:
+            code = proxy.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(errlog.read_text()) from None
+    assert code == 128 + signal.SIGTERM, errlog.read_text()
+    assert not opened & session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
 
 
 def test_port_proxy_shutdown_ends_its_sessions(deployed: Deployed, tmp_path: Path) -> None:
