@@ -1,5 +1,5 @@
-"""`proxy --port N`: unauthenticated Streamable HTTP on 127.0.0.1 for MCP clients that
-cannot sign SigV4 or fetch Cognito tokens (MCP Inspector, Cursor, ...).
+"""`proxy --port N`: Streamable HTTP on 127.0.0.1 for MCP clients that cannot sign SigV4
+or fetch Cognito tokens (MCP Inspector, Cursor, ...), without auth of its own by default.
 
 It binds loopback only. A web page must not reach AWS with the user's credentials
 through it, so it refuses a non-loopback `Host` (DNS rebinding), every `Origin` but a
@@ -8,11 +8,10 @@ loopback page's (`null` too: a sandboxed iframe or a data: URL), and a POST whos
 only after a CORS preflight, which this proxy never grants. With a caller token (opt-in,
 `AGENTCORE_PROXY_TOKEN`), every request must also carry `Authorization: Bearer <token>`:
 that keeps out other users of a shared machine, who can reach 127.0.0.1 too. Each POST
-goes through the
-forwarder and the answer streams back chunk by chunk. A refusal from the runtime
-becomes HTTP 200 with a JSON-RPC error whose message says what to fix: passing a 401 on
-would make an OAuth-capable client start an authorization flow against this proxy,
-which has none.
+goes through the forwarder and the answer streams back chunk by chunk. A refusal from
+the runtime becomes HTTP 200 with a JSON-RPC error whose message says what to fix:
+passing a 401 on would make an OAuth-capable client start an authorization flow against
+this proxy, which has none.
 
 Sessions: `initialize` without `Mcp-Session-Id` opens a proxy session; its id stays the
 client's even when the proxy moves it to a new runtime session after the old one ended.
