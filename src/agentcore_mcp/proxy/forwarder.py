@@ -26,6 +26,7 @@ runtime's data plane, signed (SigV4 over the exact body) or with a fresh bearer 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -117,7 +118,7 @@ class Answer:
     """The runtime's answer: status and headers at once, the body streamed as it arrives
     (or already read, for a refusal the proxy explained). Close it when done."""
 
-    __slots__ = ("_body", "_deadline", "_upstream", "headers", "status_code")
+    __slots__ = ("_body", "_expired", "_timer", "_upstream", "headers", "status_code")
 
     def __init__(
         self,
@@ -125,13 +126,23 @@ class Answer:
         headers: dict[str, str],
         upstream: UpstreamResponse | None = None,
         body: bytes = b"",
-        deadline: float = float("inf"),
+        deadline: float | None = None,
     ) -> None:
         self.status_code = status
         self.headers = headers  # names in lower case
         self._upstream = upstream
         self._body = body
-        self._deadline = deadline  # anyio's clock: when the proxy stops waiting
+        self._expired = False
+        # One timer per answer (the event loop's clock), not a cancel scope per chunk:
+        # the proxy's cost per call is mostly event-loop work.
+        self._timer: asyncio.TimerHandle | None = None
+        if upstream is not None and deadline is not None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        self._expired = True
+        if self._upstream is not None:
+            self._upstream.release()  # the answer is incomplete: this closes its connection
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives; TimeoutError (an OSError, as a broken connection is)
@@ -140,20 +151,17 @@ class Answer:
             if self._body:
                 yield self._body
             return
-        body = self._upstream.body()
-        while True:
-            with anyio.move_on_at(self._deadline) as scope:
-                try:
-                    chunk, _more = await anext(body)
-                except StopAsyncIteration:
-                    return
-            if scope.cancelled_caught:
+        try:
+            async for chunk, _more in self._upstream.body():
+                if chunk:
+                    yield chunk
+        except OSError as exc:
+            if self._expired:
                 raise TimeoutError(
                     "the runtime's answer passed AgentCore's time limit (15 minutes for a "
                     "JSON answer, 60 for a stream) plus a minute; the proxy stopped waiting"
-                )
-            if chunk:
-                yield chunk
+                ) from exc
+            raise
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
@@ -161,6 +169,8 @@ class Answer:
     def close(self) -> None:
         """Keeps the connection when the body was read to its end; else closes it, which
         is how the runtime learns that a client gave up on a stream."""
+        if self._timer is not None:
+            self._timer.cancel()
         if self._upstream is not None:
             self._upstream.release()
 
@@ -282,7 +292,7 @@ class Forwarder:
         headers = await self._signed(self._headers(session, client_headers), body)
         session.opened = True
         started = time.monotonic()
-        sync_deadline = anyio.current_time() + self.sync_limit
+        sync_deadline = asyncio.get_running_loop().time() + self.sync_limit
         attempt = 0
         while True:
             response = await self._post(headers, body, sync_deadline)
@@ -322,15 +332,15 @@ class Forwarder:
         path: str | None = None,
     ) -> UpstreamResponse:
         try:
-            with anyio.move_on_at(deadline):
+            async with asyncio.timeout_at(deadline):
                 return await self.upstream.post(
                     self.host, self.port, path or self.path, headers, body, tls=self.tls
                 )
-            raise TimeoutError("no answer within AgentCore's 15-minute limit plus a minute")
         except TimeoutError as exc:
+            why = str(exc) or "no answer before the time limit"
             raise ForwardError(
-                f"the data plane did not answer in time ({type(exc).__name__}: {exc}): check "
-                "the network and the endpoint URL"
+                f"the data plane did not answer in time ({why}): check the network and the "
+                "endpoint URL"
             ) from exc
         except OSError as exc:  # refused, reset, DNS, TLS (ssl.SSLError), UpstreamError
             raise ForwardError(
@@ -411,7 +421,10 @@ class Forwarder:
             with anyio.fail_after(STOP_TIMEOUT_SECONDS):
                 headers = await self._signed(plain, body, self.stop_path)
                 response = await self._post(
-                    headers, body, anyio.current_time() + STOP_TIMEOUT_SECONDS, self.stop_path
+                    headers,
+                    body,
+                    asyncio.get_running_loop().time() + STOP_TIMEOUT_SECONDS,
+                    self.stop_path,
                 )
                 refusal = await _read_limited(response)
         except (ForwardError, TimeoutError, OSError) as exc:
