@@ -167,6 +167,7 @@ async def version_through(url: str, mode: str = "auto") -> str:
     return text
 
 
+@pytest.mark.slow  # a create and an update of a runtime: two deploys
 async def test_new_client_reaches_a_redeployed_version(deployed: Deployed, tmp_path: Path) -> None:
     """A running `proxy --port`; the runtime is redeployed; a 2026-07-28 client that starts
     then (it sends `server/discover` first, as the SDK's default mode does) gets a new
