@@ -41,6 +41,11 @@ def is_loopback_origin(origin: str) -> bool:
     return is_loopback_host(split_host(rest.split("/", 1)[0]))
 
 
+def is_json_content_type(value: str) -> bool:
+    """`application/json`, parameters (`; charset=utf-8`) and case aside."""
+    return value.split(";", 1)[0].strip().lower() == "application/json"
+
+
 class BodyTooLarge(Exception):
     """The request body passed the limit while it was being read."""
 

@@ -153,3 +153,24 @@ def test_inspector_cli_four_ways(deployed: Deployed, inspector_node: Path, tmp_p
             url = [f"{proxy.base_url}/mcp", "--transport", "http"]
             assert "echo" in json.dumps(inspector(inspector_node, url, *LIST, env=env))
             assert "inspected" in json.dumps(inspector(inspector_node, url, *CALL, env=env))
+
+
+def test_inspector_cli_with_the_caller_token(
+    deployed: Deployed, inspector_node: Path, tmp_path: Path
+) -> None:
+    """`proxy --port` with AGENTCORE_PROXY_TOKEN: Inspector connects by URL plus its
+    `--header`; without the header it is refused."""
+    token = "inspector-caller-token-0123456789"
+    env = deployed.env()
+    proxy_env = deployed.env(AGENTCORE_PROXY_TOKEN=token)
+    with port_proxy(deployed, tmp_path, "--arn", deployed.sigv4_arn, env=proxy_env) as proxy:
+        url = [f"{proxy.base_url}/mcp", "--transport", "http"]
+        header = ["--header", f"Authorization: Bearer {token}"]
+        called = inspector(inspector_node, [*url, *header], *CALL, env=env)
+        assert "inspected" in json.dumps(called)
+        refused = subprocess.run(
+            [str(inspector_node), str(INSPECTOR), "--cli", *url, *LIST],
+            cwd=INSPECTOR_DIR, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert refused.returncode != 0, refused.stdout
+        assert "echo" not in refused.stdout

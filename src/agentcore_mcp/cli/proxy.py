@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -15,6 +16,9 @@ from agentcore_mcp.cli import target as tgt
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import stderr
 
+CALLER_TOKEN_ENV = "AGENTCORE_PROXY_TOKEN"
+MIN_CALLER_TOKEN_CHARS = 16
+
 EPILOG = (
     "**Examples:**\n\n"
     "- `agentcore-mcp proxy --stdio` (for clients that launch a server: Claude Desktop, "
@@ -23,7 +27,11 @@ EPILOG = (
     "http://127.0.0.1:8765/mcp\n"
     "- `npx @modelcontextprotocol/inspector agentcore-mcp proxy --stdio`\n\n"
     "Logs go to stderr only. The runtime comes from the deployer's state, the SSM parameter, "
-    "or --arn / --url; the auth method from the state, or --oauth / --sigv4."
+    "or --arn / --url; the auth method from the state, or --oauth / --sigv4.\n\n"
+    "With --port, only loopback callers without a browser Origin (or on a loopback page) "
+    "that POST application/json get through. On a machine shared with other users, set "
+    f"{CALLER_TOKEN_ENV} (16+ random characters) and every caller must send "
+    "`Authorization: Bearer <it>` (Inspector: its custom header / bearer token field)."
 )
 
 
@@ -57,7 +65,9 @@ def proxy(
     client_id: str | None = tgt.CLIENT_ID,
     user_secret_id: str | None = tgt.USER_SECRET,
     profile: str | None = tgt.PROFILE,
-    debug: bool = typer.Option(False, "--debug", help="Log each forwarded request on stderr."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Log each exchange with the runtime on stderr (secrets redacted)."
+    ),
 ) -> None:
     """Forward MCP to the deployed runtime, signed (SigV4) or with a fresh Cognito token."""
     from agentcore_mcp.client import RuntimeAuthError, RuntimeTargetError
@@ -68,20 +78,45 @@ def proxy(
     # stdout belongs to the protocol in stdio mode: every log line goes to stderr.
     logging.basicConfig(
         stream=sys.stderr,
-        level=logging.DEBUG if debug else logging.INFO,
+        level=logging.INFO,
         format="agentcore-mcp proxy: %(levelname)s %(message)s",
     )
-    for noisy in ("httpx2", "httpcore", "botocore", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+    # --debug is the proxy's own exchange log, credentials redacted. Never the libraries'
+    # debug loggers: botocore's prints the Cognito password and tokens, and every SigV4
+    # Authorization header, and MCP clients keep this stderr in log files.
+    logging.getLogger("agentcore_mcp").setLevel(logging.DEBUG if debug else logging.INFO)
+    for noisy in ("httpx2", "httpcore", "botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     flags = tgt.TargetFlags.from_params(locals())
+    # From the environment only: argv is readable by every user of the machine.
+    caller_token = os.environ.get(CALLER_TOKEN_ENV, "").strip() or None
+    if caller_token is not None and port is None:
+        caller_token = None  # stdio has no callers but its parent
+    if caller_token is not None and len(caller_token) < MIN_CALLER_TOKEN_CHARS:
+        stderr.print(
+            f"[red]error:[/] {CALLER_TOKEN_ENV} is shorter than {MIN_CALLER_TOKEN_CHARS} "
+            "characters; set it to a random value, e.g. `openssl rand -hex 16`",
+            highlight=False,
+        )
+        raise typer.Exit(ExitCode.CONFIG_ERROR)
     try:
         target = tgt.resolve_target(flags)
         session = tgt.aws_session(target, profile)
         where = "stdio" if port is None else f"http://127.0.0.1:{port}/mcp"
+        if caller_token is not None:
+            where += f" (callers must send the {CALLER_TOKEN_ENV} value as a bearer token)"
         logging.getLogger("agentcore_mcp.proxy").info(
             "forwarding %s to %s (%s)", where, target.arn or target.url, target.auth
         )
-        _run(run_proxy(target, port=port, session=session, bearer_token=tgt.bearer_from_env()))
+        _run(
+            run_proxy(
+                target,
+                port=port,
+                session=session,
+                bearer_token=tgt.bearer_from_env(),
+                caller_token=caller_token,
+            )
+        )
     except RuntimeTargetError as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(tgt.exit_code(exc)) from None

@@ -8,6 +8,7 @@ bytes and signs them itself, starts without importing the `mcp` SDK.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     import boto3
 
 RUNTIME_SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+# Request and response headers that carry a credential (--debug prints their scheme only).
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "x-amz-security-token", "cookie", "set-cookie", "x-api-key"}
+)
 
 
 class RuntimeAuthError(Exception):
@@ -35,6 +40,18 @@ class RuntimeAuthError(Exception):
 def new_runtime_session_id() -> str:
     # 33..256 characters, as the data plane requires.
     return f"agentcore-mcp-{uuid.uuid4().hex}"
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header values safe to print: credentials are replaced by their scheme only."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        if key.lower() in SENSITIVE_HEADERS:
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            out[key] = f"{scheme} <redacted>".strip()
+        else:
+            out[key] = value
+    return out
 
 
 def boto_session(region: str | None = None, profile: str | None = None) -> boto3.Session:

@@ -30,11 +30,17 @@ STOP_SESSION_TIMEOUT_SECONDS = 10.0
 
 
 def stop_session_url(invocation_url: str) -> str:
-    """The StopRuntimeSession URL beside an invocation URL (same runtime, same qualifier)."""
-    stop, count = re.subn(r"/invocations(?=\?|$)", "/stopruntimesession", invocation_url, count=1)
+    """The StopRuntimeSession URL beside an invocation URL (same runtime, same qualifier,
+    the ARN escaped as it was)."""
+    stop, count = re.subn(r"/invocations/?(?=\?|$)", "/stopruntimesession", invocation_url, count=1)
     if not count:
         raise ValueError(f"{invocation_url!r} is not a runtime invocation URL")
     return stop
+
+
+def stop_session_body() -> bytes:
+    """StopRuntimeSession's JSON body: a fresh idempotency token, as boto3 fills it in."""
+    return json.dumps({"clientToken": str(uuid.uuid4())}).encode()
 
 
 async def stop_runtime_session(
@@ -54,7 +60,7 @@ async def stop_runtime_session(
         logger.warning("cannot end runtime session %s: %s is not an invocation URL",
                        runtime_session_id, target.url)  # fmt: skip
         return False
-    body = json.dumps({"clientToken": str(uuid.uuid4())}).encode()
+    body = stop_session_body()
     headers = {"content-type": "application/json", RUNTIME_SESSION_HEADER: runtime_session_id}
     try:
         with anyio.fail_after(timeout):

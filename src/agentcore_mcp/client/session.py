@@ -17,6 +17,8 @@ import httpx2
 from mcp import Client
 from mcp_types import CallToolResult, Tool
 
+from agentcore_mcp.client.request_auth import redact_headers
+
 # AgentCore's own limits: 15 min synchronous, 60 min streamed.
 DEFAULT_READ_TIMEOUT_SECONDS = 3600.0
 MAX_SSE_EVENT_BYTES = 100 * 1024 * 1024
@@ -25,23 +27,7 @@ MAX_SSE_EVENT_BYTES = 100 * 1024 * 1024
 # `server/discover` and fall back to the handshake. "legacy" is still accepted for
 # "handshake" (deprecated).
 ProtocolChoice = Literal["auto", "handshake", "2026-07-28"]
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "x-amz-security-token", "cookie", "set-cookie", "x-api-key"}
-)
-
 DebugSink = Callable[[str], None]
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Header values safe to print: credentials are replaced by their scheme only."""
-    out: dict[str, str] = {}
-    for key, value in headers.items():
-        if key.lower() in SENSITIVE_HEADERS:
-            scheme = value.split(" ", 1)[0] if " " in value else ""
-            out[key] = f"{scheme} <redacted>".strip()
-        else:
-            out[key] = value
-    return out
 
 
 def debug_hooks(sink: DebugSink) -> dict[str, list[Callable[..., Any]]]:

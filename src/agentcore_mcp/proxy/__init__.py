@@ -37,8 +37,10 @@ async def run_proxy(
     session: boto3.Session | None = None,
     bearer_token: str | None = None,
     path: str = "/mcp",
+    caller_token: str | None = None,
 ) -> None:
-    """`proxy --stdio` when `port` is None, else `proxy --port`."""
+    """`proxy --stdio` when `port` is None, else `proxy --port`; `caller_token`, when
+    given, is what every HTTP caller must send as `Authorization: Bearer`."""
     forwarder = make_forwarder(target, session, bearer_token=bearer_token)
     if port is None:
         from agentcore_mcp.proxy.stdio import run_stdio
@@ -47,4 +49,4 @@ async def run_proxy(
     else:
         from agentcore_mcp.proxy.http import serve_http
 
-        await serve_http(forwarder, port, path=path)
+        await serve_http(forwarder, port, path=path, caller_token=caller_token)

@@ -5,7 +5,15 @@ runtime's data plane, signed (SigV4 over the exact body) or with a fresh bearer 
 - Affinity: every request of a `ProxySession` carries the same runtime session id
   (`Mcp-Session-Id` and `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`).
 - The answer is returned as an open stream: SSE reaches the client event by event.
-- No read timeout: a 15-minute call (or a 60-minute stream) is never cut by the proxy.
+- Read limits are AgentCore's own plus a minute: a JSON answer (headers included) must
+  be complete 16 minutes after the request, a stream 61 minutes after. The service cuts
+  its side at 15 and 60, so the proxy never cuts a call the runtime would have finished;
+  it only stops waiting on a connection that went silent without closing. There is no
+  idle limit inside a stream: a server that sends no keep-alives may be silent for long.
+- Ending a session: `end_session` is StopRuntimeSession, the same signed (or bearer) POST
+  to `/runtimes/{arn}/stopruntimesession` boto3 sends, for both auth methods.
+- `--debug` logs each exchange (line, headers, body) with credentials redacted: the
+  `Authorization` value never reaches a log.
 - Session recovery: when the runtime answers 404 for an ended session (idle timeout,
   max lifetime, StopRuntimeSession), a new runtime session is opened, the client's
   `initialize` (handshake era) and `notifications/initialized` are replayed on it, and the
@@ -18,6 +26,7 @@ runtime's data plane, signed (SigV4 over the exact body) or with a fresh bearer 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -35,8 +44,10 @@ from agentcore_mcp.client.request_auth import (
     RuntimeAuth,
     RuntimeAuthError,
     new_runtime_session_id,
+    redact_headers,
 )
 from agentcore_mcp.client.runtime import RuntimeTarget
+from agentcore_mcp.client.runtime_session import stop_session_body, stop_session_url
 from agentcore_mcp.client.tokens import TokenSourceError
 from agentcore_mcp.client.transport import (
     ERROR_TYPE_HEADER,
@@ -59,10 +70,23 @@ PASSED_HEADERS = frozenset(
         "traceparent",
         "tracestate",
         "x-amzn-trace-id",
-        "x-amzn-bedrock-agentcore-runtime-user-id",
         "last-event-id",
     }
 )
+# Not passed, on purpose: `X-Amzn-Bedrock-AgentCore-Runtime-User-Id` is an identity
+# assertion that only the caller's own credentials may make (IAM
+# `bedrock-agentcore:InvokeAgentRuntimeForUser`); a local caller of the proxy must not
+# make it with the user's. Nor `Authorization` or `Mcp-Session-Id`: those are the proxy's.
+
+# AgentCore's request limits (contract section 3), and the margin the proxy adds so that
+# the service, never the proxy, is the one that cuts a call.
+SYNC_LIMIT_SECONDS = 15 * 60.0
+STREAM_LIMIT_SECONDS = 60 * 60.0
+LIMIT_MARGIN_SECONDS = 60.0
+# StopRuntimeSession is one small call: it gets this long, whatever the answer.
+STOP_TIMEOUT_SECONDS = 10.0
+# How much of a body --debug prints.
+DEBUG_BODY_BYTES = 4096
 # A refusal's body is read to explain it; past this it is cut (it is an error message).
 _MAX_ERROR_BODY = 256 * 1024
 
@@ -81,6 +105,8 @@ class ProxySession:
     initialize_headers: dict[str, str] = field(default_factory=dict)
     initialized: bytes | None = None
     recoveries: int = 0
+    # Whether a request has gone to `runtime_id` (a session never used needs no ending).
+    opened: bool = False
 
     @classmethod
     def new(cls, runtime_id: str | None = None) -> ProxySession:
@@ -92,7 +118,7 @@ class Answer:
     """The runtime's answer: status and headers at once, the body streamed as it arrives
     (or already read, for a refusal the proxy explained). Close it when done."""
 
-    __slots__ = ("_body", "_upstream", "headers", "status_code")
+    __slots__ = ("_body", "_expired", "_timer", "_upstream", "headers", "status_code")
 
     def __init__(
         self,
@@ -100,20 +126,42 @@ class Answer:
         headers: dict[str, str],
         upstream: UpstreamResponse | None = None,
         body: bytes = b"",
+        deadline: float | None = None,
     ) -> None:
         self.status_code = status
         self.headers = headers  # names in lower case
         self._upstream = upstream
         self._body = body
+        self._expired = False
+        # One timer per answer (the event loop's clock), not a cancel scope per chunk:
+        # the proxy's cost per call is mostly event-loop work.
+        self._timer: asyncio.TimerHandle | None = None
+        if upstream is not None and deadline is not None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        self._expired = True
+        if self._upstream is not None:
+            self._upstream.release()  # the answer is incomplete: this closes its connection
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; TimeoutError (an OSError, as a broken connection is)
+        once the answer's deadline passes."""
         if self._upstream is None:
             if self._body:
                 yield self._body
             return
-        async for chunk, _more in self._upstream.body():
-            if chunk:
-                yield chunk
+        try:
+            async for chunk, _more in self._upstream.body():
+                if chunk:
+                    yield chunk
+        except OSError as exc:
+            if self._expired:
+                raise TimeoutError(
+                    "the runtime's answer passed AgentCore's time limit (15 minutes for a "
+                    "JSON answer, 60 for a stream) plus a minute; the proxy stopped waiting"
+                ) from exc
+            raise
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
@@ -121,6 +169,8 @@ class Answer:
     def close(self) -> None:
         """Keeps the connection when the body was read to its end; else closes it, which
         is how the runtime learns that a client gave up on a stream."""
+        if self._timer is not None:
+            self._timer.cancel()
         if self._upstream is not None:
             self._upstream.release()
 
@@ -142,10 +192,16 @@ class Forwarder:
         auth: RuntimeAuth,
         *,
         retry: RetryPolicy | None = None,
+        sync_limit: float = SYNC_LIMIT_SECONDS + LIMIT_MARGIN_SECONDS,
+        stream_limit: float = STREAM_LIMIT_SECONDS + LIMIT_MARGIN_SECONDS,
     ) -> None:
         self.target = target
         self.auth = auth
         self.policy = retry or RetryPolicy()
+        # Seconds from the request to the end of its answer: JSON (and the headers of
+        # any answer), and a stream.
+        self.sync_limit = sync_limit
+        self.stream_limit = stream_limit
         # Parsed once. The path and query go on the wire, and into the signature, exactly
         # as the target spells them (the ARN already escaped).
         url = urlsplit(target.url)
@@ -154,9 +210,18 @@ class Forwarder:
         self.port = url.port or (443 if self.tls else 80)
         self.path = url.path + (f"?{url.query}" if url.query else "")
         self.authority = authority(self.host, self.port, self.tls)
-        self.wire_url = f"{url.scheme}://{self.authority}{self.path}"
-        # No read timeout anywhere below: the runtime, not the proxy, decides how long a
-        # call may take (15 minutes, 60 streamed). The TLS context is httpx2's, so the
+        self.origin = f"{url.scheme}://{self.authority}"
+        self.wire_url = f"{self.origin}{self.path}"
+        # StopRuntimeSession: the invocation path with its last segment swapped (query
+        # and escaped ARN kept); None for a URL that is not a data-plane invocation URL.
+        try:
+            stop = urlsplit(stop_session_url(target.url))
+        except ValueError:
+            self.stop_path: str | None = None
+        else:
+            self.stop_path = stop.path + (f"?{stop.query}" if stop.query else "")
+        # The upstream itself has no read timeout: the forwarder bounds each answer by
+        # AgentCore's limits (see the module doc). The TLS context is httpx2's, so the
         # proxy trusts what it trusted on httpx2 and what the runtime client trusts:
         # SSL_CERT_FILE/SSL_CERT_DIR, the OS store on macOS and Windows (truststore);
         # verification and hostname checks on.
@@ -178,7 +243,9 @@ class Forwarder:
         ]
         return headers
 
-    async def _authorization(self, headers: list[tuple[str, str]], body: bytes) -> dict[str, str]:
+    async def _authorization(
+        self, headers: list[tuple[str, str]], body: bytes, path: str | None = None
+    ) -> dict[str, str]:
         """SigV4 over the exact body and headers as sent, or the bearer token; credentials
         or a token that need renewing are fetched off the event loop (STS, SSO, Cognito)."""
         signer = self.auth.signer
@@ -187,9 +254,10 @@ class Forwarder:
                 credentials = await anyio.to_thread.run_sync(signer.frozen_credentials)
             else:
                 credentials = signer.frozen_credentials()
+            url = self.wire_url if path is None else f"{self.origin}{path}"
             return signer.sign(
                 "POST",
-                self.wire_url,
+                url,
                 [("host", self.authority), *headers],
                 body,
                 credentials=credentials,
@@ -203,26 +271,47 @@ class Forwarder:
             token = tokens.token()
         return {"authorization": f"Bearer {token}"}
 
-    async def _send(
-        self, body: bytes, session: ProxySession, client_headers: dict[str, str]
-    ) -> Answer:
-        plain = self._headers(session, client_headers)
+    async def _signed(
+        self, plain: list[tuple[str, str]], body: bytes, path: str | None = None
+    ) -> list[tuple[bytes, bytes]]:
         try:
             # Signed once: a SigV4 signature stays valid for 5 minutes, far longer than
             # the retry budget.
-            plain += (await self._authorization(plain, body)).items()
+            plain = plain + list((await self._authorization(plain, body, path)).items())
         except (TokenSourceError, RuntimeAuthError) as exc:
             raise ForwardError(f"no credentials for the runtime: {exc}") from exc
         except Exception as exc:  # credential providers raise their own types (botocore, SSO)
             raise ForwardError(f"cannot sign the request: {type(exc).__name__}: {exc}") from exc
-        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plain]
+        if logger.isEnabledFor(logging.DEBUG):
+            _log_request(f"{self.origin}{path or self.path}", plain, body)
+        return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plain]
+
+    async def _send(
+        self, body: bytes, session: ProxySession, client_headers: dict[str, str]
+    ) -> Answer:
+        headers = await self._signed(self._headers(session, client_headers), body)
+        session.opened = True
         started = time.monotonic()
+        sync_deadline = asyncio.get_running_loop().time() + self.sync_limit
         attempt = 0
         while True:
-            response = await self._post(headers, body)
+            response = await self._post(headers, body, sync_deadline)
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_response(response.status, _str_headers(response))
             raw_type = response.header(ERROR_TYPE_HEADER.encode())
             if raw_type is None and response.status < 400:
-                return Answer(response.status, _str_headers(response), response)
+                streamed = (
+                    (response.header(b"content-type") or b"")
+                    .lower()
+                    .startswith(b"text/event-stream")
+                )
+                deadline = sync_deadline - self.sync_limit + self.stream_limit
+                return Answer(
+                    response.status,
+                    _str_headers(response),
+                    response,
+                    deadline=deadline if streamed else sync_deadline,
+                )
             error_type = raw_type.decode("latin-1") if raw_type is not None else None
             refusal = await _read_limited(response)
             if self.policy.allows(attempt, time.monotonic() - started) and retryable(
@@ -235,15 +324,23 @@ class Forwarder:
                 continue
             return self._explained(response, error_type or "", refusal, body)
 
-    async def _post(self, headers: list[tuple[bytes, bytes]], body: bytes) -> UpstreamResponse:
+    async def _post(
+        self,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        deadline: float,
+        path: str | None = None,
+    ) -> UpstreamResponse:
         try:
-            return await self.upstream.post(
-                self.host, self.port, self.path, headers, body, tls=self.tls
-            )
+            async with asyncio.timeout_at(deadline):
+                return await self.upstream.post(
+                    self.host, self.port, path or self.path, headers, body, tls=self.tls
+                )
         except TimeoutError as exc:
+            why = str(exc) or "no answer before the time limit"
             raise ForwardError(
-                f"the data plane did not answer in time ({type(exc).__name__}): check the "
-                "network and the endpoint URL"
+                f"the data plane did not answer in time ({why}): check the network and the "
+                "endpoint URL"
             ) from exc
         except OSError as exc:  # refused, reset, DNS, TLS (ssl.SSLError), UpstreamError
             raise ForwardError(
@@ -302,6 +399,52 @@ class Forwarder:
         await self._recover(session)
         return await self._send(body, session, headers)
 
+    async def end_session(self, session: ProxySession) -> bool:
+        """StopRuntimeSession for the session's runtime session, if a request went to it.
+        True when it ended or was already gone; False (logged) when it could not be ended."""
+        if not session.opened:
+            return True
+        if self.stop_path is None:
+            logger.warning(
+                "runtime session %s left to its idle timeout: %s is not an invocation URL, "
+                "so there is no stopruntimesession to call",
+                session.runtime_id,
+                self.target.url,
+            )
+            return False
+        body = stop_session_body()
+        plain = [
+            ("content-type", "application/json"),
+            (RUNTIME_SESSION_HEADER.lower(), session.runtime_id),
+        ]
+        try:
+            with anyio.fail_after(STOP_TIMEOUT_SECONDS):
+                headers = await self._signed(plain, body, self.stop_path)
+                response = await self._post(
+                    headers,
+                    body,
+                    asyncio.get_running_loop().time() + STOP_TIMEOUT_SECONDS,
+                    self.stop_path,
+                )
+                refusal = await _read_limited(response)
+        except (ForwardError, TimeoutError, OSError) as exc:
+            logger.warning("could not end runtime session %s: %s", session.runtime_id, exc)
+            return False
+        if logger.isEnabledFor(logging.DEBUG):
+            _log_response(response.status, _str_headers(response))
+        # 404: it had ended already (idle timeout, max lifetime, another client's stop).
+        if response.status < 300 or response.status == 404:
+            session.opened = False
+            logger.info("stopped runtime session %s (StopRuntimeSession)", session.runtime_id)
+            return True
+        logger.warning(
+            "could not end runtime session %s: HTTP %d %s",
+            session.runtime_id,
+            response.status,
+            refusal[:300].decode("utf-8", "replace"),
+        )
+        return False
+
     async def _recover(self, session: ProxySession) -> None:
         old = session.runtime_id
         session.runtime_id = new_runtime_session_id()
@@ -332,6 +475,24 @@ class Forwarder:
             session.runtime_id,
             replayed,
         )
+
+
+def _log_request(url: str, headers: list[tuple[str, str]], body: bytes) -> None:
+    """The request as `tools --debug` prints it, credentials redacted."""
+    lines = [f"> POST {url}"]
+    # Names in lower case, as they go on the wire.
+    lines += [f"> {k}: {v}" for k, v in redact_headers({k.lower(): v for k, v in headers}).items()]
+    if body:
+        shown = body[:DEBUG_BODY_BYTES].decode("utf-8", "replace")
+        cut = f" ... ({len(body)} bytes)" if len(body) > DEBUG_BODY_BYTES else ""
+        lines.append(f"> {shown}{cut}")
+    logger.debug("%s", "\n".join(lines))
+
+
+def _log_response(status: int, headers: dict[str, str]) -> None:
+    lines = [f"< {status}"]
+    lines += [f"< {k}: {v}" for k, v in redact_headers(headers).items()]
+    logger.debug("%s", "\n".join(lines))
 
 
 def _str_headers(response: UpstreamResponse) -> dict[str, str]:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
@@ -131,13 +133,36 @@ class StdioProxy:
         self._out_send, self._out_recv = anyio.create_memory_object_stream[bytes](1024)
 
     async def run(self) -> None:
+        watcher = anyio.CancelScope()
+
+        async def watch() -> None:
+            with watcher:
+                await self.end_on_sigterm()
+
         async with anyio.create_task_group() as tg:
+            if sys.platform != "win32":  # no SIGTERM delivery to handle there
+                tg.start_soon(watch)
             tg.start_soon(self._writer)
             async with anyio.create_task_group() as requests:
                 await self._reader(requests)
                 # stdin closed: answer what is in flight, then exit (`echo ... | proxy`
                 # works; an MCP client that closes stdin stops us with SIGTERM if it must).
             await self._out_send.aclose()
+            # The client is gone and nothing is in flight: its runtime session ends now,
+            # not at the idle timeout (15 minutes of a microVM nobody will use).
+            await self.forwarder.end_session(self.session)
+            watcher.cancel()  # the writer drains what is left; the watcher is done
+
+    async def end_on_sigterm(self) -> None:
+        """A client that quits with SIGTERM (rather than closing stdin, or 2 s after it,
+        as the SDKs do when a call is still running): end the runtime session, then exit
+        as SIGTERM would have. Exiting outright, because the stdin reader is a thread
+        blocked on a read that no cancellation can interrupt."""
+        with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+            async for _ in signals:
+                await self.forwarder.end_session(self.session)
+                logging.shutdown()
+                os._exit(128 + signal.SIGTERM)
 
     async def _writer(self) -> None:
         async with self._out_recv:

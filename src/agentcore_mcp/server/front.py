@@ -21,6 +21,7 @@ from agentcore_mcp.asgi import (
     BodyTooLarge,
     ClientDisconnected,
     declared_too_large,
+    is_json_content_type,
     read_body,
     replay_body,
     send_json,
@@ -219,8 +220,8 @@ class RequestGate:
             await send_json_error(send, 406, NOT_ACCEPTABLE)
             return None
         content_type = headers.get(b"content-type", b"")
-        if content_type != b"application/json" and (
-            content_type.split(b";")[0].strip().lower() != b"application/json"
+        if content_type != b"application/json" and not is_json_content_type(
+            content_type.decode("latin-1")
         ):
             # The SDK answers a bare-text 400 here; 415 is the HTTP status for this and
             # what the other SDKs send, with a body that says what to change.
