@@ -42,9 +42,10 @@ def record(
         target=target,  # type: ignore[arg-type]
         region=REGION,
         name=name,
-        account="123456789012" if target == "aws" else "",
+        account="123456789012",  # the local AgentCore's, and the ARNs'
         auth=auth,  # type: ignore[arg-type]
-        endpoint_url=endpoint,
+        # Readers check the endpoint: a local record's is a loopback URL.
+        endpoint_url=endpoint or ("http://127.0.0.1:8700" if target == "local" else ""),
         updated_at=updated_at,
         runtime=RuntimeRecord(id=arn.rsplit("/", 1)[1], arn=arn, name=name),
         cognito=cognito,
@@ -63,8 +64,8 @@ def two_deployments(d: Deployed, path: Path) -> Path:
     )
     return write_state(
         path,
-        record("sig_srv", d.sigv4_arn, endpoint=d.local.url),
-        record("oauth_srv", d.oauth_arn, auth="oauth", endpoint=d.local.url, cognito=cognito,
+        record("sample_sigv4", d.sigv4_arn, endpoint=d.local.url),
+        record("sample_oauth", d.oauth_arn, auth="oauth", endpoint=d.local.url, cognito=cognito,
                updated_at=2.0),
     )  # fmt: skip
 
@@ -143,7 +144,7 @@ def test_several_deployments_and_no_name_is_a_usage_error(
     ):
         out = cli(deployed, tmp_path, *args)
         assert out.returncode == 2, (args, out.stderr)
-        for listed in ("sig_srv (local, us-east-1)", "oauth_srv (local, us-east-1)",
+        for listed in ("sample_sigv4 (local, us-east-1)", "sample_oauth (local, us-east-1)",
                        "Pass --name NAME"):  # fmt: skip
             assert listed in out.stderr, (args, out.stderr)
 
@@ -152,27 +153,31 @@ def test_several_deployments_and_no_name_is_a_usage_error(
 def test_name_picks_and_auth_follows_the_deployment(deployed: Deployed, tmp_path: Path) -> None:
     two_deployments(deployed, tmp_path / "deployment_config.json")
     # The OAuth deployment is reached with OAuth (its stored Cognito user), no --oauth.
-    oauth = cli(deployed, tmp_path, "tools", "call", "echo", "-a", "text=o", "--name", "oauth_srv")
+    oauth = cli(
+        deployed, tmp_path, "tools", "call", "echo", "-a", "text=o", "--name", "sample_oauth"
+    )
     assert oauth.returncode == 0, oauth.stderr
     assert oauth.stdout.strip() == "o"
-    sig = cli(deployed, tmp_path, "tools", "list", "--remote", "--name", "sig_srv", "--json")
+    sig = cli(deployed, tmp_path, "tools", "list", "--remote", "--name", "sample_sigv4", "--json")
     assert sig.returncode == 0, sig.stderr
     assert "echo" in {t["name"] for t in json.loads(sig.stdout)}
-    probed = cli(deployed, tmp_path, "test-auth", "--name", "oauth_srv", "--json")
+    probed = cli(deployed, tmp_path, "test-auth", "--name", "sample_oauth", "--json")
     assert probed.returncode == 0, probed.stderr
     doc = json.loads(probed.stdout)
     assert doc["target"]["arn"] == deployed.oauth_arn and doc["target"]["auth"] == "oauth"
-    entry = cli(deployed, tmp_path, "connect", "--client", "cursor", "--name", "sig_srv", "--json")
+    entry = cli(
+        deployed, tmp_path, "connect", "--client", "cursor", "--name", "sample_sigv4", "--json"
+    )
     assert entry.returncode == 0, entry.stderr
     args = json.loads(entry.stdout)["config"]["mcpServers"]["agentcore-sample_sigv4"]["args"]
     assert "--sigv4" in args and any("sample_sigv4" in a for a in args)
-    named = cli(deployed, tmp_path, "connect", "--client", "cursor", "--name", "oauth_srv",
+    named = cli(deployed, tmp_path, "connect", "--client", "cursor", "--name", "sample_oauth",
                 "--entry-name", "mine", "--json")  # fmt: skip
     entry_args = json.loads(named.stdout)["config"]["mcpServers"]["mine"]["args"]
     assert "--oauth" in entry_args and deployed.client_id in entry_args
     unknown = cli(deployed, tmp_path, "tools", "list", "--name", "nope")
     assert unknown.returncode == 6
-    assert "name nope" in unknown.stderr and "sig_srv (local" in unknown.stderr
+    assert "name nope" in unknown.stderr and "sample_sigv4 (local" in unknown.stderr
 
 
 @pytest.mark.slow  # three CLI processes calling a runtime
@@ -185,7 +190,7 @@ def test_explicit_runtime_flags_win_over_the_state_file(deployed: Deployed, tmp_
     )  # fmt: skip
     write_state(
         tmp_path / "deployment_config.json",
-        record("oauth_srv", deployed.oauth_arn, auth="oauth", endpoint=deployed.local.url,
+        record("sample_oauth", deployed.oauth_arn, auth="oauth", endpoint=deployed.local.url,
                cognito=cognito),
     )  # fmt: skip
     deployed.local.client("ssm").put_parameter(

@@ -199,7 +199,7 @@ def test_cli_reads_the_deployer_state_file(deployed: Deployed, tmp_path: Path) -
     arn = deployed.oauth_arn
     record = DeploymentRecord(
         target="local", region=REGION, name="sample_oauth", auth="oauth",
-        endpoint_url=deployed.local.url,
+        account="123456789012", endpoint_url=deployed.local.url,
         runtime=RuntimeRecord(id=arn.rsplit("/", 1)[1], arn=arn, name="sample_oauth"),
         cognito=CognitoRecord(pool_id=deployed.pool, pool_name="mcp-users",
                               client_id=deployed.client_id, user_secret_id=deployed.secret_id),

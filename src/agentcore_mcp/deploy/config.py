@@ -261,7 +261,8 @@ def validate(config: DeployConfig) -> DeployConfig:
     ):
         raise ConfigError(
             f"--server {config.server_spec!r}: expected module:attribute, the object in the "
-            "module that is your server, with an absolute module path, e.g. mypkg.server:mcp"
+            "module that is your server, with an absolute module path, e.g. mypkg.server:mcp "
+            "(relative modules are not supported)"
         )
     if config.target not in ("local", "aws"):
         raise ConfigError(f"--target {config.target!r}: use local or aws")
