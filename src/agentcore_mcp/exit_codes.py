@@ -17,3 +17,4 @@ class ExitCode(IntEnum):
     # resource with the deployer's name that this deployment did not make (--adopt)
     DEPLOY_FAILED = 7  # deploy/destroy: an AWS step failed (AWS error, bucket of another account)
     RUNTIME_FAILED = 8  # deploy: the runtime reached *_FAILED or failed the smoke test
+    INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C (deploy: rerun to resume)

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from agentcore_mcp.deploy.state import load_state
 from agentcore_mcp.local.credentials import read_local_credentials
 from tests.support.deploy import listing, run_cli
-from tests.support.local import LocalAgentCoreHandle
+from tests.support.local import CREDS, LocalAgentCoreHandle
 
 pytestmark = pytest.mark.slow  # six deploys of a user's server (runtime updates, smoke tests)
 
@@ -108,6 +108,25 @@ def test_plain_redeploy_keeps_server_auth_secret_env_and_headers(
     assert sm.get_secret_value(SecretId=record.secrets["OPENAI_API_KEY"])["SecretString"] == (
         SECRET_VALUE
     )
+
+
+def test_the_next_commands_printed_pick_this_deployment_and_work(
+    local_agentcore: LocalAgentCoreHandle, project: Path, deployed: dict[str, Any]
+) -> None:
+    """The `next:` lines name this deployment (its state file and --name) and leave the
+    auth to the record: the first one, run as printed, reaches the OAuth runtime."""
+    got = _cli(local_agentcore, project)
+    assert got.returncode == 0, got.stderr
+    hints = got.stdout.split("next:", 1)[1].split("\n")
+    tools = next(h.strip() for h in hints if "tools list --remote" in h)
+    state = project / "deployment_config.json"
+    assert tools == f"agentcore-mcp tools list --remote --state {state} --name {NAME}"
+    assert "--oauth" not in got.stdout.split("next:", 1)[1]
+    # The user's own keys, which this local AgentCore accepts (it was started with them).
+    env = {**CREDS, "AWS_REGION": "us-east-1", "AWS_PROFILE": ""}
+    listed = run_cli([*tools.split()[1:], "--json"], cwd=project.parent, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [t["name"] for t in json.loads(listed.stdout)] == ["shout"]
 
 
 def test_a_flag_changes_only_what_it_names(

@@ -21,8 +21,6 @@ from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
 from agentcore_mcp.deploy.config import DEFAULT_NAME
 
-INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
-
 NAME = typer.Option(
     None, "--name", help="Runtime name (letters, digits, _) [agentcore_mcp_server]."
 )
@@ -339,7 +337,7 @@ def deploy(
                 highlight=False,
                 soft_wrap=True,
             )
-            raise typer.Exit(INTERRUPTED) from None
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
     if json_output:
         print_json(result.to_json())
         return
@@ -378,16 +376,21 @@ def deploy(
         highlight=False,
         soft_wrap=True,
     )
-    flags = "" if config.target == "local" else " --target aws"
-    if config.name != DEFAULT_NAME:
-        flags += f" --name {config.name}"
+    # The commands below find the deployment in this state file (and take its auth from
+    # it); with several deployments recorded there they need --name to pick this one.
+    from agentcore_mcp.deploy.state import load_state
+
+    picks = ""
+    if state is not None:
+        picks += f" --state {state}"
+    if config.name != DEFAULT_NAME or len(load_state(result.state_path).deployments) > 1:
+        picks += f" --name {config.name}"
+    flags = ("" if config.target == "local" else " --target aws") + picks
     stdout.print("\nnext:", highlight=False, soft_wrap=True)
-    # The connect commands find the runtime through the state file in this directory.
-    auth = " --oauth" if rec.auth == "oauth" else ""
     for line in (
-        f"agentcore-mcp tools list --remote{auth}",
-        "agentcore-mcp test-auth",
-        f"agentcore-mcp connect --client inspector{auth}   (or claude-desktop, cursor, ...)",
+        f"agentcore-mcp tools list --remote{picks}",
+        f"agentcore-mcp test-auth{picks}",
+        f"agentcore-mcp connect --client inspector{picks}   (or claude-desktop, cursor, ...)",
         f"agentcore-mcp status --live{flags}",
         f"agentcore-mcp logs --follow{flags}",
         f"agentcore-mcp destroy{flags}",
