@@ -14,7 +14,9 @@ from typing import Any
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
 
 PASSWORD = "Passw0rd!x"
-USER_SECRET = "agentcore-mcp/test/cognito-user"
+# Where the deployer keeps an OAuth deployment named sample_oauth's user (state records
+# written by the tests name it, and readers check that it is that deployment's).
+USER_SECRET = "agentcore-mcp/sample_oauth/cognito-user"
 
 
 @dataclass

@@ -351,7 +351,7 @@ def find_record(
 def describe_record(record: DeploymentRecord) -> str:
     """`name (target, region)`: how a deployment is listed to the user."""
     where = f"{record.target}, {record.region}"
-    if record.account:
+    if record.account and record.target == "aws":  # a local AgentCore has one account
         where += f", account {record.account}"
     return f"{record.name} ({where})"
 
