@@ -150,6 +150,19 @@ def _pick(state: Path | None, *, strict: bool = True, **flags: Any) -> dict[str,
     return {**flags, "name": record.name, "target": record.target, "region": record.region}
 
 
+def _print_scheduled_deletions(scheduled: list[dict[str, str]]) -> None:
+    """Each secret whose deletion was scheduled, and the command that restores it."""
+    for gone in scheduled:
+        stdout.print(
+            f"secret   {gone['secret_id']} deleted on {gone['deletion_date']}; restore it with:\n"
+            f"  {gone['restore']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+        )
+
+
 def _renderer(quiet: bool) -> Callable[[Any], None]:
     def render(event: Any) -> None:
         if quiet and event.kind not in ("warning", "info"):
@@ -342,15 +355,7 @@ def deploy(
         print_json(result.to_json())
         return
     rec = result.record
-    for gone in result.scheduled_deletions:
-        stdout.print(
-            f"secret   {gone['secret_id']} deleted on {gone['deletion_date']}; restore it with:\n"
-            f"  {gone['restore']}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-            emoji=False,
-        )
+    _print_scheduled_deletions(result.scheduled_deletions)
     if dry_run:
         for change in result.changes:
             mark = "DESTRUCTIVE " if change.destructive else ""
@@ -528,15 +533,7 @@ def destroy(
     if json_output:
         print_json(result.to_json())
         return
-    for gone in result.scheduled_deletions:
-        stdout.print(
-            f"secret   {gone['secret_id']} deleted on {gone['deletion_date']}; restore it with:\n"
-            f"  {gone['restore']}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-            emoji=False,
-        )
+    _print_scheduled_deletions(result.scheduled_deletions)
     removed = [k for k, v in result.removed.items() if v]
     verb = "would remove" if dry_run else "removed"
     stdout.print(

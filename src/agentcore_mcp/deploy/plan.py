@@ -115,27 +115,6 @@ def open_record(
     return state, record
 
 
-def _context(
-    config: DeployConfig,
-    target: Target,
-    state_path: Path | None,
-    emit: Callable[[Event], None],
-    *,
-    dry_run: bool,
-    secret_values: Mapping[str, str | None] | None = None,
-) -> StepContext:
-    state, record = open_record(config, target, state_path)
-    return StepContext(
-        config=config,
-        target=target,
-        state=state,
-        record=record,
-        emit=emit,
-        dry_run=dry_run,
-        secret_values=dict(secret_values or {}),
-    )
-
-
 class DestructiveChangeError(DeployError):
     """The deploy would replace or remove something and nobody confirmed it (no --yes)."""
 
