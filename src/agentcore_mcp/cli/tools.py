@@ -110,14 +110,7 @@ async def _call(
 
 
 def _protocol(given: str) -> str:
-    """The --protocol value checked; `legacy`, its former spelling, still means handshake."""
-    if given == "legacy":
-        stderr.print(
-            "note: --protocol legacy is deprecated; use --protocol handshake",
-            markup=False,
-            highlight=False,
-        )
-        return "handshake"
+    """The --protocol value checked."""
     if given not in PROTOCOLS:
         raise typer.BadParameter("must be auto, handshake or 2026-07-28", param_hint="--protocol")
     return given

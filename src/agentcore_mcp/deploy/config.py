@@ -6,7 +6,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,12 +51,6 @@ class DeployConfig:
     force_delete_secrets: bool = False  # no recovery window when a secret is deleted
     # The fields a flag or pyproject set (the rest are defaults, which the record overrides).
     explicit: frozenset[str] = frozenset()
-    # The former name of `server_spec`, still accepted here (deprecated); not stored.
-    app: InitVar[str | None] = None
-
-    def __post_init__(self, app: str | None) -> None:
-        if app is not None and self.server_spec is None:
-            object.__setattr__(self, "server_spec", app)
 
     @property
     def runtime_python(self) -> str:
@@ -75,14 +69,6 @@ class DeployConfig:
     @property
     def is_sample(self) -> bool:
         return self.server_spec is None or self.server_spec.startswith(SAMPLE_SERVER_MODULE)
-
-
-def _former_app(config: DeployConfig) -> str | None:
-    """`config.app`: the former name of `server_spec`, still readable (deprecated)."""
-    return config.server_spec
-
-
-DeployConfig.app = property(_former_app)  # type: ignore[attr-defined]
 
 
 def host_python_runtime() -> str:
@@ -114,9 +100,6 @@ _PYPROJECT_KEYS = {
     "python-runtime": "python_runtime",
     "platform": "platform",
 }
-# Former names, still read (deprecated): pyproject key or `load_config` flag -> the new one.
-_FORMER_PYPROJECT_KEYS = {"app": "server"}
-_FORMER_FLAGS = {"app": "server_spec"}
 
 
 _STR_KEYS = ("name", "server", "region", "auth", "artifact", "python-runtime", "platform")
@@ -180,14 +163,6 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
             f"{path}: tool.agentcore-mcp is {_kind(raw)}; write a [tool.agentcore-mcp] table"
         )
     table = dict(raw)
-    for former, key in _FORMER_PYPROJECT_KEYS.items():
-        if former in table:
-            if key in table:
-                raise ConfigError(
-                    f"{path} [tool.agentcore-mcp]: both {key!r} and {former!r} (its former "
-                    f"name) are set; keep {key!r}"
-                )
-            table[key] = table.pop(former)
     unknown = sorted(set(table) - set(_PYPROJECT_KEYS))
     if unknown:
         raise ConfigError(
@@ -201,16 +176,10 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
 def load_config(project_dir: Path | None = None, **flags: Any) -> DeployConfig:
     """Flags (None = not given) over pyproject settings over defaults, validated.
 
-    Flags are `DeployConfig` field names (`server_spec=`; `app=`, its former name, is
-    still accepted).
+    Flags are `DeployConfig` field names (`server_spec=`, `idle_timeout=`, ...).
     """
     project_dir = (project_dir or Path.cwd()).resolve()
     merged: dict[str, Any] = pyproject_settings(project_dir)
-    for former, key in _FORMER_FLAGS.items():
-        if former in flags:
-            value = flags.pop(former)
-            if flags.get(key) is None:
-                flags[key] = value
     explicit = set(merged)
     for key, value in flags.items():
         if value is None or (key in _COLLECTIONS and not value):

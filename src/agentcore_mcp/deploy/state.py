@@ -155,11 +155,6 @@ class DeploymentRecord:
     def key(self) -> str:
         return record_key(self.target, self.region, self.name, self.account)
 
-    @property
-    def app(self) -> str:
-        """The former name of `server_spec`, still readable (deprecated)."""
-        return self.server_spec
-
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["server"] = doc.pop("server_spec")
@@ -174,8 +169,7 @@ class DeploymentRecord:
             and k
             not in ("role", "artifact", "runtime", "cognito", "publish", "settings", "server_spec")
         }
-        # "app": the key's former name, in state files written before it was renamed.
-        plain["server_spec"] = doc.get("server", doc.get("app", ""))
+        plain["server_spec"] = doc.get("server", "")
         record = cls(**plain)
         record.role = _build(RoleRecord, doc.get("role"))
         record.artifact = _build(ArtifactRecord, doc.get("artifact"))
