@@ -137,6 +137,9 @@ def _fail(exc: BaseException) -> ExitCode:
     from agentcore_mcp.client.session import first_leaf
 
     leaf = first_leaf(exc)
+    if isinstance(leaf, typer.BadParameter):  # --protocol, --header: checked in the try
+        _error(leaf.format_message())
+        return ExitCode.USAGE
     if isinstance(leaf, RuntimeTargetUsageError):
         _error(str(leaf))
         return ExitCode.USAGE
