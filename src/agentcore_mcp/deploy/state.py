@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from agentcore_mcp import runtime_rules as rules
 from agentcore_mcp.files import write_atomically
 
 DEFAULT_STATE_PATH = Path("deployment_config.json")
@@ -440,7 +441,6 @@ def runtime_target(path: Path | None = None, **match: Any) -> Any:
 
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _ACCOUNT_RE = re.compile(r"\d{12}")
-_NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 _RUNTIME_ID_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
 _DEPLOYMENT_ID_RE = re.compile(r"[0-9a-f]{32}")
 _ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}")
@@ -511,7 +511,7 @@ def validate_record(
     if record.target not in ("local", "aws"):
         raise _bad(path, "target", record.target, "local or aws")
     _check(path, "region", record.region, _REGION_RE, "an AWS region")
-    _check(path, "name", record.name, _NAME_RE, "a runtime name")
+    _check(path, "name", record.name, rules.pattern("AgentRuntimeName"), "a runtime name")
     if record.account or record.target == "aws":
         _check(path, "account", record.account, _ACCOUNT_RE, "a 12-digit account id")
     if record.deployment_id:
