@@ -72,7 +72,6 @@ HEADER_LISTS: list[list[str]] = [
     [CUSTOM],
     ["Bad Header"],
     ["1X-Tenant"],  # the model's HeaderName starts with a letter
-    ["X-Tenant", "x-tenant"],
     [f"X-H{i}" for i in range(20)],
     [f"X-H{i}" for i in range(21)],
 ]
@@ -163,6 +162,25 @@ def test_lifecycles(control: Any, tmp_path: Path, idle: int | None, life: int | 
 def test_header_allowlists(control: Any, tmp_path: Path, headers: list[str]) -> None:
     settings = {"name": f"hdr_{next(_unique)}", "header_allowlist": tuple(headers)}
     _assert_same(_deployer(tmp_path, **settings), _control_plane(control, tmp_path, **settings))
+
+
+def test_a_header_given_twice_in_two_spellings_is_sent_once(control: Any, tmp_path: Path) -> None:
+    """AgentCore refuses a list naming one header twice; the deployer merges the repeat
+    (pyproject's X-Tenant and a flag's x-tenant), as it merges the recorded list."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.agentcore-mcp]\nrequest-header-allowlist = ["X-Tenant"]\n'
+    )
+    name = f"hdr_{next(_unique)}"
+    config = load_config(tmp_path, name=name, header_allowlist=("x-tenant", "X-Two"))
+    assert config.header_allowlist == ("X-Tenant", "X-Two")
+    assert (
+        _control_plane(control, tmp_path, name=name, header_allowlist=config.header_allowlist)
+        is None
+    )
+    refused = _control_plane(
+        control, tmp_path, name=f"hdr_{next(_unique)}", header_allowlist=("X-Tenant", "x-tenant")
+    )
+    assert refused is not None and "listed twice" in refused
 
 
 def test_the_matrix_has_both_outcomes(control: Any, tmp_path: Path) -> None:

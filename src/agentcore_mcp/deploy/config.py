@@ -193,6 +193,13 @@ def load_config(project_dir: Path | None = None, **flags: Any) -> DeployConfig:
     for key in _COLLECTIONS:
         if key in merged and key != "env":
             merged[key] = tuple(dict.fromkeys(merged[key]))
+    if "header_allowlist" in merged:
+        # HTTP names are case-insensitive: pyproject's X-Tenant and a flag's x-tenant are one
+        # header (the first spelling kept), as the recorded list merges in desired_config.
+        first: dict[str, str] = {}
+        for header in merged["header_allowlist"]:
+            first.setdefault(header.lower(), header)
+        merged["header_allowlist"] = tuple(first.values())
     if "env" in merged:
         merged["env"] = {str(k): _env_value(v) for k, v in dict(merged["env"]).items()}
     try:
