@@ -68,16 +68,17 @@ def test_startup_manifest_is_written_at_build_time_where_the_server_reads_it() -
     output = runs[0].split("--output", 1)[1].split()[0]
     env = " ".join(instructions("ENV"))
     assert f"MCP_STARTUP_MANIFEST={output}" in env
-    assert "MCP_SERVER=${MCP_SERVER:-${MCP_APP}}" in env and "${MCP_SERVER}" in runs[0]
+    assert "MCP_SERVER=${MCP_SERVER}" in env and "${MCP_SERVER}" in runs[0]
     lines = [line.strip() for line in DOCKERFILE.splitlines()]
     step = next(i for i, line in enumerate(lines) if "agentcore-mcp manifest" in line)
     user = max(i for i, line in enumerate(lines) if line.startswith("USER "))
     assert step < user, "written as root, before the server's user takes over"
 
 
-def test_mcp_app_build_arg_still_names_the_server() -> None:
-    """`--build-arg MCP_APP=...`, the former name of MCP_SERVER, still works in both stages."""
+def test_mcp_server_build_arg_names_the_server_in_both_stages() -> None:
+    """`--build-arg MCP_SERVER=...` reaches both stages; no other name is read."""
     args = instructions("ARG")
-    assert args.count('MCP_SERVER=""') == 2 and args.count('MCP_APP=""') == 2
+    assert args.count('MCP_SERVER=""') == 2
     env = [e for e in instructions("ENV") if "MCP_SERVER=" in e]
-    assert len(env) == 2 and all("MCP_SERVER=${MCP_SERVER:-${MCP_APP}}" in e for e in env)
+    assert len(env) == 2 and all("MCP_SERVER=${MCP_SERVER}" in e for e in env)
+    assert "MCP_APP" not in DOCKERFILE

@@ -111,7 +111,7 @@ def test_base_install_is_the_server_kit_only(venv: Venv) -> None:
 def test_base_install_serves_the_sample_without_web_search(venv: Venv, tmp_path: Path) -> None:
     port = free_port()
     argv = [venv.python, "-m", "agentcore_mcp.server"]
-    env = venv.env(HOST="127.0.0.1", PORT=str(port), MCP_SERVER="", MCP_APP="")
+    env = venv.env(HOST="127.0.0.1", PORT=str(port), MCP_SERVER="")
 
     async def tool_names(url: str) -> set[str]:
         async with Client(url, read_timeout_seconds=30) as client:

@@ -76,12 +76,13 @@ def test_human_output_and_bad_server_spec(tmp_path: Path) -> None:
     assert helped.returncode == 0 and "MCP_STARTUP_MANIFEST" in helped.stdout
 
 
-def test_mcp_app_the_former_name_of_mcp_server_still_names_the_server(tmp_path: Path) -> None:
+def test_only_mcp_server_names_the_server(tmp_path: Path) -> None:
+    """MCP_APP (a name 0.1.0 never shipped) is not read: the sample server is recorded."""
     path = tmp_path / "m.json"
     env = {"MCP_SERVER": "", "MCP_APP": "tests.support.user_app:mcp"}
     written = cli("manifest", "-o", str(path), "--json", env=env)
     assert written.returncode == 0, written.stderr
-    assert json.loads(written.stdout)["server"] == "tests.support.user_app:mcp"
-    env["MCP_SERVER"] = "tests.support.bench_app:mcp"  # the new name wins
+    assert json.loads(written.stdout)["server"] != "tests.support.user_app:mcp"
+    env["MCP_SERVER"] = "tests.support.bench_app:mcp"
     written = cli("manifest", "-o", str(path), "--json", env=env)
     assert json.loads(written.stdout)["server"] == "tests.support.bench_app:mcp"

@@ -130,13 +130,12 @@ def test_help_has_examples() -> None:
     assert "Examples" in out.stdout
 
 
-def test_protocol_legacy_still_means_handshake(mcp_url: str) -> None:
-    """`--protocol legacy`, the handshake era's former name: works, with a note, unlisted."""
+def test_protocol_legacy_is_a_usage_error(mcp_url: str) -> None:
+    """`--protocol legacy` is not a choice (the handshake era is `handshake`)."""
     out = cli("tools", "call", "echo", "-a", "text=hi", "--url", mcp_url, "--protocol", "legacy")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "hi"
-    assert "--protocol legacy is deprecated; use --protocol handshake" in out.stderr
-    assert "legacy" not in cli("tools", "call", "--help").stdout
+    assert out.returncode == 2, out.stderr
+    assert "auto, handshake or 2026-07-28" in out.stderr
+    assert out.stdout == ""
 
 
 def test_serve_bad_server_spec_is_config_error() -> None:

@@ -79,8 +79,7 @@ def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCore
     with run_local_agentcore(
         tmp_path_factory.mktemp("crowd"),
         extra_args=(
-            # The former name of --max-active-sessions, still accepted (checked below).
-            "--max-instances",
+            "--max-active-sessions",
             str(SESSIONS + 5),
             "--startup-timeout",
             str(STARTUP_TIMEOUT),
@@ -138,7 +137,7 @@ def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHand
     assert waits[-1] > STARTUP_TIMEOUT, waits[-5:]
     sessions: list[dict[str, Any]] = crowded.status()["sessions"]
     assert len([s for s in sessions if s["pid"] is not None]) >= SESSIONS
-    assert crowded.status()["max_active_sessions"] == SESSIONS + 5  # set by --max-instances
+    assert crowded.status()["max_active_sessions"] == SESSIONS + 5  # set by --max-active-sessions
 
 
 def test_a_server_that_really_is_too_slow_still_gets_424(

@@ -239,7 +239,6 @@ def deploy(
     server_spec: str | None = typer.Option(
         None, "--server", help="Server spec: module:attribute [the sample server]."
     ),
-    former_app: str | None = typer.Option(None, "--app", hidden=True),
     name: str | None = NAME,
     target: str | None = TARGET,
     region: str | None = REGION,
@@ -298,11 +297,6 @@ def deploy(
         raise typer.BadParameter("pass --oauth or --sigv4, not both")
     if smoke_test not in ("auto", "always", "never"):
         raise typer.BadParameter("use auto, always or never", param_hint="--smoke-test")
-    if former_app is not None:
-        if server_spec is not None and server_spec != former_app:
-            raise typer.BadParameter("pass --server only (--app is its former name)")
-        stderr.print("note: --app is deprecated; use --server", markup=False, highlight=False)
-        server_spec = former_app
     with _errors():
         config = _config(
             name=name,

@@ -55,7 +55,6 @@ def start(
         "(one process per session), not AWS's per-account quota (thousands); past it, "
         "ServiceQuotaExceeded / -32003 [default 16].",
     ),
-    former_max_instances: int | None = typer.Option(None, "--max-instances", hidden=True),
     startup_timeout: float | None = typer.Option(
         None, help="Seconds an instance has to listen [default 30, as AgentCore]."
     ),
@@ -99,17 +98,6 @@ def start(
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
     from agentcore_mcp.local.service import PortInUse, run_foreground
 
-    if former_max_instances is not None:
-        if max_active_sessions is not None and max_active_sessions != former_max_instances:
-            raise typer.BadParameter(
-                "pass --max-active-sessions only (--max-instances is its former name)"
-            )
-        stderr.print(
-            "note: --max-instances is deprecated; use --max-active-sessions",
-            markup=False,
-            highlight=False,
-        )
-        max_active_sessions = former_max_instances
     settings = _settings(
         port=port,
         region=region,

@@ -110,14 +110,7 @@ async def _call(
 
 
 def _protocol(given: str) -> str:
-    """The --protocol value checked; `legacy`, its former spelling, still means handshake."""
-    if given == "legacy":
-        stderr.print(
-            "note: --protocol legacy is deprecated; use --protocol handshake",
-            markup=False,
-            highlight=False,
-        )
-        return "handshake"
+    """The --protocol value checked."""
     if given not in PROTOCOLS:
         raise typer.BadParameter("must be auto, handshake or 2026-07-28", param_hint="--protocol")
     return given
@@ -144,6 +137,9 @@ def _fail(exc: BaseException) -> ExitCode:
     from agentcore_mcp.client.session import first_leaf
 
     leaf = first_leaf(exc)
+    if isinstance(leaf, typer.BadParameter):  # --protocol, --header: checked in the try
+        _error(leaf.format_message())
+        return ExitCode.USAGE
     if isinstance(leaf, RuntimeTargetUsageError):
         _error(str(leaf))
         return ExitCode.USAGE

@@ -24,8 +24,7 @@ DEFAULT_READ_TIMEOUT_SECONDS = 3600.0
 MAX_SSE_EVENT_BYTES = 100 * 1024 * 1024
 # "handshake": the era whose clients negotiate a version with `initialize` (the SDK's
 # `Client(mode="legacy")`); "2026-07-28": that era's stateless requests; "auto": probe
-# `server/discover` and fall back to the handshake. "legacy" is still accepted for
-# "handshake" (deprecated).
+# `server/discover` and fall back to the handshake.
 ProtocolChoice = Literal["auto", "handshake", "2026-07-28"]
 DebugSink = Callable[[str], None]
 
@@ -67,7 +66,7 @@ class ConnectOptions:
 
 def sdk_mode(protocol: str) -> str:
     """The `mcp.Client(mode=)` value for a `ProtocolChoice`: the SDK calls the handshake
-    era "legacy" (so does this kit's deprecated spelling, passed through)."""
+    era "legacy"."""
     return "legacy" if protocol == "handshake" else protocol
 
 

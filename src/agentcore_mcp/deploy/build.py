@@ -426,7 +426,7 @@ def _write_manifest(stage: Path, site: Path, server_spec: str | None, progress: 
         f"pathlib.Path({MANIFEST_PATH!r})"
         ".write_text(dataclasses.replace(m, created='').to_json())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MCP_SERVER", "MCP_APP")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MCP_SERVER")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
         proc = subprocess.run(

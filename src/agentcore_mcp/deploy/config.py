@@ -6,14 +6,14 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from agentcore_mcp import runtime_rules as rules
 from agentcore_mcp.deploy.state import DeploymentRecord, SettingsRecord
 
 DEFAULT_NAME = "agentcore_mcp_server"
-NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 PYTHON_RUNTIMES = ("PYTHON_3_10", "PYTHON_3_11", "PYTHON_3_12", "PYTHON_3_13", "PYTHON_3_14")
 AWS_PLATFORM = "aarch64-manylinux2014"
@@ -51,12 +51,6 @@ class DeployConfig:
     force_delete_secrets: bool = False  # no recovery window when a secret is deleted
     # The fields a flag or pyproject set (the rest are defaults, which the record overrides).
     explicit: frozenset[str] = frozenset()
-    # The former name of `server_spec`, still accepted here (deprecated); not stored.
-    app: InitVar[str | None] = None
-
-    def __post_init__(self, app: str | None) -> None:
-        if app is not None and self.server_spec is None:
-            object.__setattr__(self, "server_spec", app)
 
     @property
     def runtime_python(self) -> str:
@@ -75,14 +69,6 @@ class DeployConfig:
     @property
     def is_sample(self) -> bool:
         return self.server_spec is None or self.server_spec.startswith(SAMPLE_SERVER_MODULE)
-
-
-def _former_app(config: DeployConfig) -> str | None:
-    """`config.app`: the former name of `server_spec`, still readable (deprecated)."""
-    return config.server_spec
-
-
-DeployConfig.app = property(_former_app)  # type: ignore[attr-defined]
 
 
 def host_python_runtime() -> str:
@@ -114,9 +100,6 @@ _PYPROJECT_KEYS = {
     "python-runtime": "python_runtime",
     "platform": "platform",
 }
-# Former names, still read (deprecated): pyproject key or `load_config` flag -> the new one.
-_FORMER_PYPROJECT_KEYS = {"app": "server"}
-_FORMER_FLAGS = {"app": "server_spec"}
 
 
 _STR_KEYS = ("name", "server", "region", "auth", "artifact", "python-runtime", "platform")
@@ -180,14 +163,6 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
             f"{path}: tool.agentcore-mcp is {_kind(raw)}; write a [tool.agentcore-mcp] table"
         )
     table = dict(raw)
-    for former, key in _FORMER_PYPROJECT_KEYS.items():
-        if former in table:
-            if key in table:
-                raise ConfigError(
-                    f"{path} [tool.agentcore-mcp]: both {key!r} and {former!r} (its former "
-                    f"name) are set; keep {key!r}"
-                )
-            table[key] = table.pop(former)
     unknown = sorted(set(table) - set(_PYPROJECT_KEYS))
     if unknown:
         raise ConfigError(
@@ -201,16 +176,10 @@ def pyproject_settings(project_dir: Path) -> dict[str, Any]:
 def load_config(project_dir: Path | None = None, **flags: Any) -> DeployConfig:
     """Flags (None = not given) over pyproject settings over defaults, validated.
 
-    Flags are `DeployConfig` field names (`server_spec=`; `app=`, its former name, is
-    still accepted).
+    Flags are `DeployConfig` field names (`server_spec=`, `idle_timeout=`, ...).
     """
     project_dir = (project_dir or Path.cwd()).resolve()
     merged: dict[str, Any] = pyproject_settings(project_dir)
-    for former, key in _FORMER_FLAGS.items():
-        if former in flags:
-            value = flags.pop(former)
-            if flags.get(key) is None:
-                flags[key] = value
     explicit = set(merged)
     for key, value in flags.items():
         if value is None or (key in _COLLECTIONS and not value):
@@ -224,6 +193,13 @@ def load_config(project_dir: Path | None = None, **flags: Any) -> DeployConfig:
     for key in _COLLECTIONS:
         if key in merged and key != "env":
             merged[key] = tuple(dict.fromkeys(merged[key]))
+    if "header_allowlist" in merged:
+        # HTTP names are case-insensitive: pyproject's X-Tenant and a flag's x-tenant are one
+        # header (the first spelling kept), as the recorded list merges in desired_config.
+        first: dict[str, str] = {}
+        for header in merged["header_allowlist"]:
+            first.setdefault(header.lower(), header)
+        merged["header_allowlist"] = tuple(first.values())
     if "env" in merged:
         merged["env"] = {str(k): _env_value(v) for k, v in dict(merged["env"]).items()}
     try:
@@ -249,11 +225,13 @@ def _env_value(value: Any) -> str:
 
 
 def validate(config: DeployConfig) -> DeployConfig:
-    if not NAME_RE.fullmatch(config.name):
-        raise ConfigError(
-            f"--name {config.name!r}: AgentCore runtime names are a letter then up to 47 "
-            "letters, digits or underscores (no hyphens), e.g. my_server"
-        )
+    """The settings checked before anything is written: AgentCore's own rules for the
+    name, the lifecycle and the header allowlist (`runtime_rules`, which the local control
+    plane applies too, so both refuse the same values in the same words), then the
+    deployer's own."""
+    name_problem = rules.runtime_name_problem(config.name)
+    if name_problem is not None:
+        raise ConfigError(f"--name: {name_problem}")
     # module:attribute with an absolute module path: a relative one (".server") once zipped
     # the whole project, and a spec without its attribute cannot be served.
     if config.server_spec is not None and not re.fullmatch(
@@ -293,34 +271,26 @@ def validate(config: DeployConfig) -> DeployConfig:
     )
     if clash:
         raise ConfigError(f"{', '.join(clash)}: set both as --env and as a --secret; pick one")
-    if len(config.env) + len(config.secrets) > 50:
-        raise ConfigError("AgentCore allows at most 50 environment variables")
-    for label, value in (
-        ("idle-timeout", config.idle_timeout),
-        ("max-lifetime", config.max_lifetime),
+    if len(config.env) + len(config.secrets) > rules.MAX_ENV_VARS:
+        raise ConfigError(f"AgentCore allows at most {rules.MAX_ENV_VARS} environment variables")
+    lifecycle = rules.lifecycle_problem(
+        None if config.idle_timeout is None else int(config.idle_timeout),
+        None if config.max_lifetime is None else int(config.max_lifetime),
+    )
+    if lifecycle is not None:
+        field, problem = lifecycle
+        flag = "--idle-timeout" if field == rules.IDLE_TIMEOUT_FIELD else "--max-lifetime"
+        raise ConfigError(f"{flag}: {problem}")
+    if config.header_allowlist:
+        header_problem = rules.header_allowlist_problem(config.header_allowlist)
+        if header_problem is not None:
+            raise ConfigError(f"--allow-header: {header_problem}")
+    # The deployer's own rule: AgentCore accepts Authorization on any runtime but forwards
+    # it only to those with a JWT authorizer, so on a SigV4 runtime it would never arrive.
+    if config.auth != "oauth" and any(
+        h.lower() == "authorization" for h in config.header_allowlist
     ):
-        if value is not None and not 60 <= int(value) <= 28800:
-            raise ConfigError(f"--{label} {value}: AgentCore accepts 60..28800 seconds")
-    if (
-        config.idle_timeout is not None
-        and config.max_lifetime is not None
-        and config.idle_timeout > config.max_lifetime
-    ):
-        raise ConfigError("--idle-timeout must be at most --max-lifetime")
-    if len(config.header_allowlist) > 20:
-        raise ConfigError("--allow-header: AgentCore allows at most 20 headers")
-    for header in config.header_allowlist:
-        lowered = header.lower()
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", header) or (
-            lowered.startswith("x-amz")
-            and not lowered.startswith("x-amzn-bedrock-agentcore-runtime-custom-")
-        ):
-            raise ConfigError(
-                f"--allow-header {header!r}: AgentCore refuses it (x-amz* names are reserved; "
-                "use X-Amzn-Bedrock-AgentCore-Runtime-Custom-* or your own name)"
-            )
-        if lowered == "authorization" and config.auth != "oauth":
-            raise ConfigError("--allow-header Authorization is only allowed with --oauth")
+        raise ConfigError("--allow-header Authorization is only allowed with --oauth")
     return replace(config, env=dict(config.env))
 
 

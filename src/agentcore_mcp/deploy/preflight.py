@@ -83,7 +83,7 @@ def _top_level(server_spec: str) -> str:
 
 
 def _run(config: DeployConfig, server_spec: str, extra_path: list[str]) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MCP_SERVER", "MCP_APP")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MCP_SERVER")}
     env.update(config.env)  # what the runtime sees (secrets arrive there as *_SECRET_ID)
     project = str(config.project_dir.resolve())
     # -B: leave no __pycache__ in the user's project (-I ignores PYTHONDONTWRITEBYTECODE)

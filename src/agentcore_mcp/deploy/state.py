@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from agentcore_mcp import runtime_rules as rules
 from agentcore_mcp.files import write_atomically
 
 DEFAULT_STATE_PATH = Path("deployment_config.json")
@@ -155,11 +156,6 @@ class DeploymentRecord:
     def key(self) -> str:
         return record_key(self.target, self.region, self.name, self.account)
 
-    @property
-    def app(self) -> str:
-        """The former name of `server_spec`, still readable (deprecated)."""
-        return self.server_spec
-
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["server"] = doc.pop("server_spec")
@@ -174,8 +170,7 @@ class DeploymentRecord:
             and k
             not in ("role", "artifact", "runtime", "cognito", "publish", "settings", "server_spec")
         }
-        # "app": the key's former name, in state files written before it was renamed.
-        plain["server_spec"] = doc.get("server", doc.get("app", ""))
+        plain["server_spec"] = doc.get("server", "")
         record = cls(**plain)
         record.role = _build(RoleRecord, doc.get("role"))
         record.artifact = _build(ArtifactRecord, doc.get("artifact"))
@@ -446,7 +441,6 @@ def runtime_target(path: Path | None = None, **match: Any) -> Any:
 
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _ACCOUNT_RE = re.compile(r"\d{12}")
-_NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
 _RUNTIME_ID_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
 _DEPLOYMENT_ID_RE = re.compile(r"[0-9a-f]{32}")
 _ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}")
@@ -517,7 +511,7 @@ def validate_record(
     if record.target not in ("local", "aws"):
         raise _bad(path, "target", record.target, "local or aws")
     _check(path, "region", record.region, _REGION_RE, "an AWS region")
-    _check(path, "name", record.name, _NAME_RE, "a runtime name")
+    _check(path, "name", record.name, rules.pattern("AgentRuntimeName"), "a runtime name")
     if record.account or record.target == "aws":
         _check(path, "account", record.account, _ACCOUNT_RE, "a 12-digit account id")
     if record.deployment_id:

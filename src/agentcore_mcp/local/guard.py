@@ -122,7 +122,7 @@ def _fold_path(path: str) -> str:
 @functools.cache
 def unsigned_operations(service: str) -> frozenset[str]:
     """The operations botocore's model for `service` marks as needing no signature."""
-    from agentcore_mcp.local.control.model import service_model
+    from agentcore_mcp.runtime_rules import service_model
 
     try:
         model = service_model(service)

@@ -38,10 +38,6 @@ _HOMES = {
     "load_server": "agentcore_mcp.server.loader",
     "serve": "agentcore_mcp.server.run",
     "serve_spec": "agentcore_mcp.server.run",
-    # The former names, still importable (deprecated).
-    "AppLoadError": "agentcore_mcp.server.loader",
-    "build_app": "agentcore_mcp.server.app",
-    "serve_app": "agentcore_mcp.server.run",
 }
 
 

@@ -91,7 +91,3 @@ def build_asgi_app(
     # Escaping happens in the dispatchers: the SDK's output passes through `EscapingSend`,
     # the fast path escapes what it encodes, and the front's own errors are ASCII JSON.
     return McpFront(factory(server, settings), settings)
-
-
-# The former name, kept for existing callers (deprecated).
-build_app = build_asgi_app

@@ -16,10 +16,6 @@ class ServerLoadError(Exception):
     """The server spec could not be imported or does not name an MCP server."""
 
 
-# The former name, kept for existing callers (deprecated).
-AppLoadError = ServerLoadError
-
-
 def load_server(server_spec: str | None) -> MCPServer[Any] | Server[Any]:
     """Import `module:attribute` (the attribute may be a zero-argument factory).
 

@@ -90,8 +90,7 @@ class StartupManifest:
         if not isinstance(results, dict) or not isinstance(doc.get("fingerprint"), str):
             raise ManifestUnusable("manifest has no results or fingerprint")
         return cls(
-            # "app": the key's former name, in manifests written before it was renamed
-            server_spec=doc.get("server", doc.get("app")),
+            server_spec=doc.get("server"),
             fingerprint=doc["fingerprint"],
             results=results,
             created=str(doc.get("created", "")),

@@ -99,10 +99,6 @@ def serve_spec(
     return status
 
 
-# The former name, kept for existing callers (deprecated).
-serve_app = serve_spec
-
-
 def _configure_logging(settings: ServerSettings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"

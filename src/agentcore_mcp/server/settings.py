@@ -29,16 +29,14 @@ DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
 
 
-# The server spec (`module:attribute`) served when no argument names one; MCP_APP is
-# its former name, still read when MCP_SERVER is unset or empty.
+# The server spec (`module:attribute`) served when no argument names one.
 SERVER_SPEC_ENV = "MCP_SERVER"
-_FORMER_SERVER_SPEC_ENV = "MCP_APP"
 
 
 def server_spec_from_env(env: Mapping[str, str] | None = None) -> str | None:
-    """MCP_SERVER, else MCP_APP; None (the sample server) when both are unset or empty."""
+    """MCP_SERVER; None (the sample server) when it is unset or empty."""
     e = os.environ if env is None else env
-    return e.get(SERVER_SPEC_ENV) or e.get(_FORMER_SERVER_SPEC_ENV) or None
+    return e.get(SERVER_SPEC_ENV) or None
 
 
 class SettingsError(ValueError):

@@ -1,10 +1,12 @@
-"""The control plane's patterns and enums are botocore's model's, not copies of it."""
+"""The control plane's patterns and enums are botocore's model's, not copies of it; so are
+the rule book's (`runtime_rules`), which the deployer applies too."""
 
 from __future__ import annotations
 
 import botocore.session
 import pytest
 
+from agentcore_mcp import runtime_rules
 from agentcore_mcp.local.control import validation
 
 MODEL = botocore.session.get_session().get_service_model("bedrock-agentcore-control")
@@ -13,18 +15,23 @@ MODEL = botocore.session.get_session().get_service_model("bedrock-agentcore-cont
 @pytest.mark.parametrize(
     ("rule", "shape"),
     [
-        ("NAME_RE", "AgentRuntimeName"),
         ("ENDPOINT_NAME_RE", "EndpointName"),
         ("RUNTIME_ID_RE", "AgentRuntimeId"),
         ("ROLE_ARN_RE", "RoleArn"),
         ("BUCKET_RE", "S3LocationBucketString"),
         ("CONTAINER_URI_RE", "RuntimeContainerUri"),
         ("DISCOVERY_URL_RE", "DiscoveryUrl"),
-        ("HEADER_NAME_RE", "HeaderName"),
     ],
 )
 def test_patterns_are_the_models(rule: str, shape: str) -> None:
     assert getattr(validation, rule).pattern == MODEL.shape_for(shape).metadata["pattern"]
+
+
+@pytest.mark.parametrize("shape", ["AgentRuntimeName", "HeaderName"])
+def test_the_rule_books_patterns_are_the_models(shape: str) -> None:
+    assert runtime_rules.pattern(shape).pattern == MODEL.shape_for(shape).metadata["pattern"]
+    limits = MODEL.shape_for("RequestHeaderAllowlist").metadata
+    assert runtime_rules.length("RequestHeaderAllowlist") == (limits["min"], limits["max"])
 
 
 def test_enums_are_the_models() -> None:

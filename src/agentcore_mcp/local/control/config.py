@@ -11,6 +11,10 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from agentcore_mcp.auth import AuthorizerConfig
+from agentcore_mcp.runtime_rules import (
+    DEFAULT_IDLE_TIMEOUT_SECONDS,
+    DEFAULT_MAX_LIFETIME_SECONDS,
+)
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT_SECONDS",
@@ -40,8 +44,6 @@ DEFAULT_PATHS: Mapping[str, str] = {
     "A2A": "/",
     "AGUI": "/invocations",
 }
-DEFAULT_IDLE_TIMEOUT_SECONDS = 900
-DEFAULT_MAX_LIFETIME_SECONDS = 28800
 
 
 @dataclass(frozen=True)

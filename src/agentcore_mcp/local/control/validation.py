@@ -1,9 +1,9 @@
 """Request validation for the control plane, with the service's patterns and limits.
 
 Patterns and length limits come from botocore's `bedrock-agentcore-control` model; the
-ranges the model does not carry (lifecycle 60..28800 s on microVMs, idle ≤ maxLifetime,
-the header allowlist prefixes) come from the AgentCore developer guide. Every failure is
-a `ValidationError` naming the field, so the message tells the user what to change.
+runtime's name, lifecycle and header allowlist rules are `agentcore_mcp.runtime_rules`,
+which the deployer checks too. Every failure is a `ValidationError` naming the field, so
+the message tells the user what to change.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from agentcore_mcp.local.control import model
+from agentcore_mcp import runtime_rules as rules
 from agentcore_mcp.local.control.config import (
-    DEFAULT_IDLE_TIMEOUT_SECONDS,
-    DEFAULT_MAX_LIFETIME_SECONDS,
     DEFAULT_SERVER_PROTOCOL,
     CodeArtifact,
     ContainerArtifact,
@@ -26,7 +24,6 @@ from agentcore_mcp.local.control.config import (
     RuntimeVersionConfig,
 )
 from agentcore_mcp.local.control.errors import ValidationError
-from agentcore_mcp.local.control.headers import allowlist_refusal
 
 __all__ = [
     "ENDPOINT_NAME_RE",
@@ -41,33 +38,29 @@ __all__ = [
     "parse_runtime_config",
 ]
 
-# From botocore's model (control/model.py): the service's own patterns and enums.
-NAME_RE = model.pattern("AgentRuntimeName")
-ENDPOINT_NAME_RE = model.pattern("EndpointName")
-RUNTIME_ID_RE = model.pattern("AgentRuntimeId")
-VERSION_RE = model.pattern("AgentRuntimeVersion")
-ROLE_ARN_RE = model.pattern("RoleArn")
-CLIENT_TOKEN_RE = model.pattern("ClientToken")
-BUCKET_RE = model.pattern("S3LocationBucketString")
-CONTAINER_URI_RE = model.pattern("RuntimeContainerUri")
-DISCOVERY_URL_RE = model.pattern("DiscoveryUrl")
-SERVER_PATH_RE = model.pattern("ServerPath")
-HEADER_NAME_RE = model.pattern("HeaderName")
-SCOPE_RE = model.pattern("AllowedScopeType")
-TAG_KEY_RE = model.pattern("TagKey")
-TAG_VALUE_RE = model.pattern("TagValue")
+# From botocore's model (runtime_rules): the service's own patterns and enums.
+ENDPOINT_NAME_RE = rules.pattern("EndpointName")
+RUNTIME_ID_RE = rules.pattern("AgentRuntimeId")
+VERSION_RE = rules.pattern("AgentRuntimeVersion")
+ROLE_ARN_RE = rules.pattern("RoleArn")
+CLIENT_TOKEN_RE = rules.pattern("ClientToken")
+BUCKET_RE = rules.pattern("S3LocationBucketString")
+CONTAINER_URI_RE = rules.pattern("RuntimeContainerUri")
+DISCOVERY_URL_RE = rules.pattern("DiscoveryUrl")
+SERVER_PATH_RE = rules.pattern("ServerPath")
+SCOPE_RE = rules.pattern("AllowedScopeType")
+TAG_KEY_RE = rules.pattern("TagKey")
+TAG_VALUE_RE = rules.pattern("TagValue")
 MAX_TAGS = 50
 # The model's claim-name pattern `[A-Za-z0-9_.-:]+` reads `.-:` as a range (which would let
 # `/` through); the developer guide lists the characters, so this one is written out.
 CLAIM_NAME_RE = re.compile(r"[A-Za-z0-9_.\-:]+")
-MATCH_VALUE_RE = model.pattern("MatchValueString")
+MATCH_VALUE_RE = rules.pattern("MatchValueString")
 
-MANAGED_RUNTIMES = model.enum("AgentManagedRuntimeType")
-SERVER_PROTOCOLS = model.enum("ServerProtocol")
-NETWORK_MODES = model.enum("NetworkMode")
-LIFETIME_MIN, LIFETIME_MAX = 60, 28800
+MANAGED_RUNTIMES = rules.enum("AgentManagedRuntimeType")
+SERVER_PROTOCOLS = rules.enum("ServerProtocol")
+NETWORK_MODES = rules.enum("NetworkMode")
 PORT_MIN, PORT_MAX, RESERVED_PORT = 8000, 12000, 8443
-MAX_ENV_VARS = 50
 
 # Modelled fields the local AgentCore stores and echoes back but does not act on.
 PASSTHROUGH_FIELDS = (
@@ -163,23 +156,10 @@ def check_runtime_name(value: Any, field: str = "agentRuntimeName") -> str:
         raise ValidationError(f"Missing required field {field}.", field=field)
     if not isinstance(value, str):
         raise _fail(field, "expected a string.")
-    if NAME_RE.fullmatch(value) is not None:
-        return value
-    if not value:
-        problem = "it is empty"
-    elif "-" in value:
-        problem = "no hyphens are allowed (use underscores instead)"
-    elif not value[0].isascii() or not value[0].isalpha():
-        problem = "it must start with a letter"
-    elif len(value) > 48:
-        problem = f"it is {len(value)} characters long; the limit is 48"
-    else:
-        problem = "only letters, digits and underscores are allowed"
-    raise _fail(
-        field,
-        f"{value!r}: {problem}. Names match [a-zA-Z][a-zA-Z0-9_]{{0,47}}: a letter, then up "
-        "to 47 letters, digits or underscores.",
-    )
+    problem = rules.runtime_name_problem(value)
+    if problem is not None:
+        raise _fail(field, problem)
+    return value
 
 
 def check_endpoint_name(value: Any, field: str = "name") -> str:
@@ -332,23 +312,12 @@ def _protocol(body: Mapping[str, Any]) -> ProtocolSettings:
 def _lifecycle(body: Mapping[str, Any]) -> tuple[int, int]:
     field = "lifecycleConfiguration"
     spec = _object(body, field, field) or {}
-    idle = _integer(spec, "idleRuntimeSessionTimeout", f"{field}.idleRuntimeSessionTimeout")
-    life = _integer(spec, "maxLifetime", f"{field}.maxLifetime")
-    for name, value in (("idleRuntimeSessionTimeout", idle), ("maxLifetime", life)):
-        if value is not None and not LIFETIME_MIN <= value <= LIFETIME_MAX:
-            raise _fail(
-                f"{field}.{name}", f"{value} s is outside {LIFETIME_MIN}..{LIFETIME_MAX} seconds."
-            )
-    max_lifetime = life if life is not None else DEFAULT_MAX_LIFETIME_SECONDS
-    # An omitted idle timeout is the default 900 s, but never more than maxLifetime.
-    idle_timeout = idle if idle is not None else min(DEFAULT_IDLE_TIMEOUT_SECONDS, max_lifetime)
-    if idle_timeout > max_lifetime:
-        raise _fail(
-            f"{field}.idleRuntimeSessionTimeout",
-            f"idleRuntimeSessionTimeout ({idle_timeout} s) must be less than or equal to "
-            f"maxLifetime ({max_lifetime} s).",
-        )
-    return idle_timeout, max_lifetime
+    idle = _integer(spec, "idleRuntimeSessionTimeout", rules.IDLE_TIMEOUT_FIELD)
+    life = _integer(spec, "maxLifetime", rules.MAX_LIFETIME_FIELD)
+    problem = rules.lifecycle_problem(idle, life)
+    if problem is not None:
+        raise _fail(*problem)
+    return rules.lifecycle_settings(idle, life)
 
 
 def _environment(body: Mapping[str, Any]) -> dict[str, str]:
@@ -358,8 +327,10 @@ def _environment(body: Mapping[str, Any]) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise _fail(field, "expected a map of strings.")
-    if len(value) > MAX_ENV_VARS:
-        raise _fail(field, f"at most {MAX_ENV_VARS} variables are allowed (got {len(value)}).")
+    if len(value) > rules.MAX_ENV_VARS:
+        raise _fail(
+            field, f"at most {rules.MAX_ENV_VARS} variables are allowed (got {len(value)})."
+        )
     for key, val in value.items():
         if not isinstance(key, str) or not 1 <= len(key) <= 100:
             raise _fail(field, f"name {key!r} must be 1 to 100 characters long.")
@@ -376,18 +347,11 @@ def _header_allowlist(body: Mapping[str, Any]) -> tuple[str, ...]:
     list_field = f"{field}.requestHeaderAllowlist"
     if spec.get("requestHeaderAllowlist") is None:
         raise ValidationError(f"Missing required field {list_field}.", field=list_field)
-    names = _string_list(spec, "requestHeaderAllowlist", list_field, min_items=1, max_items=20)
+    names = _string_list(spec, "requestHeaderAllowlist", list_field, min_items=0)
     assert names is not None
-    seen: set[str] = set()
-    for name in names:
-        if HEADER_NAME_RE.fullmatch(name) is None:
-            raise _fail(list_field, f"{name!r} is not a valid header name.")
-        if name.lower() in seen:
-            raise _fail(list_field, f"{name!r} is listed twice (names are case-insensitive).")
-        seen.add(name.lower())
-        refusal = allowlist_refusal(name)
-        if refusal is not None:
-            raise _fail(list_field, f"{refusal}; it cannot be allowlisted.")
+    problem = rules.header_allowlist_problem(names)
+    if problem is not None:
+        raise _fail(list_field, problem)
     return tuple(names)
 
 
