@@ -46,13 +46,21 @@ def npm_ci(where: Path, marker: Path) -> Path:
     )  # fmt: skip
     if done.returncode != 0 and "in sync" in done.stderr:
         # Inspector's tree names an optional, Windows-only package (vite ->
-        # napi-windows-process-start-time) that the registry does not serve; `npm ci` then
-        # calls the lock out of sync, while `npm install` installs exactly the locked tree,
-        # skips the missing optional and leaves the lock unchanged (checked).
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund"], cwd=where, capture_output=True,
-            text=True, timeout=600,
-        )  # fmt: skip
+        # napi-windows-process-start-time) that the registry does not always serve; `npm ci`
+        # then calls the lock out of sync, while `npm install` installs the locked tree and
+        # skips the missing optional. It may add that optional's entry to the lock when the
+        # registry serves it: the lock is put back as it was, since a test never changes the
+        # clone it runs in.
+        lock = where / "package-lock.json"
+        locked = lock.read_bytes()
+        try:
+            done = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund"], cwd=where, capture_output=True,
+                text=True, timeout=600,
+            )  # fmt: skip
+        finally:
+            if lock.read_bytes() != locked:
+                lock.write_bytes(locked)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert node.is_file() and marker.is_file(), f"npm ci in {where} installed no Node 22"
     return node
