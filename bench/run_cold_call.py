@@ -1,0 +1,309 @@
+"""Cold start as AgentCore runs it: spawn -> first `tools/call` answer, kit against SDK.
+
+    uv run python bench/run_cold_call.py [--rounds 9] [--json] [--no-bytecode]
+
+On AgentCore every new session is a new microVM started from the code zip with nothing
+cached. This script reproduces that start for three servers built from the same files:
+
+- `kit`: the deployer's own zip (`deploy.build.build_zip` of `bench/servers/coldproj`,
+  one `echo` tool, the same as `tests/support/bench_app.py`), started by its `main.py`;
+- `sdk`: the same unpacked packages, started by a script serving the same `MCPServer`
+  with the official SDK's `streamable_http_app(stateless_http=True, json_response=True)`
+  under uvicorn (what a user zipping the SDK alone deploys);
+- `floor`: the same packages, uvicorn and a raw ASGI callable sending the SDK's reply
+  bytes (no MCP work at all).
+
+Each start is a fresh hard-linked copy of the unpacked zip (new folders, so no
+`__pycache__` a previous start wrote can be found), run by the base interpreter
+(`sys._base_executable`) as `python -I -S -B`: no site-packages of any environment, no
+PYTHON* variables, no bytecode written; `main.py` puts its own folder on `sys.path`. So
+the process sees the zip and the standard library only. Bytecode is used when the zip
+carries it (`--no-bytecode` strips it from the kit's copy, to measure without it).
+
+Two client patterns, timed from just before the spawn to the last answer's last byte,
+the client retrying the connection every 2 ms until the port opens:
+
+- `call`: the first request is `tools/call` (a stateless client that knows the tool);
+- `handshake`: `initialize`, `notifications/initialized`, `tools/list`, `tools/call`
+  on one keep-alive connection (what the official client does).
+
+Rounds are interleaved (each round runs every server and pattern, the order rotating),
+one round discarded; medians and ratios to the SDK's median. The kit's and the SDK's
+`tools/call` answers are compared byte for byte on every run. Exit 1 when the kit's ratio
+misses TARGET in either pattern. Every loop is bounded (at most 50 rounds; 60 s per start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from _harness import BENCH, REPO, free_port, log, machine, source_revision
+
+TARGET = 0.5
+PROJECT = BENCH / "servers" / "coldproj"
+SERVERS = ("floor", "sdk", "kit")
+PATTERNS = ("call", "handshake")
+START_TIMEOUT_S = 60.0
+VERSION = "2025-11-25"
+
+SDK_MAIN = """\
+import os, sys
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import uvicorn
+from coldbench.server import mcp
+app = mcp.streamable_http_app(stateless_http=True, json_response=True, host="127.0.0.1")
+uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning")
+"""
+
+FLOOR_MAIN = """\
+import os, sys
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import uvicorn
+BODY = {body!r}
+START = {{"type": "http.response.start", "status": 200, "headers": [
+    (b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]}}
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send(START)
+    await send({{"type": "http.response.body", "body": BODY}})
+uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning",
+            lifespan="off")
+"""
+
+# The SDK's answer to the `tools/call` below, byte for byte (bench/servers/_common.py).
+ECHO_ANSWER = (
+    b'{"jsonrpc":"2.0","id":4,"result":{"content":[{"text":"hello","type":"text"}],'
+    b'"isError":false,"structuredContent":{"result":"hello"}}}'
+)
+CLIENT_INFO = {"name": "cold-bench", "version": "1"}
+
+
+def _requests(pattern: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    call = {
+        "jsonrpc": "2.0",
+        "id": 4,
+        "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "hello"}},
+    }
+    versioned = {"mcp-protocol-version": VERSION}
+    if pattern == "call":
+        return [(call, versioned)]
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO},
+    }
+    return [
+        (init, {}),
+        ({"jsonrpc": "2.0", "method": "notifications/initialized"}, versioned),
+        ({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, versioned),
+        (call, versioned),
+    ]
+
+
+def _connect(port: int, proc: subprocess.Popen[bytes]) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:  # bounded: START_TIMEOUT_S, or the process exiting
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=START_TIMEOUT_S)
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with status {proc.returncode}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listened within {START_TIMEOUT_S} s") from None
+            time.sleep(0.002)
+            continue
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=START_TIMEOUT_S)
+        conn.sock = sock
+        return conn
+
+
+def start_and_ask(argv: list[str], cwd: Path, pattern: str) -> tuple[float, bytes]:
+    """Seconds from spawn to the last answer, and the last answer's body."""
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": str(port), "LANG": "C.UTF-8"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        conn = _connect(port, proc)
+        body = b""
+        for message, headers in _requests(pattern):
+            conn.request(
+                "POST",
+                "/mcp",
+                body=json.dumps(message).encode(),
+                headers={
+                    "content-type": "application/json",
+                    "accept": "application/json, text/event-stream",
+                    **headers,
+                },
+            )
+            response = conn.getresponse()
+            body = response.read()
+            if response.status not in (200, 202):
+                method = message.get("method")
+                raise RuntimeError(f"{argv[-1]}: {method} -> {response.status} {body!r}")
+        elapsed = time.perf_counter() - started
+        conn.close()
+        return elapsed, body
+    finally:
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate(timeout=15)
+        if proc.returncode not in (0, -15) and err:
+            log(err.decode(errors="replace")[-2000:])
+
+
+def clean_copy(pristine: Path, into: Path) -> Path:
+    """New folders, files hard-linked: nothing a previous start could have written."""
+    shutil.copytree(pristine, into, copy_function=os.link)
+    return into
+
+
+def pycache_count(root: Path) -> int:
+    return sum(1 for _ in root.rglob("__pycache__"))
+
+
+def build_trees(tmp: Path, bytecode: bool) -> dict[str, Path]:
+    """The deployer's zip unpacked (kit), and the same files with the SDK's and the
+    floor's start scripts; the SDK's and the floor's trees carry no bytecode (a user's
+    own zip of `pip install --target` output has none)."""
+    sys.path.insert(0, str(REPO / "src"))
+    from agentcore_mcp.deploy.build import build_zip, zip_inputs
+    from agentcore_mcp.deploy.config import load_config
+
+    built = build_zip(
+        zip_inputs(load_config(PROJECT, target="local")), tmp / "build", lambda m: log(f"  {m}")
+    )
+    kit = tmp / "kit"
+    with zipfile.ZipFile(built.path) as z:
+        z.extractall(kit)
+        carried = sum(1 for n in z.namelist() if n.endswith(".pyc"))
+    log(f"deployer's zip: {built.size / 1e6:.1f} MB, {carried} .pyc files")
+    if not bytecode:
+        for cache in list(kit.rglob("__pycache__")):
+            shutil.rmtree(cache)
+    plain = tmp / "plain"
+    shutil.copytree(kit, plain, copy_function=os.link, ignore=shutil.ignore_patterns("__pycache__"))
+    (plain / "main.py").unlink()
+    (plain / "sdk_main.py").write_text(SDK_MAIN)
+    (plain / "floor_main.py").write_text(FLOOR_MAIN.format(body=ECHO_ANSWER))
+    return {"kit": kit, "plain": plain}
+
+
+def run(rounds: int, bytecode: bool, tmp: Path) -> dict[str, Any]:
+    trees = build_trees(tmp, bytecode)
+    python = getattr(sys, "_base_executable", sys.executable)
+    base = [python, "-I", "-S", "-B"]
+    commands = {
+        "floor": (trees["plain"], [*base, "floor_main.py"]),
+        "sdk": (trees["plain"], [*base, "sdk_main.py"]),
+        "kit": (trees["kit"], [*base, "main.py"]),
+    }
+    pycaches = {name: pycache_count(tree) for name, tree in trees.items()}
+    times: dict[str, dict[str, list[float]]] = {s: {p: [] for p in PATTERNS} for s in SERVERS}
+    runs = 0
+    for index in range(rounds + 1):
+        order = [(s, p) for s in SERVERS for p in PATTERNS]
+        shift = index % len(order)
+        for server, pattern in order[shift:] + order[:shift]:
+            tree, argv = commands[server]
+            runs += 1
+            cwd = clean_copy(tree, tmp / "runs" / f"{runs}")
+            elapsed, body = start_and_ask(argv, cwd, pattern)
+            if body != ECHO_ANSWER:
+                raise RuntimeError(f"{server} answered {body!r}, not {ECHO_ANSWER!r}")
+            if pycache_count(cwd) != pycaches["kit" if server == "kit" else "plain"]:
+                raise RuntimeError(f"{server} wrote bytecode into its copy")
+            shutil.rmtree(cwd)
+            if index:  # the first round warms the page cache
+                times[server][pattern].append(elapsed)
+        log(
+            f"round {index}{' (discarded)' if not index else ''}: "
+            + ", ".join(
+                f"{s}/{p} {times[s][p][-1] * 1000:.0f} ms" if index else f"{s}/{p}"
+                for s in SERVERS
+                for p in PATTERNS
+            )
+        )
+    medians = {s: {p: statistics.median(times[s][p]) for p in PATTERNS} for s in SERVERS}
+    ratios = {s: {p: medians[s][p] / medians["sdk"][p] for p in PATTERNS} for s in SERVERS}
+    return {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "revision": source_revision(),
+        "machine": machine(),
+        "python": python,
+        "rounds": rounds,
+        "kit_bytecode": bytecode,
+        "median_ms": {s: {p: round(v * 1000, 1) for p, v in d.items()} for s, d in medians.items()},
+        "ratio_to_sdk": {s: {p: round(v, 3) for p, v in d.items()} for s, d in ratios.items()},
+        "runs_ms": {
+            s: {p: [round(v * 1000, 1) for v in times[s][p]] for p in PATTERNS} for s in SERVERS
+        },
+        "target": TARGET,
+        "met": all(ratios["kit"][p] <= TARGET for p in PATTERNS),
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [
+        "| spawn -> answer | kit (deployer's zip) | SDK | raw ASGI floor |",
+        "|---|---|---|---|",
+    ]
+    label = {
+        "call": "first request is `tools/call`",
+        "handshake": "`initialize`, `tools/list`, `tools/call`",
+    }
+    for p in PATTERNS:
+        cells = [
+            f"{result['ratio_to_sdk'][s][p]:.2f}x ({result['median_ms'][s][p]:.0f} ms)"
+            for s in ("kit", "sdk", "floor")
+        ]
+        lines.append(f"| {label[p]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="strip the bytecode the kit's zip carries"
+    )
+    args = parser.parse_args()
+    if not 1 <= args.rounds <= 50:
+        parser.error("--rounds must be 1-50")
+    with tempfile.TemporaryDirectory(prefix="cold-call-") as tmp:
+        result = run(args.rounds, not args.no_bytecode, Path(tmp))
+    print(json.dumps(result, indent=1) if args.json else table(result))
+    return 0 if result["met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
