@@ -139,8 +139,19 @@ def _connect(port: int, proc: subprocess.Popen[bytes]) -> http.client.HTTPConnec
         return conn
 
 
-def start_and_ask(argv: list[str], cwd: Path, pattern: str) -> tuple[float, bytes]:
-    """Seconds from spawn to the last answer, and the last answer's body."""
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process so far (Linux /proc; 0.0 elsewhere)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_and_ask(argv: list[str], cwd: Path, pattern: str) -> tuple[float, float, bytes]:
+    """Seconds from spawn to the last answer, the server's CPU seconds by then (less
+    sensitive than the wall clock to other work on the machine), the last answer."""
     port = free_port()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": str(port), "LANG": "C.UTF-8"}
     started = time.perf_counter()
@@ -167,8 +178,9 @@ def start_and_ask(argv: list[str], cwd: Path, pattern: str) -> tuple[float, byte
                 method = message.get("method")
                 raise RuntimeError(f"{argv[-1]}: {method} -> {response.status} {body!r}")
         elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(proc.pid)
         conn.close()
-        return elapsed, body
+        return elapsed, cpu, body
     finally:
         proc.terminate()
         try:
@@ -228,6 +240,7 @@ def run(rounds: int, bytecode: bool, tmp: Path) -> dict[str, Any]:
     }
     pycaches = {name: pycache_count(tree) for name, tree in trees.items()}
     times: dict[str, dict[str, list[float]]] = {s: {p: [] for p in PATTERNS} for s in SERVERS}
+    cpus: dict[str, dict[str, list[float]]] = {s: {p: [] for p in PATTERNS} for s in SERVERS}
     runs = 0
     for index in range(rounds + 1):
         order = [(s, p) for s in SERVERS for p in PATTERNS]
@@ -236,7 +249,7 @@ def run(rounds: int, bytecode: bool, tmp: Path) -> dict[str, Any]:
             tree, argv = commands[server]
             runs += 1
             cwd = clean_copy(tree, tmp / "runs" / f"{runs}")
-            elapsed, body = start_and_ask(argv, cwd, pattern)
+            elapsed, cpu, body = start_and_ask(argv, cwd, pattern)
             if body != ECHO_ANSWER:
                 raise RuntimeError(f"{server} answered {body!r}, not {ECHO_ANSWER!r}")
             if pycache_count(cwd) != pycaches["kit" if server == "kit" else "plain"]:
@@ -244,6 +257,7 @@ def run(rounds: int, bytecode: bool, tmp: Path) -> dict[str, Any]:
             shutil.rmtree(cwd)
             if index:  # the first round warms the page cache
                 times[server][pattern].append(elapsed)
+                cpus[server][pattern].append(cpu)
         log(
             f"round {index}{' (discarded)' if not index else ''}: "
             + ", ".join(
@@ -254,6 +268,7 @@ def run(rounds: int, bytecode: bool, tmp: Path) -> dict[str, Any]:
         )
     medians = {s: {p: statistics.median(times[s][p]) for p in PATTERNS} for s in SERVERS}
     ratios = {s: {p: medians[s][p] / medians["sdk"][p] for p in PATTERNS} for s in SERVERS}
+    cpu_medians = {s: {p: statistics.median(cpus[s][p]) for p in PATTERNS} for s in SERVERS}
     return {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "revision": source_revision(),
@@ -263,6 +278,13 @@ def run(rounds: int, bytecode: bool, tmp: Path) -> dict[str, Any]:
         "kit_bytecode": bytecode,
         "median_ms": {s: {p: round(v * 1000, 1) for p, v in d.items()} for s, d in medians.items()},
         "ratio_to_sdk": {s: {p: round(v, 3) for p, v in d.items()} for s, d in ratios.items()},
+        "server_cpu_median_ms": {
+            s: {p: round(v * 1000, 1) for p, v in d.items()} for s, d in cpu_medians.items()
+        },
+        "server_cpu_ratio_to_sdk": {
+            s: {p: round(cpu_medians[s][p] / cpu_medians["sdk"][p], 3) for p in PATTERNS}
+            for s in SERVERS
+        },
         "runs_ms": {
             s: {p: [round(v * 1000, 1) for v in times[s][p]] for p in PATTERNS} for s in SERVERS
         },
@@ -286,6 +308,16 @@ def table(result: dict[str, Any]) -> str:
             for s in ("kit", "sdk", "floor")
         ]
         lines.append(f"| {label[p]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        "server CPU by the answer: "
+        + "; ".join(
+            f"{p}: kit {result['server_cpu_ratio_to_sdk']['kit'][p]:.2f}x "
+            f"({result['server_cpu_median_ms']['kit'][p]:.0f} / "
+            f"{result['server_cpu_median_ms']['sdk'][p]:.0f} ms)"
+            for p in PATTERNS
+        )
+    )
     return "\n".join(lines)
 
 
