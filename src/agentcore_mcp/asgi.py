@@ -131,6 +131,11 @@ async def read_body(receive: Receive, limit: int | None = None) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if limit is not None and size > limit:
+            # Dropped before raising: the exception's traceback holds this frame, and a
+            # caller's handler may keep the exception (a cycle only a full collection
+            # breaks), which kept every refused 100 MB body in memory.
+            chunks.clear()
+            del chunk, message
             raise BodyTooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -12,10 +12,15 @@ descriptor for ever.
 - feeds the parser at most `max_head_bytes` of a request head (request line and
   headers) and answers anything longer with 431, so the parser's cost stays bounded;
 - gives a request head `read_timeout` seconds to arrive in full, and a request body
-  `read_timeout` seconds between two reads, and answers 408 when that passes. Time the
-  server itself spends not reading (flow control while the ASGI app is busy, a pipelined
-  request waiting its turn) does not count. Idle keep-alive connections stay uvicorn's
-  `timeout_keep_alive` business.
+  `read_timeout` seconds between two reads, and answers 408 when that passes;
+- gives a request body, in total, `body_grace` seconds (60 by default) plus one second
+  per `min_body_rate` bytes received (64 KiB/s by default: a 100 MB body has 27
+  minutes), and answers 408 when that passes: a client trickling a byte now and then
+  resets the pause timeout for ever, but not this one.
+
+Time the server itself spends not reading (flow control while the ASGI app is busy, a
+pipelined request waiting its turn) counts toward neither. Idle keep-alive connections
+stay uvicorn's `timeout_keep_alive` business.
 
 The server kit (`server/run.py`) and the local AgentCore (`local/service.py`) both use
 it, each with its own settings.
@@ -28,6 +33,10 @@ from typing import Any
 
 DEFAULT_MAX_HEAD_BYTES = 64 * 1024
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
+# The slowest average a request body may arrive at, past its first `body_grace`
+# seconds: 64 KiB/s (0.5 Mbit/s), far below any working link, far above a trickle.
+DEFAULT_MIN_BODY_RATE = 64 * 1024
+DEFAULT_BODY_GRACE_SECONDS = 60.0
 # After a refusal, how long the server keeps reading (and dropping) what the client is
 # still sending, so that the client reads the answer instead of a connection reset.
 LINGER_SECONDS = 2.0
@@ -43,18 +52,25 @@ def limited_http_protocol(
     max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES,
     read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
     *,
+    min_body_rate: float = DEFAULT_MIN_BODY_RATE,
+    body_grace: float = DEFAULT_BODY_GRACE_SECONDS,
     head_hint: str = "",
     timeout_hint: str = "",
+    body_hint: str = "",
 ) -> type[asyncio.Protocol]:
     """An httptools protocol class enforcing these limits; pass it as `uvicorn.Config(http=)`.
 
-    `head_hint` and `timeout_hint` end the 431 and 408 messages (e.g. which setting
-    raises the limit).
+    `head_hint`, `timeout_hint` and `body_hint` end the 431, 408 and slow-body 408
+    messages (e.g. which setting raises the limit).
     """
     if max_head_bytes < 1024:
         raise HttpLimitsError(f"the header size limit must be at least 1024, got {max_head_bytes}")
     if not read_timeout > 0:
         raise HttpLimitsError(f"the read timeout must be positive, got {read_timeout}")
+    if not min_body_rate > 0:
+        raise HttpLimitsError(f"the minimum body rate must be positive, got {min_body_rate}")
+    if not body_grace > 0:
+        raise HttpLimitsError(f"the body grace period must be positive, got {body_grace}")
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     head_message = (
@@ -64,6 +80,10 @@ def limited_http_protocol(
     timeout_message = (
         f"Request Timeout: no progress sending the request for {read_timeout:g} s{timeout_hint}"
     )
+    slow_body_message = (
+        f"Request Timeout: the request body arrived slower than {min_body_rate:g} bytes/s "
+        f"after its first {body_grace:g} s{body_hint}"
+    )
 
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -72,6 +92,8 @@ def limited_http_protocol(
             self._head_seen = 0
             self._heads_done = 0
             self._deadline = 0.0
+            # The body's total deadline: moved on by received bytes, never by time.
+            self._body_deadline = 0.0
             self._timer: asyncio.TimerHandle | None = None
             self._refused = False
 
@@ -79,9 +101,11 @@ def limited_http_protocol(
 
         def _start_phase(self, phase: int) -> None:
             self._phase = phase
-            self._deadline = self.loop.time() + read_timeout
+            now = self.loop.time()
+            self._deadline = now + read_timeout
+            self._body_deadline = now + body_grace
             if self._timer is None:
-                self._timer = self.loop.call_later(read_timeout, self._on_timer)
+                self._timer = self.loop.call_later(min(read_timeout, body_grace), self._on_timer)
 
         def _on_timer(self) -> None:
             self._timer = None
@@ -91,15 +115,20 @@ def limited_http_protocol(
                 return  # upgraded to a WebSocket: that protocol owns the connection now
             now = self.loop.time()
             if self.flow is not None and self.flow.read_paused:
-                # The server stopped reading, not the client: the clock restarts on resume.
+                # The server stopped reading, not the client: the clocks restart on resume.
                 self._deadline = now + read_timeout
-            if now < self._deadline:
-                self._timer = self.loop.call_later(self._deadline - now, self._on_timer)
+                self._body_deadline = max(self._body_deadline, self._deadline)
+            deadline = self._deadline
+            if self._phase == _BODY:
+                deadline = min(deadline, self._body_deadline)
+            if now < deadline:
+                self._timer = self.loop.call_later(deadline - now, self._on_timer)
                 return
             if self._phase == _HEAD and self._head_seen == 0:
                 self.transport.close()  # a connection that never sent a byte: just close
                 return
-            self._refuse(408, "Request Timeout", timeout_message)
+            slow = self._phase == _BODY and now >= self._body_deadline
+            self._refuse(408, "Request Timeout", slow_body_message if slow else timeout_message)
 
         # --- uvicorn protocol hooks -------------------------------------------------------
 
@@ -120,6 +149,7 @@ def limited_http_protocol(
                     return  # lingering after a refusal: drop what still arrives
                 if self._phase == _BODY:
                     self._deadline = self.loop.time() + read_timeout  # progress
+                    self._body_deadline += len(data) / min_body_rate
                     super().data_received(data)
                     return
                 if self._phase == _IDLE:
@@ -206,21 +236,35 @@ def limited_http_protocol(
 def limited_http_protocol_from_env(
     prefix: str, env: dict[str, str] | None = None
 ) -> type[asyncio.Protocol]:
-    """`limited_http_protocol` with `{prefix}MAX_HEADER_BYTES` and
-    `{prefix}READ_TIMEOUT_SECONDS` from the environment, for a server without a settings
+    """`limited_http_protocol` with `{prefix}MAX_HEADER_BYTES`,
+    `{prefix}READ_TIMEOUT_SECONDS`, `{prefix}MIN_BODY_BYTES_PER_SECOND` and
+    `{prefix}BODY_GRACE_SECONDS` from the environment, for a server without a settings
     object of its own for them (the local AgentCore)."""
     import os
 
     e = os.environ if env is None else env
     head_name, timeout_name = f"{prefix}MAX_HEADER_BYTES", f"{prefix}READ_TIMEOUT_SECONDS"
+    rate_name = f"{prefix}MIN_BODY_BYTES_PER_SECOND"
+    grace_name = f"{prefix}BODY_GRACE_SECONDS"
     try:
         max_head = int(e.get(head_name, DEFAULT_MAX_HEAD_BYTES))
         timeout = float(e.get(timeout_name, DEFAULT_READ_TIMEOUT_SECONDS))
+        rate = float(e.get(rate_name, DEFAULT_MIN_BODY_RATE))
+        grace = float(e.get(grace_name, DEFAULT_BODY_GRACE_SECONDS))
     except ValueError as exc:
-        raise HttpLimitsError(f"{head_name} / {timeout_name}: {exc}") from None
+        raise HttpLimitsError(
+            f"{head_name} / {timeout_name} / {rate_name} / {grace_name}: {exc}"
+        ) from None
+    checked = {head_name: max_head, timeout_name: timeout, rate_name: rate, grace_name: grace}
+    for name, value in checked.items():
+        if not value > 0:
+            raise HttpLimitsError(f"{name} must be positive, got {e.get(name)!r}")
     return limited_http_protocol(
         max_head,
         timeout,
+        min_body_rate=rate,
+        body_grace=grace,
         head_hint=f" (raise {head_name} to accept more)",
         timeout_hint=f" ({timeout_name})",
+        body_hint=f" ({rate_name}, {grace_name})",
     )

@@ -40,6 +40,27 @@ def authority(host: str, port: int, tls: bool) -> str:
     return name if port == (443 if tls else 80) else f"{name}:{port}"
 
 
+def keep_alive_limit(value: bytes) -> float | None:
+    """How long to reuse an idle connection whose server sent `Keep-Alive: <value>`:
+    its `timeout=N` less a second (as Node's fetch does), so the request is not sent into
+    the server's own close; None when the value names no timeout."""
+    for part in value.split(b","):
+        name, _, number = part.strip().partition(b"=")
+        if name.strip().lower() == b"timeout":
+            try:
+                seconds = float(number.strip())
+            except ValueError:
+                return None
+            return max(seconds - 1.0, seconds / 2) if seconds > 0 else 0.0
+    return None
+
+
+def _shorter(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
 class UpstreamError(ConnectionError):
     """The server closed the connection or sent something that is not HTTP/1.1."""
 
@@ -61,6 +82,10 @@ class _Connection(asyncio.Protocol):
         self.wakeup = asyncio.Event()
         self.received_any = False
         self.on_idle_close: Callable[[], None] | None = None
+        self.idle_since = 0.0  # loop time it went back to the pool
+        # How long the server said it keeps the connection idle (`Keep-Alive: timeout=N`),
+        # less a margin, or None when it did not say.
+        self.server_idle_limit: float | None = None
 
     def reset(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
@@ -178,6 +203,9 @@ class UpstreamResponse:
         self._released = True
         conn = self._conn
         if conn.complete and not conn.closed and conn.keep_alive:
+            hint = self.header(b"keep-alive")
+            if hint is not None:
+                conn.server_idle_limit = keep_alive_limit(hint)
             conn.reset()
             self._pool._give_back(self._key, conn)
         elif conn.transport is not None:
@@ -187,9 +215,15 @@ class UpstreamResponse:
 class UpstreamPool:
     """Kept-alive connections , keyed by address and TLS."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, tls: ssl.SSLContext | None = None, *, idle_expiry: float | None = None
+    ) -> None:
+        """`idle_expiry`: seconds an idle connection may be reused, set below the
+        server's keep-alive (None: until the server closes it). A server that states its
+        keep-alive (`Keep-Alive: timeout=N`) shortens it for its own connections."""
         self._idle: dict[_Key, list[_Connection]] = {}
         self._tls = tls
+        self._idle_expiry = idle_expiry
 
     async def post(
         self,
@@ -281,11 +315,20 @@ class UpstreamPool:
 
     def _take(self, key: _Key) -> _Connection | None:
         idle = self._idle.get(key)
+        now = asyncio.get_running_loop().time()
         while idle:
             conn = idle.pop()
             conn.on_idle_close = None
-            if not conn.closed:
-                return conn
+            if conn.closed:
+                continue
+            limit = _shorter(self._idle_expiry, conn.server_idle_limit)
+            if limit is not None and now - conn.idle_since >= limit:
+                # The server may be closing it right now (its keep-alive ending): a request
+                # written into that race is lost. Close it on our side instead.
+                if conn.transport is not None:
+                    conn.transport.close()
+                continue
+            return conn
         return None
 
     def _give_back(self, key: _Key, conn: _Connection) -> None:
@@ -294,6 +337,7 @@ class UpstreamPool:
             if conn.transport is not None:
                 conn.transport.close()
             return
+        conn.idle_since = asyncio.get_running_loop().time()
         idle.append(conn)
 
         def drop() -> None:

@@ -156,8 +156,10 @@ def test_usage_and_config_errors_say_what_to_do(
         taken = run_cli(
             ["deploy", "--name", "taken", "--state", str(workdir / "t.json"), *home], cwd=workdir
         )
-        assert taken.returncode == 7, taken.stderr
-        assert "not made by this deployment" in taken.stderr and "--name" in taken.stderr
+        # exit 6: the user decides (--adopt or another --name); see docs/deployer.md
+        assert taken.returncode == 6, taken.stderr
+        assert "untagged" in taken.stderr and "--adopt" in taken.stderr
+        assert "--name" in taken.stderr
     finally:
         iam.delete_role(RoleName="AgentCoreMcp-taken-us-east-1")
     none = run_cli(

@@ -1,7 +1,9 @@
 """Sessions, lifecycle, quota, crashes, slow starts and request limits, with shortened clocks.
 
 This module's local AgentCore runs with --lifecycle-scale 0.02 (60 s idle → 1.2 s),
---max-active-sessions 3 and --startup-timeout 4.
+--max-active-sessions 3 and --startup-timeout 12 (long enough for an instance to start
+on a busy machine, short enough that the slow-start test, whose instance sleeps 30 s, is
+refused without waiting out the service's own 30 s).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def fast_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentC
             "--max-active-sessions",
             "3",
             "--startup-timeout",
-            "4",
+            "12",
         ),
     ) as handle:
         yield handle
@@ -313,7 +315,7 @@ async def test_quota_message_names_the_flag_that_raises_it() -> None:
         raise AssertionError("no instance starts past the quota")
 
     pool = SessionPool(max_active_sessions=0)
-    with pytest.raises(QuotaExceeded, match=r"\(--max-active-sessions\)"):
+    with pytest.raises(QuotaExceeded, match=r"--max-active-sessions N"):
         await pool.acquire(
             "rt", "s", version="1", idle_timeout=60, max_lifetime=60, start=never_started
         )

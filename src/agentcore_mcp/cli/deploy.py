@@ -52,7 +52,8 @@ publish (5); every step finds what exists and changes only what differs.
 - `agentcore-mcp deploy --artifact container` (docker buildx linux/arm64 + ECR)
 - `agentcore-mcp deploy --step role --step 4 --dry-run`
 
-Exit codes: 0 ok, 2 usage, 4 endpoint unreachable, 5 permission denied, 6 configuration,
+Exit codes: 0 ok, 2 usage, 4 endpoint unreachable, 5 permission denied, 6 configuration
+(also: a resource with the deployer's name that it did not make; `--adopt` takes it over),
 7 an AWS step failed, 8 the runtime failed or did not answer the smoke test.
 """
 
@@ -75,8 +76,11 @@ def _exit_code(exc: BaseException) -> int:
         TargetError,
         UnreachableError,
     )
+    from agentcore_mcp.deploy.ownership import NotOursError
     from agentcore_mcp.deploy.state import StateError
 
+    if isinstance(exc, NotOursError):  # the user decides: --adopt or another --name
+        return ExitCode.CONFIG_ERROR
     if isinstance(exc, PermissionDeniedError):
         return ExitCode.AUTH_ERROR
     if isinstance(exc, UnreachableError):
@@ -104,8 +108,11 @@ def _errors() -> Iterator[None]:
         except BotoCoreError as exc:  # the companion commands' calls (deploy's are explained)
             raise explain_botocore_error(exc, "calling AWS") from None
     except (DeployError, ConfigError, StateError) as exc:
-        # escaped: messages name extras such as 'agentcore-mcp[local]', not rich markup
-        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        # escaped, no emoji: messages name extras such as 'agentcore-mcp[local]', and ARNs hold
+        # `:secret:`, which rich would turn into an emoji
+        stderr.print(
+            f"[red]error:[/] {escape(str(exc))}", highlight=False, emoji=False, soft_wrap=True
+        )
         raise typer.Exit(_exit_code(exc)) from None
 
 
@@ -132,9 +139,11 @@ def _renderer(quiet: bool) -> Callable[[Any], None]:
                 f"[dim]- {event.step}: {event.message}[/]", highlight=False, soft_wrap=True
             )
         elif event.kind == "warning":
-            stderr.print(f"[yellow]warning:[/] {event.message}", highlight=False, soft_wrap=True)
+            stderr.print(
+                f"[yellow]warning:[/] {escape(event.message)}", highlight=False, emoji=False
+            )
         else:
-            stderr.print(f"[cyan]{event.message}[/]", highlight=False, soft_wrap=True)
+            stderr.print(f"[cyan]{escape(event.message)}[/]", highlight=False, emoji=False)
 
     return render
 
@@ -188,6 +197,11 @@ def deploy(
     ),
     no_manifest: bool = typer.Option(False, "--no-manifest", help="Ship no startup manifest."),
     smoke_test: str = typer.Option("auto", help="auto (when something changed), always, never."),
+    adopt: bool = typer.Option(
+        False,
+        "--adopt",
+        help="Take over resources with the deployer's names that it did not make (tags them).",
+    ),
     state: Path | None = STATE,
     local_home: Path | None = LOCAL_HOME,
     local_port: int | None = typer.Option(
@@ -239,6 +253,7 @@ def deploy(
             on_event=_renderer(quiet=False),
             debug=debug_sink if debug else None,
             smoke_test=smoke_test,  # type: ignore[arg-type]
+            adopt=adopt,
         )
     if json_output:
         print_json(result.to_json())
@@ -355,14 +370,37 @@ def destroy(
     json_output: bool = JSON,
     debug: bool = DEBUG,
 ) -> None:
-    """Remove everything the deployer made for --name, in reverse order (idempotent)."""
-    from agentcore_mcp.deploy.plan import destroy as run_destroy
+    """Remove what the deployer made for this deployment (resources carrying its tags).
+
+    The deployment is the one recorded in the state file; without a record, only an
+    explicit --name finds one (by its tags), and you confirm its ARNs first."""
+    from agentcore_mcp.deploy.ops import destroy as run_destroy
+    from agentcore_mcp.deploy.ops import find_destroy_target
 
     with _errors():
         config = _config(
             name=name, target=target, region=region, profile=profile, local_home=local_home
         )
-        if not (yes or dry_run):
+        sink = debug_sink if debug else None
+        found = find_destroy_target(config, state, by_name=name is not None, debug=sink)
+        if found.found_by == "nothing":
+            stderr.print(found.message, markup=False, highlight=False, soft_wrap=True)
+        elif found.found_by == "name" and not (yes or dry_run):
+            listed = "\n".join(f"  {arn}" for arn in found.arns)
+            question = (
+                f"{found.key} is not recorded in this state file; found by --name, these "
+                f"carry its tags:\n{listed}\ndestroy them?"
+            )
+            if not sys.stdin.isatty():
+                stderr.print(
+                    f"[red]error:[/] {escape(question[:-1])}: pass --yes to destroy them "
+                    "without a terminal (nothing was removed)",
+                    highlight=False,
+                    emoji=False,
+                )
+                raise typer.Exit(ExitCode.USAGE)
+            typer.confirm(question, abort=True)
+        elif found.found_by == "state" and not (yes or dry_run):
             if not sys.stdin.isatty():
                 stderr.print(
                     "[red]error:[/] destroy needs --yes when not run in a terminal", soft_wrap=True
@@ -374,7 +412,8 @@ def destroy(
             state_path=state,
             dry_run=dry_run,
             on_event=_renderer(quiet=False),
-            debug=debug_sink if debug else None,
+            debug=sink,
+            found=found,
         )
     if json_output:
         print_json(result.to_json())
@@ -530,7 +569,10 @@ def logs(
 
 LOGS_EPILOG = "**Examples:** `agentcore-mcp logs --since 10m`, `agentcore-mcp logs -f --target aws`"
 STATUS_EPILOG = "**Examples:** `agentcore-mcp status`, `agentcore-mcp status --live --json`"
-DESTROY_EPILOG = "**Examples:** `agentcore-mcp destroy --dry-run`, `agentcore-mcp destroy --yes`"
+DESTROY_EPILOG = (
+    "**Examples:** `agentcore-mcp destroy --dry-run`, `agentcore-mcp destroy --yes`, "
+    "`agentcore-mcp destroy --name my_server` (no state file here: confirms the ARNs it found)"
+)
 TOKEN_EPILOG = "**Example:** `export AGENTCORE_BEARER_TOKEN=$(agentcore-mcp update-token --print)`"
 
 

@@ -21,7 +21,11 @@ app = typer.Typer(
 def _settings(**given: Any) -> Any:
     from agentcore_mcp.local.service import LocalSettings
 
-    return LocalSettings(**{k: v for k, v in given.items() if v is not None})
+    try:
+        return LocalSettings(**{k: v for k, v in given.items() if v is not None})
+    except ValueError as exc:  # a tuning variable (AGENTCORE_MCP_LOCAL_...) that is no number
+        stderr.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
 
 
 @app.command(
@@ -46,8 +50,9 @@ def start(
     max_active_sessions: int | None = typer.Option(
         None,
         "--max-active-sessions",
-        help="Sessions active at once across runtimes, as AgentCore's per-account quota; "
-        "past it, ServiceQuotaExceeded [default 16].",
+        help="Sessions active at once across runtimes: a bound on this machine's memory "
+        "(one process per session), not AWS's per-account quota (thousands); past it, "
+        "ServiceQuotaExceeded / -32003 [default 16].",
     ),
     former_max_instances: int | None = typer.Option(None, "--max-instances", hidden=True),
     startup_timeout: float | None = typer.Option(
@@ -58,6 +63,12 @@ def start(
     ),
     max_starting: int | None = typer.Option(
         None, min=1, help="Instances starting at once; others queue [default: CPU count]."
+    ),
+    start_queue_timeout: float | None = typer.Option(
+        None,
+        min=0.001,
+        help="Seconds a session's start may wait for a --max-starting slot; past it, "
+        "424 as a slow start [default 25].",
     ),
     max_unpacked_mb: float | None = typer.Option(
         None, min=0, help="Unpacked code zip limit in MB [default 750, as AgentCore]."
@@ -83,8 +94,9 @@ def start(
     ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
+    from agentcore_mcp.http_limits import HttpLimitsError, limited_http_protocol_from_env
     from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
-    from agentcore_mcp.local.service import run_foreground
+    from agentcore_mcp.local.service import PortInUse, run_foreground
 
     if former_max_instances is not None:
         if max_active_sessions is not None and max_active_sessions != former_max_instances:
@@ -106,15 +118,25 @@ def start(
         startup_timeout=startup_timeout,
         lifecycle_scale=lifecycle_scale,
         max_starting=max_starting,
+        start_queue_timeout=start_queue_timeout,
         max_unpacked_bytes=None if max_unpacked_mb is None else int(max_unpacked_mb * 2**20),
         strict_credentials=strict_credentials or None,
         log_level=log_level,
         rate_limit=rate_limit,
         request_limit_scale=request_limit_scale,
     )
-    if not detach:
-        run_foreground(settings)
-        return
+    try:
+        # Checked here too for -d: the background process would only say it in its log.
+        limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_")
+        if not detach:
+            run_foreground(settings)
+            return
+    except PortInUse as exc:
+        stderr.print(f"error: {exc.message('--port')}", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    except HttpLimitsError as exc:
+        stderr.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
     extra = [
         "--port",
         str(settings.port),
@@ -130,6 +152,8 @@ def start(
         str(settings.lifecycle_scale),
         "--max-starting",
         str(settings.max_starting),
+        "--start-queue-timeout",
+        str(settings.start_queue_timeout),
         "--max-unpacked-mb",
         str(settings.max_unpacked_bytes / 2**20),
         "--rate-limit",
@@ -145,7 +169,7 @@ def start(
     try:
         running = start_background(settings, foreground_argv(extra))
     except LocalProcessError as exc:
-        stderr.print(f"[red]error:[/] {exc}")
+        stderr.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(ExitCode.CONFIG_ERROR) from None
     stdout.print(
         f"local AgentCore running on {running.url} (pid {running.pid}, log {running.log_path})"

@@ -10,10 +10,11 @@ from typing import Any, Literal
 from agentcore_mcp.client.runtime import deployment_parameter
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.errors import explain_client_error
+from agentcore_mcp.deploy.ownership import TAG_DEPLOYMENT, deployment_tags, refusal
 from agentcore_mcp.deploy.state import DeploymentRecord, DeploymentState
 from agentcore_mcp.deploy.target import Target
 
-TAG_KEY = "agentcore-mcp:deployment"
+TAG_KEY = TAG_DEPLOYMENT  # the scheme lives in ownership.py
 
 EventKind = Literal["start", "progress", "done", "skip", "info", "warning"]
 
@@ -99,7 +100,12 @@ class StepContext:
 
     @property
     def tags(self) -> dict[str, str]:
-        return {TAG_KEY: self.record.key}
+        """The tags every resource this deployment makes carries (ownership.py)."""
+        return deployment_tags(self.record.key, self.record.deployment_id)
+
+    def not_ours(self, tags: Mapping[str, str]) -> str | None:
+        """None when `tags` mark a resource as this deployment's; else why it is not."""
+        return refusal(tags, self.record.key, self.record.deployment_id)
 
     def client(self, service: str) -> Any:
         return self.target.client(service)

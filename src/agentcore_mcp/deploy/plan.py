@@ -20,10 +20,12 @@ from botocore.exceptions import BotoCoreError
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.context import Event, StepContext
 from agentcore_mcp.deploy.errors import DeployError, SmokeTestError, explain_botocore_error
+from agentcore_mcp.deploy.ownership import check_before_deploy
 from agentcore_mcp.deploy.state import (
     DeploymentRecord,
     load_state,
     record_key,
+    validate_record,
 )
 from agentcore_mcp.deploy.steps import build, cognito, publish, role, runtime, secrets
 from agentcore_mcp.deploy.target import Target, open_target
@@ -90,7 +92,11 @@ def open_record(
 ) -> tuple[Any, DeploymentRecord]:
     state = load_state(state_path)
     key = record_key(config.target, target.region, config.name, target.account)
-    record = state.get(key) or DeploymentRecord(
+    found = state.get(key)
+    if found is not None:
+        local_url = target.endpoint_url if target.kind == "local" else None
+        validate_record(found, state.path, local_url=local_url)
+    record = found or DeploymentRecord(
         target=config.target, region=target.region, name=config.name, account=target.account
     )
     record.endpoint_url = target.endpoint_url or ""
@@ -130,8 +136,10 @@ def deploy(
     on_event: Callable[[Event], None] | None = None,
     debug: Callable[[str], None] | None = None,
     smoke_test: SmokeTest = "auto",
+    adopt: bool = False,
 ) -> DeployResult:
-    """Run the chosen steps (all by default) and the smoke test; see docs/deployer.md."""
+    """Run the chosen steps (all by default) and the smoke test; see docs/deployer.md.
+    `adopt`: take over (tag) resources with the deployer's names that it did not make."""
     started = time.monotonic()
     emit = on_event or (lambda _e: None)
     chosen = resolve_steps(steps, config.auth)
@@ -146,6 +154,10 @@ def deploy(
     result = DeployResult(
         ctx.record, ctx.state.path, started_local=target.started_local, dry_run=dry_run
     )
+    try:
+        check_before_deploy(ctx, chosen, adopt=adopt)  # before any write (ownership.py)
+    except BotoCoreError as exc:
+        raise explain_botocore_error(exc, "checking the existing resources") from None
     for name in chosen:
         ctx.step = name
         emit(Event("start", name))
@@ -232,49 +244,8 @@ def call_tool(target: Target, record: DeploymentRecord, name: str, args: dict[st
     return asyncio.run(run())
 
 
-@dataclass(slots=True)
-class DestroyResult:
-    key: str
-    removed: dict[str, bool] = field(default_factory=dict)
-    dry_run: bool = False
+def destroy(config: DeployConfig, **kwargs: Any) -> Any:
+    """See `ops.destroy` (it deletes only what carries this deployment's tags)."""
+    from agentcore_mcp.deploy.ops import destroy as destroy_owned
 
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "removed": self.removed, "dry_run": self.dry_run}
-
-
-def destroy(
-    config: DeployConfig,
-    *,
-    state_path: Path | None = None,
-    dry_run: bool = False,
-    on_event: Callable[[Event], None] | None = None,
-    debug: Callable[[str], None] | None = None,
-) -> DestroyResult:
-    """Remove everything the deployer made for `config.name`, in reverse order. Resources
-    are found by name as well as from the state, so it also cleans up after a killed deploy."""
-    emit = on_event or (lambda _e: None)
-    target = open_target(config, debug=debug, on_event=lambda m: emit(Event("info", "target", m)))
-    ctx = _context(config, target, state_path, emit, dry_run=dry_run)
-    result = DestroyResult(ctx.record.key, dry_run=dry_run)
-    order: list[tuple[str, ModuleType]] = [
-        ("publish", publish),
-        ("runtime", runtime),
-        ("build", build),
-        ("role", role),
-        ("secrets", secrets),
-        ("cognito", cognito),
-    ]
-    for name, module in order:
-        ctx.step = name
-        emit(Event("start", name))
-        try:
-            removed = bool(module.destroy(ctx))
-        except BotoCoreError as exc:
-            raise explain_botocore_error(exc, f"destroying ({name})") from None
-        result.removed[name] = removed
-        if not dry_run and ctx.record.key in ctx.state.deployments:
-            ctx.save()
-        emit(Event("done", name, changed=removed))
-    if not dry_run:
-        ctx.state.remove(ctx.record.key)
-    return result
+    return destroy_owned(config, **kwargs)

@@ -12,10 +12,13 @@ The JSON schema is documented in docs/deployer.md. Readers (the client, the prox
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from agentcore_mcp.files import write_atomically
 
@@ -110,6 +113,8 @@ class DeploymentRecord:
     cognito: CognitoRecord | None = None
     publish: PublishRecord | None = None
     secrets: dict[str, str] = field(default_factory=dict)  # NAME -> secret ARN (no value)
+    # Random, made at the first deploy; every resource made carries it as a tag (ownership.py)
+    deployment_id: str = ""
 
     @property
     def key(self) -> str:
@@ -239,6 +244,7 @@ def runtime_target(path: Path | None = None, **match: Any) -> Any:
     record = find_record(load_state(path), **match)
     if record is None or record.runtime is None:
         return None
+    validate_record(record, path)
     endpoint = record.endpoint_url or None
     cognito = record.cognito
     return RuntimeTarget(
@@ -251,3 +257,155 @@ def runtime_target(path: Path | None = None, **match: Any) -> Any:
         user_secret_id=cognito.user_secret_id if cognito else None,
         ssm_parameter=record.publish.arn_parameter if record.publish else None,
     )
+
+
+# --- validation: every reader checks a record before using a field of it ---------------------
+# A state file is plain JSON anyone can edit (or hand over): an id of another resource, a `..`
+# that climbs out of a directory, or an endpoint_url that sends signed requests or tokens
+# elsewhere must be refused before a single call or path is built from it.
+
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_ACCOUNT_RE = re.compile(r"\d{12}")
+_NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,47}")
+_RUNTIME_ID_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}")
+_DEPLOYMENT_ID_RE = re.compile(r"[0-9a-f]{32}")
+_ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}")
+_POLICY_NAME_RE = re.compile(r"[\w+=,.@-]{1,128}")
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_OBJECT_KEY_RE = re.compile(r"[A-Za-z0-9_]+/[0-9a-f]{64}\.zip")
+_REPOSITORY_RE = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_POOL_ID_RE = re.compile(r"(?P<region>[a-z]{2}(-[a-z]+)+-\d{1,2})_[0-9a-zA-Z]+")
+_CLIENT_ID_RE = re.compile(r"[\w+]{1,128}")
+_SECRET_NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+_PARAMETER_RE = re.compile(r"(/[A-Za-z0-9_.-]+)+")
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _bad(path: Path, field_name: str, value: Any, want: str) -> StateError:
+    shown = repr(value) if len(repr(value)) <= 120 else repr(value)[:117] + "..."
+    return StateError(
+        f"{path}: field {field_name} = {shown} is not {want}; the file was edited or is not "
+        "this deployer's: restore it, or remove that deployment from it and deploy again"
+    )
+
+
+def _check(path: Path, field_name: str, value: Any, pattern: re.Pattern[str], want: str) -> None:
+    if not isinstance(value, str) or not pattern.fullmatch(value) or ".." in value:
+        raise _bad(path, field_name, value, want)
+
+
+def _arn_prefix(service: str, region: str, account: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:"
+
+
+def _check_endpoint(record: DeploymentRecord, path: Path, local_url: str | None) -> None:
+    url = record.endpoint_url
+    if not isinstance(url, str):
+        raise _bad(path, "endpoint_url", url, "a URL")
+    parts = urlsplit(url)
+    if record.target == "local":
+        # The local AgentCore's URL: its home's credentials.json says which, when known.
+        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS and not parts.path
+        if not loopback or (local_url is not None and url.rstrip("/") != local_url.rstrip("/")):
+            want = f"the local AgentCore's URL ({local_url})" if local_url else "a loopback URL"
+            raise _bad(path, "endpoint_url", url, want)
+        return
+    if not url:
+        return
+    env = os.environ.get("AWS_ENDPOINT_URL", "").strip()
+    if env and url.rstrip("/") == env.rstrip("/"):
+        return  # the endpoint the user set for this run, as the deploy recorded it
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not (
+        host.endswith((".amazonaws.com", ".amazonaws.com.cn")) and record.region in host
+    ):
+        raise _bad(
+            path,
+            "endpoint_url",
+            url,
+            f"an AWS endpoint of {record.region} (or the AWS_ENDPOINT_URL set now)",
+        )
+
+
+def validate_record(
+    record: DeploymentRecord, path: Path | None = None, *, local_url: str | None = None
+) -> DeploymentRecord:
+    """`record` when every field has the shape AWS gives it, else StateError naming the field
+    and the file. `local_url`: the running local AgentCore's URL, when the caller knows it."""
+    path = path or DEFAULT_STATE_PATH
+    if record.target not in ("local", "aws"):
+        raise _bad(path, "target", record.target, "local or aws")
+    _check(path, "region", record.region, _REGION_RE, "an AWS region")
+    _check(path, "name", record.name, _NAME_RE, "a runtime name")
+    if record.account or record.target == "aws":
+        _check(path, "account", record.account, _ACCOUNT_RE, "a 12-digit account id")
+    if record.deployment_id:
+        _check(path, "deployment_id", record.deployment_id, _DEPLOYMENT_ID_RE, "32 hex digits")
+    if record.auth not in ("sigv4", "oauth"):
+        raise _bad(path, "auth", record.auth, "sigv4 or oauth")
+    _check_endpoint(record, path, local_url)
+    region, account = record.region, record.account
+    if record.runtime is not None:
+        rt = record.runtime
+        _check(path, "runtime.id", rt.id, _RUNTIME_ID_RE, "a runtime id (NAME-xxxxxxxxxx)")
+        if not rt.id.startswith(record.name + "-"):
+            raise _bad(path, "runtime.id", rt.id, f"the id of a runtime named {record.name}")
+        want = _arn_prefix("bedrock-agentcore", region, account) + f"runtime/{rt.id}"
+        if rt.arn != want:
+            raise _bad(path, "runtime.arn", rt.arn, f"{want} (this record's runtime)")
+        if rt.name != record.name:
+            raise _bad(path, "runtime.name", rt.name, record.name)
+    if record.role is not None:
+        _check(path, "role.name", record.role.name, _ROLE_NAME_RE, "an IAM role name")
+        want = f"arn:aws:iam::{account}:role/{record.role.name}"
+        if record.role.arn != want:
+            raise _bad(path, "role.arn", record.role.arn, want)
+        if record.role.policy_name:
+            _check(path, "role.policy_name", record.role.policy_name, _POLICY_NAME_RE, "a name")
+    if record.bucket:
+        _check(path, "bucket", record.bucket, _BUCKET_RE, "an S3 bucket name")
+    if record.artifact is not None:
+        art = record.artifact
+        if art.kind not in ("zip", "container"):
+            raise _bad(path, "artifact.kind", art.kind, "zip or container")
+        if art.bucket:
+            _check(path, "artifact.bucket", art.bucket, _BUCKET_RE, "an S3 bucket name")
+        if art.key:
+            _check(path, "artifact.key", art.key, _OBJECT_KEY_RE, "NAME/<sha256>.zip")
+        if art.repository:
+            _check(path, "artifact.repository", art.repository, _REPOSITORY_RE, "an ECR name")
+    if record.cognito is not None:
+        cog = record.cognito
+        _check(path, "cognito.pool_id", cog.pool_id, _POOL_ID_RE, f"a pool id {region}_...")
+        if not cog.pool_id.startswith(region + "_"):
+            raise _bad(path, "cognito.pool_id", cog.pool_id, f"a pool of {region}")
+        if cog.client_id:
+            _check(path, "cognito.client_id", cog.client_id, _CLIENT_ID_RE, "an app client id")
+        want = f"https://cognito-idp.{region}.amazonaws.com/{cog.pool_id}/.well-known/openid-configuration"
+        if cog.discovery_url and cog.discovery_url != want:
+            raise _bad(path, "cognito.discovery_url", cog.discovery_url, want)
+        if cog.user_secret_id:
+            _check_secret(path, "cognito.user_secret_id", cog.user_secret_id, record)
+    if record.publish is not None:
+        pub = record.publish
+        _check(path, "publish.parameter", pub.parameter, _PARAMETER_RE, "an SSM parameter name")
+        if pub.arn_parameter:
+            _check(path, "publish.arn_parameter", pub.arn_parameter, _PARAMETER_RE, "a name")
+        if pub.credentials_secret_id:
+            _check_secret(path, "publish.credentials_secret_id", pub.credentials_secret_id, record)
+    if not isinstance(record.secrets, dict):
+        raise _bad(path, "secrets", record.secrets, "a map of NAME to secret ARN")
+    for var, arn in record.secrets.items():
+        _check(path, "secrets", var, _ENV_NAME_RE, "an environment variable name")
+        _check_secret(path, f"secrets.{var}", arn, record)
+    return record
+
+
+def _check_secret(path: Path, field_name: str, value: Any, record: DeploymentRecord) -> None:
+    """A secret of this deployment: agentcore-mcp/NAME/... by name or by this region's ARN."""
+    prefix = _arn_prefix("secretsmanager", record.region, record.account) + "secret:"
+    name = value[len(prefix) :] if isinstance(value, str) and value.startswith(prefix) else value
+    _check(path, field_name, name, _SECRET_NAME_RE, "a Secrets Manager secret of this region")
+    if not name.startswith(f"agentcore-mcp/{record.name}/"):
+        raise _bad(path, field_name, value, f"a secret under agentcore-mcp/{record.name}/")

@@ -233,7 +233,7 @@ def _open_local(
             ]
         )
         try:
-            start_background(settings, argv)
+            start_background(settings, argv, port_flag="--local-port")
         except LocalProcessError as exc:
             raise TargetError(f"{exc} (or `agentcore-mcp local start -d` yourself)") from None
         started = True

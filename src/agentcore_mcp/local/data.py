@@ -153,6 +153,7 @@ class DataPlane:
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         rate_limit: float = DEFAULT_RATE,
         request_limit_scale: float = 1.0,
+        instance_idle_seconds: float | None = None,
     ) -> None:
         self.registry = registry
         self.sessions = sessions
@@ -166,7 +167,7 @@ class DataPlane:
         self.throttle = RateLimiter(rate_limit)
         self.sync_limit = SYNC_LIMIT_SECONDS * request_limit_scale
         self.stream_limit = STREAM_LIMIT_SECONDS * request_limit_scale
-        self.upstream = UpstreamPool()
+        self.upstream = UpstreamPool(idle_expiry=instance_idle_seconds)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
@@ -281,19 +282,26 @@ class DataPlane:
             ) from exc
 
     async def _read_body(self, request: DataPlaneRequest, receive: Receive) -> bytes:
-        declared = request.header("content-length")
-        too_big = ValidationError(
-            f"The payload exceeds the {self.max_payload_bytes} byte limit of InvokeAgentRuntime.",
-            status=413,
-        )
-        if declared_too_large(declared, self.max_payload_bytes):
-            raise too_big
+        # Refused before a byte is read when the declared length is over the limit; while
+        # reading, as soon as the limit is passed (read_body drops what it read). The
+        # refusal is made at the raise, not kept in a local beforehand: an exception held
+        # by its own traceback's frame is a cycle, and it kept each refused body alive
+        # until a full garbage collection.
+        if declared_too_large(request.header("content-length"), self.max_payload_bytes):
+            raise self._payload_too_large()
         try:
             return await read_body(receive, self.max_payload_bytes)
         except BodyTooLarge:
-            raise too_big from None
+            pass
         except ClientDisconnected as exc:
             raise ValidationError(str(exc), status=400) from exc
+        raise self._payload_too_large()
+
+    def _payload_too_large(self) -> ValidationError:
+        return ValidationError(
+            f"The payload exceeds the {self.max_payload_bytes} byte limit of InvokeAgentRuntime.",
+            status=413,
+        )
 
     async def _authenticate(
         self, request: DataPlaneRequest, runtime: ResolvedRuntime, body: bytes

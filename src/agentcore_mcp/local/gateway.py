@@ -22,6 +22,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -133,6 +134,9 @@ class Gateway:
             # Whatever the signature claims: the data plane refuses a wrong service itself.
             await self.data(scope, receive, send)
         elif raw_path.startswith("/runtimes") and service in ("bedrock-agentcore", None):
+            await self._control(scope, receive, send, raw_path)
+        elif _is_runtime_tags_path(raw_path) and service in ("bedrock-agentcore", None):
+            # Tags of runtimes live with the runtimes; moto keeps those of its own resources.
             await self._control(scope, receive, send, raw_path)
         else:
             await self._to_moto(scope, receive, send, raw_path, authorization, service)
@@ -339,3 +343,12 @@ async def _read_request(
     target = f"{raw_path}?{query}" if query else raw_path
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
     return body, query, target, headers
+
+
+def _is_runtime_tags_path(raw_path: str) -> bool:
+    """`/tags/{resourceArn}` for an agent runtime (botocore percent-encodes the ARN)."""
+    path = raw_path.split("?", 1)[0]
+    if not path.startswith("/tags/"):
+        return False
+    arn = unquote(path[len("/tags/") :])
+    return ":bedrock-agentcore:" in arn and ":runtime/" in arn and "/runtime-endpoint/" not in arn

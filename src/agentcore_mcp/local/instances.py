@@ -33,6 +33,11 @@ class StartupTimeout(InstanceError):
     """The instance did not listen within the startup limit (AgentCore: 30 s → 424)."""
 
 
+class StartQueueTimeout(StartupTimeout):
+    """The start waited in the local start queue (--max-starting) past its bound; the
+    caller gets the same answer as for a slow start: no instance was ready in time."""
+
+
 class StartupCrashed(InstanceError):
     """The instance exited before it was ready."""
 
@@ -307,10 +312,13 @@ class InstancePids:
 
 
 def kill_recorded_instances(path: Path) -> list[int]:
-    """SIGKILL the process group of every recorded instance still running; remove the file.
+    """SIGKILL the process group of every recorded instance; remove the file.
 
     A pid whose start time no longer matches the record was reused by another process
-    and is left alone. Returns the pids signalled.
+    and is left alone. A pid that no longer exists at all may still name a process group:
+    the instance died (the parent-death signal) and what it started lives on in its
+    group, which is killed too (no new group can take that id while the old one has
+    members). Returns the pids signalled.
     """
     try:
         doc = json.loads(path.read_text())
@@ -322,8 +330,17 @@ def kill_recorded_instances(path: Path) -> list[int]:
         if not isinstance(pid, int) or pid <= 1:
             continue
         recorded = item.get("start_time")
-        if process_start_time(pid) != recorded:
-            continue  # gone, or a different process now (None == None only off Linux)
+        started = process_start_time(pid)
+        if started is None and recorded is not None:
+            # The leader is gone (reaped): its group's other members, if any, are ours.
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+            killed.append(pid)
+            continue
+        if started != recorded:
+            continue  # a different process now (None == None only off Linux)
         try:
             if os.getpgid(pid) != pid:
                 continue  # every instance leads its own group; this pid does not
@@ -366,20 +383,46 @@ def _listener_is_ours(host: str, port: int, group: int) -> bool:
     return False
 
 
-def _listening_inodes(host: str, port: int) -> set[str]:
-    """The inodes of the IPv4 sockets listening on host:port, from /proc/net/tcp."""
+def _listening_inodes(host: str, port: int, *, any_address: bool = False) -> set[str]:
+    """The inodes of the IPv4 sockets listening on host:port, from /proc/net/tcp; with
+    `any_address`, also those listening on 0.0.0.0:port (they hold host:port too)."""
     try:
         packed = socket.inet_aton(host)
         lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
     except (OSError, ValueError):
         return set()
     # The kernel prints the address as a host-order u32 and the port as 4 hex digits.
-    wanted = f"{int.from_bytes(packed, sys.byteorder):08X}:{port:04X}"
+    wanted = {f"{int.from_bytes(packed, sys.byteorder):08X}:{port:04X}"}
+    if any_address:
+        wanted.add(f"00000000:{port:04X}")
     return {
         fields[9]
         for fields in map(str.split, lines)
-        if len(fields) > 9 and fields[1] == wanted and fields[3] == "0A"  # 0A: LISTEN
+        if len(fields) > 9 and fields[1] in wanted and fields[3] == "0A"  # 0A: LISTEN
     }
+
+
+def listener_pid(host: str, port: int) -> int | None:
+    """The pid of a process holding a socket that listens on host:port (or 0.0.0.0:port),
+    or None when it cannot tell: not Linux, or the holder is another user's process."""
+    inodes = _listening_inodes(host, port, any_address=True)
+    if not inodes:
+        return None
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            if any(
+                os.readlink(f"/proc/{entry}/fd/{fd}") in targets
+                for fd in os.listdir(f"/proc/{entry}/fd")
+            ):
+                return int(entry)
+        except OSError:
+            continue
+    return None
 
 
 async def _port_open(host: str, port: int) -> bool:

@@ -21,10 +21,12 @@ from agentcore_mcp.local.instances import (
     InstancePids,
     InstanceSpec,
     LoopbackAddresses,
+    StartQueueTimeout,
     code_argv,
     container_engine,
     kill_recorded_instances,
 )
+from agentcore_mcp.local.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from agentcore_mcp.local.artifacts import ArtifactStore
@@ -46,6 +48,7 @@ class InstanceLauncher:
         gateway_url: str,
         startup_timeout: float,
         max_starting: int = 2,
+        start_queue_timeout: float = 25.0,
         pids_file: Path | None = None,
         log_shipper: LogShipper | None = None,
     ) -> None:
@@ -59,8 +62,14 @@ class InstanceLauncher:
         # Instances start max_starting at a time. The readiness limit counts from the
         # spawn, not from the queue: AgentCore gives every microVM its own 2 vCPU, so a
         # start here must not fail (424) just because fifty others share two cores.
-        self._starting = asyncio.Semaphore(max(1, max_starting))
+        self._max_starting = max(1, max_starting)
+        self._starting = asyncio.Semaphore(self._max_starting)
+        # ...but the queue itself is bounded: a wait past this is answered as a slow start
+        # (424), so that queue + readiness (25 + 30 s) stays under the 60 s read timeout
+        # of common clients (botocore, the MCP SDKs) instead of outlasting it silently.
+        self.start_queue_timeout = start_queue_timeout
         self.pids = InstancePids(pids_file) if pids_file is not None else None
+        self._watchdog: Watchdog | None = None
         self.log_shipper = log_shipper
         self._sts: Any = None  # one client: making a boto3 client costs ~0.1 s a start
 
@@ -75,10 +84,23 @@ class InstanceLauncher:
         session_id: str,
         *,
         endpoint: str | None = None,
+        bounded_queue: bool = True,
     ) -> Instance:
         """Start an instance; with `endpoint` (a session's, not a probe's) its output also
-        goes to the runtime's CloudWatch log group, in the session's stream."""
-        async with self._starting:
+        goes to the runtime's CloudWatch log group, in the session's stream.
+
+        `bounded_queue=False` (a version's readiness probe, which no caller waits on) waits
+        in the start queue as long as it takes: a busy host must not fail a runtime."""
+        try:
+            async with asyncio.timeout(self.start_queue_timeout if bounded_queue else None):
+                await self._starting.acquire()
+        except TimeoutError:
+            raise StartQueueTimeout(
+                f"waited {self.start_queue_timeout:g} s for one of the "
+                f"{self._max_starting} instance starts at once (--max-starting) to finish; "
+                "raise --start-queue-timeout or --max-starting, or start fewer sessions at once"
+            ) from None
+        try:
             port = config.protocol.port
             host = self.addresses.take(port)
             instance: Instance | None = None
@@ -95,6 +117,8 @@ class InstanceLauncher:
                 if instance is not None and instance.pid is not None and self.pids is not None:
                     self.pids.discard(instance.pid)
                 raise
+        finally:
+            self._starting.release()
         assert instance is not None
         asyncio.get_running_loop().create_task(self._release_when_exited(instance))
         return instance
@@ -109,11 +133,20 @@ class InstanceLauncher:
         if self.pids is not None and instance.pid is not None:
             self.pids.discard(instance.pid)
 
+    def start_watchdog(self) -> None:
+        """A process that kills the recorded instances' groups if this one dies without
+        doing it (SIGKILL): see `agentcore_mcp.local.watchdog`."""
+        if self.pids is not None and self._watchdog is None:
+            self._watchdog = Watchdog(self.pids.path)
+
     async def aclose(self) -> None:
         """After the sessions ended: kill anything still recorded, then drop the record."""
         if self.pids is not None:
             await asyncio.to_thread(kill_recorded_instances, self.pids.path)
             self.pids.remove()
+        if self._watchdog is not None:
+            watchdog, self._watchdog = self._watchdog, None
+            await asyncio.to_thread(watchdog.close)
 
     async def _spec(
         self,

@@ -13,12 +13,29 @@ from pathlib import Path
 
 import httpx
 
-from agentcore_mcp.local.instances import kill_recorded_instances
-from agentcore_mcp.local.service import LocalSettings
+from agentcore_mcp.local.instances import (
+    kill_recorded_instances,
+    listener_pid,
+    process_start_time,
+)
+from agentcore_mcp.local.service import LocalSettings, PortInUse, bind_listener
 
 
 class LocalProcessError(Exception):
     """The background local AgentCore could not be started, found or stopped."""
+
+
+def check_port_free(settings: LocalSettings, flag: str = "--port") -> None:
+    """Raise `LocalProcessError` with one line (`PortInUse.message`) naming the holder's
+    pid and `flag`, the port option of the command the user ran, when the port is taken."""
+    try:
+        bind_listener(settings.host, settings.port).close()
+    except PortInUse as exc:
+        raise LocalProcessError(exc.message(flag)) from None
+    except OSError as exc:
+        raise LocalProcessError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +46,34 @@ class LocalProcess:
 
 
 def read_pid(settings: LocalSettings) -> int | None:
+    """The pid of the running background local AgentCore, or None. A pid file naming a
+    process that has gone, or a pid now reused by another process (its start time differs
+    from the one recorded), is stale: it is removed."""
     try:
-        pid = int(settings.pid_file.read_text().split()[0])
+        fields = settings.pid_file.read_text().split()
+        pid = int(fields[0])
     except (OSError, ValueError, IndexError):
         return None
+    recorded = fields[2] if len(fields) > 2 else None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
+        settings.pid_file.unlink(missing_ok=True)
         return None
     except PermissionError:
         return pid
+    started = process_start_time(pid)
+    if recorded is not None and started is not None and started != recorded:
+        settings.pid_file.unlink(missing_ok=True)
+        return None
     return pid
 
 
 def url_from_pid_file(settings: LocalSettings) -> str | None:
+    """The background local AgentCore's URL, or None when none runs (a stale pid file is
+    removed on the way)."""
+    if read_pid(settings) is None:
+        return None
     try:
         parts = settings.pid_file.read_text().split()
     except OSError:
@@ -60,15 +91,19 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
 
 
 def start_background(
-    settings: LocalSettings, argv: list[str], *, wait: float = 60.0
+    settings: LocalSettings, argv: list[str], *, wait: float = 60.0, port_flag: str = "--port"
 ) -> LocalProcess:
-    """Spawn `argv` (a foreground `local start`) detached and wait until it is healthy."""
+    """Spawn `argv` (a foreground `local start`) detached and wait until it listens and is
+    healthy. `port_flag` is the option that sets the port in the command the user ran: a
+    busy port's message names it. A failed start leaves no pid file."""
     existing = read_pid(settings)
     if existing is not None:
         raise LocalProcessError(
             f"a local AgentCore is already running (pid {existing}); "
             "`agentcore-mcp local stop` first"
         )
+    # Before anything is spawned or written: one line naming the port's holder.
+    check_port_free(settings, port_flag)
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = settings.home / "local.log"
     with log_path.open("ab") as log:
@@ -81,17 +116,23 @@ def start_background(
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     tmp = settings.pid_file.with_suffix(".tmp")
-    tmp.write_text(f"{proc.pid} {settings.url}\n")
+    # The start time tells this process from a later one that reuses its pid.
+    tmp.write_text(f"{proc.pid} {settings.url} {process_start_time(proc.pid) or '-'}\n")
     tmp.chmod(0o600)
     tmp.replace(settings.pid_file)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             settings.pid_file.unlink(missing_ok=True)
+            check_port_free(settings, port_flag)  # taken since the check above
             raise LocalProcessError(
                 f"the local AgentCore exited with {proc.returncode}; see {log_path}"
             )
-        if healthy(settings.url):
+        # Healthy, and the listener is this child's: not another server on the port.
+        if healthy(settings.url) and listener_pid(settings.host, settings.port) in (
+            None,
+            proc.pid,
+        ):
             return LocalProcess(proc.pid, settings.url, log_path)
         time.sleep(0.1)
     stop_background(settings)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import logging
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from agentcore_mcp.asgi import send_json
 from agentcore_mcp.auth import JwksCache, SigV4Secret
@@ -53,8 +55,64 @@ DEFAULT_PORT = 8700
 # Longer than any common client's pool expiry (httpx 5 s, botocore/urllib3 none, Node 5 s),
 # so the server never closes a connection a client is about to reuse: the server kit's value.
 KEEP_ALIVE_SECONDS = 75
+# How long the data plane keeps an idle connection to an instance. Shorter than the
+# keep-alive of the servers instances run: uvicorn's and Node's default 5 s, the server
+# kit's 75 s. A request sent on a connection just as the server closes it may never be
+# answered (or be run and not answered); retiring the connection first avoids that race.
+INSTANCE_IDLE_SECONDS = 4.0
+
+
+def _env_number(name: str, default: float) -> float:
+    """A tuning knob from the environment (tests shorten them); bad values are refused."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {text!r}")
+    return value
+
+
 # How long a stop waits for open connections after the sessions are stopped.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+class PortInUse(OSError):
+    """The local AgentCore's port is held by another process."""
+
+    def __init__(self, port: int, holder: int | None, flag: str = "--port") -> None:
+        self.port, self.holder, self.flag = port, holder, flag
+        super().__init__(self.message(flag))
+
+    def message(self, flag: str) -> str:
+        """One line naming the holder when known, and `flag`: the option of the command
+        the user ran (`local start --port`, `deploy --local-port`)."""
+        who = f" (pid {self.holder})" if self.holder is not None else ""
+        return f"port {self.port} is in use{who}: pass {flag} or stop it"
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The local AgentCore's listening socket, bound before anything else starts (the
+    embedded AWS, credentials.json), so a busy port fails fast and leaves nothing behind;
+    `PortInUse` names the holder's pid when this user can see it (Linux)."""
+    from agentcore_mcp.local.instances import listener_pid
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        # As uvicorn binds: a port left in TIME_WAIT by the previous run is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(port, listener_pid(host, port)) from None
+        raise
+    sock.set_inheritable(False)
+    return sock
 
 
 def default_home() -> Path:
@@ -75,9 +133,14 @@ class LocalSettings:
     account_id: str = "123456789012"
     home: Path = field(default_factory=default_home)
     persist: bool = False  # keep the control-plane state in home/state across restarts
-    # Active sessions at once across runtimes: the service's per-account quota, scaled down.
+    # Active sessions at once across runtimes: a bound on this machine's memory (each
+    # session is a process here), not the service's per-account quota (thousands).
     max_active_sessions: int = 16
     startup_timeout: float = 30.0
+    # How long a session's start may wait for a --max-starting slot before it is answered
+    # 424 as a slow start: 25 s in the queue + 30 s to get ready stays under the 60 s read
+    # timeout of botocore and the MCP SDKs.
+    start_queue_timeout: float = 25.0
     lifecycle_scale: float = 1.0  # multiplies idleRuntimeSessionTimeout / maxLifetime
     reap_interval: float = 1.0
     # Instances starting at once: each microVM has its own 2 vCPU, but here they share the
@@ -92,6 +155,18 @@ class LocalSettings:
     rate_limit: float = DEFAULT_RATE
     # Multiplies the 15-minute synchronous and 60-minute streamed request limits (tests).
     request_limit_scale: float = 1.0
+    # Idle keep-alive toward clients, and the idle expiry of connections to instances;
+    # AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS / _INSTANCE_IDLE_SECONDS (tests shorten them).
+    keep_alive_seconds: float = field(
+        default_factory=lambda: _env_number(
+            "AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS", KEEP_ALIVE_SECONDS
+        )
+    )
+    instance_idle_seconds: float = field(
+        default_factory=lambda: _env_number(
+            "AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS", INSTANCE_IDLE_SECONDS
+        )
+    )
 
     @property
     def url(self) -> str:
@@ -158,6 +233,7 @@ class LocalAgentCore:
             gateway_url=s.url,
             startup_timeout=s.startup_timeout,
             max_starting=s.max_starting,
+            start_queue_timeout=s.start_queue_timeout,
             pids_file=s.instances_file,
             log_shipper=self.log_shipper,
         )
@@ -165,6 +241,10 @@ class LocalAgentCore:
         self._own_secret: SigV4Secret | None = None
         self.credentials: LocalCredentials = new_local_credentials(s.url, s.region, s.account_id)
         self.started_at = time.time()
+        self._keep_alive_header = (
+            b"keep-alive",
+            b"timeout=%d" % int(s.keep_alive_seconds),
+        )
 
     # --- wiring --------------------------------------------------------------------
 
@@ -181,7 +261,7 @@ class LocalAgentCore:
 
     async def _probe(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> Instance:
         return await self.launcher.start(
-            runtime_id, version, config, f"probe-{version}-{runtime_id}"
+            runtime_id, version, config, f"probe-{version}-{runtime_id}", bounded_queue=False
         )
 
     async def _start_for_session(self, runtime: ResolvedRuntime, session_id: str) -> Instance:
@@ -226,6 +306,7 @@ class LocalAgentCore:
             unknown_key_hint=self.unknown_key_hint(),
             rate_limit=self.settings.rate_limit,
             request_limit_scale=self.settings.request_limit_scale,
+            instance_idle_seconds=self.settings.instance_idle_seconds,
         )
         self.gateway = Gateway(
             control=control,
@@ -246,6 +327,7 @@ class LocalAgentCore:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    self.launcher.start_watchdog()
                     self.sessions.start_reaper()
                     self.log_shipper.start()
                     await send({"type": "lifespan.startup.complete"})
@@ -259,7 +341,21 @@ class LocalAgentCore:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         elif scope["type"] == "http":
-            await self.gateway(scope, receive, send)
+            await self.gateway(scope, receive, self._with_keep_alive_hint(send))
+
+    def _with_keep_alive_hint(self, send: Send) -> Send:
+        """`send`, with every answer saying how long an idle connection is kept
+        (`Keep-Alive: timeout=N`): clients that read it (Node's fetch, this project's
+        proxy) stop reusing a connection before the server closes it, instead of sending
+        a request into that close."""
+        hint = self._keep_alive_header
+
+        async def hinted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), hint]}
+            await send(message)
+
+        return hinted
 
     async def stop_instances(self) -> None:
         """Cancel preparations and end every session, so that calls in flight end now.
@@ -336,12 +432,41 @@ def configure_logging(level: str) -> None:
 
 
 def run_foreground(settings: LocalSettings) -> None:
-    """Serve until SIGINT/SIGTERM; one startup line on stderr."""
+    """Serve until SIGINT/SIGTERM; one startup line on stderr once it is listening.
+
+    Raises `HttpLimitsError` (a bad AGENTCORE_MCP_LOCAL_ limit) or `PortInUse` (the port
+    is taken) before anything starts.
+    """
+    from agentcore_mcp.http_limits import limited_http_protocol_from_env
+
+    # A bounded request head (431) and read timeouts (408): uvicorn has neither.
+    http_protocol = limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_")
+    listener = bind_listener(settings.host, settings.port)
+    try:
+        _serve(settings, listener, http_protocol)
+    finally:
+        listener.close()
+        _forget_own_pid_file(settings)
+
+
+def _forget_own_pid_file(settings: LocalSettings) -> None:
+    """Remove the pid file `local start -d` wrote for this process, however it ends (a
+    failed start included): a file naming a dead process is what `local status` and the
+    next `local start -d` would otherwise trip on."""
+    try:
+        recorded = settings.pid_file.read_text().split()[0]
+    except (OSError, IndexError):
+        return
+    if recorded == str(os.getpid()):
+        settings.pid_file.unlink(missing_ok=True)
+
+
+def _serve(
+    settings: LocalSettings, listener: socket.socket, http_protocol: type[asyncio.Protocol]
+) -> None:
     import signal
 
     import uvicorn
-
-    from agentcore_mcp.http_limits import limited_http_protocol_from_env
 
     service = LocalAgentCore(settings)
     asgi_app = service.build()
@@ -353,13 +478,26 @@ def run_foreground(settings: LocalSettings) -> None:
         log_level="warning",
         lifespan="on",
         interface="asgi3",
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        # A bounded request head (431) and a read timeout (408): uvicorn has neither.
-        http=limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_"),
+        http=http_protocol,
     )
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.should_exit:
+                return  # the lifespan startup failed: uvicorn said why
+            # Only now: a user (or script) that reads this line may connect at once.
+            print(
+                f"agentcore-mcp local: AgentCore on {settings.url} (region "
+                f"{settings.region}); export AWS_ENDPOINT_URL={settings.url}; accepts access "
+                f"keys {', '.join(service.accepted_key_ids())} and those its IAM issues "
+                f'(`eval "$(agentcore-mcp local env)"` for its own)',
+                file=sys.stderr,
+                flush=True,
+            )
+
         async def shutdown(self, sockets: list[Any] | None = None) -> None:
             # End the sessions first: a streaming call would otherwise hold the drain
             # for as long as it runs (bounded anyway by timeout_graceful_shutdown).
@@ -375,20 +513,12 @@ def run_foreground(settings: LocalSettings) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _exit)
-    print(
-        f"agentcore-mcp local: AgentCore on {settings.url} (region {settings.region}); "
-        f"export AWS_ENDPOINT_URL={settings.url}; accepts access keys "
-        f"{', '.join(service.accepted_key_ids())} and those its IAM issues "
-        f'(`eval "$(agentcore-mcp local env)"` for its own)',
-        file=sys.stderr,
-        flush=True,
-    )
     # uvloop, as the server kit and the proxy run: its transports and loop cut the
     # gateway's per-call cost (bench/README.md, run_gateway.py).
     try:
         import uvloop
     except ImportError:  # uvicorn[standard] brings it; without it, plain asyncio
-        asyncio.run(server.serve())
+        asyncio.run(server.serve(sockets=[listener]))
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(server.serve())
+            runner.run(server.serve(sockets=[listener]))

@@ -3,8 +3,9 @@
 A request is routed by its session id to that session's instance. A new id starts a
 new instance; the id of a session that ended (idle timeout, max lifetime, an explicit
 stop) gets `SessionEnded`, which the data plane answers with 404. The number of active
-sessions (each with a live or starting instance) is bounded, like the service's
-active-session quota per account, so load can never exhaust memory.
+sessions (each with a live or starting instance) is bounded so that load can never
+exhaust this machine's memory: a local bound (--max-active-sessions), far below the
+service's per-account quota (thousands), answered as the service answers its quota.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class SessionEnded(SessionError):
 
 
 class QuotaExceeded(SessionError):
-    """Starting another instance would pass the active-session bound."""
+    """Starting another instance would pass the local active-session bound."""
 
 
 class PoolClosed(SessionError):
@@ -75,7 +76,7 @@ StartInstance = Callable[[Session], Awaitable[Instance]]
 
 @dataclass
 class SessionPool:
-    max_active_sessions: int = 16  # sessions with a live or starting instance, at most
+    max_active_sessions: int = 16  # sessions with a live or starting instance, at most (memory)
     reap_interval: float = 1.0
     clock: Callable[[], float] = time.monotonic
     _sessions: dict[tuple[str, str], Session] = field(default_factory=dict)
@@ -167,9 +168,12 @@ class SessionPool:
                 if self.active_sessions() >= self.max_active_sessions and session.instance is None:
                     session.inflight -= 1
                     raise QuotaExceeded(
-                        f"{self.max_active_sessions} sessions are active, the local quota "
-                        "(--max-active-sessions). End one with stopruntimesession, or wait "
-                        "for idle sessions to be reaped."
+                        f"{self.max_active_sessions} sessions are active: the local "
+                        "AgentCore's memory bound (each session is a process on this "
+                        "machine), not AWS's per-account quota, which is in the thousands. "
+                        "Raise it with `agentcore-mcp local start --max-active-sessions N`, "
+                        "end a session with stopruntimesession, or wait for idle sessions "
+                        "to be reaped."
                     )
                 session.instance = None
                 session.starting = asyncio.get_running_loop().create_future()

@@ -11,8 +11,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy import build as builder
-from agentcore_mcp.deploy.context import TAG_KEY, StepContext
+from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import NameTakenError, error_code
+from agentcore_mcp.deploy.ownership import (
+    TAG_DEPLOYMENT,
+    bucket_tag_value,
+    bucket_tags,
+    object_tagging,
+    object_tags,
+    repository_claim,
+)
 from agentcore_mcp.deploy.state import ArtifactRecord
 
 
@@ -67,7 +75,9 @@ def ensure_bucket(ctx: StepContext) -> bool:
         )
         s3.put_bucket_tagging(
             Bucket=bucket,
-            Tagging={"TagSet": [{"Key": TAG_KEY, "Value": f"agentcore-mcp/{ctx.target.region}"}]},
+            Tagging={
+                "TagSet": [{"Key": TAG_DEPLOYMENT, "Value": bucket_tag_value(ctx.target.region)}]
+            },
         )
         ctx.record.bucket = bucket
         ctx.save()
@@ -141,6 +151,7 @@ def _upload(ctx: StepContext, built: builder.BuiltZip) -> bool:
             Body=built.body,
             ServerSideEncryption="AES256",
             Metadata={"sha256": built.sha256},
+            Tagging=object_tagging(ctx.record.key, ctx.record.deployment_id),
         )
     except ClientError as exc:
         raise ctx.fail(exc, "uploading the code zip") from None
@@ -221,26 +232,39 @@ def destroy(ctx: StepContext) -> bool:
                 raise
             keys = None
         if keys is not None:
+            ours = []
+            for key in keys:  # objects carry the tags of the deployment that uploaded them
+                why = ctx.not_ours(object_tags(s3, bucket, key))
+                if why is None:
+                    ours.append(key)
+                else:
+                    ctx.warn(f"left s3://{bucket}/{key}: {why}")
             if ctx.dry_run:
-                ctx.progress(f"would delete {len(keys)} artifact(s) and the bucket if empty")
-                return bool(keys)
-            for key in keys:
+                ctx.progress(f"would delete {len(ours)} artifact(s) and the bucket if empty")
+                return bool(ours)
+            for key in ours:
                 s3.delete_object(Bucket=bucket, Key=key)
                 changed = True
-            if keys:
-                ctx.progress(f"deleted {len(keys)} artifact object(s)")
-            if not s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("Contents"):
+            if ours:
+                ctx.progress(f"deleted {len(ours)} artifact object(s)")
+            # The bucket is shared by every deployment of the account and region: it goes
+            # only when empty and tagged as the deployer's.
+            shared = bucket_tags(s3, bucket).get(TAG_DEPLOYMENT) == bucket_tag_value(
+                ctx.target.region
+            )
+            if shared and not s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("Contents"):
                 s3.delete_bucket(Bucket=bucket)
                 ctx.progress(f"deleted bucket {bucket}")
                 changed = True
-        try:
-            if not ctx.dry_run:
-                ctx.client("ecr").delete_repository(repositoryName=ctx.names.repository, force=True)
-                ctx.progress(f"deleted ECR repository {ctx.names.repository}")
-                changed = True
-        except ClientError as exc:
-            if error_code(exc) != "RepositoryNotFoundException":
-                raise
+        ecr = ctx.client("ecr")
+        repo = repository_claim(ecr, ctx.names.repository)
+        why = ctx.not_ours(repo.tags) if repo is not None else None
+        if repo is not None and why is not None:
+            ctx.warn(f"left ECR repository {repo.arn}: {why}")
+        elif repo is not None and not ctx.dry_run:
+            ecr.delete_repository(repositoryName=ctx.names.repository, force=True)
+            ctx.progress(f"deleted ECR repository {ctx.names.repository}")
+            changed = True
     except ClientError as exc:
         raise ctx.fail(exc, "deleting the artifacts") from None
     ctx.record.artifact = None

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import error_code
+from agentcore_mcp.deploy.ownership import pool_claim
 from agentcore_mcp.deploy.state import CognitoRecord
 from agentcore_mcp.deploy.steps.secrets import delete_secret, ensure_secret
 
@@ -158,7 +159,11 @@ def destroy(ctx: StepContext) -> bool:
     changed = False
     try:
         pool_id = _find_pool(idp, ctx.names.pool)
-        if pool_id is not None:
+        claim = pool_claim(idp, pool_id) if pool_id is not None else None
+        why = ctx.not_ours(claim.tags) if claim is not None else None
+        if claim is not None and why is not None:
+            ctx.warn(f"left user pool {claim.arn} and its app clients: {why}")
+        elif pool_id is not None:
             if ctx.dry_run:
                 ctx.progress(f"would delete user pool {pool_id}")
                 return True

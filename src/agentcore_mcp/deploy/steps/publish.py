@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import DeployError, error_code
+from agentcore_mcp.deploy.ownership import as_list, parameter_claim
 from agentcore_mcp.deploy.state import PublishRecord
 
 
@@ -41,7 +42,10 @@ def _put(ctx: StepContext, name: str, value: str) -> bool:
     if ctx.dry_run:
         ctx.progress(f"would write SSM parameter {name}")
         return True
-    ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+    if current is None:  # SSM takes Tags only on create (not with Overwrite)
+        ssm.put_parameter(Name=name, Value=value, Type="String", Tags=as_list(ctx.tags))
+    else:
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
     ctx.progress(f"wrote SSM parameter {name}")
     return True
 
@@ -72,11 +76,15 @@ def destroy(ctx: StepContext) -> bool:
     changed = False
     for name in (ctx.names.parameter, ctx.names.arn_parameter):
         try:
-            ssm.get_parameter(Name=name)
+            claim = parameter_claim(ssm, name)
         except ClientError as exc:
-            if error_code(exc) == "ParameterNotFound":
-                continue
             raise ctx.fail(exc, f"reading SSM parameter {name}") from None
+        if claim is None:
+            continue
+        why = ctx.not_ours(claim.tags)
+        if why is not None:
+            ctx.warn(f"left SSM parameter {claim.arn}: {why}")
+            continue
         if ctx.dry_run:
             ctx.progress(f"would delete SSM parameter {name}")
         else:

@@ -10,8 +10,9 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from agentcore_mcp.deploy.context import TAG_KEY, StepContext
-from agentcore_mcp.deploy.errors import NameTakenError, error_code
+from agentcore_mcp.deploy.context import StepContext
+from agentcore_mcp.deploy.errors import error_code
+from agentcore_mcp.deploy.ownership import NotOursError
 from agentcore_mcp.deploy.state import RoleRecord
 
 # After creating a role on AWS, how long to let IAM propagate before AgentCore may assume it.
@@ -140,11 +141,11 @@ def apply(ctx: StepContext) -> bool:
                 t["Key"]: t["Value"]
                 for t in iam.list_role_tags(RoleName=names.role).get("Tags", [])
             }
-            if tags.get(TAG_KEY) != ctx.record.key:
-                raise NameTakenError(
-                    f"an IAM role named {names.role} exists but was not made by this deployment "
-                    f"(tag {TAG_KEY} is {tags.get(TAG_KEY)!r}); pick another --name, or delete "
-                    "that role if it is yours"
+            why = ctx.not_ours(tags)
+            if why is not None:  # check_before_deploy refused or adopted it already
+                raise NotOursError(
+                    f"role {role['Arn']} exists but is {why}; pass --adopt to take it over, "
+                    "or pick another --name"
                 )
             if _doc(role.get("AssumeRolePolicyDocument")) != trust:
                 if ctx.dry_run:
@@ -223,8 +224,10 @@ def destroy(ctx: StepContext) -> bool:
                 ctx.record.role = None
                 return False
             raise
-        if tags.get(TAG_KEY) != ctx.record.key:
-            ctx.warn(f"left role {name}: not made by this deployment")
+        why = ctx.not_ours(tags)
+        if why is not None:
+            ctx.warn(f"left role {name}: {why}")
+            ctx.record.role = None
             return False
         if ctx.dry_run:
             ctx.progress(f"would delete role {name} and its policies")

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import DeployError, RuntimeFailedError, error_code
+from agentcore_mcp.deploy.ownership import runtime_claim
 from agentcore_mcp.deploy.state import RuntimeRecord
 
 READY_TIMEOUT = 600.0
@@ -188,6 +189,7 @@ def apply(ctx: StepContext) -> bool:
             control.create_agent_runtime,
             agentRuntimeName=ctx.config.name,
             description=f"agentcore-mcp deployment {ctx.record.key}",
+            tags=ctx.tags,
             **desired,
         )
         ctx.progress(f"created runtime {created['agentRuntimeId']}")
@@ -277,6 +279,11 @@ def destroy(ctx: StepContext) -> bool:
             ctx.record.runtime = None
             return False
         runtime_id = live["agentRuntimeId"]
+        why = ctx.not_ours(runtime_claim(control, live).tags)
+        if why is not None:
+            ctx.warn(f"left runtime {live['agentRuntimeArn']}: {why}")
+            ctx.record.runtime = None
+            return False
         if ctx.dry_run:
             ctx.progress(f"would delete runtime {runtime_id} and its endpoints")
             return True

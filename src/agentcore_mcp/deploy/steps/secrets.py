@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import DeployError, error_code
+from agentcore_mcp.deploy.ownership import as_dict
 
 
 def _describe(sm: Any, secret_id: str) -> dict[str, Any] | None:
@@ -81,7 +82,12 @@ def apply(ctx: StepContext) -> bool:
 def delete_secret(ctx: StepContext, secret_id: str) -> bool:
     sm = ctx.client("secretsmanager")
     try:
-        if _describe(sm, secret_id) is None:
+        found = _describe(sm, secret_id)
+        if found is None:
+            return False
+        why = ctx.not_ours(as_dict(found.get("Tags")))
+        if why is not None:  # made by another deployment, or by hand: not ours to delete
+            ctx.warn(f"left secret {found['ARN']}: {why}")
             return False
         if ctx.dry_run:
             ctx.progress(f"would delete secret {secret_id}")

@@ -55,6 +55,7 @@ from agentcore_mcp.local.control.validation import (
     check_endpoint_name,
     check_runtime_id,
     check_runtime_name,
+    check_tags,
     check_version,
     parse_runtime_config,
 )
@@ -119,6 +120,9 @@ class ControlPlaneApp:
             ("GET", "endpoint"): ("GetAgentRuntimeEndpoint", self._get_endpoint),
             ("PUT", "endpoint"): ("UpdateAgentRuntimeEndpoint", self._update_endpoint),
             ("DELETE", "endpoint"): ("DeleteAgentRuntimeEndpoint", self._delete_endpoint),
+            ("POST", "tags"): ("TagResource", self._tag_resource),
+            ("GET", "tags"): ("ListTagsForResource", self._list_tags),
+            ("DELETE", "tags"): ("UntagResource", self._untag_resource),
         }
 
     # --- ASGI ---------------------------------------------------------------------------
@@ -178,9 +182,12 @@ class ControlPlaneApp:
                 status=405,
             )
         operation, handler = entry
-        if params:
+        if params and kind != "tags":
             check_runtime_id(params[0])
-        query = dict(parse_qsl(bytes(scope.get("query_string") or b"").decode("latin-1")))
+        raw_query = bytes(scope.get("query_string") or b"").decode("latin-1")
+        query = dict(parse_qsl(raw_query))
+        if kind == "tags":  # UntagResource repeats tagKeys=...; the dict keeps only one
+            query["tagKeys"] = json.dumps([v for k, v in parse_qsl(raw_query) if k == "tagKeys"])
         request = _Request(method, params, query, await _read_json(receive))
         token = check_client_token(request.body.get("clientToken") or query.get("clientToken"))
         if token is None:
@@ -200,9 +207,10 @@ class ControlPlaneApp:
     async def _create_runtime(self, req: _Request) -> _Response:
         name = check_runtime_name(req.body.get("agentRuntimeName"))
         config = parse_runtime_config(req.body)
+        tags = check_tags(req.body.get("tags"))
         self.registry.check_name_free(name)
         await self._check_role(config.role_arn)
-        rt = self.registry.create_runtime(name, config)
+        rt = self.registry.create_runtime(name, config, tags)
         self._start_prepare(rt.runtime_id, 1, config)
         return _Response(
             202,
@@ -284,6 +292,19 @@ class ControlPlaneApp:
         return _Response(
             200, _with_token({"agentRuntimes": [runtime_summary(rt, v) for v in items]}, token)
         )
+
+    # --- tags (runtimes only: the rest of the service's resources are moto's) ------------
+
+    async def _tag_resource(self, req: _Request) -> _Response:
+        self.registry.tag(req.params[0], check_tags(req.body.get("tags")))
+        return _Response(204, {})
+
+    async def _list_tags(self, req: _Request) -> _Response:
+        return _Response(200, {"tags": self.registry.tags_of(req.params[0])})
+
+    async def _untag_resource(self, req: _Request) -> _Response:
+        self.registry.untag(req.params[0], json.loads(req.query["tagKeys"]))
+        return _Response(204, {})
 
     # --- endpoints ----------------------------------------------------------------------
 
@@ -425,6 +446,8 @@ def _route(scope: Scope) -> tuple[str, tuple[str, ...]]:
     path = raw.decode("latin-1") if isinstance(raw, bytes | bytearray) else str(scope["path"])
     path = path.split("?", 1)[0]
     segments = [unquote(s) for s in path.split("/") if s]
+    if len(segments) == 2 and segments[0] == "tags":
+        return "tags", (segments[1],)
     if not segments or segments[0] != "runtimes":
         return "unknown", ()
     rest = segments[1:]
@@ -500,7 +523,7 @@ def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
 async def _send_json(
     send: Send, status: int, body: Mapping[str, Any], request_id: str, error_type: str | None
 ) -> None:
-    payload = json.dumps(body).encode()
+    payload = b"" if status == 204 else json.dumps(body).encode()  # 204 carries no body
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),

@@ -59,6 +59,7 @@ def _dump_runtime(rt: RuntimeRecord) -> dict[str, Any]:
         "name": rt.name,
         "createdAt": _ts(rt.created_at),
         "lastUpdatedAt": _ts(rt.last_updated_at),
+        "tags": dict(rt.tags),
         "versions": [
             {
                 "version": v.version,
@@ -94,6 +95,7 @@ def _load_runtime(doc: dict[str, Any]) -> RuntimeRecord:
         name=str(doc["name"]),
         created_at=_dt(doc["createdAt"]),
         last_updated_at=_dt(doc["lastUpdatedAt"]),
+        tags={str(k): str(v) for k, v in (doc.get("tags") or {}).items()},
     )
     for v in doc["versions"]:
         status, reason = str(v["status"]), v.get("failureReason")

@@ -78,6 +78,7 @@ class RuntimeRecord:
     versions: dict[int, VersionRecord] = field(default_factory=dict)
     endpoints: dict[str, EndpointRecord] = field(default_factory=dict)
     deleting: bool = False
+    tags: dict[str, str] = field(default_factory=dict)  # CreateAgentRuntime / TagResource
 
     @property
     def latest(self) -> VersionRecord:

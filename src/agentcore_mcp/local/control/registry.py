@@ -48,7 +48,7 @@ from agentcore_mcp.local.control.records import (
     VersionRecord,
     utcnow,
 )
-from agentcore_mcp.local.control.validation import VERSION_RE
+from agentcore_mcp.local.control.validation import MAX_TAGS, VERSION_RE
 
 __all__ = ["RuntimeRegistry"]
 
@@ -177,7 +177,9 @@ class RuntimeRegistry:
 
     # --- runtime mutations ------------------------------------------------------------
 
-    def create_runtime(self, name: str, config: RuntimeVersionConfig) -> RuntimeRecord:
+    def create_runtime(
+        self, name: str, config: RuntimeVersionConfig, tags: dict[str, str] | None = None
+    ) -> RuntimeRecord:
         """Version 1 (CREATING) and the DEFAULT endpoint targeting it."""
         with self._lock:
             self.check_name_free(name)
@@ -192,6 +194,7 @@ class RuntimeRegistry:
                 name=name,
                 created_at=now,
                 last_updated_at=now,
+                tags=dict(tags or {}),
             )
             rt.versions[1] = VersionRecord(1, config, CREATING, now, now)
             rt.endpoints[DEFAULT_ENDPOINT] = EndpointRecord(
@@ -377,6 +380,44 @@ class RuntimeRegistry:
             return endpoint
 
     # --- helpers ------------------------------------------------------------------------
+
+    # --- tags (TagResource, UntagResource, ListTagsForResource) --------------------------
+
+    def _tagged(self, resource_arn: str) -> RuntimeRecord:
+        """The runtime an ARN of this region and account names; ResourceNotFound otherwise
+        (AWS answers the same for an ARN of another account or a deleted runtime)."""
+        match = _RUNTIME_ARN_RE.fullmatch(resource_arn)
+        if (
+            match is None
+            or match["region"] != self.region
+            or match["account"] != self.account_id
+            or match["id"] not in self._runtimes
+        ):
+            raise ResourceNotFoundError(f"Resource {resource_arn} not found.")
+        return self._runtimes[match["id"]]
+
+    def tags_of(self, resource_arn: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._tagged(resource_arn).tags)
+
+    def tag(self, resource_arn: str, tags: dict[str, str]) -> None:
+        with self._lock:
+            rt = self._tagged(resource_arn)
+            merged = {**rt.tags, **tags}
+            if len(merged) > MAX_TAGS:
+                raise ValidationError(
+                    f"A resource can have at most {MAX_TAGS} tags; this request would make "
+                    f"{len(merged)}.",
+                    field="tags",
+                )
+            rt.tags = merged
+            self._save()
+
+    def untag(self, resource_arn: str, keys: list[str]) -> None:
+        with self._lock:
+            rt = self._tagged(resource_arn)
+            rt.tags = {k: v for k, v in rt.tags.items() if k not in keys}
+            self._save()
 
     def _runtime_id_from(self, arn_or_id: str) -> str:
         if not arn_or_id.startswith("arn:"):

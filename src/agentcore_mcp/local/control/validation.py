@@ -36,6 +36,7 @@ __all__ = [
     "check_endpoint_name",
     "check_runtime_id",
     "check_runtime_name",
+    "check_tags",
     "check_version",
     "parse_runtime_config",
 ]
@@ -53,6 +54,9 @@ DISCOVERY_URL_RE = model.pattern("DiscoveryUrl")
 SERVER_PATH_RE = model.pattern("ServerPath")
 HEADER_NAME_RE = model.pattern("HeaderName")
 SCOPE_RE = model.pattern("AllowedScopeType")
+TAG_KEY_RE = model.pattern("TagKey")
+TAG_VALUE_RE = model.pattern("TagValue")
+MAX_TAGS = 50
 # The model's claim-name pattern `[A-Za-z0-9_.-:]+` reads `.-:` as a range (which would let
 # `/` through); the developer guide lists the characters, so this one is written out.
 CLAIM_NAME_RE = re.compile(r"[A-Za-z0-9_.\-:]+")
@@ -191,6 +195,29 @@ def check_runtime_id(value: str) -> str:
         )
         raise _fail("agentRuntimeId", f"{value!r} is not a runtime id.{hint}")
     return value
+
+
+def check_tags(value: Any, field: str = "tags") -> dict[str, str]:
+    """A TagsMap as botocore's model defines it: up to 50 keys of 1..128 characters and
+    values of 0..256, both of [a-zA-Z0-9 ._:/=+@-]; keys starting aws: are AWS's own."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(field, "must be a map of tag keys to values.")
+    if len(value) > MAX_TAGS:
+        raise _fail(field, f"has {len(value)} tags; at most {MAX_TAGS}.")
+    for key, tag_value in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128 or not TAG_KEY_RE.fullmatch(key):
+            raise _fail(field, f"tag key {key!r} must be 1..128 of [a-zA-Z0-9 ._:/=+@-].")
+        if key.lower().startswith("aws:"):
+            raise _fail(field, f"tag key {key!r}: the aws: prefix is reserved for AWS.")
+        if (
+            not isinstance(tag_value, str)
+            or len(tag_value) > 256
+            or not TAG_VALUE_RE.fullmatch(tag_value)
+        ):
+            raise _fail(field, f"tag value of {key!r} must be 0..256 of [a-zA-Z0-9 ._:/=+@-].")
+    return dict(value)
 
 
 def check_version(value: Any, field: str = "agentRuntimeVersion") -> int:
