@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentcore_mcp.deploy.config import DeployConfig
+from agentcore_mcp.deploy.config import DeployConfig, host_platform
 from agentcore_mcp.deploy.errors import BuildError
 from agentcore_mcp.files import write_atomically
 
@@ -508,8 +508,18 @@ def ensure_dependencies(inputs: ZipInputs, progress: Progress) -> tuple[Path, Pa
     return site, deps_zip
 
 
-def _write_manifest(stage: Path, site: Path, server_spec: str | None, progress: Progress) -> bool:
-    """Record the startup manifest in `stage` with this interpreter; False when it cannot."""
+def _write_manifest(
+    stage: Path, site: Path, server_spec: str | None, progress: Progress, *, isolated: bool
+) -> bool:
+    """Record the startup manifest in `stage` with this interpreter; False when it cannot.
+
+    `isolated` (the dependencies were installed for this machine): the server is loaded
+    from the zip's files and the standard library only (-S: no site-packages of this
+    environment), as the runtime loads it; a server importing a package its project does
+    not declare then gets no manifest (the progress line names the module), so its
+    sessions fail at once instead of answering the handshake from the manifest first.
+    Otherwise (wheels for another platform) this environment's packages stand in.
+    """
     script = (
         "import sys\n"
         f"sys.path[:0] = [{str(stage)!r}]\n"
@@ -526,7 +536,7 @@ def _write_manifest(stage: Path, site: Path, server_spec: str | None, progress: 
     try:
         proc = subprocess.run(
             # -B: `-I` ignores PYTHONDONTWRITEBYTECODE, and nothing may land in the stage
-            [sys.executable, "-I", "-B", "-c", script],
+            [sys.executable, "-I", *(["-S"] if isolated else []), "-B", "-c", script],
             cwd=stage,
             env=env,
             capture_output=True,
@@ -597,7 +607,13 @@ def build_zip(inputs: ZipInputs, out_dir: Path | None, progress: Progress) -> Bu
         has_manifest = False
         if inputs.manifest:
             progress("recording the startup manifest")
-            has_manifest = _write_manifest(stage, site, inputs.server_spec, progress)
+            has_manifest = _write_manifest(
+                stage,
+                site,
+                inputs.server_spec,
+                progress,
+                isolated=inputs.platform == host_platform(),
+            )
         buffer = io.BytesIO(deps_zip.read_bytes())
         with zipfile.ZipFile(buffer, "a", compresslevel=6) as out:
             entries = [(a, stage / a) for a, _ in inputs.sources] + [

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,7 +176,13 @@ class InstanceLauncher:
         else:
             assert isinstance(artifact, CodeArtifact)
             cwd = await self.artifacts.unpack(runtime_id, version, artifact)
-            env["PYTHONPATH"] = os.pathsep.join([str(cwd), *sys.path[1:]])
+            # What a microVM sees: the unpacked zip and the standard library, never this
+            # process's environment (a package the zip lacks fails here as on AWS), and
+            # no bytecode written into the unpacked version for the next session.
+            env.pop("VIRTUAL_ENV", None)
+            env["PYTHONPATH"] = str(cwd)
+            env["PYTHONNOUSERSITE"] = "1"
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
             argv = code_argv(cwd, artifact.runtime, artifact.entry_point)
         return InstanceSpec(
             runtime_id=runtime_id,
