@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import io
 import json
 import os
 import shutil
@@ -47,9 +48,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from _harness import BENCH, REPO, free_port, log, machine, source_revision
 
@@ -59,6 +62,7 @@ SERVERS = ("floor", "sdk", "kit")
 PATTERNS = ("call", "handshake")
 START_TIMEOUT_S = 60.0
 VERSION = "2025-11-25"
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 
 SDK_MAIN = """\
 import os, sys
@@ -66,8 +70,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import uvicorn
 from coldbench.server import mcp
-app = mcp.streamable_http_app(stateless_http=True, json_response=True, host="127.0.0.1")
-uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning")
+from mcp.server.transport_security import TransportSecuritySettings
+# As a user deploying it to AgentCore must: the platform sends its own Host header.
+security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+app = mcp.streamable_http_app(stateless_http=True, json_response=True, transport_security=security)
+uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ["PORT"]),
+            log_level="warning")
 """
 
 FLOOR_MAIN = """\
@@ -293,6 +301,99 @@ def run(rounds: int, bytecode: bool, tmp: Path) -> dict[str, Any]:
     }
 
 
+def _zip_tree(root: Path, skip: tuple[str, ...]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            name = path.relative_to(root).as_posix()
+            if name not in skip:
+                out.write(path, name)
+    return buffer.getvalue()
+
+
+def run_local(rounds: int, trees: dict[str, Path], tmp: Path) -> dict[str, Any]:
+    """A new session's first `tools/call` through the local AgentCore (instances see their
+    zip and the standard library only): the deployer's zip against an SDK-only zip."""
+    import httpx
+    from botocore.credentials import ReadOnlyCredentials
+
+    from agentcore_mcp.auth import SigV4Signer
+    from tests.support.local import CREDS, REGION, run_local_agentcore
+
+    signer = SigV4Signer(
+        ReadOnlyCredentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"], None),
+        REGION,
+    )
+    zips = {
+        "kit": (_zip_tree(trees["kit"], ()), "main.py"),
+        "sdk": (_zip_tree(trees["plain"], ("floor_main.py",)), "sdk_main.py"),
+    }
+    call = json.dumps(_requests("call")[0][0]).encode()
+    (tmp / "local").mkdir()
+    times: dict[str, list[float]] = {"kit": [], "sdk": []}
+    with run_local_agentcore(
+        tmp / "local", extra_args=("--startup-timeout", "60"), host_path=False
+    ) as handle:
+        control = handle.client("bedrock-agentcore-control")
+        data = handle.client("bedrock-agentcore")
+        arns = {}
+        for kind, (body, entry) in zips.items():
+            key = f"code/cold-{kind}.zip"
+            handle.client("s3").put_object(Bucket=handle.bucket, Key=key, Body=body)
+            created = control.create_agent_runtime(
+                agentRuntimeName=f"cold_{kind}",
+                agentRuntimeArtifact={
+                    "codeConfiguration": {
+                        "code": {"s3": {"bucket": handle.bucket, "prefix": key}},
+                        "runtime": f"PYTHON_3_{sys.version_info.minor}",
+                        "entryPoint": [entry],
+                    }
+                },
+                roleArn=handle.role_arn,
+                networkConfiguration={"networkMode": "PUBLIC"},
+                protocolConfiguration={"serverProtocol": "MCP"},
+            )
+            got = handle.wait_status(created["agentRuntimeId"], timeout=120)
+            if got["status"] != "READY":
+                raise RuntimeError(f"{kind}: {got['status']} {got.get('failureReason', '')}")
+            arns[kind] = got["agentRuntimeArn"]
+        with httpx.Client(timeout=120) as client:
+            for n in range(rounds + 1):
+                for kind in ("kit", "sdk") if n % 2 else ("sdk", "kit"):
+                    session = f"cold-call-{uuid.uuid4()}"
+                    request = client.build_request(
+                        "POST",
+                        f"{handle.url}/runtimes/{quote(arns[kind], safe='')}/invocations",
+                        content=call,
+                        headers={
+                            "content-type": "application/json",
+                            "accept": "application/json, text/event-stream",
+                            "mcp-protocol-version": VERSION,
+                            SESSION_HEADER: session,
+                        },
+                    )
+                    signer.sign_in_place(request)
+                    began = time.perf_counter()
+                    response = client.send(request)
+                    elapsed = time.perf_counter() - began
+                    if response.content != ECHO_ANSWER:
+                        raise RuntimeError(f"{kind}: {response.status_code} {response.text[:300]}")
+                    data.stop_runtime_session(agentRuntimeArn=arns[kind], runtimeSessionId=session)
+                    if n:  # the first round warms the page cache
+                        times[kind].append(elapsed)
+                if n:
+                    kit, sdk = times["kit"][-1] * 1000, times["sdk"][-1] * 1000
+                    log(f"local round {n}: kit {kit:.0f} ms, sdk {sdk:.0f} ms")
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "rounds": rounds,
+        "zip_mb": {k: round(len(v[0]) / 1e6, 1) for k, v in zips.items()},
+        "median_ms": {k: round(v * 1000, 1) for k, v in medians.items()},
+        "ratio_kit_to_sdk": round(medians["kit"] / medians["sdk"], 3),
+        "runs_ms": {k: [round(x * 1000, 1) for x in v] for k, v in times.items()},
+    }
+
+
 def table(result: dict[str, Any]) -> str:
     lines = [
         "| spawn -> answer | kit (deployer's zip) | SDK | raw ASGI floor |",
@@ -308,6 +409,13 @@ def table(result: dict[str, Any]) -> str:
             for s in ("kit", "sdk", "floor")
         ]
         lines.append(f"| {label[p]} | " + " | ".join(cells) + " |")
+    local = result.get("local")
+    if local:
+        lines.append(
+            f"| new session through the local AgentCore (`tools/call`) | "
+            f"{local['ratio_kit_to_sdk']:.2f}x ({local['median_ms']['kit']:.0f} ms) | "
+            f"1.00x ({local['median_ms']['sdk']:.0f} ms) | |"
+        )
     lines.append("")
     lines.append(
         "server CPU by the answer: "
@@ -328,11 +436,20 @@ def main() -> int:
     parser.add_argument(
         "--no-bytecode", action="store_true", help="strip the bytecode the kit's zip carries"
     )
+    parser.add_argument(
+        "--local-rounds",
+        type=int,
+        default=5,
+        help="rounds through the local AgentCore (0: skip that part)",
+    )
     args = parser.parse_args()
     if not 1 <= args.rounds <= 50:
         parser.error("--rounds must be 1-50")
     with tempfile.TemporaryDirectory(prefix="cold-call-") as tmp:
         result = run(args.rounds, not args.no_bytecode, Path(tmp))
+        if args.local_rounds:
+            trees = {"kit": Path(tmp) / "kit", "plain": Path(tmp) / "plain"}
+            result["local"] = run_local(min(args.local_rounds, 50), trees, Path(tmp))
     print(json.dumps(result, indent=1) if args.json else table(result))
     return 0 if result["met"] else 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 
 # Variables an instance inherits from the local AgentCore's own environment.
 INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "HOME", "VIRTUAL_ENV")
+# "1": code-zip instances also see this process's `sys.path` after their zip. For zips
+# made by hand that carry only their own code (this project's tests of the local
+# AgentCore); never for checking a deploy: a microVM has no such path.
+HOST_PATH_ENV = "AGENTCORE_MCP_LOCAL_INSTANCE_HOST_PATH"
 
 
 class InstanceLauncher:
@@ -180,7 +185,10 @@ class InstanceLauncher:
             # process's environment (a package the zip lacks fails here as on AWS), and
             # no bytecode written into the unpacked version for the next session.
             env.pop("VIRTUAL_ENV", None)
-            env["PYTHONPATH"] = str(cwd)
+            paths = [str(cwd)]
+            if os.environ.get(HOST_PATH_ENV) == "1":
+                paths += sys.path[1:]
+            env["PYTHONPATH"] = os.pathsep.join(paths)
             env["PYTHONNOUSERSITE"] = "1"
             env["PYTHONDONTWRITEBYTECODE"] = "1"
             argv = code_argv(cwd, artifact.runtime, artifact.entry_point)
