@@ -110,7 +110,8 @@ def main() -> int:
         project = tmp / "tabletool"
         shutil.copytree(PROJECT, project)
         (tmp / "local").mkdir()
-        with run_local_agentcore(tmp / "local") as local:
+        # The deployer's zips carry everything: instances see their zip and the stdlib only.
+        with run_local_agentcore(tmp / "local", host_path=False) as local:
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             env["AGENTCORE_MCP_CACHE"] = str(tmp / "cache")  # empty: the first deploy installs
             common = ["--local-home", str(local.home)]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from agentcore_mcp.deploy.build import BuiltZip, build_zip, check_size, zip_inputs
+from agentcore_mcp.deploy.build import (
+    BuiltZip,
+    build_zip,
+    bytecode_python,
+    check_size,
+    zip_inputs,
+)
 from agentcore_mcp.deploy.config import load_config
 from agentcore_mcp.deploy.errors import BuildError
 from tests.support.deploy import PROJECTS
@@ -59,3 +67,66 @@ def test_real_aarch64_zip_has_aarch64_manylinux_wheels(tmp_path: Path) -> None:
     assert platform_tags and all("aarch64" in t and "manylinux" in t for t in platform_tags), (
         platform_tags
     )
+
+
+def _pyc_flags(data: bytes) -> int:
+    # PEP 552: the word after the magic; 0b01 = hash-based, source never checked.
+    return int.from_bytes(data[4:8], "little")
+
+
+def test_zip_carries_unchecked_hash_bytecode_for_every_module(tmp_path: Path) -> None:
+    inputs = zip_inputs(load_config(PROJECTS / "tabletool"))
+    assert inputs.compile_with is not None  # the host's minor is the default runtime's
+    built = build_zip(inputs, tmp_path, lambda _m: None)
+    tag = f"cpython-3{sys.version_info.minor}"
+    with zipfile.ZipFile(built.path) as z:
+        names = set(z.namelist())
+        # the user's package, the kit, and the dependencies (the SDK, a user dependency)
+        for module in (
+            "tabletool/server.py",
+            "agentcore_mcp/server/run.py",
+            "mcp/__init__.py",
+            "tabulate/__init__.py",
+        ):
+            folder, _, name = module.rpartition("/")
+            pyc = f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc"
+            assert module in names and pyc in names, pyc
+            assert _pyc_flags(z.read(pyc)) == 0b01, pyc
+        # the entry point runs as __main__ and never reads bytecode
+        assert "main.py" in names and f"__pycache__/main.{tag}.pyc" not in names
+
+
+def test_unpacked_zip_imports_its_bytecode_whatever_the_file_times(tmp_path: Path) -> None:
+    """The runtime's Python with only the zip on its path uses the shipped .pyc even when
+    the unpacked sources look newer, and writes nothing (adversarial: a source changed
+    after unpacking, which a timestamp check would recompile, is not read)."""
+    built = build_zip(zip_inputs(load_config(PROJECTS / "tabletool")), tmp_path, lambda _m: None)
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(built.path) as z:
+        z.extractall(unpacked)
+    server = unpacked / "tabletool" / "server.py"
+    server.write_text(server.read_text() + "\nraise SystemExit('compiled from source')\n")
+    before = sorted(unpacked.rglob("*.pyc"))
+    proc = subprocess.run(
+        [
+            getattr(sys, "_base_executable", sys.executable),
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            "import sys; sys.path.insert(0, '.'); import tabletool.server as s; "
+            "print(type(s.mcp).__name__, sys.modules['mcp'].__spec__.cached)",
+        ],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == "MCPServer"
+    assert sorted(unpacked.rglob("*.pyc")) == before
+
+
+def test_no_interpreter_for_the_runtime_says_the_zip_has_no_bytecode() -> None:
+    assert bytecode_python(f"{sys.version_info.major}.{sys.version_info.minor}") == sys.executable
+    assert bytecode_python("3.99") is None

@@ -43,6 +43,7 @@ from tests.support.procs import (
 
 BENCH_APP = "tests.support.bench_app:mcp"
 ENV_APP = "tests.support.env_tools_app:mcp"
+GC_APP = "tests.support.gc_probe_app:mcp"
 INIT = init_params("test", "1", capabilities={"roots": {"listChanged": True}})
 
 
@@ -389,3 +390,19 @@ def test_sigterm_while_loading_exits_at_once(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("with_manifest", [True, False], ids=["manifest", "plain"])
+def test_the_server_loads_with_the_collector_paused_then_back_on(
+    tmp_path: Path, with_manifest: bool
+) -> None:
+    """Both start paths load the server with the cyclic collector off (about 11% of a cold
+    import) and turn it back on before the first call is answered."""
+    manifest = None
+    if with_manifest:
+        manifest = tmp_path / "manifest.json"
+        write_manifest(GC_APP, manifest)
+    with run_container(tmp_path, GC_APP, manifest) as running:
+        r = post(f"{running.base_url}/mcp", "tools/call", {"name": "collector", "arguments": {}})
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["content"][0]["text"] == "False True"

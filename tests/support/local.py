@@ -219,8 +219,15 @@ class LocalAgentCoreHandle:
 
 @contextmanager
 def run_local_agentcore(
-    tmp_path: Path, *, extra_args: tuple[str, ...] = (), env: Mapping[str, str] | None = None
+    tmp_path: Path,
+    *,
+    extra_args: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+    host_path: bool = True,
 ) -> Iterator[LocalAgentCoreHandle]:
+    """`host_path`: code-zip instances also see this environment's packages, for the
+    hand-made zips (`main.py` and the kit's sources) most tests upload; deploy tests pass
+    False, so an instance sees its zip and the standard library only, as on AWS."""
     port = free_port()
     home = tmp_path / "home"
     # Tests fire calls far faster than the service's 25/s per endpoint; those about
@@ -240,6 +247,7 @@ def run_local_agentcore(
         *extra_args,
     ]
     full_env = {**CREDS, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": "", **(env or {})}
+    full_env["AGENTCORE_MCP_LOCAL_INSTANCE_HOST_PATH"] = "1" if host_path else ""
     full_env.pop("AWS_ENDPOINT_URL")
     with run_process(
         argv, port=port, tmp_path=tmp_path, env=full_env, name="local", ready_timeout=60

@@ -10,6 +10,15 @@ cache, and zipped once there too; a build copies that zip and appends the source
 a one-line tool change only re-zips source. The zip is deterministic (sorted entries,
 fixed timestamps, POSIX modes kept): an unchanged tree gives the same bytes and hash.
 
+Every module in the zip also ships compiled (`__pycache__/*.cpython-3XY.pyc`) for the
+runtime's Python, with unchecked-hash invalidation: an AgentCore microVM starts with no
+`__pycache__` and compiling the SDK from source is a large part of a cold start, and an
+unchecked-hash `.pyc` is used whatever the unpacked files' times are. The compiling
+interpreter is this one when its minor version is the runtime's, else one `uv python
+find` knows; when there is none, the build says so and the zip ships without bytecode.
+The `.pyc` files record paths relative to the zip and are compiled with a fixed hash
+seed, so they are as reproducible as the rest.
+
 On a shared machine, nothing another user can write is trusted: the zip is assembled in
 memory and its sha256 taken from those bytes, which are what gets uploaded (the copy
 written to a fresh 0700 folder, 0600, is only for the user to look at); the dependency
@@ -26,6 +35,7 @@ import importlib.metadata
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -37,11 +47,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentcore_mcp.deploy.config import DeployConfig
+from agentcore_mcp.deploy.config import DeployConfig, host_platform
 from agentcore_mcp.deploy.errors import BuildError
 from agentcore_mcp.files import write_atomically
 
-BUILD_FORMAT = "1"
+BUILD_FORMAT = "2"  # 2: dependencies compiled to bytecode in the cache
 MAX_ZIPPED_BYTES = 250 * 1024 * 1024
 MAX_UNPACKED_BYTES = 750 * 1024 * 1024
 MANIFEST_PATH = ".agentcore-mcp/manifest.json"
@@ -202,10 +212,20 @@ class ZipInputs:
     entry_point: str
     manifest: bool
     excluded: tuple[str, ...] = ()  # files of the user's package never shipped (dotfiles...)
+    # The interpreter (of `python_version`) compiling the zip's modules; None: no bytecode.
+    compile_with: str | None = None
 
     @property
     def deps_key(self) -> str:
-        doc = json.dumps([BUILD_FORMAT, self.platform, self.python_version, self.requirements])
+        doc = json.dumps(
+            [
+                BUILD_FORMAT,
+                self.platform,
+                self.python_version,
+                self.requirements,
+                self.compile_with is not None,
+            ]
+        )
         return hashlib.sha256(doc.encode()).hexdigest()[:32]
 
     def input_hash(self) -> str:
@@ -232,12 +252,82 @@ class BuiltZip:
     body: bytes = field(default=b"", repr=False)  # the zip's bytes: what gets uploaded
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path, *, bytecode: bool = False) -> Iterator[Path]:
+    """The files under `root`, sorted; `__pycache__` and `.pyc` only when `bytecode`."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if bytecode or d not in _SKIP_DIRS)
         for name in sorted(filenames):
-            if not name.endswith((".pyc", ".pyo")):
+            if bytecode or not name.endswith((".pyc", ".pyo")):
                 yield Path(dirpath, name)
+
+
+# Run by the compiling interpreter: every module under ROOT to
+# `__pycache__/NAME.cpython-3XY.pyc`, unchecked-hash, the path recorded relative to ROOT
+# (so the bytes do not depend on where the build ran). A file that does not compile is
+# left without bytecode: importing it fails the same way on the runtime.
+_COMPILE_SCRIPT = """\
+import compileall, py_compile, re, sys
+root, version = sys.argv[1], sys.argv[2]
+if "%d.%d" % sys.version_info[:2] != version:
+    sys.exit("this interpreter is Python %d.%d, not %s" % (sys.version_info[:2] + (version,)))
+compileall.compile_dir(
+    root, quiet=2, stripdir=root, workers=1, rx=re.compile(sys.argv[3]) if sys.argv[3] else None,
+    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+)
+"""
+
+
+def bytecode_python(python_version: str) -> str | None:
+    """An interpreter of the runtime's minor version to compile the zip's modules with:
+    this one when it matches, else one `uv python find` knows (nothing is downloaded)."""
+    if python_version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    uv = shutil.which("uv")
+    if uv is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [uv, "python", "find", "--no-python-downloads", "--no-project", python_version],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = proc.stdout.strip()
+    return found if proc.returncode == 0 and found else None
+
+
+def compile_tree(python: str, python_version: str, root: Path, skip: str = "") -> None:
+    """Compile every module under `root` in place (see `_COMPILE_SCRIPT`); `skip` is a
+    regular expression of paths left alone."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    # A fixed seed: frozenset constants are marshalled in hash order.
+    env["PYTHONHASHSEED"] = "0"
+    try:
+        proc = subprocess.run(
+            [python, "-s", "-S", "-c", _COMPILE_SCRIPT, str(root), python_version, skip],
+            cwd="/",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BuildError(f"cannot compile the zip's modules with {python}: {exc}") from None
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+        raise BuildError(f"cannot compile the zip's modules with {python}:\n{tail}")
+
+
+def pyc_arcname(arcname: str, python_version: str) -> str:
+    """Where the bytecode of module `arcname` (`pkg/mod.py`) lives for that Python."""
+    folder, _, name = arcname.rpartition("/")
+    tag = "cpython-" + python_version.replace(".", "")
+    pyc = f"__pycache__/{name.removesuffix('.py')}.{tag}.pyc"
+    return f"{folder}/{pyc}" if folder else pyc
 
 
 def kit_sources() -> list[tuple[str, Path]]:
@@ -351,6 +441,7 @@ def zip_inputs(config: DeployConfig) -> ZipInputs:
         entry_point=entry_point_source(config.server_spec),
         manifest=config.manifest,
         excluded=tuple(excluded),
+        compile_with=bytecode_python(config.python_version),
     )
 
 
@@ -395,9 +486,13 @@ def ensure_dependencies(inputs: ZipInputs, progress: Progress) -> tuple[Path, Pa
             ],
             f"install the dependencies for {inputs.platform}",
         )
+        if inputs.compile_with is not None:
+            progress(f"compiling the dependencies for Python {inputs.python_version}")
+            compile_tree(inputs.compile_with, inputs.python_version, work / "site")
         progress("zipping the dependencies (once per requirement set)")
         with zipfile.ZipFile(work / "deps.zip", "w", compresslevel=6) as out:
-            for path in sorted(_walk(work / "site"), key=lambda p: p.as_posix()):
+            files = _walk(work / "site", bytecode=inputs.compile_with is not None)
+            for path in sorted(files, key=lambda p: p.as_posix()):
                 arcname = path.relative_to(work / "site").as_posix()
                 out.writestr(_info(arcname, path.stat().st_mode), path.read_bytes())
         try:
@@ -413,8 +508,18 @@ def ensure_dependencies(inputs: ZipInputs, progress: Progress) -> tuple[Path, Pa
     return site, deps_zip
 
 
-def _write_manifest(stage: Path, site: Path, server_spec: str | None, progress: Progress) -> bool:
-    """Record the startup manifest in `stage` with this interpreter; False when it cannot."""
+def _write_manifest(
+    stage: Path, site: Path, server_spec: str | None, progress: Progress, *, isolated: bool
+) -> bool:
+    """Record the startup manifest in `stage` with this interpreter; False when it cannot.
+
+    `isolated` (the dependencies were installed for this machine): the server is loaded
+    from the zip's files and the standard library only (-S: no site-packages of this
+    environment), as the runtime loads it; a server importing a package its project does
+    not declare then gets no manifest (the progress line names the module), so its
+    sessions fail at once instead of answering the handshake from the manifest first.
+    Otherwise (wheels for another platform) this environment's packages stand in.
+    """
     script = (
         "import sys\n"
         f"sys.path[:0] = [{str(stage)!r}]\n"
@@ -430,7 +535,8 @@ def _write_manifest(stage: Path, site: Path, server_spec: str | None, progress: 
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
         proc = subprocess.run(
-            [sys.executable, "-I", "-c", script],
+            # -B: `-I` ignores PYTHONDONTWRITEBYTECODE, and nothing may land in the stage
+            [sys.executable, "-I", *(["-S"] if isolated else []), "-B", "-c", script],
             cwd=stage,
             env=env,
             capture_output=True,
@@ -484,6 +590,12 @@ def build_zip(inputs: ZipInputs, out_dir: Path | None, progress: Progress) -> Bu
     input_hash = inputs.input_hash()
     if inputs.excluded:
         progress(f"left out of the zip: {', '.join(inputs.excluded)}")
+    if inputs.compile_with is None:
+        progress(
+            f"no Python {inputs.python_version} here to compile with: the zip ships without "
+            f"bytecode, so each session compiles what it imports (`uv python install "
+            f"{inputs.python_version}` fixes that)"
+        )
     with tempfile.TemporaryDirectory(prefix="agentcore-mcp-stage-") as tmp:
         stage = Path(tmp) / "stage"
         for arcname, path in inputs.sources:
@@ -495,7 +607,13 @@ def build_zip(inputs: ZipInputs, out_dir: Path | None, progress: Progress) -> Bu
         has_manifest = False
         if inputs.manifest:
             progress("recording the startup manifest")
-            has_manifest = _write_manifest(stage, site, inputs.server_spec, progress)
+            has_manifest = _write_manifest(
+                stage,
+                site,
+                inputs.server_spec,
+                progress,
+                isolated=inputs.platform == host_platform(),
+            )
         buffer = io.BytesIO(deps_zip.read_bytes())
         with zipfile.ZipFile(buffer, "a", compresslevel=6) as out:
             entries = [(a, stage / a) for a, _ in inputs.sources] + [
@@ -503,6 +621,14 @@ def build_zip(inputs: ZipInputs, out_dir: Path | None, progress: Progress) -> Bu
             ]
             if has_manifest:
                 entries.append((MANIFEST_PATH, stage / MANIFEST_PATH))
+            if inputs.compile_with is not None:
+                # The entry point runs as __main__, which never reads bytecode.
+                skip = re.escape(str(stage / ENTRY_POINT)) + "$"
+                compile_tree(inputs.compile_with, inputs.python_version, stage, skip)
+                for arcname, _ in inputs.sources:
+                    pyc = pyc_arcname(arcname, inputs.python_version)
+                    if arcname.endswith(".py") and (stage / pyc).exists():
+                        entries.append((pyc, stage / pyc))
             for arcname, path in sorted(entries):
                 out.writestr(_info(arcname, path.stat().st_mode), path.read_bytes())
     body = buffer.getvalue()

@@ -443,7 +443,9 @@ def code_argv(unpacked: Path, runtime: str, entry_point: Sequence[str]) -> tuple
         node = shutil.which("node") or "node"
         return (node, first, *rest)
     if first.endswith(".py"):
-        return (sys.executable, first, *rest)
+        # -S: no site, so no site-packages of this environment (the zip and the standard
+        # library only, as on the runtime); -s -B: no user site, no bytecode written.
+        return (sys.executable, "-S", "-s", "-B", first, *rest)
     # A console script such as `opentelemetry-instrument main.py`: the zip's own bin/
     # first, then this interpreter's environment.
     for candidate in (unpacked / "bin" / first, Path(sys.executable).parent / first):

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 # Variables an instance inherits from the local AgentCore's own environment.
 INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "HOME", "VIRTUAL_ENV")
+# "1": code-zip instances also see this process's `sys.path` after their zip. For zips
+# made by hand that carry only their own code (this project's tests of the local
+# AgentCore); never for checking a deploy: a microVM has no such path.
+HOST_PATH_ENV = "AGENTCORE_MCP_LOCAL_INSTANCE_HOST_PATH"
 
 
 class InstanceLauncher:
@@ -177,7 +181,16 @@ class InstanceLauncher:
         else:
             assert isinstance(artifact, CodeArtifact)
             cwd = await self.artifacts.unpack(runtime_id, version, artifact)
-            env["PYTHONPATH"] = os.pathsep.join([str(cwd), *sys.path[1:]])
+            # What a microVM sees: the unpacked zip and the standard library, never this
+            # process's environment (a package the zip lacks fails here as on AWS), and
+            # no bytecode written into the unpacked version for the next session.
+            env.pop("VIRTUAL_ENV", None)
+            paths = [str(cwd)]
+            if os.environ.get(HOST_PATH_ENV) == "1":
+                paths += sys.path[1:]
+            env["PYTHONPATH"] = os.pathsep.join(paths)
+            env["PYTHONNOUSERSITE"] = "1"
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
             argv = code_argv(cwd, artifact.runtime, artifact.entry_point)
         return InstanceSpec(
             runtime_id=runtime_id,

@@ -8,10 +8,13 @@ neither the SDK nor uvicorn until it is called, so that path stays lean.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from agentcore_mcp.exit_codes import ExitCode
@@ -72,7 +75,9 @@ def serve_spec(
     if manifest is None:
         from agentcore_mcp.server.loader import load_server
 
-        serve(load_server(server_spec), settings, started=started)
+        with collector_paused():
+            loaded = load_server(server_spec)
+        serve(loaded, settings, started=started)
         return 0
 
     from agentcore_mcp.server.starting import StartingApp
@@ -83,7 +88,8 @@ def serve_spec(
         from agentcore_mcp.server.app import build_asgi_app
         from agentcore_mcp.server.loader import load_server
 
-        return build_asgi_app(load_server(server_spec), settings)
+        with collector_paused():
+            return build_asgi_app(load_server(server_spec), settings)
 
     def on_load_failure(exc: BaseException) -> None:
         nonlocal status
@@ -97,6 +103,25 @@ def serve_spec(
     server = _uvicorn_server(starting, settings, started)
     _run(server)
     return status
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the server loads, as it was after.
+
+    Loading is mostly `import mcp`, which builds about 600 pydantic models: hundreds of
+    thousands of new container objects, over which the collector otherwise runs again
+    and again while they are all still alive. Off, the import takes about 11% less CPU
+    (measured in-process on the deployer's zip; see docs/server-kit.md). Nothing is
+    lost: the objects are examined at the collector's next run once it is back on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _configure_logging(settings: ServerSettings) -> None:
