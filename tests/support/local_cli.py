@@ -19,7 +19,15 @@ from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
 
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a user who exported the test credentials and nothing else."""
-    env = {**os.environ, **CREDS, "AWS_REGION": REGION, **(extra or {})}
+    # The tests' hand-made code zips carry only main.py: their instances also see this
+    # environment's packages (see run_local_agentcore's host_path).
+    env = {
+        **os.environ,
+        **CREDS,
+        "AWS_REGION": REGION,
+        "AGENTCORE_MCP_LOCAL_INSTANCE_HOST_PATH": "1",
+        **(extra or {}),
+    }
     env.pop("AWS_ENDPOINT_URL", None)
     env.pop("PYTHONUNBUFFERED", None)  # a terminal user's default: stdout to a pipe is buffered
     return env
