@@ -240,15 +240,14 @@ def find_runtime(control: Any, name: str, recorded_id: str | None) -> dict[str, 
 
 
 def find_pool(idp: Any, name: str) -> str | None:
-    token = None
-    for _ in range(100):
-        page = idp.list_user_pools(MaxResults=60, **({"NextToken": token} if token else {}))
+    """The id of the user pool named `name` (botocore's paginator; at most 100 pages)."""
+    pages = idp.get_paginator("list_user_pools").paginate(
+        MaxResults=60, PaginationConfig={"MaxItems": 6000}
+    )
+    for page in pages:
         for pool in page.get("UserPools", []):
             if pool.get("Name") == name:
                 return str(pool["Id"])
-        token = page.get("NextToken")
-        if not token:
-            return None
     return None
 
 

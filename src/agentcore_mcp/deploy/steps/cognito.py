@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import error_code
-from agentcore_mcp.deploy.ownership import pool_claim
+from agentcore_mcp.deploy.ownership import find_pool, pool_claim
 from agentcore_mcp.deploy.state import CognitoRecord
 from agentcore_mcp.deploy.steps.secrets import delete_secret, ensure_secret
 
@@ -29,19 +29,6 @@ def new_password() -> str:
     return f"Aa1!{body}"
 
 
-def _find_pool(idp: Any, name: str) -> str | None:
-    token = None
-    for _ in range(100):
-        page = idp.list_user_pools(MaxResults=60, **({"NextToken": token} if token else {}))
-        for pool in page.get("UserPools", []):
-            if pool.get("Name") == name:
-                return str(pool["Id"])
-        token = page.get("NextToken")
-        if not token:
-            return None
-    return None
-
-
 def _find_client(idp: Any, pool_id: str, name: str) -> str | None:
     page = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)
     for client in page.get("UserPoolClients", []):
@@ -55,7 +42,7 @@ def apply(ctx: StepContext) -> bool:
     names = ctx.names
     changed = False
     try:
-        pool_id = _find_pool(idp, names.pool)
+        pool_id = find_pool(idp, names.pool)
         if pool_id is None:
             if ctx.dry_run:
                 ctx.progress(f"would create user pool {names.pool}, app client and user")
@@ -158,7 +145,7 @@ def destroy(ctx: StepContext) -> bool:
     idp = ctx.client("cognito-idp")
     changed = False
     try:
-        pool_id = _find_pool(idp, ctx.names.pool)
+        pool_id = find_pool(idp, ctx.names.pool)
         claim = pool_claim(idp, pool_id) if pool_id is not None else None
         why = ctx.not_ours(claim.tags) if claim is not None else None
         if claim is not None and why is not None:
