@@ -436,7 +436,9 @@ async def _port_open(host: str, port: int) -> bool:
     return True
 
 
-def code_argv(unpacked: Path, runtime: str, entry_point: Sequence[str]) -> tuple[str, ...]:
+def code_argv(
+    unpacked: Path, runtime: str, entry_point: Sequence[str], *, write_bytecode: bool = False
+) -> tuple[str, ...]:
     """The command for a direct-code-deploy artifact, run with this interpreter or node."""
     first, rest = entry_point[0], tuple(entry_point[1:])
     if runtime.startswith("NODE"):
@@ -445,7 +447,8 @@ def code_argv(unpacked: Path, runtime: str, entry_point: Sequence[str]) -> tuple
     if first.endswith(".py"):
         # -S: no site, so no site-packages of this environment (the zip and the standard
         # library only, as on the runtime); -s -B: no user site, no bytecode written.
-        return (sys.executable, "-S", "-s", "-B", first, *rest)
+        flags = ("-S", "-s") if write_bytecode else ("-S", "-s", "-B")
+        return (sys.executable, *flags, first, *rest)
     # A console script such as `opentelemetry-instrument main.py`: the zip's own bin/
     # first, then this interpreter's environment.
     for candidate in (unpacked / "bin" / first, Path(sys.executable).parent / first):

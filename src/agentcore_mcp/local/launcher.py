@@ -185,13 +185,16 @@ class InstanceLauncher:
             # process's environment (a package the zip lacks fails here as on AWS), and
             # no bytecode written into the unpacked version for the next session.
             env.pop("VIRTUAL_ENV", None)
-            paths = [str(cwd)]
-            if os.environ.get(HOST_PATH_ENV) == "1":
-                paths += sys.path[1:]
+            # The host-path mode (hand-made test zips, never a deploy check) also keeps
+            # the bytecode its sessions write: fidelity is not its point, and without it
+            # each of a test run's hundreds of instances compiles the kit from source.
+            host_path = os.environ.get(HOST_PATH_ENV) == "1"
+            paths = [str(cwd), *(sys.path[1:] if host_path else ())]
             env["PYTHONPATH"] = os.pathsep.join(paths)
             env["PYTHONNOUSERSITE"] = "1"
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-            argv = code_argv(cwd, artifact.runtime, artifact.entry_point)
+            if not host_path:
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
+            argv = code_argv(cwd, artifact.runtime, artifact.entry_point, write_bytecode=host_path)
         return InstanceSpec(
             runtime_id=runtime_id,
             version=version,
