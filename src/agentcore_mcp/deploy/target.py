@@ -11,7 +11,6 @@ modes, which back off on throttling; nothing here retries by hand.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -168,14 +167,11 @@ def local_home(config: DeployConfig) -> Path:
     return config.local_home or Path(base) / "local"
 
 
-def _answers(url: str, timeout: float = 1.0) -> bool:
+def _answers(url: str) -> bool:
     """Whether something listens at the local AgentCore's URL (a TCP connect, no request)."""
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout):
-            return True
-    except OSError:
-        return False
+    from agentcore_mcp.local.identity import answers_connections
+
+    return answers_connections(url, timeout=1.0)
 
 
 def _open_local(
