@@ -127,6 +127,9 @@ def free_port() -> int:
 
 def _child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_USER_AWS_PREFIXES)}
+    # Nor the user's ~/.aws files: the embedded moto's boto3 would read them (a broken
+    # config there made every AWS request a 500).
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
