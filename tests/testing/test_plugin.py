@@ -35,7 +35,7 @@ def witness(agentcore_local):
     }))
 '''
 
-TESTS = '''\
+TESTS = """\
 import os
 
 import boto3
@@ -89,7 +89,7 @@ def test_e_a_bad_spec_is_refused_before_anything_is_made(agentcore_deploy, agent
     with pytest.raises(ConfigError, match="module:attribute"):
         agentcore_deploy("mini/server.py")
     assert agentcore_local.status()["runtimes"] == before
-'''
+"""
 
 
 def test_fixtures_deploy_connect_and_clean_up(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_fixtures_deploy_connect_and_clean_up(tmp_path: Path) -> None:
     assert (project / "deployment_config.json").read_text() == "{not json"
 
 
-XDIST_TESTS = '''\
+XDIST_TESTS = """\
 import json, os, pathlib
 
 OUT = pathlib.Path(os.environ["PLUGIN_OUT"])
@@ -138,7 +138,7 @@ def test_where(agentcore_local):
         "port": agentcore_local.port, "home": str(agentcore_local.home),
         "pid": agentcore_local.pid,
     }))
-'''
+"""
 
 
 def test_one_local_agentcore_per_xdist_worker(tmp_path: Path) -> None:

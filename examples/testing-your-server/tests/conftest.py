@@ -12,5 +12,8 @@ def oauth_deployment(agentcore_deploy: DeploymentFactory) -> Deployment:
     """The same server behind a Cognito user pool (OAuth), its GREETING a secret: stored in
     the local Secrets Manager, resolved by the server kit when the runtime starts."""
     return agentcore_deploy(
-        "datetools.server:mcp", name="datetools_oauth", auth="oauth", secrets={"GREETING": "Bonjour"}
+        "datetools.server:mcp",
+        name="datetools_oauth",
+        auth="oauth",
+        secrets={"GREETING": "Bonjour"},
     )

@@ -245,4 +245,3 @@ class DeploymentFactory:
                 failure = failure or exc
         if failure is not None:
             raise failure
-
