@@ -48,6 +48,10 @@ def mini_project(root: Path, tests: dict[str, str]) -> Path:
     return root
 
 
+def pytest_argv(args: Sequence[str] = ()) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args]
+
+
 def run_pytest(
     project: Path,
     args: Sequence[str] = (),
@@ -59,7 +63,7 @@ def run_pytest(
     base = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env = {**base, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        pytest_argv(args),
         cwd=project,
         env=env,
         capture_output=True,
@@ -70,8 +74,13 @@ def run_pytest(
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for a reaper that never comes does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # not Linux: kill(0) is all there is
+    return stat[stat.rfind(")") + 2 :].split()[0] != "Z"

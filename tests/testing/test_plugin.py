@@ -7,11 +7,17 @@ AgentCore per xdist worker."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.testing.inner import mini_project, pid_alive, run_pytest
+from tests.support.procs import wait_for_file
+from tests.testing.inner import mini_project, pid_alive, pytest_argv, run_pytest
 
 pytestmark = pytest.mark.slow  # child pytest runs that start local AgentCores and deploy
 
@@ -153,3 +159,40 @@ def test_one_local_agentcore_per_xdist_worker(tmp_path: Path) -> None:
     assert seen["gw0"]["port"] != seen["gw1"]["port"]
     assert seen["gw0"]["home"] != seen["gw1"]["home"]
     assert not any(pid_alive(s["pid"]) for s in seen.values())
+
+
+HANGS_TESTS = """\
+import os, pathlib, time
+
+
+def test_hangs(agentcore_local):
+    pathlib.Path(os.environ["PLUGIN_OUT"]).write_text(str(agentcore_local.pid))
+    time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")
+def test_a_killed_pytest_leaves_no_local_agentcore(tmp_path: Path) -> None:
+    """SIGKILL runs no teardown: the local AgentCore gets the parent-death SIGTERM."""
+    out = tmp_path / "pid"
+    project = mini_project(tmp_path / "project", {"test_hangs.py": HANGS_TESTS})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    proc = subprocess.Popen(
+        pytest_argv(),
+        cwd=project,
+        env={**env, "PLUGIN_OUT": str(out)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        text = wait_for_file(out, timeout=180)
+        assert text is not None, "the inner test never started"
+        local_pid = int(text)
+        assert pid_alive(local_pid)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 60  # its own stop: sessions, then a bounded drain
+    while pid_alive(local_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(local_pid)
