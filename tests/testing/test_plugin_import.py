@@ -6,6 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
+
+from tests.testing.inner import mini_project, run_pytest
 
 HEAVY = ("boto3", "botocore", "moto", "mcp", "httpx", "httpx2", "anyio", "starlette")
 
@@ -32,3 +35,20 @@ def test_importing_the_plugin_loads_nothing_heavy() -> None:
         "agentcore_mcp.testing",
         "agentcore_mcp.testing.plugin",
     ]
+
+
+def test_a_fixture_without_the_testing_extra_says_what_to_install(tmp_path: Path) -> None:
+    """The plugin loads with the server kit alone; its fixtures then fail in one line."""
+    project = mini_project(
+        tmp_path / "project",
+        {
+            # moto, as if not installed: find_spec answers None for a None module entry
+            "conftest.py": "import sys\nsys.modules['moto'] = None\n",
+            "test_x.py": "def test_x(agentcore_local):\n    pass\n",
+        },
+    )
+    got = run_pytest(project)
+    assert got.returncode == 1, got.stdout + got.stderr
+    assert "agentcore-mcp[testing] (moto not installed)" in got.stdout
+    assert "uv add --dev 'agentcore-mcp[testing]'" in got.stdout
+    assert "Traceback" not in got.stdout

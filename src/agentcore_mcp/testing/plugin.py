@@ -28,10 +28,30 @@ if TYPE_CHECKING:
     from agentcore_mcp.testing.local import LocalAgentCore
 
 
+# What the fixtures import beyond the server kit: the [testing] extra's modules.
+_TESTING_MODULES = ("boto3", "botocore", "moto", "joserfc", "httpx", "typer")
+
+
+def _require_testing_extra() -> None:
+    """The plugin loads wherever agentcore-mcp is, even the server kit alone; a fixture
+    used without [testing] fails in one line that says what to install."""
+    from agentcore_mcp.extras import missing_modules
+
+    missing = missing_modules(*_TESTING_MODULES)
+    if missing:
+        pytest.fail(
+            f"the agentcore_* fixtures need agentcore-mcp[testing] ({', '.join(missing)} "
+            "not installed): uv add --dev 'agentcore-mcp[testing]' "
+            "(or pip install 'agentcore-mcp[testing]')",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def agentcore_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCore]:
     """A local AgentCore for the session (for each xdist worker): a fresh home under
     pytest's tmp folder, a free loopback port; stopped, with its instances, at the end."""
+    _require_testing_extra()
     from agentcore_mcp.testing.local import running_local_agentcore
 
     home = tmp_path_factory.mktemp("agentcore-local") / "home"
