@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 MINI_SERVER = '''\
+import os
+
 from mcp.server.mcpserver import MCPServer
 
 mcp = MCPServer("mini")
@@ -20,6 +22,12 @@ mcp = MCPServer("mini")
 def echo(text: str) -> str:
     """Say `text` back."""
     return text
+
+
+@mcp.tool()
+def env_var(name: str) -> str:
+    """The runtime's environment variable `name` ("" when unset)."""
+    return os.environ.get(name, "")
 '''
 
 MINI_PYPROJECT = """\

@@ -29,6 +29,12 @@ import pytest
 OUT = pathlib.Path(os.environ["PLUGIN_OUT"])
 
 
+@pytest.fixture(scope="session")
+def agentcore_deployment(agentcore_deploy):
+    """The plugin's own, overridden: the project's server (pyproject), with an env var."""
+    return agentcore_deploy(env={"MINI_MODE": "tested"})
+
+
 @pytest.fixture(scope="session", autouse=True)
 def witness(agentcore_local):
     """Set up before agentcore_deploy, so torn down after it (deployments destroyed) and
@@ -66,14 +72,17 @@ async def test_a_call_through_the_client(agentcore_client, agentcore_deployment,
 def test_b_the_client_session_was_stopped(agentcore_deployment, agentcore_local):
     assert live(agentcore_local, agentcore_deployment.runtime_id) == []
     assert agentcore_deployment.auth == "sigv4"
-    assert agentcore_deployment.tools == ["echo"]
+    assert agentcore_deployment.tools == ["echo", "env_var"]
+    assert agentcore_deployment.name == "mini_1"
     assert agentcore_deployment.arn.startswith("arn:aws:bedrock-agentcore:us-east-1:")
     assert agentcore_deployment.state_path.parent.is_relative_to(agentcore_local.home.parents[1])
 
 
 def test_c_sync_helpers_stop_their_sessions(agentcore_deployment, agentcore_local):
     assert agentcore_deployment.call_tool("echo", {"text": "sync"}).content[0].text == "sync"
-    assert agentcore_deployment.list_tools() == ["echo"]
+    assert agentcore_deployment.list_tools() == ["echo", "env_var"]
+    env = agentcore_deployment.call_tool("env_var", {"name": "MINI_MODE"})
+    assert env.content[0].text == "tested"
     assert live(agentcore_local, agentcore_deployment.runtime_id) == []
 
 

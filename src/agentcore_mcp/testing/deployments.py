@@ -169,16 +169,20 @@ class DeploymentFactory:
         `DeployConfig` fields (`idle_timeout=`, `header_allowlist=`, ...).
         """
         from agentcore_mcp.client.runtime import RuntimeTarget, invocation_url
-        from agentcore_mcp.deploy.config import load_config
+        from agentcore_mcp.deploy.config import load_config, pyproject_settings
         from agentcore_mcp.deploy.plan import deploy
 
         project = Path(project_dir or self.project_dir).resolve()
         if auth not in ("sigv4", "oauth"):
             raise ValueError(f"auth={auth!r}: use 'sigv4' or 'oauth'")
+        if name is None:
+            # Not pyproject's name: two deployments of one session must not share one.
+            spec = server or pyproject_settings(project).get("server_spec")
+            name = _default_name(spec, len(self.deployments) + 1)
         config = load_config(
             project,
             server_spec=server,
-            name=name or _default_name(server, len(self.deployments) + 1),
+            name=name,
             auth=auth,
             env=dict(env or {}),
             secrets=tuple(secrets or ()),
