@@ -1,0 +1,1 @@
+"""An MCP server with two tools, tested as deployed (tests/)."""
