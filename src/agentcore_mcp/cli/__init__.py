@@ -1,7 +1,9 @@
 """The `agentcore-mcp` command line: argument parsing and printing only.
 
 Each group lives in its own module and calls the library underneath; importing this
-package imports no group until its command runs, so `serve` starts fast.
+package imports no group until its command runs, so `serve` starts fast. Errors rise
+from the library to one handler (`cli.errors`, the root group's), which prints the
+message and ends with the error's exit code.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from agentcore_mcp.cli import proxy as proxy_cmd
 from agentcore_mcp.cli import serve as serve_cmd
 from agentcore_mcp.cli import test_auth as test_auth_cmd
 from agentcore_mcp.cli import tools as tools_cmd
+from agentcore_mcp.cli.errors import HandledGroup
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.extras import from_import_error, require
 
@@ -29,6 +32,7 @@ def _local_needs_extra() -> None:
 
 app = typer.Typer(
     name="agentcore-mcp",
+    cls=HandledGroup,
     help="Build, run locally, deploy and connect to MCP servers on AgentCore Runtime.",
     no_args_is_help=True,
     rich_markup_mode="markdown",

@@ -36,6 +36,7 @@ from agentcore_mcp.deploy.state import (
 )
 from agentcore_mcp.deploy.steps import build, cognito, publish, role, runtime, secrets
 from agentcore_mcp.deploy.target import Target, open_target
+from agentcore_mcp.exit_codes import ExitCode
 
 STEP_NAMES = ("cognito", "role", "build", "runtime", "publish")
 # The seed's step numbers (`deploy.py --step1`) as aliases.
@@ -117,6 +118,8 @@ def open_record(
 
 class DestructiveChangeError(DeployError):
     """The deploy would replace or remove something and nobody confirmed it (no --yes)."""
+
+    exit_code = ExitCode.USAGE
 
     def __init__(self, changes: Sequence[Change]) -> None:
         listed = "; ".join(c.message for c in changes if c.destructive)

@@ -23,6 +23,8 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from agentcore_mcp import runtime_rules as rules
+from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
 from agentcore_mcp.files import write_atomically
 
 DEFAULT_STATE_PATH = Path("deployment_config.json")
@@ -31,7 +33,7 @@ FORMAT = 1
 TargetKind = Literal["local", "aws"]
 
 
-class StateError(Exception):
+class StateError(AgentCoreMcpError):
     """The state file cannot be read or is not the deployer's; the message says what to do."""
 
 
@@ -50,6 +52,8 @@ class NoDeploymentError(SelectionError):
 
 class AmbiguousDeploymentError(SelectionError):
     """Several recorded deployments match: the caller must name one."""
+
+    exit_code = ExitCode.USAGE
 
 
 _R = TypeVar("_R")
