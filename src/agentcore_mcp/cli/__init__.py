@@ -34,6 +34,13 @@ app = typer.Typer(
     name="agentcore-mcp",
     cls=HandledGroup,
     help="Build, run locally, deploy and connect to MCP servers on AgentCore Runtime.",
+    epilog="**Examples:**\n\n"
+    "- `agentcore-mcp serve` (the sample server on 0.0.0.0:8000/mcp)\n"
+    "- `agentcore-mcp deploy` then `agentcore-mcp tools list --remote`\n"
+    "- `agentcore-mcp connect --client inspector`\n"
+    "- `agentcore-mcp COMMAND --help` (each command's own examples)\n\n"
+    "Exit codes: 0 ok, 1 the tool reported isError, 2 usage, 3 protocol, 4 connection, "
+    "5 auth, 6 configuration, 7 an AWS step failed, 8 the runtime failed, 130 interrupted.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,

@@ -508,6 +508,8 @@ def update_token(
 
 role_app = typer.Typer(
     help="The deploying identity's role: show it, read or grant its inline policy.",
+    epilog="**Examples:** `agentcore-mcp role show`, "
+    "`agentcore-mcp role put-policy --role-name MyDeployRole`",
     no_args_is_help=True,
 )
 ROLE_NAME = typer.Option(None, "--role-name", help="Role [the role you are signed in with].")

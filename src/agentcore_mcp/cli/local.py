@@ -14,7 +14,10 @@ from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import print_json, stderr, stdout
 
 app = typer.Typer(
-    help="Run AgentCore Runtime's control and data plane on loopback.", no_args_is_help=True
+    help="Run AgentCore Runtime's control and data plane on loopback.",
+    epilog="**Examples:** `agentcore-mcp local start -d`, `agentcore-mcp local status`, "
+    '`eval "$(agentcore-mcp local env)"`, `agentcore-mcp local stop`',
+    no_args_is_help=True,
 )
 
 

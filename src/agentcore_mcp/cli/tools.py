@@ -17,7 +17,12 @@ from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
 from agentcore_mcp.errors import AgentCoreMcpError
 
-app = typer.Typer(help="List and call tools on an MCP server.", no_args_is_help=True)
+app = typer.Typer(
+    help="List and call tools on an MCP server.",
+    epilog="**Examples:** `agentcore-mcp tools list --url http://localhost:8000/mcp`, "
+    "`agentcore-mcp tools call echo -a text=hi --remote`",
+    no_args_is_help=True,
+)
 
 URL_HELP = "MCP endpoint, e.g. http://localhost:8000/mcp; with --remote, a runtime invocation URL"
 REMOTE = typer.Option(
