@@ -20,7 +20,6 @@ from starlette.types import Message, Receive, Scope, Send
 from agentcore_mcp.asgi import send_json
 from agentcore_mcp.auth import JwksCache, SigV4Secret
 from agentcore_mcp.errors import AgentCoreMcpError
-from agentcore_mcp.local.home import default_home
 from agentcore_mcp.local.artifacts import (
     MAX_UNPACKED_BYTES,
     ArtifactStore,
@@ -44,6 +43,7 @@ from agentcore_mcp.local.credentials import (
 )
 from agentcore_mcp.local.data import DataPlane
 from agentcore_mcp.local.gateway import Gateway
+from agentcore_mcp.local.home import default_home
 from agentcore_mcp.local.identity import IDENTITY_PATH, answer_identity
 from agentcore_mcp.local.instances import Instance
 from agentcore_mcp.local.launcher import InstanceLauncher
