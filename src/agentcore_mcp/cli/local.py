@@ -5,13 +5,16 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import print_json, stderr, stdout
+
+if TYPE_CHECKING:
+    from agentcore_mcp.local.service import LocalSettings
 
 app = typer.Typer(
     help="Run AgentCore Runtime's control and data plane on loopback.",
@@ -21,7 +24,7 @@ app = typer.Typer(
 )
 
 
-def _settings(**given: Any) -> Any:
+def _settings(**given: Any) -> LocalSettings:
     from agentcore_mcp.local.service import LocalSettings
 
     # A tuning variable (AGENTCORE_MCP_LOCAL_...) that is no number: LocalSettingsError.

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -16,6 +16,9 @@ from agentcore_mcp.cli.errors import CommandError, report
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
 from agentcore_mcp.errors import AgentCoreMcpError
+
+if TYPE_CHECKING:
+    from agentcore_mcp.client import ConnectOptions, RuntimeAuth, RuntimeTarget
 
 app = typer.Typer(
     help="List and call tools on an MCP server.",
@@ -38,8 +41,8 @@ PROTOCOLS = ("auto", "handshake", "2026-07-28")
 class _Remote:
     """A deployed runtime to open with `open_runtime` (which ends its session on exit)."""
 
-    target: Any
-    auth: Any
+    target: RuntimeTarget
+    auth: RuntimeAuth
     protocol: str
     headers: dict[str, str]
     debug: bool
@@ -51,7 +54,7 @@ def _options(
     debug: bool,
     headers: list[str],
     remote: tgt.TargetFlags | None = None,
-) -> Any:
+) -> ConnectOptions | _Remote:
     """ConnectOptions for a plain MCP URL, or a `_Remote` for the deployed runtime."""
     from agentcore_mcp.client import ConnectOptions
 
@@ -82,7 +85,7 @@ def _options(
     )
 
 
-def _open(options: Any) -> AbstractAsyncContextManager[Any]:
+def _open(options: ConnectOptions | _Remote) -> AbstractAsyncContextManager[Any]:
     """An entered MCP client: a runtime's ends its runtime session when done."""
     from agentcore_mcp.client import open_client, open_runtime
 
@@ -97,13 +100,13 @@ def _open(options: Any) -> AbstractAsyncContextManager[Any]:
     return open_client(options)
 
 
-async def _list(options: Any) -> list[Any]:
+async def _list(options: ConnectOptions | _Remote) -> list[Any]:
     async with _open(options) as client:
         return list((await client.list_tools()).tools)
 
 
 async def _call(
-    options: Any,
+    options: ConnectOptions | _Remote,
     name: str,
     arguments: dict[str, Any],
     on_progress: Callable[[float, float | None, str | None], Awaitable[None]],

@@ -128,7 +128,7 @@ def _state_target(path: Path | None, name: str | None) -> RuntimeTarget | None:
             f"{path} does not exist: deploy first (`agentcore-mcp deploy`), pass the "
             "--state the deployer wrote, or pass --arn / --url"
         )
-    return found if isinstance(found, RuntimeTarget) else None
+    return found
 
 
 def _ssm_target(query: RuntimeQuery, parameter: str, extra: dict[str, Any]) -> RuntimeTarget:
