@@ -7,18 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from agentcore_mcp.client.runtime import AuthMethod, deployment_parameter
-
-if TYPE_CHECKING:
-    from agentcore_mcp.deploy.lookup import RuntimeQuery
-
-# Where `agentcore-mcp deploy` publishes a deployment of the default name (as
-# deploy.lookup.DEFAULT_SSM_PARAMETER, which the help text shows without importing it).
-DEFAULT_SSM_PARAMETER = deployment_parameter("agentcore_mcp_server")
+from agentcore_mcp.client.runtime import AuthMethod
+from agentcore_mcp.deploy.lookup import DEFAULT_SSM_PARAMETER, RuntimeQuery
 
 NAME = typer.Option(
     None,
@@ -82,8 +76,6 @@ class TargetFlags:
 
     def query(self) -> RuntimeQuery:
         """The `deploy.lookup.RuntimeQuery` these flags make."""
-        from agentcore_mcp.deploy.lookup import RuntimeQuery
-
         return RuntimeQuery(
             name=self.name,
             url=self.url,
