@@ -59,7 +59,7 @@ def connect(
 
     if client not in CLIENTS:
         raise typer.BadParameter(f"choose one of {', '.join(CLIENTS)}", param_hint="--client")
-    flags = tgt.TargetFlags.from_params(locals())
+    query = tgt.runtime_query(locals())
     if name and (url or arn or runtime_id or ssm_parameter):
         # --name named the config entry before it picked a deployment: say where that went.
         stderr.print(
@@ -69,7 +69,7 @@ def connect(
             highlight=False,
         )
     try:
-        target = find_runtime(flags.query())
+        target = find_runtime(query)
         config = client_config(client, target, name=entry_name, profile=profile)
         result = write_config(config) if write and config.path is not None else None
     except OSError as exc:  # a config file or state file that cannot be read or written

@@ -87,7 +87,7 @@ def proxy(
     logging.getLogger("agentcore_mcp").setLevel(logging.DEBUG if debug else logging.INFO)
     for noisy in ("httpx2", "httpcore", "botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    flags = tgt.TargetFlags.from_params(locals())
+    query = tgt.runtime_query(locals())
     # From the environment only: argv is readable by every user of the machine.
     caller_token = os.environ.get(CALLER_TOKEN_ENV, "").strip() or None
     if caller_token is not None and port is None:
@@ -98,7 +98,7 @@ def proxy(
             "characters; set it to a random value, e.g. `openssl rand -hex 16`"
         )
     try:
-        target = find_runtime(flags.query())
+        target = find_runtime(query)
         session = runtime_session(target, profile)
         where = "stdio" if port is None else f"http://127.0.0.1:{port}/mcp"
         if caller_token is not None:

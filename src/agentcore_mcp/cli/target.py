@@ -5,8 +5,6 @@ session to reach the runtime with are library calls: `agentcore_mcp.deploy.looku
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -44,50 +42,13 @@ USER_SECRET = typer.Option(
 PROFILE = typer.Option(None, "--profile", help="AWS profile (default credential chain otherwise).")
 
 
-@dataclass(frozen=True, slots=True)
-class TargetFlags:
-    name: str | None = None
-    url: str | None = None
-    arn: str | None = None
-    runtime_id: str | None = None
-    account: str | None = None
-    region: str | None = None
-    qualifier: str = "DEFAULT"
-    state: Path | None = None
-    ssm_parameter: str | None = None
-    oauth: bool = False
-    sigv4: bool = False
-    client_id: str | None = None
-    user_secret_id: str | None = None
-    profile: str | None = None
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> TargetFlags:
-        """The flags among a command's parameters (pass `locals()`): every command that
-        finds a runtime takes the same options, and some (test-auth) not all of them."""
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in params.items() if k in names})
-
-    @property
-    def auth_override(self) -> AuthMethod | None:
-        if self.oauth and self.sigv4:
-            raise typer.BadParameter("pass --oauth or --sigv4, not both")
-        return "oauth" if self.oauth else "sigv4" if self.sigv4 else None
-
-    def query(self) -> RuntimeQuery:
-        """The `deploy.lookup.RuntimeQuery` these flags make."""
-        return RuntimeQuery(
-            name=self.name,
-            url=self.url,
-            arn=self.arn,
-            runtime_id=self.runtime_id,
-            account=self.account,
-            region=self.region,
-            qualifier=self.qualifier,
-            state=self.state,
-            ssm_parameter=self.ssm_parameter,
-            auth=self.auth_override,
-            client_id=self.client_id,
-            user_secret_id=self.user_secret_id,
-            profile=self.profile,
-        )
+def runtime_query(params: dict[str, Any]) -> RuntimeQuery:
+    """The runtime a command names, from its parameters (pass `locals()`): every command
+    that finds a runtime takes the same options, some (test-auth) not all of them;
+    --oauth / --sigv4 become the query's auth."""
+    oauth, sigv4 = bool(params.get("oauth")), bool(params.get("sigv4"))
+    if oauth and sigv4:
+        raise typer.BadParameter("pass --oauth or --sigv4, not both")
+    auth: AuthMethod | None = "oauth" if oauth else "sigv4" if sigv4 else None
+    fields = RuntimeQuery.__dataclass_fields__
+    return RuntimeQuery(**{k: v for k, v in params.items() if k in fields}, auth=auth)

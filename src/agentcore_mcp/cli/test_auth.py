@@ -42,8 +42,8 @@ def test_auth(
     from agentcore_mcp.client import test_auth as run_test_auth
     from agentcore_mcp.deploy.lookup import bearer_from_env, find_runtime, runtime_session
 
-    flags = tgt.TargetFlags.from_params(locals())
-    target = find_runtime(flags.query())
+    query = tgt.runtime_query(locals())
+    target = find_runtime(query)
     session = runtime_session(target, profile)
     probes = asyncio.run(run_test_auth(target, session, bearer_token=bearer_from_env()))
     if json_output:

@@ -19,6 +19,7 @@ from agentcore_mcp.errors import AgentCoreMcpError
 
 if TYPE_CHECKING:
     from agentcore_mcp.client import ConnectOptions, RuntimeAuth, RuntimeTarget
+    from agentcore_mcp.deploy.lookup import RuntimeQuery
 
 app = typer.Typer(
     help="List and call tools on an MCP server.",
@@ -53,7 +54,7 @@ def _options(
     protocol: str,
     debug: bool,
     headers: list[str],
-    remote: tgt.TargetFlags | None = None,
+    remote: RuntimeQuery | None = None,
 ) -> ConnectOptions | _Remote:
     """ConnectOptions for a plain MCP URL, or a `_Remote` for the deployed runtime."""
     from agentcore_mcp.client import ConnectOptions
@@ -69,7 +70,7 @@ def _options(
         from agentcore_mcp.client import runtime_auth
         from agentcore_mcp.deploy.lookup import bearer_from_env, find_runtime, runtime_session
 
-        target = find_runtime(remote.query())
+        target = find_runtime(remote)
         if debug:
             debug_sink(f"* runtime {target.arn or target.url} ({target.auth})")
         session = runtime_session(target, remote.profile)
@@ -149,11 +150,11 @@ def _fail(exc: BaseException) -> int:
 _REMOTE_FLAGS = ("remote", "oauth", "sigv4", "arn", "runtime_id", "name", "ssm_parameter", "state")
 
 
-def _remote_flags(params: dict[str, Any]) -> tgt.TargetFlags | None:
+def _remote_flags(params: dict[str, Any]) -> RuntimeQuery | None:
     """The runtime flags when the command targets a deployed runtime (--remote, or a flag
     that names one: --name, --arn, --ssm-parameter, ...), else None (--url)."""
     remote = any(params[k] for k in _REMOTE_FLAGS)
-    return tgt.TargetFlags.from_params(params) if remote else None
+    return tgt.runtime_query(params) if remote else None
 
 
 @app.command(
