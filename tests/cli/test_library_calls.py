@@ -234,3 +234,39 @@ def test_an_empty_agentcore_mcp_home_end_to_end(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"AWS_ENDPOINT_URL": "http://127.0.0.1:8701"' in done.stdout
+
+
+@pytest.mark.slow  # a whole background start and stop
+def test_background_argv_runs_what_the_starter_resolved(tmp_path: Path) -> None:
+    """`local start -d` and a local deploy spawn one command line (`background_argv`):
+    the background process runs every setting its starter resolved."""
+    import botocore.exceptions
+
+    from agentcore_mcp.local.process import background_argv, start_background, stop_background
+    from tests.support.procs import free_port
+
+    settings = LocalSettings(
+        home=tmp_path / "home",
+        port=free_port(),
+        max_active_sessions=3,
+        strict_credentials=True,
+        rate_limit=0,
+    )
+    start_background(settings, background_argv(settings))
+    try:
+        status = local_status(settings.home)
+        assert status.url == settings.url
+        assert status.document["max_active_sessions"] == 3
+        # --strict-credentials reached it: the well-known pair is refused.
+        sts = boto3.client(
+            "sts",
+            endpoint_url=settings.url,
+            region_name=settings.region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        with pytest.raises(botocore.exceptions.ClientError):
+            sts.get_caller_identity()
+    finally:
+        assert stop_background(settings) is not None
+    assert not settings.pid_file.exists()
