@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
-from agentcore_mcp.cli.exit_codes import ExitCode
-from agentcore_mcp.cli.output import print_json, stderr, stdout
+from agentcore_mcp.cli.output import print_json, stdout
 
 if TYPE_CHECKING:
     from agentcore_mcp.local.service import LocalSettings
@@ -165,11 +164,11 @@ def env(
 def stop(home: Path | None = typer.Option(None, help="The --home it was started with.")) -> None:
     """Stop the background local AgentCore."""
     from agentcore_mcp.local.process import stop_background
+    from agentcore_mcp.local.running import LocalNotRunningError
 
     pid = stop_background(_settings(home=home))
     if pid is None:
-        stderr.print("no local AgentCore is running")
-        raise typer.Exit(ExitCode.CONNECTION_ERROR)
+        raise LocalNotRunningError("no local AgentCore is running")
     stdout.print(f"stopped (pid {pid})")
 
 
