@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentcore_mcp.client.runtime import RuntimeTarget
+from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.files import write_atomically
 
 ClientName = Literal["inspector", "claude-desktop", "claude-code", "cursor", "vscode", "kiro"]
@@ -37,7 +38,7 @@ _SAFE_ENV = ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_
 _SECRET_RE = re.compile(r"(secret|password|token|session|access_key|authorization)", re.I)
 
 
-class ConnectError(Exception):
+class ConnectError(AgentCoreMcpError):
     """The config cannot be produced or written; the message says what to do."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 
+from agentcore_mcp.errors import AgentCoreMcpError
+
 # The distribution name, for the hint's install line.
 DISTRIBUTION = "agentcore-mcp"
 
@@ -34,7 +36,7 @@ MODULE_EXTRAS: dict[str, str] = {
 EXTRAS = ("cli", "client", "local", "deploy", "secrets", "web-search", "all")
 
 
-class MissingExtraError(ImportError):
+class MissingExtraError(AgentCoreMcpError, ImportError):
     """An optional part of agentcore-mcp is used but its extra is not installed."""
 
     def __init__(self, extra: str, missing: str, *, purpose: str | None = None) -> None:

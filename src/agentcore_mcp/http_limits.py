@@ -31,6 +31,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agentcore_mcp.errors import AgentCoreMcpError
+
 DEFAULT_MAX_HEAD_BYTES = 64 * 1024
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
 # The slowest average a request body may arrive at, past its first `body_grace`
@@ -44,7 +46,7 @@ LINGER_SECONDS = 2.0
 _IDLE, _HEAD, _BODY = 0, 1, 2
 
 
-class HttpLimitsError(ValueError):
+class HttpLimitsError(AgentCoreMcpError, ValueError):
     """A limit with a value the server cannot use."""
 
 

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from agentcore_mcp.deploy.config import load_config
-from agentcore_mcp.deploy.plan import call_tool
 from agentcore_mcp.deploy.state import load_state
 from agentcore_mcp.deploy.target import open_target
-from tests.support.deploy import PROJECTS, REPO, tool_text
+from tests.support.deploy import PROJECTS, REPO, call_tool, tool_text
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.slow  # installs the CLI as a uv tool twice, then a whole deploy

@@ -105,10 +105,26 @@ def listing(handle: LocalAgentCoreHandle) -> dict[str, Any]:
     return out
 
 
+def call_tool(target: Any, record: Any, name: str, args: dict[str, Any]) -> Any:
+    """Call one tool of a deployed runtime through the deployer's target (its session:
+    the local AgentCore's own key, or the AWS profile), as a user's code would."""
+    import asyncio
+
+    from agentcore_mcp.client.remote import open_runtime
+    from agentcore_mcp.deploy.plan import runtime_target_of
+
+    runtime_target = runtime_target_of(target, record)
+
+    async def run() -> Any:
+        async with open_runtime(runtime_target, session=target.session) as client:
+            return await client.call_tool(name, args)
+
+    return asyncio.run(run())
+
+
 def call(
     handle: LocalAgentCoreHandle, config: Any, record: Any, tool: str, args: dict[str, Any]
 ) -> Any:
-    from agentcore_mcp.deploy.plan import call_tool
     from agentcore_mcp.deploy.target import open_target
 
     return call_tool(open_target(config, start_local=False), record, tool, args)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
+
 __all__ = ["AuthError"]
 
 
-class AuthError(Exception):
+class AuthError(AgentCoreMcpError):
     """A request or token could not be signed, verified or obtained; the message says why."""
+
+    exit_code = ExitCode.AUTH_ERROR

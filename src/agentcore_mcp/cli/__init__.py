@@ -1,7 +1,9 @@
 """The `agentcore-mcp` command line: argument parsing and printing only.
 
 Each group lives in its own module and calls the library underneath; importing this
-package imports no group until its command runs, so `serve` starts fast.
+package imports no group until its command runs, so `serve` starts fast. Errors rise
+from the library to one handler (`cli.errors`, the root group's), which prints the
+message and ends with the error's exit code.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from agentcore_mcp.cli import proxy as proxy_cmd
 from agentcore_mcp.cli import serve as serve_cmd
 from agentcore_mcp.cli import test_auth as test_auth_cmd
 from agentcore_mcp.cli import tools as tools_cmd
+from agentcore_mcp.cli.errors import HandledGroup
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.extras import from_import_error, require
 
@@ -29,7 +32,15 @@ def _local_needs_extra() -> None:
 
 app = typer.Typer(
     name="agentcore-mcp",
+    cls=HandledGroup,
     help="Build, run locally, deploy and connect to MCP servers on AgentCore Runtime.",
+    epilog="**Examples:**\n\n"
+    "- `agentcore-mcp serve` (the sample server on 0.0.0.0:8000/mcp)\n"
+    "- `agentcore-mcp deploy` then `agentcore-mcp tools list --remote`\n"
+    "- `agentcore-mcp connect --client inspector`\n"
+    "- `agentcore-mcp COMMAND --help` (each command's own examples)\n\n"
+    "Exit codes: 0 ok, 1 the tool reported isError, 2 usage, 3 protocol, 4 connection, "
+    "5 auth, 6 configuration, 7 an AWS step failed, 8 the runtime failed, 130 interrupted.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from agentcore_mcp.cli import target as tgt
-from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli.errors import CommandError
 from agentcore_mcp.cli.output import print_json, stderr, stdout
 
 EPILOG = (
@@ -54,14 +54,12 @@ def connect(
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Print (or --write) the client config entry that runs `agentcore-mcp proxy --stdio`."""
-    from rich.markup import escape
-
-    from agentcore_mcp.client import RuntimeTargetError, RuntimeTargetUsageError
-    from agentcore_mcp.connect import CLIENTS, ConnectError, client_config, write_config
+    from agentcore_mcp.connect import CLIENTS, client_config, write_config
+    from agentcore_mcp.deploy.lookup import find_runtime
 
     if client not in CLIENTS:
         raise typer.BadParameter(f"choose one of {', '.join(CLIENTS)}", param_hint="--client")
-    flags = tgt.TargetFlags.from_params(locals())
+    query = tgt.runtime_query(locals())
     if name and (url or arn or runtime_id or ssm_parameter):
         # --name named the config entry before it picked a deployment: say where that went.
         stderr.print(
@@ -71,16 +69,11 @@ def connect(
             highlight=False,
         )
     try:
-        target = tgt.resolve_target(flags)
+        target = find_runtime(query)
         config = client_config(client, target, name=entry_name, profile=profile)
         result = write_config(config) if write and config.path is not None else None
-    except RuntimeTargetError as exc:
-        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
-        usage = isinstance(exc, RuntimeTargetUsageError)
-        raise typer.Exit(ExitCode.USAGE if usage else ExitCode.CONFIG_ERROR) from None
-    except (ConnectError, OSError) as exc:
-        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    except OSError as exc:  # a config file or state file that cannot be read or written
+        raise CommandError(str(exc)) from None
     if json_output:
         doc = config.to_json()
         doc["written"] = str(result.path) if result else None

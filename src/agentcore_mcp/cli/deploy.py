@@ -9,8 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,60 +74,6 @@ def _config(**flags: Any) -> Any:
     return load_config(project, **flags)
 
 
-def _exit_code(exc: BaseException) -> int:
-    from agentcore_mcp.deploy.config import ConfigError
-    from agentcore_mcp.deploy.errors import (
-        BuildError,
-        NameTakenError,
-        PermissionDeniedError,
-        RuntimeFailedError,
-        SmokeTestError,
-        TargetError,
-        UnreachableError,
-    )
-    from agentcore_mcp.deploy.ownership import NotOursError
-    from agentcore_mcp.deploy.plan import DestructiveChangeError
-    from agentcore_mcp.deploy.state import AmbiguousDeploymentError, StateError
-
-    if isinstance(exc, AmbiguousDeploymentError | DestructiveChangeError):
-        return ExitCode.USAGE
-    if isinstance(exc, NotOursError):  # the user decides: --adopt or another --name
-        return ExitCode.CONFIG_ERROR
-    if isinstance(exc, PermissionDeniedError):
-        return ExitCode.AUTH_ERROR
-    if isinstance(exc, UnreachableError):
-        return ExitCode.CONNECTION_ERROR
-    if isinstance(exc, ConfigError | BuildError | TargetError | StateError):
-        return ExitCode.CONFIG_ERROR
-    if isinstance(exc, RuntimeFailedError | SmokeTestError):
-        return ExitCode.RUNTIME_FAILED
-    if isinstance(exc, NameTakenError):
-        return ExitCode.DEPLOY_FAILED
-    return ExitCode.DEPLOY_FAILED
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    from botocore.exceptions import BotoCoreError
-
-    from agentcore_mcp.deploy.config import ConfigError
-    from agentcore_mcp.deploy.errors import DeployError, explain_botocore_error
-    from agentcore_mcp.deploy.state import StateError
-
-    try:
-        try:
-            yield
-        except BotoCoreError as exc:  # the companion commands' calls (deploy's are explained)
-            raise explain_botocore_error(exc, "calling AWS") from None
-    except (DeployError, ConfigError, StateError) as exc:
-        # escaped, no emoji: messages name extras such as 'agentcore-mcp[local]', and ARNs hold
-        # `:secret:`, which rich would turn into an emoji
-        stderr.print(
-            f"[red]error:[/] {escape(str(exc))}", highlight=False, emoji=False, soft_wrap=True
-        )
-        raise typer.Exit(_exit_code(exc)) from None
-
-
 def _pick(state: Path | None, *, strict: bool = True, **flags: Any) -> dict[str, Any]:
     """`flags` (name, target, region) completed from the one deployment they pick in the
     state file (`select_record`): no --name and one deployment is that one; several is
@@ -163,10 +108,8 @@ def _print_scheduled_deletions(scheduled: list[dict[str, str]]) -> None:
         )
 
 
-def _renderer(quiet: bool) -> Callable[[Any], None]:
+def _renderer() -> Callable[[Any], None]:
     def render(event: Any) -> None:
-        if quiet and event.kind not in ("warning", "info"):
-            return
         if event.kind == "start":
             stderr.print(f"[bold]▸ {event.step}[/]", highlight=False, soft_wrap=True)
         elif event.kind == "progress":
@@ -297,54 +240,53 @@ def deploy(
         raise typer.BadParameter("pass --oauth or --sigv4, not both")
     if smoke_test not in ("auto", "always", "never"):
         raise typer.BadParameter("use auto, always or never", param_hint="--smoke-test")
-    with _errors():
-        config = _config(
-            name=name,
-            server_spec=server_spec,
-            target=target,
-            region=region,
-            profile=profile,
-            auth="oauth" if oauth else "sigv4" if sigv4 else None,
-            env=_parse_env(env),
-            secrets=tuple(secret),
-            idle_timeout=idle_timeout,
-            max_lifetime=max_lifetime,
-            header_allowlist=tuple(allow_header),
-            artifact=artifact,
-            python_runtime=python_runtime,
-            platform=platform,
-            local_home=local_home,
-            local_port=local_port,
-            manifest=False if no_manifest else None,
-            remove_env=tuple(remove_env),
-            remove_headers=tuple(remove_header),
-            remove_secrets=tuple(remove_secret),
-            force_delete_secrets=force_delete_secrets or None,
-            project_dir=project_dir,
+    config = _config(
+        name=name,
+        server_spec=server_spec,
+        target=target,
+        region=region,
+        profile=profile,
+        auth="oauth" if oauth else "sigv4" if sigv4 else None,
+        env=_parse_env(env),
+        secrets=tuple(secret),
+        idle_timeout=idle_timeout,
+        max_lifetime=max_lifetime,
+        header_allowlist=tuple(allow_header),
+        artifact=artifact,
+        python_runtime=python_runtime,
+        platform=platform,
+        local_home=local_home,
+        local_port=local_port,
+        manifest=False if no_manifest else None,
+        remove_env=tuple(remove_env),
+        remove_headers=tuple(remove_header),
+        remove_secrets=tuple(remove_secret),
+        force_delete_secrets=force_delete_secrets or None,
+        project_dir=project_dir,
+    )
+    try:
+        result = run_deploy(
+            config,
+            steps=step,
+            state_path=state,
+            dry_run=dry_run,
+            secret_values=_secret_values(list(config.secrets)),
+            on_event=_renderer(),
+            debug=debug_sink if debug else None,
+            smoke_test=smoke_test,  # type: ignore[arg-type]
+            yes=yes,
+            confirm=_confirm_changes if sys.stdin.isatty() else None,
+            adopt=adopt,
         )
-        try:
-            result = run_deploy(
-                config,
-                steps=step,
-                state_path=state,
-                dry_run=dry_run,
-                secret_values=_secret_values(list(config.secrets)),
-                on_event=_renderer(quiet=False),
-                debug=debug_sink if debug else None,
-                smoke_test=smoke_test,  # type: ignore[arg-type]
-                yes=yes,
-                confirm=_confirm_changes if sys.stdin.isatty() else None,
-                adopt=adopt,
-            )
-        except KeyboardInterrupt:
-            stderr.print(
-                "\ninterrupted: what was made so far is recorded in the state file; rerun the "
-                "same command to resume (each step finds what exists and carries on)",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except KeyboardInterrupt:
+        stderr.print(
+            "\ninterrupted: what was made so far is recorded in the state file; rerun the "
+            "same command to resume (each step finds what exists and carries on)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     if json_output:
         print_json(result.to_json())
         return
@@ -401,7 +343,7 @@ def deploy(
 
 def status(
     live: bool = typer.Option(
-        False, "--live", help="Ask the services (the seed's --check-status)."
+        False, "--live", help="Ask the services for the live status (not only the state file)."
     ),
     name: str | None = PICK_NAME,
     target: str | None = TARGET,
@@ -414,13 +356,12 @@ def status(
     """Show the recorded deployment; with --live, the runtime's live status and each resource."""
     from agentcore_mcp.deploy.ops import live_status, recorded
 
-    with _errors():
-        picked = _pick(state, name=name, target=target, region=region)
-        config = _config(**picked, profile=profile, local_home=local_home)
-        record = recorded(config, state)
-        doc: dict[str, Any] = {"deployment": record.to_json()}
-        if live:
-            doc["live"] = live_status(config, state)
+    picked = _pick(state, name=name, target=target, region=region)
+    config = _config(**picked, profile=profile, local_home=local_home)
+    record = recorded(config, state)
+    doc: dict[str, Any] = {"deployment": record.to_json()}
+    if live:
+        doc["live"] = live_status(config, state)
     if json_output:
         print_json(doc)
         return
@@ -482,48 +423,47 @@ def destroy(
     from agentcore_mcp.deploy.ops import destroy as run_destroy
     from agentcore_mcp.deploy.ops import find_destroy_target
 
-    with _errors():
-        picked = _pick(state, strict=False, name=name, target=target, region=region)
-        config = _config(
-            **picked,
-            profile=profile,
-            local_home=local_home,
-            force_delete_secrets=force_delete_secrets or None,
+    picked = _pick(state, strict=False, name=name, target=target, region=region)
+    config = _config(
+        **picked,
+        profile=profile,
+        local_home=local_home,
+        force_delete_secrets=force_delete_secrets or None,
+    )
+    sink = debug_sink if debug else None
+    found = find_destroy_target(config, state, by_name=name is not None, debug=sink)
+    if found.found_by == "nothing":
+        stderr.print(found.message, markup=False, highlight=False, soft_wrap=True)
+    elif found.found_by == "name" and not (yes or dry_run):
+        listed = "\n".join(f"  {arn}" for arn in found.arns)
+        question = (
+            f"{found.key} is not recorded in this state file; found by --name, these "
+            f"carry its tags:\n{listed}\ndestroy them?"
         )
-        sink = debug_sink if debug else None
-        found = find_destroy_target(config, state, by_name=name is not None, debug=sink)
-        if found.found_by == "nothing":
-            stderr.print(found.message, markup=False, highlight=False, soft_wrap=True)
-        elif found.found_by == "name" and not (yes or dry_run):
-            listed = "\n".join(f"  {arn}" for arn in found.arns)
-            question = (
-                f"{found.key} is not recorded in this state file; found by --name, these "
-                f"carry its tags:\n{listed}\ndestroy them?"
+        if not sys.stdin.isatty():
+            stderr.print(
+                f"[red]error:[/] {escape(question[:-1])}: pass --yes to destroy them "
+                "without a terminal (nothing was removed)",
+                highlight=False,
+                emoji=False,
             )
-            if not sys.stdin.isatty():
-                stderr.print(
-                    f"[red]error:[/] {escape(question[:-1])}: pass --yes to destroy them "
-                    "without a terminal (nothing was removed)",
-                    highlight=False,
-                    emoji=False,
-                )
-                raise typer.Exit(ExitCode.USAGE)
-            typer.confirm(question, abort=True)
-        elif found.found_by == "state" and not (yes or dry_run):
-            if not sys.stdin.isatty():
-                stderr.print(
-                    "[red]error:[/] destroy needs --yes when not run in a terminal", soft_wrap=True
-                )
-                raise typer.Exit(ExitCode.USAGE)
-            typer.confirm(f"destroy the {config.target} deployment {config.name}?", abort=True)
-        result = run_destroy(
-            config,
-            state_path=state,
-            dry_run=dry_run,
-            on_event=_renderer(quiet=False),
-            debug=sink,
-            found=found,
-        )
+            raise typer.Exit(ExitCode.USAGE)
+        typer.confirm(question, abort=True)
+    elif found.found_by == "state" and not (yes or dry_run):
+        if not sys.stdin.isatty():
+            stderr.print(
+                "[red]error:[/] destroy needs --yes when not run in a terminal", soft_wrap=True
+            )
+            raise typer.Exit(ExitCode.USAGE)
+        typer.confirm(f"destroy the {config.target} deployment {config.name}?", abort=True)
+    result = run_destroy(
+        config,
+        state_path=state,
+        dry_run=dry_run,
+        on_event=_renderer(),
+        debug=sink,
+        found=found,
+    )
     if json_output:
         print_json(result.to_json())
         return
@@ -548,10 +488,9 @@ def update_token(
     """Get a fresh access token for the stored Cognito user (never written to disk)."""
     from agentcore_mcp.deploy.ops import update_token as get_token
 
-    with _errors():
-        picked = _pick(state, name=name, target=target, region=region)
-        config = _config(**picked, profile=profile, local_home=local_home)
-        token, expires_in = get_token(config, state)
+    picked = _pick(state, name=name, target=target, region=region)
+    config = _config(**picked, profile=profile, local_home=local_home)
+    token, expires_in = get_token(config, state)
     if print_token:
         sys.stdout.write(token + "\n")
         return
@@ -568,7 +507,10 @@ def update_token(
 
 
 role_app = typer.Typer(
-    help="The deploying identity's role (the seed's role options).", no_args_is_help=True
+    help="The deploying identity's role: show it, read or grant its inline policy.",
+    epilog="**Examples:** `agentcore-mcp role show`, "
+    "`agentcore-mcp role put-policy --role-name MyDeployRole`",
+    no_args_is_help=True,
 )
 ROLE_NAME = typer.Option(None, "--role-name", help="Role [the role you are signed in with].")
 ROLE_DEPLOYMENT = typer.Option(
@@ -606,11 +548,10 @@ def role_show(
     local_home: Path | None = LOCAL_HOME,
     json_output: bool = JSON,
 ) -> None:
-    """Who you are and the role you are signed in with (the seed's --show-current-role)."""
+    """Who you are and the role you are signed in with."""
     from agentcore_mcp.deploy.ops import role_show as show
 
-    with _errors():
-        doc = show(_role_config(name, state, target, region, profile, local_home))
+    doc = show(_role_config(name, state, target, region, profile, local_home))
     if json_output:
         print_json(doc)
         return
@@ -639,15 +580,14 @@ def role_get_policy(
     local_home: Path | None = LOCAL_HOME,
     json_output: bool = JSON,
 ) -> None:
-    """Print a role's inline policy (the seed's --get-role-policy)."""
+    """Print a role's inline policy."""
     from agentcore_mcp.deploy.ops import role_get_policy as get
 
-    with _errors():
-        doc = get(
-            _role_config(name, state, target, region, profile, local_home),
-            role_name,
-            policy_name,
-        )
+    doc = get(
+        _role_config(name, state, target, region, profile, local_home),
+        role_name,
+        policy_name,
+    )
     print_json(doc if json_output else doc["document"])
 
 
@@ -665,15 +605,14 @@ def role_put_policy(
     local_home: Path | None = LOCAL_HOME,
     json_output: bool = JSON,
 ) -> None:
-    """Give a role what `deploy` needs (the seed's --put-role-policy)."""
+    """Give a role what `deploy` needs."""
     from agentcore_mcp.deploy.ops import role_put_policy as put
 
-    with _errors():
-        doc = put(
-            _role_config(name, state, target, region, profile, local_home),
-            role_name,
-            policy_name,
-        )
+    doc = put(
+        _role_config(name, state, target, region, profile, local_home),
+        role_name,
+        policy_name,
+    )
     if json_output:
         print_json(doc)
         return
@@ -693,14 +632,13 @@ def logs(
     """The runtime's logs: CloudWatch Logs on AWS, the local AgentCore's on local."""
     from agentcore_mcp.deploy.ops import log_lines, parse_since
 
-    with _errors():
-        picked = _pick(state, name=name, target=target, region=region)
-        config = _config(**picked, profile=profile, local_home=local_home)
-        try:
-            for line in log_lines(config, state, since=parse_since(since), follow=follow):
-                print(line.message, flush=True)
-        except KeyboardInterrupt:
-            return
+    picked = _pick(state, name=name, target=target, region=region)
+    config = _config(**picked, profile=profile, local_home=local_home)
+    try:
+        for line in log_lines(config, state, since=parse_since(since), follow=follow):
+            print(line.message, flush=True)
+    except KeyboardInterrupt:
+        return
 
 
 LOGS_EPILOG = "**Examples:** `agentcore-mcp logs --since 10m`, `agentcore-mcp logs -f --target aws`"

@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 
-from agentcore_mcp.cli.exit_codes import ExitCode
-from agentcore_mcp.cli.output import print_json, stderr, stdout
+from agentcore_mcp.cli.output import print_json, stdout
+
+if TYPE_CHECKING:
+    from agentcore_mcp.local.service import LocalSettings
 
 app = typer.Typer(
-    help="Run AgentCore Runtime's control and data plane on loopback.", no_args_is_help=True
+    help="Run AgentCore Runtime's control and data plane on loopback.",
+    epilog="**Examples:** `agentcore-mcp local start -d`, `agentcore-mcp local status`, "
+    '`eval "$(agentcore-mcp local env)"`, `agentcore-mcp local stop`',
+    no_args_is_help=True,
 )
 
 
-def _settings(**given: Any) -> Any:
+def _settings(**given: Any) -> LocalSettings:
     from agentcore_mcp.local.service import LocalSettings
 
-    try:
-        return LocalSettings(**{k: v for k, v in given.items() if v is not None})
-    except ValueError as exc:  # a tuning variable (AGENTCORE_MCP_LOCAL_...) that is no number
-        stderr.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    # A tuning variable (AGENTCORE_MCP_LOCAL_...) that is no number: LocalSettingsError.
+    return LocalSettings(**{k: v for k, v in given.items() if v is not None})
 
 
 @app.command(
@@ -94,9 +95,9 @@ def start(
     ),
 ) -> None:
     """Start the local AgentCore (foreground unless -d)."""
-    from agentcore_mcp.http_limits import HttpLimitsError, limited_http_protocol_from_env
-    from agentcore_mcp.local.process import LocalProcessError, foreground_argv, start_background
-    from agentcore_mcp.local.service import PortInUse, run_foreground
+    from agentcore_mcp.http_limits import limited_http_protocol_from_env
+    from agentcore_mcp.local.process import background_argv, start_background
+    from agentcore_mcp.local.service import run_foreground
 
     settings = _settings(
         port=port,
@@ -114,52 +115,12 @@ def start(
         rate_limit=rate_limit,
         request_limit_scale=request_limit_scale,
     )
-    try:
-        # Checked here too for -d: the background process would only say it in its log.
-        limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_")
-        if not detach:
-            run_foreground(settings)
-            return
-    except PortInUse as exc:
-        stderr.print(f"error: {exc.message('--port')}", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
-    except HttpLimitsError as exc:
-        stderr.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
-    extra = [
-        "--port",
-        str(settings.port),
-        "--region",
-        settings.region,
-        "--home",
-        str(settings.home),
-        "--max-active-sessions",
-        str(settings.max_active_sessions),
-        "--startup-timeout",
-        str(settings.startup_timeout),
-        "--lifecycle-scale",
-        str(settings.lifecycle_scale),
-        "--max-starting",
-        str(settings.max_starting),
-        "--start-queue-timeout",
-        str(settings.start_queue_timeout),
-        "--max-unpacked-mb",
-        str(settings.max_unpacked_bytes / 2**20),
-        "--rate-limit",
-        str(settings.rate_limit),
-        "--request-limit-scale",
-        str(settings.request_limit_scale),
-    ]
-    if settings.persist:
-        extra.append("--persist")
-    if settings.strict_credentials:
-        extra.append("--strict-credentials")
-    extra += ["--log-level", settings.log_level]
-    try:
-        running = start_background(settings, foreground_argv(extra))
-    except LocalProcessError as exc:
-        stderr.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from None
+    # Checked here too for -d: the background process would only say it in its log.
+    limited_http_protocol_from_env("AGENTCORE_MCP_LOCAL_")
+    if not detach:
+        run_foreground(settings)
+        return
+    running = start_background(settings, background_argv(settings))
     stdout.print(
         f"local AgentCore running on {escape(running.url)} (pid {running.pid}, "
         f"log {escape(str(running.log_path))})"
@@ -185,30 +146,14 @@ def env(
     The access key is this start's own (from credentials.json, readable only by you); it
     works for every API on the port and dies with the process.
     """
-    from agentcore_mcp.local.credentials import read_local_credentials
+    from agentcore_mcp.local.running import local_env
 
-    creds = read_local_credentials(_settings(home=home).home)
-    if creds is None:
-        stderr.print(
-            "no local AgentCore is running here (no credentials.json); "
-            "start one with `agentcore-mcp local start -d`"
-        )
-        raise typer.Exit(ExitCode.CONNECTION_ERROR)
-    values = {
-        "AWS_ENDPOINT_URL": creds.url,
-        "AWS_REGION": creds.region,
-        # boto3 and the AWS CLI read AWS_DEFAULT_REGION (AWS_REGION only in newer releases):
-        # without it a shell with another default region signs for the wrong one.
-        "AWS_DEFAULT_REGION": creds.region,
-        "AWS_ACCESS_KEY_ID": creds.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-    }
+    found = local_env(home)
     if json_output:
-        print_json(values)
+        print_json(found.variables)
         return
-    for name, value in values.items():
-        print(f"export {name}={value}")
-    print("unset AWS_SESSION_TOKEN AWS_PROFILE")
+    for line in found.exports():
+        print(line)
 
 
 @app.command(
@@ -219,11 +164,11 @@ def env(
 def stop(home: Path | None = typer.Option(None, help="The --home it was started with.")) -> None:
     """Stop the background local AgentCore."""
     from agentcore_mcp.local.process import stop_background
+    from agentcore_mcp.local.running import LocalNotRunningError
 
     pid = stop_background(_settings(home=home))
     if pid is None:
-        stderr.print("no local AgentCore is running")
-        raise typer.Exit(ExitCode.CONNECTION_ERROR)
+        raise LocalNotRunningError("no local AgentCore is running")
     stdout.print(f"stopped (pid {pid})")
 
 
@@ -239,94 +184,41 @@ def status(
     json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Runtimes and live sessions of the running local AgentCore."""
-    import httpx
+    from agentcore_mcp.local.running import local_status
 
-    from agentcore_mcp.local.credentials import read_local_credentials
-    from agentcore_mcp.local.identity import identity_problem
-    from agentcore_mcp.local.process import url_from_pid_file
-
-    settings = _settings(home=home)
-    target = url or url_from_pid_file(settings)
-    if target is None:
-        stderr.print(
-            "no local AgentCore is running (no pid file); "
-            "start one with `agentcore-mcp local start -d`"
-        )
-        raise typer.Exit(ExitCode.CONNECTION_ERROR)
-    creds = read_local_credentials(settings.home)
-    headers: dict[str, str] = {}
-    if creds is not None:
-        # The admin token goes only to the process that proves it holds it: after a
-        # crash, anyone may listen on the recorded port (local/identity.py).
-        problem = identity_problem(creds, at=target)
-        if problem is not None:
-            stderr.print(
-                f"error: {_not_ours(target, settings.home, problem)}", markup=False, highlight=False
-            )
-            raise typer.Exit(ExitCode.CONNECTION_ERROR)
-        headers = {"authorization": f"Bearer {creds.admin_token}"}
-    try:
-        response = httpx.get(f"{target}/_local/status", headers=headers, timeout=5, trust_env=False)
-    except httpx.HTTPError as exc:
-        stderr.print(f"[red]error:[/] cannot reach {escape(target)}: {escape(str(exc))}")
-        raise typer.Exit(ExitCode.CONNECTION_ERROR) from None
-    if response.status_code == 401:
-        stderr.print(
-            f"[red]error:[/] {escape(target)} refused the admin token: pass the --home it was "
-            "started with (its credentials.json holds the token)"
-        )
-        raise typer.Exit(ExitCode.AUTH_ERROR)
-    doc = response.json()
+    found = local_status(home, url=url)
     if json_output:
-        print_json(doc)
+        print_json(found.document)
         return
     from rich.table import Table
 
     stdout.print(
-        f"local AgentCore {escape(str(doc['url']))} region {escape(str(doc['region']))} "
-        f"pid {doc['pid']} up {doc['uptime_seconds']}s"
+        f"local AgentCore {escape(found.url)} region {escape(found.region)} "
+        f"pid {found.pid} up {found.document['uptime_seconds']}s"
     )
     runtimes = Table("runtime id", "status", "version", "failure", title="runtimes", box=None)
-    for r in doc["runtimes"]:
+    for r in found.runtimes:
         # Cells are markup too: a failure reason may quote `agentcore-mcp[local]`.
         runtimes.add_row(
-            escape(r["agentRuntimeId"]),
-            escape(r["status"]),
-            escape(str(r["agentRuntimeVersion"])),
-            escape(r["failureReason"] or ""),
+            escape(r.runtime_id),
+            escape(r.status),
+            escape(r.version),
+            escape(r.failure_reason or ""),
         )
     stdout.print(runtimes)
     sessions = Table(
         "session", "runtime", "pid", "age s", "idle s", "in flight", title="sessions", box=None
     )
-    for s in doc["sessions"]:
+    for s in found.sessions:
         sessions.add_row(
-            escape(s["id"]),
-            escape(s["runtime_id"]),
-            str(s["pid"]),
-            f"{s['age_seconds']:.0f}",
-            f"{s['idle_seconds']:.0f}",
-            str(s["inflight"]),
+            escape(s.id),
+            escape(s.runtime_id),
+            str(s.pid),
+            f"{s.age_seconds:.0f}",
+            f"{s.idle_seconds:.0f}",
+            str(s.inflight),
         )
     stdout.print(sessions)
-
-
-def _not_ours(url: str, home: Path, problem: str) -> str:
-    """One line: what listens at `url` did not prove it is the local AgentCore of `home`."""
-    from agentcore_mcp.local.identity import answers_connections, listener_owner
-
-    if not answers_connections(url):
-        return (
-            f"cannot reach {url}: nothing listens there (the local AgentCore of --home "
-            f"{home} has stopped?); `agentcore-mcp local start -d` starts one"
-        )
-    owner = listener_owner(url)
-    who = f"a process of {owner}" if owner else "another process"
-    return (
-        f"{who} listens on {url}, not the local AgentCore started with --home {home} "
-        f"({problem}); its admin token was not sent. If yours died: stop that process, "
-        "then `agentcore-mcp local stop` and `agentcore-mcp local start -d`"
-    )
 
 
 @app.command(
@@ -340,34 +232,21 @@ def logs(
     home: Path | None = typer.Option(None, help="The --home it was started with."),
 ) -> None:
     """Print a runtime's instance output (one log per runtime, lines tagged by session)."""
-    from agentcore_mcp.local.control.validation import RUNTIME_ID_RE
+    from agentcore_mcp.local.running import read_log
 
-    if runtime is not None and RUNTIME_ID_RE.fullmatch(runtime) is None:
-        # The id names a file under --home/logs: anything else could read any *.log.
-        stderr.print(
-            f"[red]error:[/] {escape(repr(runtime))} is not a runtime id (like "
-            "mcp_server-AbCdEf1234); `agentcore-mcp local status` lists them",
-            highlight=False,
-        )
-        raise typer.Exit(ExitCode.USAGE)
-    settings = _settings(home=home)
-    path = settings.logs_dir / f"{runtime}.log" if runtime else settings.home / "local.log"
-    if not path.exists():
-        stderr.print(f"no log at {path}", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR)
-    with path.open("r", errors="replace") as f:
-        for line in f:
+    lines = read_log(runtime, home, follow=follow)
+    for line in lines:
+        if line:
             print(line, end="")
-        # Piped (`| grep`), stdout is block-buffered: show what is there before waiting.
+            continue
+        # Everything written so far is out. Piped (`| grep`), stdout is block-buffered:
+        # show it before waiting.
         sys.stdout.flush()
         if follow:
             # Ctrl-C ends a follow as it ends `tail -f`: by the signal's default action
             # (a shell reports 130). Unwinding a KeyboardInterrupt instead hung beside a
             # CPU hog (the interpreter never exited); every line is already flushed.
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-        while follow:
-            line = f.readline()
-            if line:
-                print(line, end="", flush=True)
-            else:
-                time.sleep(0.2)
+        break
+    for line in lines:
+        print(line, end="", flush=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from agentcore_mcp.cli.exit_codes import ExitCode
-from agentcore_mcp.cli.output import print_json, stderr, stdout
+from agentcore_mcp.cli.errors import CommandError
+from agentcore_mcp.cli.output import print_json, stdout
 from agentcore_mcp.cli.serve import SERVER_SPEC_HELP
 
 DEFAULT_OUTPUT = Path(".agentcore-mcp/manifest.json")
@@ -37,18 +37,13 @@ def manifest(
     json_output: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Record a server's handshake answers, for a cold start that does not wait for the SDK."""
-    from agentcore_mcp.server.loader import ServerLoadError
-    from agentcore_mcp.server.manifest import ManifestUnusable, write_manifest
+    from agentcore_mcp.server.manifest import write_manifest
     from agentcore_mcp.server.settings import server_spec_from_env
 
     try:
         written = write_manifest(server_spec or server_spec_from_env(), output)
-    except (ServerLoadError, ManifestUnusable) as exc:
-        stderr.print(f"error: {exc}", markup=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
     except OSError as exc:
-        stderr.print(f"error: cannot write {output}: {exc.strerror or exc}", markup=False)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
     summary = {
         "path": str(output),
         "server": written.server_spec,

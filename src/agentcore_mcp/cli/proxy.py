@@ -13,8 +13,8 @@ from typing import Any
 import typer
 
 from agentcore_mcp.cli import target as tgt
+from agentcore_mcp.cli.errors import CommandError
 from agentcore_mcp.cli.exit_codes import ExitCode
-from agentcore_mcp.cli.output import stderr
 
 CALLER_TOKEN_ENV = "AGENTCORE_PROXY_TOKEN"
 MIN_CALLER_TOKEN_CHARS = 16
@@ -70,7 +70,7 @@ def proxy(
     ),
 ) -> None:
     """Forward MCP to the deployed runtime, signed (SigV4) or with a fresh Cognito token."""
-    from agentcore_mcp.client import RuntimeAuthError, RuntimeTargetError
+    from agentcore_mcp.deploy.lookup import bearer_from_env, find_runtime, runtime_session
     from agentcore_mcp.proxy import run_proxy
 
     if stdio and port is not None:
@@ -87,21 +87,19 @@ def proxy(
     logging.getLogger("agentcore_mcp").setLevel(logging.DEBUG if debug else logging.INFO)
     for noisy in ("httpx2", "httpcore", "botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    flags = tgt.TargetFlags.from_params(locals())
+    query = tgt.runtime_query(locals())
     # From the environment only: argv is readable by every user of the machine.
     caller_token = os.environ.get(CALLER_TOKEN_ENV, "").strip() or None
     if caller_token is not None and port is None:
         caller_token = None  # stdio has no callers but its parent
     if caller_token is not None and len(caller_token) < MIN_CALLER_TOKEN_CHARS:
-        stderr.print(
-            f"[red]error:[/] {CALLER_TOKEN_ENV} is shorter than {MIN_CALLER_TOKEN_CHARS} "
-            "characters; set it to a random value, e.g. `openssl rand -hex 16`",
-            highlight=False,
+        raise CommandError(
+            f"{CALLER_TOKEN_ENV} is shorter than {MIN_CALLER_TOKEN_CHARS} "
+            "characters; set it to a random value, e.g. `openssl rand -hex 16`"
         )
-        raise typer.Exit(ExitCode.CONFIG_ERROR)
     try:
-        target = tgt.resolve_target(flags)
-        session = tgt.aws_session(target, profile)
+        target = find_runtime(query)
+        session = runtime_session(target, profile)
         where = "stdio" if port is None else f"http://127.0.0.1:{port}/mcp"
         if caller_token is not None:
             where += f" (callers must send the {CALLER_TOKEN_ENV} value as a bearer token)"
@@ -113,18 +111,11 @@ def proxy(
                 target,
                 port=port,
                 session=session,
-                bearer_token=tgt.bearer_from_env(),
+                bearer_token=bearer_from_env(),
                 caller_token=caller_token,
             )
         )
-    except RuntimeTargetError as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(tgt.exit_code(exc)) from None
-    except RuntimeAuthError as exc:
-        stderr.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(ExitCode.AUTH_ERROR) from None
     except OSError as exc:
-        stderr.print(f"[red]error:[/] cannot listen: {exc}", highlight=False)
-        raise typer.Exit(ExitCode.CONNECTION_ERROR) from None
+        raise CommandError(f"cannot listen: {exc}", ExitCode.CONNECTION_ERROR) from None
     except KeyboardInterrupt:
         pass

@@ -6,8 +6,6 @@ import time
 
 import typer
 
-from agentcore_mcp.cli.exit_codes import ExitCode
-
 SERVER_SPEC_HELP = (
     "Server spec: `module:attribute` naming your MCPServer (or a factory) "
     "[env: MCP_SERVER, default: the sample server]."
@@ -38,16 +36,14 @@ def serve(
 ) -> None:
     """Serve an MCP server under the AgentCore Runtime contract (stateless, both protocol eras)."""
     started = time.perf_counter()
-    from agentcore_mcp.server import ServerLoadError, ServerSettings, SettingsError, serve_spec
+    from agentcore_mcp.server import ServerSettings, serve_spec
     from agentcore_mcp.server.settings import server_spec_from_env
 
-    try:
-        settings = ServerSettings.from_env(
-            host=host, port=port, path=path, response_mode=response_mode, log_level=log_level
-        )
-        status = serve_spec(server_spec or server_spec_from_env(), settings, started=started)
-    except (SettingsError, ServerLoadError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(ExitCode.CONFIG_ERROR) from exc
+    # A setting or server spec that cannot be used (SettingsError, ServerLoadError) goes
+    # to the CLI's error handler: `error: ...`, exit 6.
+    settings = ServerSettings.from_env(
+        host=host, port=port, path=path, response_mode=response_mode, log_level=log_level
+    )
+    status = serve_spec(server_spec or server_spec_from_env(), settings, started=started)
     if status:
         raise typer.Exit(status)

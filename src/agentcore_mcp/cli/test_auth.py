@@ -9,7 +9,7 @@ import typer
 
 from agentcore_mcp.cli import target as tgt
 from agentcore_mcp.cli.exit_codes import ExitCode
-from agentcore_mcp.cli.output import print_json, stderr, stdout
+from agentcore_mcp.cli.output import print_json, stdout
 
 EPILOG = (
     "**Examples:**\n\n"
@@ -39,18 +39,13 @@ def test_auth(
     """Try SigV4 and OAuth against the runtime; print which was accepted and why not the other."""
     from rich.markup import escape
 
-    from agentcore_mcp.client import RuntimeTargetError, RuntimeTargetUsageError
     from agentcore_mcp.client import test_auth as run_test_auth
+    from agentcore_mcp.deploy.lookup import bearer_from_env, find_runtime, runtime_session
 
-    flags = tgt.TargetFlags.from_params(locals())
-    try:
-        target = tgt.resolve_target(flags)
-        session = tgt.aws_session(target, profile)
-        probes = asyncio.run(run_test_auth(target, session, bearer_token=tgt.bearer_from_env()))
-    except RuntimeTargetError as exc:
-        stderr.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
-        usage = isinstance(exc, RuntimeTargetUsageError)
-        raise typer.Exit(ExitCode.USAGE if usage else ExitCode.CONFIG_ERROR) from None
+    query = tgt.runtime_query(locals())
+    target = find_runtime(query)
+    session = runtime_session(target, profile)
+    probes = asyncio.run(run_test_auth(target, session, bearer_token=bearer_from_env()))
     if json_output:
         print_json({"target": target.to_json(), "methods": [p.to_json() for p in probes]})
     else:

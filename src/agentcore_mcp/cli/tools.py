@@ -7,15 +7,26 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from agentcore_mcp.cli import target as tgt
+from agentcore_mcp.cli.errors import CommandError, report
 from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
+from agentcore_mcp.errors import AgentCoreMcpError
 
-app = typer.Typer(help="List and call tools on an MCP server.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from agentcore_mcp.client import ConnectOptions, RuntimeAuth, RuntimeTarget
+    from agentcore_mcp.deploy.lookup import RuntimeQuery
+
+app = typer.Typer(
+    help="List and call tools on an MCP server.",
+    epilog="**Examples:** `agentcore-mcp tools list --url http://localhost:8000/mcp`, "
+    "`agentcore-mcp tools call echo -a text=hi --remote`",
+    no_args_is_help=True,
+)
 
 URL_HELP = "MCP endpoint, e.g. http://localhost:8000/mcp; with --remote, a runtime invocation URL"
 REMOTE = typer.Option(
@@ -31,8 +42,8 @@ PROTOCOLS = ("auto", "handshake", "2026-07-28")
 class _Remote:
     """A deployed runtime to open with `open_runtime` (which ends its session on exit)."""
 
-    target: Any
-    auth: Any
+    target: RuntimeTarget
+    auth: RuntimeAuth
     protocol: str
     headers: dict[str, str]
     debug: bool
@@ -43,8 +54,8 @@ def _options(
     protocol: str,
     debug: bool,
     headers: list[str],
-    remote: tgt.TargetFlags | None = None,
-) -> Any:
+    remote: RuntimeQuery | None = None,
+) -> ConnectOptions | _Remote:
     """ConnectOptions for a plain MCP URL, or a `_Remote` for the deployed runtime."""
     from agentcore_mcp.client import ConnectOptions
 
@@ -57,12 +68,13 @@ def _options(
         parsed[name.strip()] = value.strip()
     if remote is not None:
         from agentcore_mcp.client import runtime_auth
+        from agentcore_mcp.deploy.lookup import bearer_from_env, find_runtime, runtime_session
 
-        target = tgt.resolve_target(remote)
+        target = find_runtime(remote)
         if debug:
             debug_sink(f"* runtime {target.arn or target.url} ({target.auth})")
-        session = tgt.aws_session(target, remote.profile)
-        auth = runtime_auth(target, session, bearer_token=tgt.bearer_from_env())
+        session = runtime_session(target, remote.profile)
+        auth = runtime_auth(target, session, bearer_token=bearer_from_env())
         return _Remote(target, auth, protocol, parsed, debug)
     if not url:
         raise typer.BadParameter("pass --url URL, or --remote for the deployed runtime")
@@ -74,7 +86,7 @@ def _options(
     )
 
 
-def _open(options: Any) -> AbstractAsyncContextManager[Any]:
+def _open(options: ConnectOptions | _Remote) -> AbstractAsyncContextManager[Any]:
     """An entered MCP client: a runtime's ends its runtime session when done."""
     from agentcore_mcp.client import open_client, open_runtime
 
@@ -89,13 +101,13 @@ def _open(options: Any) -> AbstractAsyncContextManager[Any]:
     return open_client(options)
 
 
-async def _list(options: Any) -> list[Any]:
+async def _list(options: ConnectOptions | _Remote) -> list[Any]:
     async with _open(options) as client:
         return list((await client.list_tools()).tools)
 
 
 async def _call(
-    options: Any,
+    options: ConnectOptions | _Remote,
     name: str,
     arguments: dict[str, Any],
     on_progress: Callable[[float, float | None, str | None], Awaitable[None]],
@@ -123,59 +135,26 @@ def _error(message: str) -> None:
     stderr.print(f"[red]error:[/] {escape(message)}", highlight=False)
 
 
-def _fail(exc: BaseException) -> ExitCode:
-    """Map a client failure to a message on stderr and an exit code."""
-    import httpx2
-    from mcp.shared.exceptions import MCPError
-
-    from agentcore_mcp.client import (
-        RuntimeAuthError,
-        RuntimeTargetError,
-        RuntimeTargetUsageError,
-        TokenSourceError,
-    )
+def _fail(exc: BaseException) -> int:
+    """A client failure's message on stderr, and its exit code (the CLI's one handler);
+    anything the handler does not know is a protocol error (3) here: the server's answer
+    could not be used. An OSError here is the connection's (4)."""
     from agentcore_mcp.client.session import first_leaf
 
     leaf = first_leaf(exc)
-    if isinstance(leaf, typer.BadParameter):  # --protocol, --header: checked in the try
-        _error(leaf.format_message())
-        return ExitCode.USAGE
-    if isinstance(leaf, RuntimeTargetUsageError):
-        _error(str(leaf))
-        return ExitCode.USAGE
-    if isinstance(leaf, RuntimeTargetError):
-        _error(str(leaf))
-        return ExitCode.CONFIG_ERROR
-    if isinstance(leaf, (RuntimeAuthError, TokenSourceError)):
-        _error(str(leaf))
-        return ExitCode.AUTH_ERROR
-    if isinstance(leaf, MCPError):
-        if leaf.error.code in (-32001, -32002):  # the data plane's 401 / 403
-            _error(f"JSON-RPC error {leaf.error.code}: {leaf.error.message}")
-            return ExitCode.AUTH_ERROR
-        _error(f"server answered JSON-RPC error {leaf.error.code}: {leaf.error.message}")
-        return ExitCode.PROTOCOL_ERROR
-    if isinstance(leaf, httpx2.HTTPStatusError):
-        status = leaf.response.status_code
-        _error(f"HTTP {status} from {leaf.request.url}")
-        return ExitCode.AUTH_ERROR if status in (401, 403) else ExitCode.PROTOCOL_ERROR
-    if isinstance(
-        leaf, (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError, OSError)
-    ):
-        _error(f"cannot reach the server: {leaf}")
-        return ExitCode.CONNECTION_ERROR
-    _error(f"{type(leaf).__name__}: {leaf}")
-    return ExitCode.PROTOCOL_ERROR
+    if isinstance(leaf, OSError) and not isinstance(leaf, AgentCoreMcpError):
+        exc = CommandError(f"cannot reach the server: {leaf}", ExitCode.CONNECTION_ERROR)
+    return report(exc, unexpected=ExitCode.PROTOCOL_ERROR)
 
 
 _REMOTE_FLAGS = ("remote", "oauth", "sigv4", "arn", "runtime_id", "name", "ssm_parameter", "state")
 
 
-def _remote_flags(params: dict[str, Any]) -> tgt.TargetFlags | None:
+def _remote_flags(params: dict[str, Any]) -> RuntimeQuery | None:
     """The runtime flags when the command targets a deployed runtime (--remote, or a flag
     that names one: --name, --arn, --ssm-parameter, ...), else None (--url)."""
     remote = any(params[k] for k in _REMOTE_FLAGS)
-    return tgt.TargetFlags.from_params(params) if remote else None
+    return tgt.runtime_query(params) if remote else None
 
 
 @app.command(

@@ -22,6 +22,8 @@ from agentcore_mcp.client.tokens import (
     StaticTokenSource,
     TokenSource,
 )
+from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     import boto3
@@ -33,8 +35,10 @@ SENSITIVE_HEADERS = frozenset(
 )
 
 
-class RuntimeAuthError(Exception):
+class RuntimeAuthError(AgentCoreMcpError):
     """Credentials for the chosen method cannot be had; the message says what to fix."""
+
+    exit_code = ExitCode.AUTH_ERROR
 
 
 def new_runtime_session_id() -> str:

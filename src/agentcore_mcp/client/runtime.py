@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
+from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     import boto3
 
@@ -24,13 +27,17 @@ _ARN_RE = re.compile(
 )
 
 
-class RuntimeTargetError(Exception):
+class RuntimeTargetError(AgentCoreMcpError):
     """The runtime cannot be located from what was given; the message says what to pass."""
+
+    exit_code = ExitCode.CONFIG_ERROR
 
 
 class RuntimeTargetUsageError(RuntimeTargetError):
     """What was given names no single runtime (a state file with several deployments and
     no --name): a usage error; the message lists the choices."""
+
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True, slots=True)

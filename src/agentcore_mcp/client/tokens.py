@@ -17,14 +17,18 @@ import anyio.to_thread
 import httpx2
 
 from agentcore_mcp.auth import CognitoAuthError, TokenSet, get_user_token, refresh
+from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
 
 #: Refresh this long before the access token expires, so a request never carries a token
 #: that expires in flight.
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
-class TokenSourceError(Exception):
+class TokenSourceError(AgentCoreMcpError):
     """No usable bearer token; the message says what to fix."""
+
+    exit_code = ExitCode.AUTH_ERROR
 
 
 class StaticTokenSource:

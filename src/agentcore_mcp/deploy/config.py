@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from agentcore_mcp import runtime_rules as rules
 from agentcore_mcp.deploy.state import DeploymentRecord, SettingsRecord
+from agentcore_mcp.errors import AgentCoreMcpError
 
 DEFAULT_NAME = "agentcore_mcp_server"
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
@@ -20,7 +21,7 @@ AWS_PLATFORM = "aarch64-manylinux2014"
 SAMPLE_SERVER_MODULE = "agentcore_mcp.server.sample"
 
 
-class ConfigError(Exception):
+class ConfigError(AgentCoreMcpError):
     """A setting that cannot be used; the message names it and what to write instead."""
 
 

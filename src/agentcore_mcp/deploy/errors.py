@@ -5,21 +5,32 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
 
-class DeployError(Exception):
+
+class DeployError(AgentCoreMcpError):
     """A deploy step failed; the message says what to do next."""
+
+    exit_code = ExitCode.DEPLOY_FAILED
 
 
 class TargetError(DeployError):
     """The target (local AgentCore or AWS account) cannot be used as configured."""
 
+    exit_code = ExitCode.CONFIG_ERROR
+
 
 class UnreachableError(TargetError):
     """Nothing answered at a service endpoint (network, AWS_ENDPOINT_URL, local AgentCore)."""
 
+    exit_code = ExitCode.CONNECTION_ERROR
+
 
 class PermissionDeniedError(DeployError):
     """The caller lacks an IAM permission; the message names the action."""
+
+    exit_code = ExitCode.AUTH_ERROR
 
 
 class NameTakenError(DeployError):
@@ -29,13 +40,19 @@ class NameTakenError(DeployError):
 class RuntimeFailedError(DeployError):
     """The runtime reached CREATE_FAILED / UPDATE_FAILED; the message has failureReason."""
 
+    exit_code = ExitCode.RUNTIME_FAILED
+
 
 class SmokeTestError(DeployError):
     """The deployed runtime did not answer tools/list through the data plane."""
 
+    exit_code = ExitCode.RUNTIME_FAILED
+
 
 class BuildError(DeployError):
     """The artifact could not be built (dependency install, size limits, container engine)."""
+
+    exit_code = ExitCode.CONFIG_ERROR
 
 
 _ACTION_RE = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.errors import NameTakenError, error_code
+from agentcore_mcp.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from agentcore_mcp.deploy.context import StepContext
@@ -38,6 +39,8 @@ class NotOursError(NameTakenError):
 
     Exit 6 (configuration): nothing failed on AWS; the user decides (--adopt, or --name).
     """
+
+    exit_code = ExitCode.CONFIG_ERROR
 
 
 def new_deployment_id() -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError
 
@@ -36,6 +36,10 @@ from agentcore_mcp.deploy.state import (
 )
 from agentcore_mcp.deploy.steps import build, cognito, publish, role, runtime, secrets
 from agentcore_mcp.deploy.target import Target, open_target
+from agentcore_mcp.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from agentcore_mcp.client.runtime import RuntimeTarget
 
 STEP_NAMES = ("cognito", "role", "build", "runtime", "publish")
 # The seed's step numbers (`deploy.py --step1`) as aliases.
@@ -117,6 +121,8 @@ def open_record(
 
 class DestructiveChangeError(DeployError):
     """The deploy would replace or remove something and nobody confirmed it (no --yes)."""
+
+    exit_code = ExitCode.USAGE
 
     def __init__(self, changes: Sequence[Change]) -> None:
         listed = "; ".join(c.message for c in changes if c.destructive)
@@ -285,7 +291,7 @@ def deploy(
     return result
 
 
-def runtime_target_of(target: Target, record: DeploymentRecord) -> Any:
+def runtime_target_of(target: Target, record: DeploymentRecord) -> RuntimeTarget:
     from agentcore_mcp.client.runtime import RuntimeTarget, invocation_url
 
     if record.runtime is None:
@@ -328,18 +334,6 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
             f"smoke test: tools/list through the data plane failed ({describe_failure(exc)}); "
             "see `agentcore-mcp logs`"
         ) from exc
-
-
-def call_tool(target: Target, record: DeploymentRecord, name: str, args: dict[str, Any]) -> Any:
-    from agentcore_mcp.client.remote import open_runtime
-
-    runtime_target = runtime_target_of(target, record)
-
-    async def run() -> Any:
-        async with open_runtime(runtime_target, session=target.session) as client:
-            return await client.call_tool(name, args)
-
-    return asyncio.run(run())
 
 
 def destroy(config: DeployConfig, **kwargs: Any) -> Any:

@@ -19,19 +19,24 @@ import re
 import time
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from agentcore_mcp import runtime_rules as rules
+from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
 from agentcore_mcp.files import write_atomically
 
 DEFAULT_STATE_PATH = Path("deployment_config.json")
 FORMAT = 1
 
+if TYPE_CHECKING:
+    from agentcore_mcp.client.runtime import RuntimeTarget
+
 TargetKind = Literal["local", "aws"]
 
 
-class StateError(Exception):
+class StateError(AgentCoreMcpError):
     """The state file cannot be read or is not the deployer's; the message says what to do."""
 
 
@@ -50,6 +55,8 @@ class NoDeploymentError(SelectionError):
 
 class AmbiguousDeploymentError(SelectionError):
     """Several recorded deployments match: the caller must name one."""
+
+    exit_code = ExitCode.USAGE
 
 
 _R = TypeVar("_R")
@@ -400,7 +407,7 @@ def select_record(
     )
 
 
-def runtime_target(path: Path | None = None, **match: Any) -> Any:
+def runtime_target(path: Path | None = None, **match: Any) -> RuntimeTarget | None:
     """A `client.RuntimeTarget` for the deployment `select_record` picks (`match`: name,
     target, region, account), or None when there is no state file.
 

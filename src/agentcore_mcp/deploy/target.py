@@ -161,10 +161,11 @@ _USER_AWS_VARS = (
 
 
 def local_home(config: DeployConfig) -> Path:
-    # local.service.default_home's rule, without importing the local AgentCore (0.2 s):
-    # every deploy pays that import, and only a deploy that starts one needs it.
-    base = os.environ.get("AGENTCORE_MCP_HOME") or Path.home() / ".agentcore-mcp"
-    return config.local_home or Path(base) / "local"
+    # local.home, not local.service: every deploy asks, and only a deploy that starts a
+    # local AgentCore needs to import it (0.2 s).
+    from agentcore_mcp.local.home import default_home
+
+    return config.local_home or default_home()
 
 
 def _answers(url: str) -> bool:
@@ -198,7 +199,7 @@ def _open_local(
             raise TargetError(_NO_LOCAL_EXTRA)
         from agentcore_mcp.local.process import (
             LocalProcessError,
-            foreground_argv,
+            background_argv,
             start_background,
         )
         from agentcore_mcp.local.service import LocalSettings
@@ -208,7 +209,10 @@ def _open_local(
                 f"no local AgentCore is running (home {home}); start one with "
                 "`agentcore-mcp local start -d` or run `agentcore-mcp deploy`"
             )
-        settings = LocalSettings(home=home, persist=True, **_region_kw(config))
+        # The deployer uses its per-start key, never test/test: --strict-credentials.
+        settings = LocalSettings(
+            home=home, persist=True, strict_credentials=True, **_region_kw(config)
+        )
         if config.local_port:
             settings = replace(settings, port=config.local_port)
         if on_event:
@@ -216,18 +220,7 @@ def _open_local(
         # Started without the user's AWS settings: the local AgentCore needs none, and a
         # profile named in AWS_PROFILE that does not exist would stop its embedded moto.
         scrub = [a for var in _USER_AWS_VARS if var in os.environ for a in ("-u", var)]
-        argv = (["env", *scrub] if scrub else []) + foreground_argv(
-            [
-                "--port",
-                str(settings.port),
-                "--region",
-                settings.region,
-                "--home",
-                str(home),
-                "--persist",
-                "--strict-credentials",  # the deployer uses its per-start key, never test/test
-            ]
-        )
+        argv = (["env", *scrub] if scrub else []) + background_argv(settings)
         try:
             start_background(settings, argv, port_flag="--local-port")
         except LocalProcessError as exc:

@@ -1,53 +1,40 @@
-"""The data plane's error mapping, from the contract's tables (section 3).
+"""AgentCore Runtime's service errors, one class per modelled exception, for both the
+control plane and the data plane of the local AgentCore.
 
-MCP runtimes answer most failures as HTTP 200 with a JSON-RPC error (the platform's
-fixed messages); 401, 403 and 406 keep their status. Every error also carries
-`x-amzn-ErrorType`, so boto3 raises the matching exception for the statuses it sees
-as errors. Non-MCP runtimes get the plain API form: status + `{"message": ...}`.
+Each is an `agentcore_mcp.errors.AwsServiceError`, rendered by its one `render()`: the
+control plane answers with the rest-json form (status, `x-amzn-ErrorType`, every
+modelled member), which botocore reads as `client.exceptions.<Name>`. The data plane
+(the contract's tables, section 3) answers MCP runtimes' failures mostly as HTTP 200 with
+a JSON-RPC error (the platform's fixed messages; 401, 403 and 406 keep their status),
+every one with `x-amzn-ErrorType`; non-MCP runtimes get status + `{"message": ...}`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any
 
+from agentcore_mcp.errors import MCP_ERRORS, AwsServiceError, McpMapping, aws_json_error
 
-@dataclass(frozen=True, slots=True)
-class McpMapping:
-    code: int
-    status: int
-    message: str
-
-
-# exception name → (JSON-RPC code, HTTP status for MCP runtimes, fixed platform message)
-MCP_ERRORS: dict[str, McpMapping] = {
-    "UnauthorizedException": McpMapping(-32001, 401, "Unauthorized"),
-    "AccessDeniedException": McpMapping(-32002, 403, "Access denied"),
-    "McpRequestUnacceptable": McpMapping(
-        -32011,
-        406,
-        "Not Acceptable: Client must accept both application/json and text/event-stream",
-    ),
-    "ThrottlingException": McpMapping(-32003, 200, "Rate limit exceeded - Too many requests"),
-    "ServiceQuotaExceededException": McpMapping(
-        -32003, 200, "Rate limit exceeded - Too many requests"
-    ),
-    "ResourceNotFoundException": McpMapping(
-        -32004, 200, "Resource not found - Requested resource does not exist"
-    ),
-    "ConflictException": McpMapping(-32005, 200, "Resource conflict - Resource already exists"),
-    "RetryableConflictException": McpMapping(
-        -32005, 200, "Session operation in progress, please retry"
-    ),
-    "ValidationException": McpMapping(-32006, 200, "Validation error - Invalid request data"),
-    "RuntimeClientError": McpMapping(
-        -32010,
-        200,
-        "Tool execution error - Please check your CloudWatch logs for more information",
-    ),
-    "InternalServerException": McpMapping(-32603, 200, "Internal error - Server error"),
-}
+__all__ = [
+    "API_STATUS",
+    "MCP_ERRORS",
+    "STARTUP_TIMEOUT_MESSAGE",
+    "AccessDeniedError",
+    "ConflictError",
+    "DataPlaneError",
+    "InternalServerError",
+    "McpMapping",
+    "McpRequestUnacceptableError",
+    "ResourceNotFoundError",
+    "RuntimeClientError",
+    "ServiceQuotaExceededError",
+    "StartupTimeoutError",
+    "ThrottlingError",
+    "UnauthorizedError",
+    "UnknownOperationError",
+    "ValidationError",
+    "aws_json_error",
+]
 
 API_STATUS: dict[str, int] = {
     "ValidationException": 400,
@@ -63,96 +50,98 @@ API_STATUS: dict[str, int] = {
     "InternalServerException": 500,
 }
 
-
-def aws_json_error(error_type: str, message: str) -> tuple[dict[str, str], bytes]:
-    """The one shape of an AWS rest-json error in the local AgentCore: boto3 reads the
-    exception name from `x-amzn-ErrorType` and the text from the body's `message`."""
-    headers = {"content-type": "application/json", "x-amzn-errortype": error_type}
-    return headers, json.dumps({"message": message}).encode()
+# The data plane's refusals are the service's errors: one type for both planes.
+DataPlaneError = AwsServiceError
 
 
-class DataPlaneError(Exception):
-    """A refusal of the data plane; `detail` says what happened and what to do.
+class ValidationError(AwsServiceError):
+    """400 ValidationException; `reason` is one of the model's ValidationExceptionReason,
+    `field` the member it concerns (the control plane's `fieldList`)."""
 
-    Each subclass is one of the service's exceptions (`error_type`), rendered with the
-    contract's mapping: the JSON-RPC form for MCP runtimes, the plain API form otherwise.
-    """
-
-    error_type: ClassVar[str] = "InternalServerException"
+    code = "ValidationException"
+    default_status = 400
 
     def __init__(
         self,
-        detail: str,
+        message: str,
         *,
-        headers: dict[str, str] | None = None,
+        field: str | None = None,
+        reason: str = "FieldValidationFailed",
         status: int | None = None,
+        headers: dict[str, str] | None = None,
         mcp: bool = False,
     ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.headers = headers or {}
-        self.status_override = status
-        # Known to concern an MCP invocation before the runtime was resolved.
-        self.mcp = mcp
+        super().__init__(message, status=status, headers=headers, mcp=mcp)
+        self.field = field
+        self.reason = reason
 
-    def render(self, *, mcp: bool, request_id: object = None) -> tuple[int, dict[str, str], bytes]:
-        if mcp and self.error_type in MCP_ERRORS:
-            m = MCP_ERRORS[self.error_type]
-            headers = {"content-type": "application/json", "x-amzn-errortype": self.error_type}
-            headers.update(self.headers)
-            body = {
-                "jsonrpc": "2.0",
-                "id": request_id,
-                "error": {"code": m.code, "message": m.message, "data": {"detail": self.detail}},
-            }
-            return self.status_override or m.status, headers, json.dumps(body).encode()
-        headers, payload = aws_json_error(self.error_type, self.detail)
-        headers.update(self.headers)
-        return self.status_override or API_STATUS.get(self.error_type, 500), headers, payload
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message, "reason": self.reason}
+        if self.field is not None:
+            out["fieldList"] = [{"name": self.field, "message": self.message}]
+        return out
 
 
-class ValidationError(DataPlaneError):
-    error_type = "ValidationException"
+class UnauthorizedError(AwsServiceError):
+    code = "UnauthorizedException"
+    default_status = 401
 
 
-class UnauthorizedError(DataPlaneError):
-    error_type = "UnauthorizedException"
+class AccessDeniedError(AwsServiceError):
+    code = "AccessDeniedException"
+    default_status = 403
 
 
-class AccessDeniedError(DataPlaneError):
-    error_type = "AccessDeniedException"
+class McpRequestUnacceptableError(AwsServiceError):
+    code = "McpRequestUnacceptable"
+    default_status = 406
 
 
-class McpRequestUnacceptableError(DataPlaneError):
-    error_type = "McpRequestUnacceptable"
+class ThrottlingError(AwsServiceError):
+    code = "ThrottlingException"
+    default_status = 429
 
 
-class ThrottlingError(DataPlaneError):
-    error_type = "ThrottlingException"
+class ServiceQuotaExceededError(AwsServiceError):
+    code = "ServiceQuotaExceededException"
+    default_status = 402
 
 
-class ServiceQuotaExceededError(DataPlaneError):
-    error_type = "ServiceQuotaExceededException"
+class ResourceNotFoundError(AwsServiceError):
+    code = "ResourceNotFoundException"
+    default_status = 404
 
 
-class ResourceNotFoundError(DataPlaneError):
-    error_type = "ResourceNotFoundException"
+class ConflictError(AwsServiceError):
+    code = "ConflictException"
+    default_status = 409
 
 
-class RuntimeClientError(DataPlaneError):
-    error_type = "RuntimeClientError"
+class RuntimeClientError(AwsServiceError):
+    code = "RuntimeClientError"
+    default_status = 424
 
 
-class InternalServerError(DataPlaneError):
-    error_type = "InternalServerException"
+class InternalServerError(AwsServiceError):
+    code = "InternalServerException"
+    default_status = 500
+
+
+class UnknownOperationError(AwsServiceError):
+    """A path or verb under /runtimes that no control-plane operation has (404, or 405)."""
+
+    code = "UnknownOperationException"
+    default_status = 404
 
 
 class StartupTimeoutError(RuntimeClientError):
     """The instance did not listen in time: 424 with the platform's own text, which is
     not in the JSON-RPC form even for MCP runtimes [O]."""
 
-    def render(self, *, mcp: bool, request_id: object = None) -> tuple[int, dict[str, str], bytes]:
-        headers, payload = aws_json_error(self.error_type, STARTUP_TIMEOUT_MESSAGE)
+    def render(
+        self, *, mcp: bool | None = None, request_id: object = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        headers, payload = aws_json_error(self.code, STARTUP_TIMEOUT_MESSAGE)
         return 424, headers, payload
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.local.instances import (
     kill_recorded_instances,
     listener_pid,
@@ -21,7 +22,7 @@ from agentcore_mcp.local.instances import (
 from agentcore_mcp.local.service import LocalSettings, PortInUse, bind_listener
 
 
-class LocalProcessError(Exception):
+class LocalProcessError(AgentCoreMcpError):
     """The background local AgentCore could not be started, found or stopped."""
 
 
@@ -189,3 +190,39 @@ def stop_background(settings: LocalSettings, timeout: float = 20.0) -> int | Non
 
 def foreground_argv(extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "agentcore_mcp", "local", "start", *extra]
+
+
+def background_argv(settings: LocalSettings) -> list[str]:
+    """The foreground `local start` that runs `settings`: what `start_background` spawns
+    for `local start -d` and for a local deploy. Every setting is passed as a flag, so
+    the background process runs what its starter resolved (environment included)."""
+    extra = [
+        "--port",
+        str(settings.port),
+        "--region",
+        settings.region,
+        "--home",
+        str(settings.home),
+        "--max-active-sessions",
+        str(settings.max_active_sessions),
+        "--startup-timeout",
+        str(settings.startup_timeout),
+        "--lifecycle-scale",
+        str(settings.lifecycle_scale),
+        "--max-starting",
+        str(settings.max_starting),
+        "--start-queue-timeout",
+        str(settings.start_queue_timeout),
+        "--max-unpacked-mb",
+        str(settings.max_unpacked_bytes / 2**20),
+        "--rate-limit",
+        str(settings.rate_limit),
+        "--request-limit-scale",
+        str(settings.request_limit_scale),
+    ]
+    if settings.persist:
+        extra.append("--persist")
+    if settings.strict_credentials:
+        extra.append("--strict-credentials")
+    extra += ["--log-level", settings.log_level]
+    return foreground_argv(extra)

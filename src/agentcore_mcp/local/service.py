@@ -19,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from agentcore_mcp.asgi import send_json
 from agentcore_mcp.auth import JwksCache, SigV4Secret
+from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.local.artifacts import (
     MAX_UNPACKED_BYTES,
     ArtifactStore,
@@ -42,6 +43,7 @@ from agentcore_mcp.local.credentials import (
 )
 from agentcore_mcp.local.data import DataPlane
 from agentcore_mcp.local.gateway import Gateway
+from agentcore_mcp.local.home import default_home
 from agentcore_mcp.local.identity import IDENTITY_PATH, answer_identity
 from agentcore_mcp.local.instances import Instance
 from agentcore_mcp.local.launcher import InstanceLauncher
@@ -62,6 +64,11 @@ KEEP_ALIVE_SECONDS = 75
 INSTANCE_IDLE_SECONDS = 4.0
 
 
+class LocalSettingsError(AgentCoreMcpError, ValueError):
+    """A setting of the local AgentCore (a tuning variable AGENTCORE_MCP_LOCAL_...) that
+    cannot be used."""
+
+
 def _env_number(name: str, default: float) -> float:
     """A tuning knob from the environment (tests shorten them); bad values are refused."""
     text = os.environ.get(name)
@@ -70,9 +77,9 @@ def _env_number(name: str, default: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+        raise LocalSettingsError(f"{name} must be a number of seconds, got {text!r}") from None
     if not value > 0:
-        raise ValueError(f"{name} must be positive, got {text!r}")
+        raise LocalSettingsError(f"{name} must be positive, got {text!r}")
     return value
 
 
@@ -80,7 +87,7 @@ def _env_number(name: str, default: float) -> float:
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
-class PortInUse(OSError):
+class PortInUse(AgentCoreMcpError, OSError):
     """The local AgentCore's port is held by another process."""
 
     def __init__(self, port: int, holder: int | None, flag: str = "--port") -> None:
@@ -113,10 +120,6 @@ def bind_listener(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(False)
     return sock
-
-
-def default_home() -> Path:
-    return Path(os.environ.get("AGENTCORE_MCP_HOME", Path.home() / ".agentcore-mcp")) / "local"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentcore_mcp.errors import AgentCoreMcpError
+
 if TYPE_CHECKING:
     from mcp.server.lowlevel.server import Server
     from mcp.server.mcpserver import MCPServer
 
 
-class ServerLoadError(Exception):
+class ServerLoadError(AgentCoreMcpError):
     """The server spec could not be imported or does not name an MCP server."""
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.files import write_atomically
 from agentcore_mcp.server.front import (
     CLIENT_CAPABILITIES_META_KEY,
@@ -55,7 +56,7 @@ _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", ".venv", ".git", ".myp
 CLIENT_INFO = {"name": "agentcore-mcp-manifest", "version": "1"}
 
 
-class ManifestUnusable(Exception):
+class ManifestUnusable(AgentCoreMcpError):
     """The manifest cannot be used for this server (missing, unreadable or stale)."""
 
 

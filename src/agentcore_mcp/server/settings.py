@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from agentcore_mcp.errors import AgentCoreMcpError
+
 ResponseMode = Literal["auto", "json", "sse"]
 DispatcherName = Literal["fast", "sdk"]
 
@@ -39,7 +41,7 @@ def server_spec_from_env(env: Mapping[str, str] | None = None) -> str | None:
     return e.get(SERVER_SPEC_ENV) or None
 
 
-class SettingsError(ValueError):
+class SettingsError(AgentCoreMcpError, ValueError):
     """A setting has a value the server cannot use."""
 
 

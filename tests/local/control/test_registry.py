@@ -117,7 +117,7 @@ def test_validation_names_the_field(overrides: dict[str, Any], field: str) -> No
     with pytest.raises(ValidationError) as excinfo:
         parse_runtime_config(request(**overrides))
     assert excinfo.value.field == field
-    assert excinfo.value.body()["fieldList"][0]["name"] == field
+    assert excinfo.value.fields()["fieldList"][0]["name"] == field
 
 
 def test_trust_policy_forms() -> None:

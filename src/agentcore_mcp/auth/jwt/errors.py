@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from agentcore_mcp.auth.errors import AuthError
+from agentcore_mcp.errors import AgentCoreMcpError
 
 
 class JwtError(AuthError):
@@ -90,5 +91,5 @@ class CustomClaimMismatchError(JwtError):
     """A custom claim rule does not match."""
 
 
-class AuthorizerConfigError(ValueError):
+class AuthorizerConfigError(AgentCoreMcpError, ValueError):
     """An authorizer configuration the service would reject (a ValidationException)."""

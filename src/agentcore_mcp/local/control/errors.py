@@ -1,8 +1,10 @@
 """Error types of the control plane.
 
-`ControlPlaneError` subclasses are API errors: the handler turns each into the
-rest-json error form (status code, `x-amzn-ErrorType: <Name>` header, body
-`{"message": ...}`), which botocore's parser reads as `client.exceptions.<Name>`.
+The API errors are AgentCore's service errors (`agentcore_mcp.local.errors`, one class
+per modelled exception for both planes): the handler renders each with its `render()`,
+the rest-json form (status code, `x-amzn-ErrorType: <Name>` header, body
+`{"message": ...}` plus the modelled members), which botocore's parser reads as
+`client.exceptions.<Name>`.
 
 `RuntimeNotFound`, `RuntimeNotReady` and `ArtifactError` are for the other rooms of the
 local AgentCore (data plane, artifact preparation); they never reach the wire as-is.
@@ -10,7 +12,14 @@ local AgentCore (data plane, artifact preparation); they never reach the wire as
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from agentcore_mcp.errors import AgentCoreMcpError, AwsServiceError
+from agentcore_mcp.local.errors import (
+    ConflictError,
+    InternalServerError,
+    ResourceNotFoundError,
+    UnknownOperationError,
+    ValidationError,
+)
 
 __all__ = [
     "ArtifactError",
@@ -25,64 +34,8 @@ __all__ = [
     "ValidationError",
 ]
 
-
-class ControlPlaneError(Exception):
-    """An error the control plane answers with; `error_type` is the modelled shape name."""
-
-    status: int = 500
-    error_type: ClassVar[str] = "InternalServerException"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def body(self) -> dict[str, Any]:
-        return {"message": self.message}
-
-
-class ValidationError(ControlPlaneError):
-    """400 ValidationException; `reason` is one of the model's ValidationExceptionReason."""
-
-    status = 400
-    error_type = "ValidationException"
-
-    def __init__(
-        self, message: str, *, field: str | None = None, reason: str = "FieldValidationFailed"
-    ) -> None:
-        super().__init__(message)
-        self.field = field
-        self.reason = reason
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message, "reason": self.reason}
-        if self.field is not None:
-            out["fieldList"] = [{"name": self.field, "message": self.message}]
-        return out
-
-
-class ConflictError(ControlPlaneError):
-    status = 409
-    error_type = "ConflictException"
-
-
-class ResourceNotFoundError(ControlPlaneError):
-    status = 404
-    error_type = "ResourceNotFoundException"
-
-
-class InternalServerError(ControlPlaneError):
-    status = 500
-    error_type = "InternalServerException"
-
-
-class UnknownOperationError(ControlPlaneError):
-    """A path or verb under /runtimes that no control-plane operation has."""
-
-    error_type = "UnknownOperationException"
-
-    def __init__(self, message: str, *, status: int = 404) -> None:
-        super().__init__(message)
-        self.status = status
+# Every API error of the control plane is a service error.
+ControlPlaneError = AwsServiceError
 
 
 class RuntimeNotFound(LookupError):
@@ -135,5 +88,5 @@ class ArtifactError(Exception):
         return self.failure_reason
 
 
-class RegistryLoadError(Exception):
+class RegistryLoadError(AgentCoreMcpError):
     """The persisted registry file exists but cannot be read back."""

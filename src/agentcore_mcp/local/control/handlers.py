@@ -137,12 +137,12 @@ class ControlPlaneApp:
         try:
             response = await self._dispatch(scope, receive)
         except ControlPlaneError as exc:
-            await _send_json(send, exc.status, exc.body(), request_id, exc.error_type)
+            await _send_error(send, exc, request_id)
             return
         except Exception as exc:
             log.exception("control plane request failed")
             err = InternalServerError(f"Internal error in the local AgentCore control plane: {exc}")
-            await _send_json(send, err.status, err.body(), request_id, err.error_type)
+            await _send_error(send, err, request_id)
             return
         await _send_json(send, response.status, response.body, request_id, None)
 
@@ -524,6 +524,17 @@ async def _send_json(
     send: Send, status: int, body: Mapping[str, Any], request_id: str, error_type: str | None
 ) -> None:
     payload = b"" if status == 204 else json.dumps(body).encode()  # 204 carries no body
+    await _send_payload(send, status, payload, request_id, error_type)
+
+
+async def _send_error(send: Send, error: ControlPlaneError, request_id: str) -> None:
+    status, headers, payload = error.render()  # the one renderer of AWS service errors
+    await _send_payload(send, status, payload, request_id, headers["x-amzn-errortype"])
+
+
+async def _send_payload(
+    send: Send, status: int, payload: bytes, request_id: str, error_type: str | None
+) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
