@@ -34,11 +34,14 @@ def is_loopback_host(hostname: str) -> bool:
 
 
 def is_loopback_origin(origin: str) -> bool:
-    """A browser `Origin` of an http(s) page on a loopback host (see `is_loopback_host`)."""
+    """A browser `Origin` of an http(s) page on a loopback host (see `is_loopback_host`).
+    The one rule of every loopback door: the server kit's, the proxy's, the local
+    AgentCore's. An origin has no user part: `http://localhost:80@evil.example` is not one."""
     scheme, sep, rest = origin.partition("://")
     if not sep or scheme.lower() not in ("http", "https"):
         return False
-    return is_loopback_host(split_host(rest.split("/", 1)[0]))
+    authority = rest.split("/", 1)[0]
+    return "@" not in authority and is_loopback_host(split_host(authority))
 
 
 def is_json_content_type(value: str) -> bool:
