@@ -10,10 +10,13 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, LEAVES_MID_STREAM_MAIN, REGION, LocalAgentCoreHandle
+from tests.support.local import (
+    LEAVES_MID_STREAM_MAIN,
+    REGION,
+    SIGV4_AUTH,
+    LocalAgentCoreHandle,
+)
 from tests.support.mcp_messages import encoded, final_message, tool_call
 from tests.support.procs import wait_for_file
 
@@ -41,10 +44,6 @@ def seen(ctx: Context) -> dict:
 serve(mcp)
 """
 
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-
 
 @pytest.fixture(scope="module")
 def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
@@ -69,7 +68,7 @@ def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx.Response:
     return httpx.post(
         url,
         content=encoded(doc),
-        auth=AUTH,
+        auth=SIGV4_AUTH,
         timeout=60,
         headers={
             "content-type": "application/json",
@@ -183,7 +182,11 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
     }
     with httpx.Client(timeout=60) as client:
         with client.stream(
-            "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH
+            "POST",
+            url,
+            content=encoded(tool_call("anything", {})),
+            headers=headers,
+            auth=SIGV4_AUTH,
         ) as r:
             assert r.status_code == 200
             first = next(r.iter_lines())
@@ -194,7 +197,11 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
         )
         # The local AgentCore serves on: the session's next call gets an answer.
         with client.stream(
-            "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH
+            "POST",
+            url,
+            content=encoded(tool_call("anything", {})),
+            headers=headers,
+            auth=SIGV4_AUTH,
         ) as again:
             assert again.status_code == 200
             assert next(again.iter_lines()) == "event: message"

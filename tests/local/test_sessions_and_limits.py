@@ -18,25 +18,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.local import (
-    CREDS,
-    REGION,
+    MCP_HEADERS,
+    SIGV4_AUTH,
     LocalAgentCoreHandle,
     run_local_agentcore,
 )
 from tests.support.mcp_messages import encoded, final_message, rpc, tool_call
-
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
 
 CRASHY_MAIN = """\
 import os, time
@@ -112,10 +101,10 @@ def patient(fast_clock: LocalAgentCoreHandle) -> str:
 def post(
     url: str, body: dict[str, Any], session: str | None = None, **headers: str
 ) -> httpx.Response:
-    h = {**HEADERS, **headers}
+    h = {**MCP_HEADERS, **headers}
     if session:
         h["mcp-session-id"] = session
-    return httpx.post(url, content=encoded(body), headers=h, auth=AUTH, timeout=60)
+    return httpx.post(url, content=encoded(body), headers=h, auth=SIGV4_AUTH, timeout=60)
 
 
 def pid_of(url: str, session: str) -> int:
@@ -276,7 +265,7 @@ def test_oversized_body_refused_without_buffering(crashy: str) -> None:
         for _ in range(101):
             yield b"x" * 1_000_000
 
-    streamed = httpx.post(crashy, content=chunks(), headers=HEADERS, timeout=120)
+    streamed = httpx.post(crashy, content=chunks(), headers=MCP_HEADERS, timeout=120)
     assert streamed.status_code == 413
     assert streamed.json()["error"]["code"] == -32006
 
@@ -298,7 +287,9 @@ def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> 
     ).encode()
     arrivals: list[float] = []
     started = time.monotonic()
-    with httpx.stream("POST", url, content=body, headers=HEADERS, auth=AUTH, timeout=60) as r:
+    with httpx.stream(
+        "POST", url, content=body, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
             if line.startswith("data:") and "notifications/progress" in line:

@@ -19,18 +19,18 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import (
+    MCP_HEADERS,
+    SIGV4_AUTH,
+    LocalAgentCoreHandle,
+    run_local_agentcore,
+)
 from tests.support.local_cli import local_cli
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.slow  # local AgentCores stopped and killed mid-call
 
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
 LONG_CALL = json.dumps(
     {
         "jsonrpc": "2.0",
@@ -43,11 +43,6 @@ LONG_CALL = json.dumps(
         },
     }
 ).encode()
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
 
 
 @dataclass
@@ -65,7 +60,12 @@ class InFlight:
     def _run(self) -> None:
         try:
             with httpx.stream(
-                "POST", self.url, content=LONG_CALL, headers=HEADERS, auth=AUTH, timeout=120
+                "POST",
+                self.url,
+                content=LONG_CALL,
+                headers=MCP_HEADERS,
+                auth=SIGV4_AUTH,
+                timeout=120,
             ) as r:
                 self.outcome = f"HTTP {r.status_code}"
                 for line in r.iter_lines():
