@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from starlette.types import Receive, Send
@@ -121,6 +121,28 @@ async def unless_client_leaves(work: Awaitable[_T], receive: Receive) -> _T:
     if not results:
         raise ClientDisconnected("the client left before the answer was complete")
     return results[0]
+
+
+async def serve_lifespan(
+    receive: Receive,
+    send: Send,
+    *,
+    startup: Callable[[], None] | None = None,
+    shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Answer an ASGI `lifespan` scope: `startup()` before startup is complete, `await
+    shutdown()` before shutdown is, then return."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if startup is not None:
+                startup()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if shutdown is not None:
+                await shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def read_body(receive: Receive, limit: int | None = None) -> bytes:

@@ -42,6 +42,7 @@ from agentcore_mcp.asgi import (
     is_loopback_origin,
     read_body,
     send_body,
+    serve_lifespan,
     split_host,
     unless_client_leaves,
 )
@@ -82,7 +83,7 @@ class ProxyApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await serve_lifespan(receive, send, shutdown=self._shutdown)
             return
         if scope["type"] != "http":
             return
@@ -265,16 +266,9 @@ class ProxyApp:
             # The client left: the upstream stream is closed too.
             await unless_client_leaves(relay(), receive)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self._end_all()
-                await self.forwarder.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def _shutdown(self) -> None:
+        await self._end_all()
+        await self.forwarder.aclose()
 
     async def _end_all(self) -> None:
         """End every runtime session this proxy opened (a client that comes back with its
