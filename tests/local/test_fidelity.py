@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import boto3
 import httpx
@@ -31,7 +29,7 @@ from tests.support.local import (
     SIGV4_AUTH,
     LocalAgentCoreHandle,
     kit_files,
-    run_local_agentcore,
+    local_agentcore_fixture,
     with_startup_manifest,
 )
 from tests.support.mcp_messages import encoded, messages, rpc
@@ -79,20 +77,15 @@ sys.exit(serve_spec(None))
 """
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("fidelity"),
-        extra_args=(
-            "--rate-limit",
-            str(RATE),
-            "--request-limit-scale",
-            "0.001",
-            "--startup-timeout",
-            "20",
-        ),
-    ) as handle:
-        yield handle
+local = local_agentcore_fixture(
+    "fidelity",
+    "--rate-limit",
+    str(RATE),
+    "--request-limit-scale",
+    "0.001",
+    "--startup-timeout",
+    "20",
+)
 
 
 def _mcp_runtime(
@@ -104,7 +97,7 @@ def _mcp_runtime(
 
 
 def _url(local: LocalAgentCoreHandle, arn: str) -> str:
-    return f"{local.url}/runtimes/{quote(arn, safe='')}/invocations"
+    return local.invocation_url(arn)
 
 
 def post(url: str, body: dict[str, Any], session: str, timeout: float = 60) -> httpx.Response:

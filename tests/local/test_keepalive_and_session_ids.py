@@ -7,7 +7,7 @@ import json
 import select
 import time
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ IDLE_SECONDS = 6.0
 @pytest.fixture(scope="module")
 def invoke_url(local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, Any]) -> str:
     arn = str(sigv4_runtime["agentRuntimeArn"])
-    return f"{local_agentcore.url}/runtimes/{quote(arn, safe='')}/invocations"
+    return local_agentcore.invocation_url(arn)
 
 
 def test_an_idle_connection_is_still_open_after_5_seconds(

@@ -19,10 +19,8 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -32,7 +30,7 @@ from tests.support.local import (
     MCP_HEADERS,
     SIGV4_AUTH,
     LocalAgentCoreHandle,
-    run_local_agentcore,
+    local_agentcore_fixture,
 )
 from tests.support.procs import free_port, terminate, wait_for_port
 
@@ -97,16 +95,13 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("edge"),
-        env={
-            "AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS": "0.5",
-            "AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS": str(LOCAL_KEEP_ALIVE),
-        },
-    ) as handle:
-        yield handle
+local = local_agentcore_fixture(
+    "edge",
+    env={
+        "AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS": "0.5",
+        "AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS": str(LOCAL_KEEP_ALIVE),
+    },
+)
 
 
 def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
@@ -123,7 +118,7 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
         },
     )
     assert got["status"] == "READY", got
-    url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = local.invocation_url(got["agentRuntimeArn"])
     answers: list[Any] = []
     with httpx.Client(timeout=30, trust_env=False) as client:
         first = client.post(

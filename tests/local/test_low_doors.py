@@ -13,10 +13,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -27,7 +25,7 @@ from tests.support.local import (
     PING,
     SIGV4_AUTH,
     LocalAgentCoreHandle,
-    run_local_agentcore,
+    local_agentcore_fixture,
 )
 from tests.support.raw_http import read_answer, send_chunked_until_answered
 
@@ -51,23 +49,18 @@ if gate:
 )
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("low"),
-        extra_args=(
-            "--max-starting",
-            "1",
-            "--start-queue-timeout",
-            "1",
-            "--max-active-sessions",
-            "3",
-            "--startup-timeout",
-            "60",
-        ),
-        env={"AGENTCORE_MCP_LOCAL_BODY_GRACE_SECONDS": str(BODY_GRACE)},
-    ) as handle:
-        yield handle
+local = local_agentcore_fixture(
+    "low",
+    "--max-starting",
+    "1",
+    "--start-queue-timeout",
+    "1",
+    "--max-active-sessions",
+    "3",
+    "--startup-timeout",
+    "60",
+    env={"AGENTCORE_MCP_LOCAL_BODY_GRACE_SECONDS": str(BODY_GRACE)},
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def gated(local: LocalAgentCoreHandle, tmp_path_factory: pytest.TempPathFactory)
         environmentVariables={"GATE": str(gate), "MARKS": str(marks)},
     )
     assert got["status"] == "READY", got
-    url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = local.invocation_url(got["agentRuntimeArn"])
     return {"url": url, "gate": gate, "marks": marks, "port": int(local.url.rsplit(":", 1)[1])}
 
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ from tests.support.local import (
     MCP_HEADERS,
     SIGV4_AUTH,
     LocalAgentCoreHandle,
-    run_local_agentcore,
+    local_agentcore_fixture,
 )
 from tests.support.mcp_messages import encoded, final_message, rpc, tool_call
 
@@ -52,20 +51,9 @@ serve(mcp)
 """
 
 
-@pytest.fixture(scope="module")
-def fast_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("fast"),
-        extra_args=(
-            "--lifecycle-scale",
-            "0.02",
-            "--max-active-sessions",
-            "3",
-            "--startup-timeout",
-            "12",
-        ),
-    ) as handle:
-        yield handle
+fast_clock = local_agentcore_fixture(
+    "fast", "--lifecycle-scale", "0.02", "--max-active-sessions", "3", "--startup-timeout", "12"
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +70,7 @@ def crashy(fast_clock: LocalAgentCoreHandle, flag_file: Path) -> str:
         lifecycleConfiguration={"idleRuntimeSessionTimeout": 60, "maxLifetime": 300},
     )
     assert got["status"] == "READY", got
-    return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    return fast_clock.invocation_url(got["agentRuntimeArn"])
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +83,7 @@ def patient(fast_clock: LocalAgentCoreHandle) -> str:
         lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800},
     )
     assert got["status"] == "READY", got
-    return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    return fast_clock.invocation_url(got["agentRuntimeArn"])
 
 
 def post(
@@ -165,7 +153,7 @@ def test_max_lifetime_ends_a_busy_session(fast_clock: LocalAgentCoreHandle) -> N
         "short_lived",
         lifecycleConfiguration={"idleRuntimeSessionTimeout": 60, "maxLifetime": 100},
     )
-    url = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = fast_clock.invocation_url(got["agentRuntimeArn"])
     sid = post(url, rpc("ping")).headers["mcp-session-id"]
     deadline = time.monotonic() + 8
     status = 200
@@ -194,7 +182,7 @@ def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle) -> None:
     got = fast_clock.create_runtime(
         "bounded", lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800}
     )
-    crashy = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    crashy = fast_clock.invocation_url(got["agentRuntimeArn"])
     sessions = [post(crashy, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
     over = post(crashy, rpc("ping"))
     assert over.status_code == 200
@@ -272,7 +260,7 @@ def test_oversized_body_refused_without_buffering(crashy: str) -> None:
 
 def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> None:
     got = fast_clock.create_runtime("streamer")
-    url = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = fast_clock.invocation_url(got["agentRuntimeArn"])
     body = json.dumps(
         {
             "jsonrpc": "2.0",

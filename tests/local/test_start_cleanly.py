@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -169,7 +168,7 @@ def test_what_an_instance_started_dies_with_a_sigkilled_local_agentcore(tmp_path
                 "spawner", {"main.py": SPAWNING_MAIN}, environmentVariables={"MARKS": str(marks)}
             )
             assert got["status"] == "READY", got
-            url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+            url = local.invocation_url(got["agentRuntimeArn"])
             r = httpx.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
             assert r.status_code == 200, r.text
             (session,) = [s for s in local.status()["sessions"] if s["pid"] is not None]

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,7 +26,7 @@ from tests.support.local import (
     PING,
     SIGV4_AUTH,
     LocalAgentCoreHandle,
-    run_local_agentcore,
+    local_agentcore_fixture,
 )
 
 pytestmark = pytest.mark.slow  # fifty instances started at once
@@ -51,29 +49,24 @@ if os.path.exists(os.environ.get("SLOW_FLAG", "/nonexistent")):
 )
 
 
-@pytest.fixture(scope="module")
-def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("crowd"),
-        extra_args=(
-            "--max-active-sessions",
-            str(SESSIONS + 5),
-            "--startup-timeout",
-            str(STARTUP_TIMEOUT),
-            "--max-starting",
-            "2",
-            # The queue's own bound (25 s by default) is not what this module tests: on
-            # a loaded machine the last of fifty can wait longer than that.
-            "--start-queue-timeout",
-            "600",
-        ),
-    ) as handle:
-        yield handle
+crowded = local_agentcore_fixture(
+    "crowd",
+    "--max-active-sessions",
+    str(SESSIONS + 5),
+    "--startup-timeout",
+    str(STARTUP_TIMEOUT),
+    "--max-starting",
+    "2",
+    # The queue's own bound (25 s by default) is not what this module tests: on
+    # a loaded machine the last of fifty can wait longer than that.
+    "--start-queue-timeout",
+    "600",
+)
 
 
 def invoke_url(handle: LocalAgentCoreHandle, name: str, **env: str) -> str:
     got = handle.create_runtime(name, {"main.py": BURNING_MAIN}, environmentVariables=env)
-    return f"{handle.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    return handle.invocation_url(got["agentRuntimeArn"])
 
 
 def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHandle) -> None:

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -106,7 +105,7 @@ def start_long_calls(
     """`count` sessions, each with a long call in flight; their instance pids."""
     got = handle.create_runtime("long_calls")
     assert got["status"] == "READY", got
-    url = f"{handle.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = handle.invocation_url(got["agentRuntimeArn"])
     calls = [InFlight(url) for _ in range(count)]
     for call in calls:
         if not call.progressing.wait(timeout=90):

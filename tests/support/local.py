@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.credentials import Credentials
 
 from agentcore_mcp.auth import SigV4HttpxAuth
@@ -185,6 +186,13 @@ class LocalAgentCoreHandle:
             **kwargs,
         )
 
+    def invocation_url(self, arn: str, qualifier: str | None = None) -> str:
+        """The data plane's URL for `arn` (escaped whole, as boto3 sends it)."""
+        from urllib.parse import quote
+
+        query = f"?qualifier={qualifier}" if qualifier else ""
+        return f"{self.url}/runtimes/{quote(arn, safe='')}/invocations{query}"
+
     def upload(self, files: Mapping[str, str], key: str | None = None) -> str:
         self._counter += 1
         key = key or f"code/{self._counter}-{time.time_ns()}.zip"
@@ -296,3 +304,19 @@ def run_local_agentcore(
         handle = LocalAgentCoreHandle(process=proc, home=home, url=f"http://127.0.0.1:{port}")
         handle.provision()
         yield handle
+
+
+def local_agentcore_fixture(folder: str, *flags: str, env: Mapping[str, str] | None = None) -> Any:
+    """A module-scoped fixture: one local AgentCore for the module's tests, started with
+    `flags` (`local start`'s options) and `env`, its home in a fresh `folder`."""
+
+    @pytest.fixture(scope="module")
+    def local_agentcore(
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> Iterator[LocalAgentCoreHandle]:
+        with run_local_agentcore(
+            tmp_path_factory.mktemp(folder), extra_args=flags, env=env
+        ) as handle:
+            yield handle
+
+    return local_agentcore
