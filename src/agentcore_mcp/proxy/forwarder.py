@@ -445,22 +445,14 @@ class Forwarder:
         self.recoveries += 1
         replayed = ""
         if session.initialize is not None:
-            response = await self._send(session.initialize, session, session.initialize_headers)
-            try:
-                await response.read()
-            finally:
-                response.close()
-            if response.status_code >= 400:
+            status = await self._replay(session.initialize, session)
+            if status >= 400:
                 raise ForwardError(
                     f"the runtime session ended and a new one refused the replayed initialize "
-                    f"(HTTP {response.status_code})"
+                    f"(HTTP {status})"
                 )
             if session.initialized is not None:
-                done = await self._send(session.initialized, session, session.initialize_headers)
-                try:
-                    await done.read()
-                finally:
-                    done.close()
+                await self._replay(session.initialized, session)
             replayed = ", replayed initialize"
         logger.warning(
             "runtime session %s ended; opened %s%s and retried the request",
@@ -468,6 +460,16 @@ class Forwarder:
             session.runtime_id,
             replayed,
         )
+
+    async def _replay(self, body: bytes, session: ProxySession) -> int:
+        """Send a recorded handshake message on the session's new runtime session, with
+        the headers it first came with; the answer's status (its body is not the client's)."""
+        answer = await self._send(body, session, session.initialize_headers)
+        try:
+            await answer.read()
+        finally:
+            answer.close()
+        return answer.status_code
 
 
 def _log_request(url: str, headers: list[tuple[str, str]], body: bytes) -> None:
