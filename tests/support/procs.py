@@ -150,7 +150,6 @@ def wait_for_file(path: Path, timeout: float) -> str | None:
     return None
 
 
-@contextmanager
 def run_to_exit(
     argv: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None, timeout: float = 90
 ) -> tuple[int, str]:
@@ -168,6 +167,7 @@ def run_to_exit(
     return done.returncode, done.stdout + done.stderr
 
 
+@contextmanager
 def run_process(
     argv: Sequence[str],
     *,
