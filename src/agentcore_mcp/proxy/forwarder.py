@@ -58,6 +58,7 @@ from agentcore_mcp.client.runtime import RuntimeTarget
 from agentcore_mcp.client.runtime_session import stop_session_body, stop_session_url
 from agentcore_mcp.client.tokens import TokenSourceError
 from agentcore_mcp.client.transport import explained
+from agentcore_mcp.jsonrpc import id_and_method
 from agentcore_mcp.upstream import UpstreamPool, UpstreamResponse, authority
 
 logger = logging.getLogger("agentcore_mcp.proxy")
@@ -173,16 +174,6 @@ class Answer:
             self._timer.cancel()
         if self._upstream is not None:
             self._upstream.release()
-
-
-def message_method(body: bytes) -> str | None:
-    """The JSON-RPC method of a single message (cheap: only for the few bytes we need)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    method = doc.get("method") if isinstance(doc, dict) else None
-    return method if isinstance(method, str) else None
 
 
 class Forwarder:
@@ -366,7 +357,7 @@ class Forwarder:
         saves parsing the body again when the caller has done it."""
         headers = client_headers or {}
         if method is None:
-            method = message_method(body)
+            method = id_and_method(body)[1]
         if method == "initialize":
             session.initialize = body
             session.initialize_headers = {

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -46,6 +45,7 @@ from agentcore_mcp.asgi import (
     split_host,
     unless_client_leaves,
 )
+from agentcore_mcp.jsonrpc import id_and_method
 from agentcore_mcp.proxy.forwarder import (
     Answer,
     Forwarder,
@@ -200,7 +200,7 @@ class ProxyApp:
     async def _post(
         self, body: bytes, headers: dict[str, str], receive: Receive, send: Send
     ) -> None:
-        request_id, method = _id_and_method(body)
+        request_id, method = id_and_method(body)
         session = self._session(method, headers)
         key = id(session)
         self.inflight[key] = self.inflight.get(key, 0) + 1
@@ -279,18 +279,6 @@ class ProxyApp:
                 for session in sessions:
                     if session.opened:
                         tg.start_soon(self.forwarder.end_session, session)
-
-
-def _id_and_method(body: bytes) -> tuple[Any, str | None]:
-    """The request's id and method, from one parse of the body."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None, None
-    if not isinstance(doc, dict):
-        return None, None
-    method = doc.get("method")
-    return doc.get("id"), method if isinstance(method, str) else None
 
 
 async def _refuse(
