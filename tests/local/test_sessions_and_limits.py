@@ -9,7 +9,6 @@ refused without waiting out the service's own 30 s).
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -261,18 +260,8 @@ def test_oversized_body_refused_without_buffering(crashy: str) -> None:
 def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> None:
     got = fast_clock.create_runtime("streamer")
     url = fast_clock.invocation_url(got["agentRuntimeArn"])
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {
-                "name": "long_task",
-                "arguments": {"steps": 3, "interval_seconds": 0.5},
-                "_meta": {"progressToken": "p1"},
-            },
-        }
-    ).encode()
+    arguments = {"steps": 3, "interval_seconds": 0.5}
+    body = encoded(tool_call("long_task", arguments, _meta={"progressToken": "p1"}))
     arrivals: list[float] = []
     started = time.monotonic()
     with httpx.stream(

@@ -7,7 +7,6 @@ checks by pid (bounded wait) that no instance process survives.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -26,22 +25,18 @@ from tests.support.local import (
     run_local_agentcore,
 )
 from tests.support.local_cli import local_cli
+from tests.support.mcp_messages import encoded, tool_call
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.slow  # local AgentCores stopped and killed mid-call
 
-LONG_CALL = json.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {
-            "name": "long_task",
-            "arguments": {"steps": 90, "interval_seconds": 1.0},
-            "_meta": {"progressToken": "stop-test"},
-        },
-    }
-).encode()
+LONG_CALL = encoded(
+    tool_call(
+        "long_task",
+        {"steps": 90, "interval_seconds": 1.0},
+        _meta={"progressToken": "stop-test"},
+    )
+)
 
 
 @dataclass
