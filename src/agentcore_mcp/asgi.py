@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from starlette.types import Receive, Send
@@ -34,11 +34,14 @@ def is_loopback_host(hostname: str) -> bool:
 
 
 def is_loopback_origin(origin: str) -> bool:
-    """A browser `Origin` of an http(s) page on a loopback host (see `is_loopback_host`)."""
+    """A browser `Origin` of an http(s) page on a loopback host (see `is_loopback_host`).
+    The one rule of every loopback door: the server kit's, the proxy's, the local
+    AgentCore's. An origin has no user part: `http://localhost:80@evil.example` is not one."""
     scheme, sep, rest = origin.partition("://")
     if not sep or scheme.lower() not in ("http", "https"):
         return False
-    return is_loopback_host(split_host(rest.split("/", 1)[0]))
+    authority = rest.split("/", 1)[0]
+    return "@" not in authority and is_loopback_host(split_host(authority))
 
 
 def is_json_content_type(value: str) -> bool:
@@ -118,6 +121,28 @@ async def unless_client_leaves(work: Awaitable[_T], receive: Receive) -> _T:
     if not results:
         raise ClientDisconnected("the client left before the answer was complete")
     return results[0]
+
+
+async def serve_lifespan(
+    receive: Receive,
+    send: Send,
+    *,
+    startup: Callable[[], None] | None = None,
+    shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Answer an ASGI `lifespan` scope: `startup()` before startup is complete, `await
+    shutdown()` before shutdown is, then return."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if startup is not None:
+                startup()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if shutdown is not None:
+                await shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def read_body(receive: Receive, limit: int | None = None) -> bytes:

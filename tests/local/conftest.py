@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.local import LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import LocalAgentCoreHandle, local_agentcore_fixture
 
-
-@pytest.fixture(scope="module")
-def local_agentcore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    """One local AgentCore process per test module, with a role and a code bucket."""
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("local"), extra_args=("--startup-timeout", "20")
-    ) as handle:
-        yield handle
+# One local AgentCore process per test module, with a role and a code bucket.
+local_agentcore = local_agentcore_fixture("local", "--startup-timeout", "20")
 
 
 @pytest.fixture(scope="module")

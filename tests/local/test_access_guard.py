@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +27,7 @@ from tests.support.local import (
     REGION,
     TRUST_POLICY,
     LocalAgentCoreHandle,
+    local_agentcore_fixture,
     run_local_agentcore,
 )
 
@@ -38,10 +38,7 @@ FAKE_AUTH = (
 REBIND = {"Host": "evil.example:8700", "Origin": "http://evil.example:8700"}
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(tmp_path_factory.mktemp("guard")) as handle:
-        yield handle
+local = local_agentcore_fixture("guard")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 import boto3
 import pytest
@@ -17,7 +16,7 @@ INIT = rpc("initialize", init_params("boto3-test", protocol="2025-06-18"))
 
 
 def invocation_url(handle: LocalAgentCoreHandle, arn: str, qualifier: str = "DEFAULT") -> str:
-    return f"{handle.url}/runtimes/{quote(arn, safe='')}/invocations?qualifier={qualifier}"
+    return handle.invocation_url(arn, qualifier)
 
 
 def test_boto3_invoke_agent_runtime(

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, LEAVES_MID_STREAM_MAIN, REGION, LocalAgentCoreHandle
+from tests.support.local import (
+    LEAVES_MID_STREAM_MAIN,
+    MCP_HEADERS,
+    REGION,
+    SIGV4_AUTH,
+    LocalAgentCoreHandle,
+)
 from tests.support.mcp_messages import encoded, final_message, tool_call
 from tests.support.procs import wait_for_file
 
@@ -41,10 +44,6 @@ def seen(ctx: Context) -> dict:
 serve(mcp)
 """
 
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-
 
 @pytest.fixture(scope="module")
 def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
@@ -61,7 +60,7 @@ def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
         },
     )
     assert got["status"] == "READY", got
-    return f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    return local_agentcore.invocation_url(got["agentRuntimeArn"])
 
 
 def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx.Response:
@@ -69,7 +68,7 @@ def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx.Response:
     return httpx.post(
         url,
         content=encoded(doc),
-        auth=AUTH,
+        auth=SIGV4_AUTH,
         timeout=60,
         headers={
             "content-type": "application/json",
@@ -174,17 +173,14 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
         "leaves", {"main.py": LEAVES_MID_STREAM_MAIN}, environmentVariables={"MARK": str(mark)}
     )
     assert got["status"] == "READY", got
-    url = f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = local_agentcore.invocation_url(got["agentRuntimeArn"])
     headers = {
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-11-25",
+        **MCP_HEADERS,
         "x-amzn-bedrock-agentcore-runtime-session-id": "leaving-session-0123456789-abcdefghij",
     }
+    body = encoded(tool_call("anything", {}))
     with httpx.Client(timeout=60) as client:
-        with client.stream(
-            "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH
-        ) as r:
+        with client.stream("POST", url, content=body, headers=headers, auth=SIGV4_AUTH) as r:
             assert r.status_code == 200
             first = next(r.iter_lines())
             assert first == "event: message"
@@ -193,9 +189,7 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
             "the instance never saw the caller leave"
         )
         # The local AgentCore serves on: the session's next call gets an answer.
-        with client.stream(
-            "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH
-        ) as again:
+        with client.stream("POST", url, content=body, headers=headers, auth=SIGV4_AUTH) as again:
             assert again.status_code == 200
             assert next(again.iter_lines()) == "event: message"
 
@@ -207,7 +201,7 @@ def test_a_runtime_that_cannot_serve_refuses_in_its_protocols_form(
     the contract's JSON-RPC form, 200 and -32006 with the request's id, not a plain 400."""
     got = local_agentcore.create_runtime("cannot_serve", {"main.py": "raise SystemExit(3)"})
     assert got["status"] == "CREATE_FAILED"
-    url = f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = local_agentcore.invocation_url(got["agentRuntimeArn"])
     r = invoke(url, tool_call("echo", {"text": "hi"}, id_=41))
     assert r.status_code == 200, r.text
     assert r.headers["x-amzn-errortype"] == "ValidationException"

@@ -8,7 +8,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -26,7 +25,7 @@ PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
 
 
 def url_for(handle: LocalAgentCoreHandle, arn: str) -> str:
-    return f"{handle.url}/runtimes/{quote(arn, safe='')}/invocations?qualifier=DEFAULT"
+    return handle.invocation_url(arn, "DEFAULT")
 
 
 # --- Cognito, the embedded one ------------------------------------------------------

@@ -7,26 +7,15 @@ import json
 import select
 import time
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
+from tests.support.local import MCP_HEADERS, PING, SIGV4_AUTH, LocalAgentCoreHandle
 
 pytestmark = pytest.mark.slow  # waits out real keep-alive and idle timeouts
 
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
-PING = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "ping"}).encode()
 # Past the 5 s at which uvicorn's default keep-alive closed idle connections, and past
 # httpx's own 5 s pool expiry, with a margin for a busy machine's late timers.
 IDLE_SECONDS = 6.0
@@ -35,7 +24,7 @@ IDLE_SECONDS = 6.0
 @pytest.fixture(scope="module")
 def invoke_url(local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, Any]) -> str:
     arn = str(sigv4_runtime["agentRuntimeArn"])
-    return f"{local_agentcore.url}/runtimes/{quote(arn, safe='')}/invocations"
+    return local_agentcore.invocation_url(arn)
 
 
 def test_an_idle_connection_is_still_open_after_5_seconds(
@@ -70,7 +59,7 @@ def test_invocations_after_idle_on_a_pooled_connection(invoke_url: str) -> None:
     """The data plane on a pooled httpx connection, reused just past 5 s idle."""
     limits = httpx.Limits(keepalive_expiry=60)  # the client keeps it longer than 5 s
     with httpx.Client(limits=limits, timeout=60, trust_env=False) as client:
-        sid = client.post(invoke_url, content=PING, headers=HEADERS, auth=AUTH).headers[
+        sid = client.post(invoke_url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH).headers[
             "mcp-session-id"
         ]
         # httpx silently reconnects when it finds a closed socket: the pool must still
@@ -80,14 +69,19 @@ def test_invocations_after_idle_on_a_pooled_connection(invoke_url: str) -> None:
         for _ in range(2):
             time.sleep(IDLE_SECONDS)
             r = client.post(
-                invoke_url, content=PING, headers={**HEADERS, "mcp-session-id": sid}, auth=AUTH
+                invoke_url,
+                content=PING,
+                headers={**MCP_HEADERS, "mcp-session-id": sid},
+                auth=SIGV4_AUTH,
             )
             assert r.status_code == 200, r.text
         assert pool.connections == [first]
 
 
 def _post(url: str, **headers: str) -> httpx.Response:
-    return httpx.post(url, content=PING, headers={**HEADERS, **headers}, auth=AUTH, timeout=60)
+    return httpx.post(
+        url, content=PING, headers={**MCP_HEADERS, **headers}, auth=SIGV4_AUTH, timeout=60
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,7 +103,7 @@ def test_mcp_session_id_follows_the_runtime_session_id_rule(
     assert error["code"] == -32006
     assert f"Mcp-Session-Id {problem}" in error["data"]["detail"]
     assert "Send no session id" in error["data"]["detail"]
-    assert r.json()["id"] == 7
+    assert r.json()["id"] == json.loads(PING)["id"]
     assert len(local_agentcore.status()["sessions"]) == before  # no instance started
 
 

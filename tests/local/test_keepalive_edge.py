@@ -19,30 +19,23 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
 from agentcore_mcp.upstream import UpstreamPool
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import (
+    MCP_HEADERS,
+    SIGV4_AUTH,
+    LocalAgentCoreHandle,
+    local_agentcore_fixture,
+)
 from tests.support.procs import free_port, terminate, wait_for_port
 
 pytestmark = pytest.mark.slow  # idle gaps around a 1 s keep-alive, a dozen times
 
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
 INSTANCE_KEEP_ALIVE = 1.0
 CLOSING_WINDOW = 2.0
 IDLE_GAP = 2.0  # inside the window: 1 s past the keep-alive, 1 s before the close
@@ -102,16 +95,13 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("edge"),
-        env={
-            "AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS": "0.5",
-            "AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS": str(LOCAL_KEEP_ALIVE),
-        },
-    ) as handle:
-        yield handle
+local = local_agentcore_fixture(
+    "edge",
+    env={
+        "AGENTCORE_MCP_LOCAL_INSTANCE_IDLE_SECONDS": "0.5",
+        "AGENTCORE_MCP_LOCAL_KEEP_ALIVE_SECONDS": str(LOCAL_KEEP_ALIVE),
+    },
+)
 
 
 def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
@@ -128,11 +118,14 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
         },
     )
     assert got["status"] == "READY", got
-    url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = local.invocation_url(got["agentRuntimeArn"])
     answers: list[Any] = []
     with httpx.Client(timeout=30, trust_env=False) as client:
         first = client.post(
-            url, content=b'{"jsonrpc":"2.0","id":0,"method":"ping"}', headers=HEADERS, auth=AUTH
+            url,
+            content=b'{"jsonrpc":"2.0","id":0,"method":"ping"}',
+            headers=MCP_HEADERS,
+            auth=SIGV4_AUTH,
         )
         assert first.status_code == 200, first.text
         session = {"mcp-session-id": first.headers["mcp-session-id"]}
@@ -140,7 +133,9 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
             time.sleep(IDLE_GAP)
             body = json.dumps({"jsonrpc": "2.0", "id": i, "method": "ping"}).encode()
             try:
-                r = client.post(url, content=body, headers={**HEADERS, **session}, auth=AUTH)
+                r = client.post(
+                    url, content=body, headers={**MCP_HEADERS, **session}, auth=SIGV4_AUTH
+                )
                 answers.append((r.status_code, r.json().get("id"), "result" in r.json()))
             except httpx.HTTPError as exc:
                 answers.append(repr(exc))

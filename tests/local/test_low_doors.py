@@ -8,41 +8,34 @@ Raw sockets play the misbehaving clients; every wait is bounded in count and tim
 
 from __future__ import annotations
 
-import json
 import select
 import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import (
+    ANSWERING_SERVER,
+    MCP_HEADERS,
+    PING,
+    SIGV4_AUTH,
+    LocalAgentCoreHandle,
+    local_agentcore_fixture,
+)
 from tests.support.raw_http import read_answer, send_chunked_until_answered
 
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
-PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
 BODY_GRACE = 1.0
 
 # A plain HTTP server that answers every POST. With $GATE set, it first marks that it is
 # starting ($MARKS/waiting-PID) and does not listen until the file $GATE exists.
-GATED_MAIN = """\
-import json, os, pathlib, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+GATED_MAIN = (
+    """\
+import os, pathlib, time
 
 gate = os.environ.get("GATE")
 if gate:
@@ -51,45 +44,23 @@ if gate:
         if os.path.exists(gate):
             break
         time.sleep(0.05)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        request = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
-        body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": {}}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
 """
+    + ANSWERING_SERVER
+)
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("low"),
-        extra_args=(
-            "--max-starting",
-            "1",
-            "--start-queue-timeout",
-            "1",
-            "--max-active-sessions",
-            "3",
-            "--startup-timeout",
-            "60",
-        ),
-        env={"AGENTCORE_MCP_LOCAL_BODY_GRACE_SECONDS": str(BODY_GRACE)},
-    ) as handle:
-        yield handle
+local = local_agentcore_fixture(
+    "low",
+    "--max-starting",
+    "1",
+    "--start-queue-timeout",
+    "1",
+    "--max-active-sessions",
+    "3",
+    "--startup-timeout",
+    "60",
+    env={"AGENTCORE_MCP_LOCAL_BODY_GRACE_SECONDS": str(BODY_GRACE)},
+)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +76,7 @@ def gated(local: LocalAgentCoreHandle, tmp_path_factory: pytest.TempPathFactory)
         environmentVariables={"GATE": str(gate), "MARKS": str(marks)},
     )
     assert got["status"] == "READY", got
-    url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = local.invocation_url(got["agentRuntimeArn"])
     return {"url": url, "gate": gate, "marks": marks, "port": int(local.url.rsplit(":", 1)[1])}
 
 
@@ -172,7 +143,9 @@ def test_a_start_queued_past_its_bound_gets_the_platforms_424(gated: dict[str, A
 
     def hold_the_slot() -> None:
         try:
-            r = httpx.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=120)
+            r = httpx.post(
+                gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=120
+            )
             first["status"] = r.status_code
         except httpx.HTTPError as exc:
             first["error"] = repr(exc)
@@ -185,7 +158,9 @@ def test_a_start_queued_past_its_bound_gets_the_platforms_424(gated: dict[str, A
         while set(marks.iterdir()) == waiting_before and time.monotonic() < deadline:
             time.sleep(0.05)
         assert set(marks.iterdir()) != waiting_before, "the first instance never started"
-        queued = httpx.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=30)
+        queued = httpx.post(
+            gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=30
+        )
     finally:
         gate.touch()
         holder.join(timeout=60)
@@ -203,7 +178,7 @@ def test_the_session_bound_error_says_it_is_local_and_names_the_flag(
     gated["gate"].touch()
     refusal: dict[str, Any] | None = None
     for _ in range(6):  # the bound is 3: at most 4 new sessions reach it
-        r = httpx.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=60)
+        r = httpx.post(gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
         assert r.status_code == 200, r.text
         if "error" in r.json():
             refusal = r.json()

@@ -9,34 +9,21 @@ refused without waiting out the service's own 30 s).
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.local import (
-    CREDS,
-    REGION,
+    MCP_HEADERS,
+    SIGV4_AUTH,
     LocalAgentCoreHandle,
-    run_local_agentcore,
+    local_agentcore_fixture,
 )
 from tests.support.mcp_messages import encoded, final_message, rpc, tool_call
-
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
 
 CRASHY_MAIN = """\
 import os, time
@@ -63,20 +50,9 @@ serve(mcp)
 """
 
 
-@pytest.fixture(scope="module")
-def fast_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("fast"),
-        extra_args=(
-            "--lifecycle-scale",
-            "0.02",
-            "--max-active-sessions",
-            "3",
-            "--startup-timeout",
-            "12",
-        ),
-    ) as handle:
-        yield handle
+fast_clock = local_agentcore_fixture(
+    "fast", "--lifecycle-scale", "0.02", "--max-active-sessions", "3", "--startup-timeout", "12"
+)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +69,7 @@ def crashy(fast_clock: LocalAgentCoreHandle, flag_file: Path) -> str:
         lifecycleConfiguration={"idleRuntimeSessionTimeout": 60, "maxLifetime": 300},
     )
     assert got["status"] == "READY", got
-    return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    return fast_clock.invocation_url(got["agentRuntimeArn"])
 
 
 @pytest.fixture(scope="module")
@@ -106,16 +82,16 @@ def patient(fast_clock: LocalAgentCoreHandle) -> str:
         lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800},
     )
     assert got["status"] == "READY", got
-    return f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    return fast_clock.invocation_url(got["agentRuntimeArn"])
 
 
 def post(
     url: str, body: dict[str, Any], session: str | None = None, **headers: str
 ) -> httpx.Response:
-    h = {**HEADERS, **headers}
+    h = {**MCP_HEADERS, **headers}
     if session:
         h["mcp-session-id"] = session
-    return httpx.post(url, content=encoded(body), headers=h, auth=AUTH, timeout=60)
+    return httpx.post(url, content=encoded(body), headers=h, auth=SIGV4_AUTH, timeout=60)
 
 
 def pid_of(url: str, session: str) -> int:
@@ -176,7 +152,7 @@ def test_max_lifetime_ends_a_busy_session(fast_clock: LocalAgentCoreHandle) -> N
         "short_lived",
         lifecycleConfiguration={"idleRuntimeSessionTimeout": 60, "maxLifetime": 100},
     )
-    url = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = fast_clock.invocation_url(got["agentRuntimeArn"])
     sid = post(url, rpc("ping")).headers["mcp-session-id"]
     deadline = time.monotonic() + 8
     status = 200
@@ -205,7 +181,7 @@ def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle) -> None:
     got = fast_clock.create_runtime(
         "bounded", lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800}
     )
-    crashy = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    crashy = fast_clock.invocation_url(got["agentRuntimeArn"])
     sessions = [post(crashy, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
     over = post(crashy, rpc("ping"))
     assert over.status_code == 200
@@ -276,29 +252,21 @@ def test_oversized_body_refused_without_buffering(crashy: str) -> None:
         for _ in range(101):
             yield b"x" * 1_000_000
 
-    streamed = httpx.post(crashy, content=chunks(), headers=HEADERS, timeout=120)
+    streamed = httpx.post(crashy, content=chunks(), headers=MCP_HEADERS, timeout=120)
     assert streamed.status_code == 413
     assert streamed.json()["error"]["code"] == -32006
 
 
 def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> None:
     got = fast_clock.create_runtime("streamer")
-    url = f"{fast_clock.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {
-                "name": "long_task",
-                "arguments": {"steps": 3, "interval_seconds": 0.5},
-                "_meta": {"progressToken": "p1"},
-            },
-        }
-    ).encode()
+    url = fast_clock.invocation_url(got["agentRuntimeArn"])
+    arguments = {"steps": 3, "interval_seconds": 0.5}
+    body = encoded(tool_call("long_task", arguments, _meta={"progressToken": "p1"}))
     arrivals: list[float] = []
     started = time.monotonic()
-    with httpx.stream("POST", url, content=body, headers=HEADERS, auth=AUTH, timeout=60) as r:
+    with httpx.stream(
+        "POST", url, content=body, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
             if line.startswith("data:") and "notifications/progress" in line:

@@ -6,7 +6,6 @@ its instances started along (not just the instances)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -15,27 +14,21 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
 from agentcore_mcp.local.process import LocalProcessError, start_background
 from agentcore_mcp.local.service import LocalSettings
-from tests.support.local import CREDS, REGION, run_local_agentcore
+from tests.support.local import (
+    ANSWERING_SERVER,
+    MCP_HEADERS,
+    PING,
+    SIGV4_AUTH,
+    run_local_agentcore,
+)
 from tests.support.local_cli import cli_env, local_argv, local_cli
 from tests.support.procs import free_port, wait_for_file
-
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
-)
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
 
 
 @pytest.fixture
@@ -142,32 +135,15 @@ def test_the_address_is_printed_once_it_listens(tmp_path: Path) -> None:
 
 
 # Spawns `sleep 1000` as it starts and records its pid in $MARKS/sleep-<own pid>.
-SPAWNING_MAIN = """\
-import json, os, pathlib, subprocess
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+SPAWNING_MAIN = (
+    """\
+import os, pathlib, subprocess
 
 child = subprocess.Popen(["sleep", "1000"])
 pathlib.Path(os.environ["MARKS"], f"sleep-{os.getpid()}").write_text(str(child.pid))
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        request = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
-        body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": {}}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
 """
+    + ANSWERING_SERVER
+)
 
 
 def alive(pid: int) -> bool:
@@ -192,9 +168,8 @@ def test_what_an_instance_started_dies_with_a_sigkilled_local_agentcore(tmp_path
                 "spawner", {"main.py": SPAWNING_MAIN}, environmentVariables={"MARKS": str(marks)}
             )
             assert got["status"] == "READY", got
-            url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
-            ping = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
-            r = httpx.post(url, content=ping, headers=HEADERS, auth=AUTH, timeout=60)
+            url = local.invocation_url(got["agentRuntimeArn"])
+            r = httpx.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
             assert r.status_code == 200, r.text
             (session,) = [s for s in local.status()["sessions"] if s["pid"] is not None]
             text = wait_for_file(marks / f"sleep-{session['pid']}", 10)

@@ -12,20 +12,22 @@ time, and the last waits at least 24 x 0.25 s in the queue: longer than the limi
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import (
+    ANSWERING_SERVER,
+    MCP_HEADERS,
+    PING,
+    SIGV4_AUTH,
+    LocalAgentCoreHandle,
+    local_agentcore_fixture,
+)
 
 pytestmark = pytest.mark.slow  # fifty instances started at once
 
@@ -33,70 +35,38 @@ SESSIONS = 50
 STARTUP_TIMEOUT = 4.0
 BURN_SECONDS = 0.25
 
-BURNING_MAIN = """\
-import json, os, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+BURNING_MAIN = (
+    """\
+import os, time
 
 began = time.process_time()
 while time.process_time() - began < float(os.environ.get("BURN_SECONDS", "0.6")):
     pass
 if os.path.exists(os.environ.get("SLOW_FLAG", "/nonexistent")):
     time.sleep(float(os.environ.get("SLEEP_SECONDS", "0")))
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        request = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
-        body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": {}}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
 """
-
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
+    + ANSWERING_SERVER
 )
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
-PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
 
 
-@pytest.fixture(scope="module")
-def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    with run_local_agentcore(
-        tmp_path_factory.mktemp("crowd"),
-        extra_args=(
-            "--max-active-sessions",
-            str(SESSIONS + 5),
-            "--startup-timeout",
-            str(STARTUP_TIMEOUT),
-            "--max-starting",
-            "2",
-            # The queue's own bound (25 s by default) is not what this module tests: on
-            # a loaded machine the last of fifty can wait longer than that.
-            "--start-queue-timeout",
-            "600",
-        ),
-    ) as handle:
-        yield handle
+crowded = local_agentcore_fixture(
+    "crowd",
+    "--max-active-sessions",
+    str(SESSIONS + 5),
+    "--startup-timeout",
+    str(STARTUP_TIMEOUT),
+    "--max-starting",
+    "2",
+    # The queue's own bound (25 s by default) is not what this module tests: on
+    # a loaded machine the last of fifty can wait longer than that.
+    "--start-queue-timeout",
+    "600",
+)
 
 
 def invoke_url(handle: LocalAgentCoreHandle, name: str, **env: str) -> str:
     got = handle.create_runtime(name, {"main.py": BURNING_MAIN}, environmentVariables=env)
-    return f"{handle.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    return handle.invocation_url(got["agentRuntimeArn"])
 
 
 def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHandle) -> None:
@@ -110,7 +80,7 @@ def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHand
         began = time.monotonic()
         try:
             # The caller's own timeout is generous; the data plane must not cut it short.
-            r = httpx.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=300)
+            r = httpx.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=300)
             outcome = (r.status_code, time.monotonic() - began, r.text[:200])
         except httpx.HTTPError as exc:
             outcome = (0, time.monotonic() - began, repr(exc))
@@ -153,7 +123,7 @@ def test_a_server_that_really_is_too_slow_still_gets_424(
     )
     flag.touch()  # READY (the probe was quick); from now on every start is too slow
     began = time.monotonic()
-    r = httpx.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=120)
+    r = httpx.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=120)
     took = time.monotonic() - began
     assert r.status_code == 424, r.text
     assert r.json()["message"].startswith("Runtime initialization time exceeded")

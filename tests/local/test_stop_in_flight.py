@@ -7,7 +7,6 @@ checks by pid (bounded wait) that no instance process survives.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -15,39 +14,29 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
-from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import (
+    MCP_HEADERS,
+    SIGV4_AUTH,
+    LocalAgentCoreHandle,
+    run_local_agentcore,
+)
 from tests.support.local_cli import local_cli
+from tests.support.mcp_messages import encoded, tool_call
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.slow  # local AgentCores stopped and killed mid-call
 
-AUTH = SigV4HttpxAuth(
-    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
+LONG_CALL = encoded(
+    tool_call(
+        "long_task",
+        {"steps": 90, "interval_seconds": 1.0},
+        _meta={"progressToken": "stop-test"},
+    )
 )
-LONG_CALL = json.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {
-            "name": "long_task",
-            "arguments": {"steps": 90, "interval_seconds": 1.0},
-            "_meta": {"progressToken": "stop-test"},
-        },
-    }
-).encode()
-HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-    "mcp-protocol-version": "2025-11-25",
-}
 
 
 @dataclass
@@ -65,7 +54,12 @@ class InFlight:
     def _run(self) -> None:
         try:
             with httpx.stream(
-                "POST", self.url, content=LONG_CALL, headers=HEADERS, auth=AUTH, timeout=120
+                "POST",
+                self.url,
+                content=LONG_CALL,
+                headers=MCP_HEADERS,
+                auth=SIGV4_AUTH,
+                timeout=120,
             ) as r:
                 self.outcome = f"HTTP {r.status_code}"
                 for line in r.iter_lines():
@@ -106,7 +100,7 @@ def start_long_calls(
     """`count` sessions, each with a long call in flight; their instance pids."""
     got = handle.create_runtime("long_calls")
     assert got["status"] == "READY", got
-    url = f"{handle.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
+    url = handle.invocation_url(got["agentRuntimeArn"])
     calls = [InFlight(url) for _ in range(count)]
     for call in calls:
         if not call.progressing.wait(timeout=90):

@@ -347,16 +347,23 @@ def test_an_action_label_in_the_query_does_not_make_an_s3_listing_unsigned(
     assert local.bucket not in got.text  # moto serves `GET /` as S3's ListBuckets
 
 
-def test_a_cognito_target_cannot_carry_a_signed_operation_in_the_query(
-    local: LocalAgentCoreHandle, pool: Pool
+@pytest.mark.parametrize(
+    ("path", "smuggled", "username"),
+    [
+        # moto's Cognito runs the query string's Action before the target's operation.
+        ("/?Action=AdminCreateUser", {}, "mallory"),
+        # With no form and no query string, moto reads the body as a form for an Action.
+        ("/", {"x": "&Action=AdminCreateUser&y="}, "mallory-json"),
+    ],
+    ids=["in-the-query", "json-body-read-as-a-form"],
+)
+def test_an_unsigned_cognito_target_cannot_carry_a_signed_operation(
+    local: LocalAgentCoreHandle, pool: Pool, path: str, smuggled: dict[str, str], username: str
 ) -> None:
-    """moto's Cognito runs the query string's Action before the target's operation."""
-    body = json.dumps(
-        {"UserPoolId": pool.pool_id, "Username": "mallory", "MessageAction": "SUPPRESS"}
-    )
+    body = {"UserPoolId": pool.pool_id, "Username": username, "MessageAction": "SUPPRESS"}
     got = httpx.post(
-        f"{local.url}/?Action=AdminCreateUser",
-        content=body,
+        f"{local.url}{path}",
+        content=json.dumps({**body, **smuggled}),
         headers={
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
@@ -364,32 +371,7 @@ def test_a_cognito_target_cannot_carry_a_signed_operation_in_the_query(
     )
     assert got.status_code in (400, 403), got.text
     users = local.client("cognito-idp").list_users(UserPoolId=pool.pool_id)["Users"]
-    assert "mallory" not in [u["Username"] for u in users]
-
-
-def test_a_cognito_json_body_cannot_name_a_signed_operation_as_a_form(
-    local: LocalAgentCoreHandle, pool: Pool
-) -> None:
-    """With no form and no query string, moto reads the body as a form for an Action."""
-    body = json.dumps(
-        {
-            "UserPoolId": pool.pool_id,
-            "Username": "mallory-json",
-            "MessageAction": "SUPPRESS",
-            "x": "&Action=AdminCreateUser&y=",
-        }
-    )
-    got = httpx.post(
-        f"{local.url}/",
-        content=body,
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
-        },
-    )
-    assert got.status_code in (400, 403), got.text
-    users = local.client("cognito-idp").list_users(UserPoolId=pool.pool_id)["Users"]
-    assert "mallory-json" not in [u["Username"] for u in users]
+    assert username not in [u["Username"] for u in users]
 
 
 def test_a_well_known_path_cannot_carry_an_sts_call_in_its_body(

@@ -59,6 +59,7 @@ DOOR = [
     ("https://evil.example", "text/plain", 403),
     ("http://localhost.evil.example", JSON, 403),  # a name that only starts like loopback
     ("http://127.0.0.1.nip.io", JSON, 403),  # a name that resolves to loopback
+    ("http://localhost:6274@evil.example", JSON, 403),  # no origin has a user part
     ("file://", JSON, 403),
     ("", JSON, 403),
     (None, "text/plain", 415),

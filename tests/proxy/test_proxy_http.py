@@ -18,7 +18,7 @@ from mcp_types import CallToolResult
 from agentcore_mcp.client.session import sdk_mode
 from tests.client._runtimes import Deployed
 from tests.proxy.test_proxy_stdio import oauth_args, proxy_sessions
-from tests.support.local import LEAVES_MID_STREAM_MAIN
+from tests.support.local import LEAVES_MID_STREAM_MAIN, MCP_HEADERS
 from tests.support.mcp_messages import encoded, tool_call
 from tests.support.procs import RunningProcess, free_port, run_process, wait_for_file
 
@@ -117,16 +117,11 @@ def test_a_client_that_leaves_mid_stream_is_seen_by_the_instance(
         environmentVariables={"MARK": str(mark)},
     )
     assert got["status"] == "READY", got
-    headers = {
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-11-25",
-    }
     with port_proxy(deployed, tmp_path, "--arn", got["agentRuntimeArn"]) as proxy:
         url = f"{proxy.base_url}/mcp"
         with httpx.Client(timeout=60) as client:
             with client.stream(
-                "POST", url, content=encoded(tool_call("any", {})), headers=headers
+                "POST", url, content=encoded(tool_call("any", {})), headers=MCP_HEADERS
             ) as r:
                 assert r.status_code == 200
                 assert next(r.iter_lines()) == "event: message"
@@ -136,7 +131,7 @@ def test_a_client_that_leaves_mid_stream_is_seen_by_the_instance(
             )
             # The proxy serves on.
             with client.stream(
-                "POST", url, content=encoded(tool_call("any", {})), headers=headers
+                "POST", url, content=encoded(tool_call("any", {})), headers=MCP_HEADERS
             ) as again:
                 assert again.status_code == 200
                 assert next(again.iter_lines()) == "event: message"

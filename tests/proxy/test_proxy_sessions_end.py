@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -18,7 +20,7 @@ from mcp import Client
 from agentcore_mcp.client.request_auth import runtime_auth
 from agentcore_mcp.proxy.forwarder import Forwarder, ProxySession
 from tests.client._runtimes import Deployed
-from tests.proxy._stdio import raw_proxy
+from tests.proxy._stdio import RawStdio, raw_proxy
 from tests.proxy.test_proxy_door import local_session, local_target
 from tests.proxy.test_proxy_http import port_proxy
 from tests.proxy.test_proxy_stdio import oauth_args, proxy_sessions
@@ -53,6 +55,19 @@ def initialize(url: str) -> str:
     )
     assert echo.status_code == 200 and '"x"' in echo.text, echo.text
     return sid
+
+
+@contextmanager
+def stdio_proxy_with_a_session(deployed: Deployed, errlog: Path) -> Iterator[tuple[RawStdio, str]]:
+    """A raw `proxy --stdio` whose first tools/call opened one runtime session; (the
+    proxy, that session's id)."""
+    before = session_ids(deployed, deployed.sigv4_arn)
+    with raw_proxy(deployed.env(), errlog, "--arn", deployed.sigv4_arn) as proxy:
+        answer = proxy.request(1, "tools/call", {"name": "echo", "arguments": {"text": "x"}})
+        assert "result" in answer, answer
+        opened = session_ids(deployed, deployed.sigv4_arn) - before
+        assert len(opened) == 1, opened
+        yield proxy, opened.pop()
 
 
 @pytest.mark.parametrize("auth", ["sigv4", "oauth"])
@@ -91,12 +106,7 @@ async def test_delete_ends_the_runtime_session(
 
 def test_stdio_eof_ends_the_session(deployed: Deployed, tmp_path: Path) -> None:
     errlog = tmp_path / "err"
-    before = session_ids(deployed, deployed.sigv4_arn)
-    with raw_proxy(deployed.env(), errlog, "--arn", deployed.sigv4_arn) as proxy:
-        answer = proxy.request(1, "tools/call", {"name": "echo", "arguments": {"text": "x"}})
-        assert "result" in answer, answer
-        opened = session_ids(deployed, deployed.sigv4_arn) - before
-        assert len(opened) == 1, opened
+    with stdio_proxy_with_a_session(deployed, errlog) as (proxy, opened):
         assert proxy.proc.stdin is not None
         proxy.proc.stdin.close()  # the client is done: EOF
         try:
@@ -105,20 +115,15 @@ def test_stdio_eof_ends_the_session(deployed: Deployed, tmp_path: Path) -> None:
             terminate(proxy.proc)
             raise AssertionError(errlog.read_text()) from None
         assert proxy.proc.returncode == 0, errlog.read_text()
-    assert not opened & session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
-    assert f"stopped runtime session {opened.pop()}" in errlog.read_text()
+    assert opened not in session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
+    assert f"stopped runtime session {opened}" in errlog.read_text()
 
 
 def test_stdio_sigterm_ends_the_session_even_mid_call(deployed: Deployed, tmp_path: Path) -> None:
     """A client that quits with SIGTERM while a call is running (the SDKs do, 2 s after
     closing stdin): the proxy ends its runtime session before it exits."""
     errlog = tmp_path / "err"
-    before = session_ids(deployed, deployed.sigv4_arn)
-    with raw_proxy(deployed.env(), errlog, "--arn", deployed.sigv4_arn) as proxy:
-        answer = proxy.request(1, "tools/call", {"name": "echo", "arguments": {"text": "x"}})
-        assert "result" in answer, answer
-        opened = session_ids(deployed, deployed.sigv4_arn) - before
-        assert len(opened) == 1, opened
+    with stdio_proxy_with_a_session(deployed, errlog) as (proxy, opened):
         # A call that would run for a minute, in flight when the signal comes.
         proxy.send(
             {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
@@ -133,7 +138,7 @@ def test_stdio_sigterm_ends_the_session_even_mid_call(deployed: Deployed, tmp_pa
         except subprocess.TimeoutExpired:
             raise AssertionError(errlog.read_text()) from None
     assert code == 128 + signal.SIGTERM, errlog.read_text()
-    assert not opened & session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
+    assert opened not in session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
 
 
 def test_port_proxy_shutdown_ends_its_sessions(deployed: Deployed, tmp_path: Path) -> None:

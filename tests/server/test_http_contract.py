@@ -153,7 +153,17 @@ async def test_json_content_type_with_charset_accepted(connect: Connect) -> None
     assert r.status_code == 200
 
 
-@cases("origin", ["https://evil.example", "http://attacker.localhost.example", "null"])
+@cases(
+    "origin",
+    [
+        "https://evil.example",
+        "http://attacker.localhost.example",
+        "null",
+        "http://127.0.0.1@evil.example",
+        "file://localhost",
+        "http://localhost.:80@evil.example",
+    ],
+)
 async def test_bad_origin_is_403(connect: Connect, origin: str) -> None:
     async with connect() as client:
         r = await post(client, INIT, headers={"origin": origin})
@@ -161,7 +171,20 @@ async def test_bad_origin_is_403(connect: Connect, origin: str) -> None:
     assert "Origin" in r.text
 
 
-@cases("origin", ["http://localhost:6274", "http://127.0.0.1:3000"])
+@cases(
+    "origin",
+    [
+        "http://localhost:6274",
+        "http://127.0.0.1:3000",
+        # The rule of every loopback door of the package (asgi.is_loopback_origin): the
+        # server kit's own list had only the first four hosts.
+        "http://[::1]:6274",
+        "HTTPS://LOCALHOST",
+        "http://127.0.0.2:3000",
+        "http://inspector.localhost:6274",
+    ],
+    end_to_end=5,
+)
 async def test_loopback_origin_allowed(connect: Connect, origin: str) -> None:
     async with connect() as client:
         r = await post(client, INIT, headers={"origin": origin})

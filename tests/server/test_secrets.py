@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping
@@ -22,7 +21,7 @@ from mcp_types import TextContent
 
 from agentcore_mcp.server.secrets import secret_variables
 from tests.support.moto import MotoServer, run_moto
-from tests.support.procs import RunningProcess, free_port, run_process
+from tests.support.procs import RunningProcess, free_port, run_process, run_to_exit
 
 RAW_VALUE = "raw-secret-value-0123456789"
 JSON_VALUE = "json-field-value-9876543210"
@@ -112,19 +111,6 @@ def call(server: RunningProcess, tool: str, **arguments: Any) -> str:
     return anyio.run(go)
 
 
-def exit_before_listening(argv: list[str], env: Mapping[str, str]) -> tuple[int, str]:
-    """Run a server start that must fail; its status and everything it printed."""
-    done = subprocess.run(
-        argv,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    return done.returncode, done.stdout + done.stderr
-
-
 # --- resolved -----------------------------------------------------------------------------
 
 
@@ -206,7 +192,7 @@ def test_a_secret_that_cannot_be_read_stops_the_start(
     env = {**server_env(app_dir, port), **moto.env(), "ALPHA_SECRET_ID": secret_id, **extra}
     argv = [sys.executable, "-m", "agentcore_mcp.server", "secrets_app:mcp"]
 
-    status, output = exit_before_listening(argv, env)
+    status, output = run_to_exit(argv, env)
 
     assert status == 6, output
     assert output.count("\n") == 1 and output.startswith("error: "), output
@@ -219,7 +205,7 @@ def test_a_secret_that_cannot_be_read_stops_the_start(
 def test_without_the_secrets_extra_the_start_names_it(app_dir: Path) -> None:
     env = {**server_env(app_dir, free_port()), "ALPHA_SECRET_ID": "tests/raw"}
 
-    status, output = exit_before_listening([sys.executable, "-c", BOTOCORE_ABSENT], env)
+    status, output = run_to_exit([sys.executable, "-c", BOTOCORE_ABSENT], env)
 
     assert status == 6, output
     assert output.count("\n") == 1, output
@@ -232,7 +218,7 @@ def test_the_cli_serve_stops_the_same_way(moto: MotoServer, app_dir: Path) -> No
     env = {**server_env(app_dir, port), **moto.env(), "ALPHA_SECRET_ID": "tests/no-such-secret"}
     argv = [sys.executable, "-m", "agentcore_mcp", "serve", "secrets_app:mcp"]
 
-    status, output = exit_before_listening(argv, env)
+    status, output = run_to_exit(argv, env)
 
     assert status == 6, output
     assert "ResourceNotFoundException" in output and "Traceback" not in output, output

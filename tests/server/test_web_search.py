@@ -9,8 +9,6 @@ test how to answer, and is reset before every test.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -29,7 +27,7 @@ from agentcore_mcp.server.sample.web_search import INSTRUCTIONS
 from tests.support.fake_openai import ANSWER_TEXT, CITED_URLS, FakeOpenAI, run_fake_openai
 from tests.support.loopback import serving
 from tests.support.moto import MotoServer, run_moto
-from tests.support.procs import RunningProcess, free_port, run_mcp_server
+from tests.support.procs import RunningProcess, free_port, run_mcp_server, run_to_exit
 
 KEY = "sk-test-web-search-0123456789"
 QUERY = "When was Python 3.13 released, and what is new in it?"
@@ -397,29 +395,14 @@ def test_unreachable_secrets_manager_fails_the_start_within_bounded_time(
     aws: Mapping[str, str] = {**moto.env(), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed}"}
     env = {**openai_env(fake.base_url, key=""), "OPENAI_API_KEY_SECRET_ID": SECRET_NAME, **aws}
     started = time.monotonic()
-    status, output = serve_until_exit(tmp_path, env)
+    argv = [sys.executable, "-m", "agentcore_mcp", "serve", "--host", "127.0.0.1"]
+    status, output = run_to_exit([*argv, "--port", str(free_port())], env, cwd=tmp_path)
 
     assert status == 6, output
     assert "Secrets Manager" in output and SECRET_NAME in output, output
     assert "Traceback" not in output, output
     assert time.monotonic() - started < 60
     assert fake.requests() == []
-
-
-def serve_until_exit(tmp_path: Path, env: Mapping[str, str]) -> tuple[int, str]:
-    """Run `agentcore-mcp serve` that is expected to exit before listening."""
-    argv = [sys.executable, "-m", "agentcore_mcp", "serve", "--host", "127.0.0.1"]
-    argv += ["--port", str(free_port())]
-    done = subprocess.run(
-        argv,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=tmp_path,
-        check=False,
-    )
-    return done.returncode, done.stdout + done.stderr
 
 
 @contextmanager

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
+from botocore.credentials import Credentials
 
+from agentcore_mcp.auth import SigV4HttpxAuth
 from tests.support.procs import RunningProcess, free_port, run_process
 
 REGION = "us-east-1"
@@ -26,11 +29,50 @@ CREDS = {
     "AWS_SECRET_ACCESS_KEY": "local-test-secret-0001",
 }
 
+# Raw-HTTP calls to the data plane: signed with the credentials above, with the headers
+# an MCP client sends.
+SIGV4_AUTH = SigV4HttpxAuth(
+    Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
+)
+MCP_HEADERS = {
+    "content-type": "application/json",
+    "accept": "application/json, text/event-stream",
+    "mcp-protocol-version": "2025-11-25",
+}
+PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+
 SAMPLE_MAIN = """\
 from agentcore_mcp.server import serve
 from agentcore_mcp.server.sample import build_sample_server
 
 serve(build_sample_server())
+"""
+
+# The end of a runtime's `main.py` that is a plain HTTP server: every POST gets an empty
+# JSON-RPC result for its id. A test puts what its instance does first (wait for a gate,
+# burn CPU, start a child) before it.
+ANSWERING_SERVER = """\
+import json, os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+        body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": {}}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
 """
 
 # A runtime that answers any POST with an SSE stream it never ends, and writes the next
@@ -144,6 +186,13 @@ class LocalAgentCoreHandle:
             **kwargs,
         )
 
+    def invocation_url(self, arn: str, qualifier: str | None = None) -> str:
+        """The data plane's URL for `arn` (escaped whole, as boto3 sends it)."""
+        from urllib.parse import quote
+
+        query = f"?qualifier={qualifier}" if qualifier else ""
+        return f"{self.url}/runtimes/{quote(arn, safe='')}/invocations{query}"
+
     def upload(self, files: Mapping[str, str], key: str | None = None) -> str:
         self._counter += 1
         key = key or f"code/{self._counter}-{time.time_ns()}.zip"
@@ -255,3 +304,19 @@ def run_local_agentcore(
         handle = LocalAgentCoreHandle(process=proc, home=home, url=f"http://127.0.0.1:{port}")
         handle.provision()
         yield handle
+
+
+def local_agentcore_fixture(folder: str, *flags: str, env: Mapping[str, str] | None = None) -> Any:
+    """A module-scoped fixture: one local AgentCore for the module's tests, started with
+    `flags` (`local start`'s options) and `env`, its home in a fresh `folder`."""
+
+    @pytest.fixture(scope="module")
+    def local_agentcore(
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> Iterator[LocalAgentCoreHandle]:
+        with run_local_agentcore(
+            tmp_path_factory.mktemp(folder), extra_args=flags, env=env
+        ) as handle:
+            yield handle
+
+    return local_agentcore

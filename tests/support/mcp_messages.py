@@ -1,7 +1,8 @@
 """MCP JSON-RPC messages for raw-HTTP tests: the request bodies and the answers.
 
 Builders return dicts (`encoded` turns one into the bytes `json.dumps` gives); parsers read
-a JSON body or a `text/event-stream` body (one JSON-RPC message per `data:` line).
+a JSON body or a `text/event-stream` body (one JSON-RPC message per event, read by the
+package's one SSE decoder, `agentcore_mcp.sse`, which tests/test_sse.py holds to httpx2's).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 from typing import Any
 
 import httpx
+
+from agentcore_mcp.sse import sse_data
 
 HANDSHAKE = "2025-11-25"
 MODERN = "2026-07-28"
@@ -94,10 +97,10 @@ def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
 
 def body_messages(body: bytes | str, content_type: str) -> list[Any]:
     """Every JSON-RPC message of a JSON or SSE body; none for an empty body."""
-    text = body.decode() if isinstance(body, bytes) else body
+    raw = body.encode() if isinstance(body, str) else body
     if content_type.startswith("text/event-stream"):
-        return [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
-    return [json.loads(text)] if text else []
+        return [json.loads(data) for data in sse_data(raw)]
+    return [json.loads(raw)] if raw else []
 
 
 def messages(r: httpx.Response) -> list[Any]:

@@ -150,6 +150,23 @@ def wait_for_file(path: Path, timeout: float) -> str | None:
     return None
 
 
+def run_to_exit(
+    argv: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None, timeout: float = 90
+) -> tuple[int, str]:
+    """Run a start that must fail before it listens: its exit status and everything it
+    printed (stdout, then stderr). `env` is added to this environment."""
+    done = subprocess.run(
+        list(argv),
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
 @contextmanager
 def run_process(
     argv: Sequence[str],

@@ -1,10 +1,8 @@
 """The HTTP transport under every runtime connection: bounded retries and refusals that
 say what to fix.
 
-- A cold start (424), a `RetryableConflict` and a throttle are retried with exponential
-  backoff, at most `max_attempts` times and within `max_retry_seconds`. The request was
-  signed once above this layer; a SigV4 signature stays valid for 5 minutes, far longer
-  than the retry budget.
+- A cold start (424), a `RetryableConflict`, a throttle and the platform's transient
+  failures are retried by `client.retries`, the policy the proxy's forwarder runs too.
 - A refusal from the platform (it carries `x-amzn-ErrorType`) keeps its status, and its
   JSON-RPC error message gets the hint for this case (wrong method, expired token, ID
   token, client id not allowed, missing permission, ...). Non-JSON-RPC refusals (424's
@@ -17,38 +15,25 @@ streams).
 from __future__ import annotations
 
 import json
-import logging
-import random
-import time
-from dataclasses import dataclass
-from typing import Any
 
-import anyio
 import httpx2
 
-logger = logging.getLogger("agentcore_mcp.client")
-
-ERROR_TYPE_HEADER = "x-amzn-errortype"
-_RETRYABLE_TYPES = frozenset(
-    {"ThrottlingException", "RetryableConflictException", "RuntimeClientError"}
+from agentcore_mcp.client.retries import (
+    ERROR_TYPE_HEADER,
+    Refusal,
+    RetryPolicy,
+    read_refusal,
+    send_with_retries,
 )
-_MAX_ERROR_BODY = 256 * 1024
+from agentcore_mcp.jsonrpc import request_id
 
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 4
-    base_delay: float = 0.25
-    max_delay: float = 4.0
-    max_retry_seconds: float = 20.0
-
-    def allows(self, attempt: int, elapsed: float) -> bool:
-        """Whether one more attempt fits: `attempt` retries made, `elapsed` seconds spent."""
-        return attempt + 1 < self.max_attempts and elapsed < self.max_retry_seconds
-
-    def delay(self, attempt: int) -> float:
-        # Full jitter: retries from many clients do not arrive in lockstep.
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+__all__ = [
+    "ERROR_TYPE_HEADER",
+    "RetryPolicy",
+    "RuntimeTransport",
+    "explain_refusal",
+    "explained",
+]
 
 
 def explain_refusal(
@@ -117,19 +102,6 @@ def explain_refusal(
     return "see the detail"
 
 
-def retryable(status: int, error_type: str | None) -> bool:
-    """Whether a refusal is transient: a cold start, a throttle or a retryable conflict."""
-    if status in (424, 429, 503):
-        return True
-    if status == 409:
-        return error_type != "ConflictException"
-    if error_type in _RETRYABLE_TYPES and status == 200:
-        # 200 + JSON-RPC error: throttling / retryable conflict only. A RuntimeClientError
-        # at 200 is the tool's own failure after start: not retried.
-        return error_type != "RuntimeClientError"
-    return False
-
-
 def explained(
     status: int,
     error_type: str,
@@ -164,7 +136,7 @@ def explained(
         )
         doc = {
             "jsonrpc": "2.0",
-            "id": _request_id(request_body),
+            "id": request_id(request_body),
             "error": {
                 "code": -32603,
                 "message": f"HTTP {status} {error_type}: {detail} -> {hint}".replace("  ", " "),
@@ -173,14 +145,6 @@ def explained(
         }
         return json.dumps(doc).encode(), True
     return None
-
-
-def _request_id(body: bytes) -> Any:
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    return doc.get("id") if isinstance(doc, dict) else None
 
 
 class RuntimeTransport(httpx2.AsyncBaseTransport):
@@ -203,24 +167,23 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
         self.answered = 0
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        started = time.monotonic()
-        attempt = 0
-        while True:
+        async def send() -> tuple[httpx2.Response, Refusal | None]:
             response = await self.inner.handle_async_request(request)
             error_type = response.headers.get(ERROR_TYPE_HEADER)
             if error_type is None and response.status_code < 400:
-                self.answered += 1
-                return response  # the common path: nothing read, nothing copied
-            body = await _read_limited(response)
-            elapsed = time.monotonic() - started
-            if self.policy.allows(attempt, elapsed) and retryable(response.status_code, error_type):
-                delay = self.policy.delay(attempt)
-                log_retry(error_type, response.status_code, delay, attempt, self.policy)
-                attempt += 1
-                self.retries += 1
-                await anyio.sleep(delay)
-                continue
-            return self._explained(request, response, error_type or "", body)
+                return response, None  # the common path: nothing read, nothing copied
+            try:
+                body = await read_refusal(response.aiter_raw())
+            finally:
+                await response.aclose()
+            return response, Refusal(response.status_code, error_type, body)
+
+        response, refusal, retries = await send_with_retries(send, self.policy)
+        self.retries += retries
+        if refusal is None:
+            self.answered += 1
+            return response
+        return self._explained(request, response, refusal.error_type or "", refusal.body)
 
     def _explained(
         self, request: httpx2.Request, response: httpx2.Response, error_type: str, body: bytes
@@ -256,28 +219,3 @@ class RuntimeTransport(httpx2.AsyncBaseTransport):
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
             headers.append(("content-type", "application/json"))
         return httpx2.Response(status, headers=headers, content=content, request=request)
-
-
-def log_retry(
-    error_type: str | None, status: int, delay: float, attempt: int, policy: RetryPolicy
-) -> None:
-    logger.info(
-        "retrying after %s (HTTP %d) in %.2fs (attempt %d of %d)",
-        error_type or "error",
-        status,
-        delay,
-        attempt + 2,
-        policy.max_attempts,
-    )
-
-
-async def _read_limited(response: httpx2.Response) -> bytes:
-    out = bytearray()
-    try:
-        async for chunk in response.aiter_raw():
-            out += chunk
-            if len(out) > _MAX_ERROR_BODY:
-                break
-    finally:
-        await response.aclose()
-    return bytes(out)

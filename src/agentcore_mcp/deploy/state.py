@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from agentcore_mcp import runtime_rules as rules
 from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.exit_codes import ExitCode
+from agentcore_mcp.asgi import is_loopback_host
 from agentcore_mcp.files import write_atomically
 
 DEFAULT_STATE_PATH = Path("deployment_config.json")
@@ -460,7 +461,6 @@ _CLIENT_ID_RE = re.compile(r"[\w+]{1,128}")
 _SECRET_NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _PARAMETER_RE = re.compile(r"(/[A-Za-z0-9_.-]+)+")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def _bad(path: Path, field_name: str, value: Any, want: str) -> StateError:
@@ -487,7 +487,9 @@ def _check_endpoint(record: DeploymentRecord, path: Path, local_url: str | None)
     parts = urlsplit(url)
     if record.target == "local":
         # The local AgentCore's URL: its home's credentials.json says which, when known.
-        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS and not parts.path
+        loopback = (
+            parts.scheme == "http" and is_loopback_host(parts.hostname or "") and not parts.path
+        )
         if not loopback or (local_url is not None and url.rstrip("/") != local_url.rstrip("/")):
             want = f"the local AgentCore's URL ({local_url})" if local_url else "a loopback URL"
             raise _bad(path, "endpoint_url", url, want)

@@ -39,6 +39,7 @@ from agentcore_mcp.auth import (
     verify_sigv4,
     www_authenticate_header,
 )
+from agentcore_mcp.jsonrpc import request_id
 from agentcore_mcp.local.control.errors import ArtifactError
 from agentcore_mcp.local.control.headers import forwarded_custom_headers
 from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry
@@ -96,6 +97,8 @@ SYNC_LIMIT_SECONDS = 15 * 60
 STREAM_LIMIT_SECONDS = 60 * 60
 # Bodies up to this size are parsed for the invocation log line's method name.
 METHOD_SNIFF_BYTES = 65_536
+# Bodies up to this size are parsed for the JSON-RPC id of an error answer.
+REQUEST_ID_SNIFF_BYTES = 1_000_000
 
 
 def is_data_plane_path(raw_path: str) -> bool:
@@ -253,7 +256,9 @@ class DataPlane:
                 # Read the body (within the limit) so the error answers the request's id.
                 with contextlib.suppress(DataPlaneError):
                     body = await self._read_body(request, receive)
-            await _send_error(send, exc, mcp=mcp, request_id=_request_id(body))
+            await _send_error(
+                send, exc, mcp=mcp, request_id=request_id(body, max_bytes=REQUEST_ID_SNIFF_BYTES)
+            )
         return body if invocation else None
 
     # --- steps -------------------------------------------------------------------
@@ -634,9 +639,13 @@ async def _fail_response(
     """End a forwarded call with `error`: a whole error answer if nothing was sent yet, a
     last SSE event carrying the JSON-RPC error on an MCP stream, else the end of the body."""
     if not started:
-        await _send_error(send, error, mcp=mcp, request_id=_request_id(body))
+        await _send_error(
+            send, error, mcp=mcp, request_id=request_id(body, max_bytes=REQUEST_ID_SNIFF_BYTES)
+        )
     elif streaming and mcp:
-        _status, _h, payload = error.render(mcp=True, request_id=_request_id(body))
+        _status, _h, payload = error.render(
+            mcp=True, request_id=request_id(body, max_bytes=REQUEST_ID_SNIFF_BYTES)
+        )
         await send(
             {
                 "type": "http.response.body",
@@ -663,16 +672,6 @@ def _check_session_id(header: str, value: str, *, visible_ascii: bool = False) -
             "start a new session, or a UUID (36 characters) of your own.",
             status=400,
         )
-
-
-def _request_id(body: bytes) -> object:
-    if not body or len(body) > 1_000_000:
-        return None
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    return doc.get("id") if isinstance(doc, dict) else None
 
 
 async def _send_error(send: Send, error: DataPlaneError, *, mcp: bool, request_id: object) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from agentcore_mcp.asgi import send_json
+from agentcore_mcp.asgi import send_json, serve_lifespan
 from agentcore_mcp.auth import JwksCache, SigV4Secret
 from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.local.artifacts import (
@@ -327,24 +327,22 @@ class LocalAgentCore:
 
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    self.launcher.start_watchdog()
-                    self.sessions.start_reaper()
-                    self.log_shipper.start()
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await self.stop_instances()  # a no-op when the server already did it
-                    await self.log_shipper.aclose()  # the instances' last lines included
-                    await self.data.aclose()
-                    await self.gateway.aclose()
-                    self.aws.stop()
-                    remove_local_credentials(self.settings.home, self.credentials)
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await serve_lifespan(receive, send, startup=self._start, shutdown=self._stop)
         elif scope["type"] == "http":
             await self.gateway(scope, receive, self._with_keep_alive_hint(send))
+
+    def _start(self) -> None:
+        self.launcher.start_watchdog()
+        self.sessions.start_reaper()
+        self.log_shipper.start()
+
+    async def _stop(self) -> None:
+        await self.stop_instances()  # a no-op when the server already did it
+        await self.log_shipper.aclose()  # the instances' last lines included
+        await self.data.aclose()
+        await self.gateway.aclose()
+        self.aws.stop()
+        remove_local_credentials(self.settings.home, self.credentials)
 
     def _with_keep_alive_hint(self, send: Send) -> Send:
         """`send`, with every answer saying how long an idle connection is kept

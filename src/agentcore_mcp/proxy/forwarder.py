@@ -18,9 +18,10 @@ runtime's data plane, signed (SigV4 over the exact body) or with a fresh bearer 
   max lifetime, StopRuntimeSession), a new runtime session is opened, the client's
   `initialize` (handshake era) and `notifications/initialized` are replayed on it, and the
   request is retried once. The client keeps its session id and never sees the 404.
-- Cold starts, throttles and retryable conflicts are retried, and refusals explained, by
-  `client.transport`'s rules. The HTTP/1.1 client underneath is `agentcore_mcp.upstream`
-  (the local AgentCore's, shared): httpx2's models, pool and h11 parser were half of the
+- Cold starts, throttles and retryable conflicts are retried by `client.retries`, the
+  policy of the runtime client's transport, and refusals explained by `client.transport`.
+  The HTTP/1.1 client underneath is `agentcore_mcp.upstream` (the local AgentCore's,
+  shared): httpx2's models, pool and h11 parser were half of the
   proxy's CPU per call (bench/README.md, run_proxy.py).
 """
 
@@ -46,16 +47,18 @@ from agentcore_mcp.client.request_auth import (
     new_runtime_session_id,
     redact_headers,
 )
+from agentcore_mcp.client.retries import (
+    ERROR_TYPE_HEADER,
+    Refusal,
+    RetryPolicy,
+    read_refusal,
+    send_with_retries,
+)
 from agentcore_mcp.client.runtime import RuntimeTarget
 from agentcore_mcp.client.runtime_session import stop_session_body, stop_session_url
 from agentcore_mcp.client.tokens import TokenSourceError
-from agentcore_mcp.client.transport import (
-    ERROR_TYPE_HEADER,
-    RetryPolicy,
-    explained,
-    log_retry,
-    retryable,
-)
+from agentcore_mcp.client.transport import explained
+from agentcore_mcp.jsonrpc import id_and_method
 from agentcore_mcp.upstream import UpstreamPool, UpstreamResponse, authority
 
 logger = logging.getLogger("agentcore_mcp.proxy")
@@ -87,8 +90,6 @@ LIMIT_MARGIN_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 # How much of a body --debug prints.
 DEBUG_BODY_BYTES = 4096
-# A refusal's body is read to explain it; past this it is cut (it is an error message).
-_MAX_ERROR_BODY = 256 * 1024
 
 
 class ForwardError(Exception):
@@ -173,16 +174,6 @@ class Answer:
             self._timer.cancel()
         if self._upstream is not None:
             self._upstream.release()
-
-
-def message_method(body: bytes) -> str | None:
-    """The JSON-RPC method of a single message (cheap: only for the few bytes we need)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    method = doc.get("method") if isinstance(doc, dict) else None
-    return method if isinstance(method, str) else None
 
 
 class Forwarder:
@@ -291,38 +282,31 @@ class Forwarder:
     ) -> Answer:
         headers = await self._signed(self._headers(session, client_headers), body)
         session.opened = True
-        started = time.monotonic()
         sync_deadline = asyncio.get_running_loop().time() + self.sync_limit
-        attempt = 0
-        while True:
+
+        async def send() -> tuple[UpstreamResponse, Refusal | None]:
             response = await self._post(headers, body, sync_deadline)
             if logger.isEnabledFor(logging.DEBUG):
                 _log_response(response.status, _str_headers(response))
             raw_type = response.header(ERROR_TYPE_HEADER.encode())
             if raw_type is None and response.status < 400:
-                streamed = (
-                    (response.header(b"content-type") or b"")
-                    .lower()
-                    .startswith(b"text/event-stream")
-                )
-                deadline = sync_deadline - self.sync_limit + self.stream_limit
-                return Answer(
-                    response.status,
-                    _str_headers(response),
-                    response,
-                    deadline=deadline if streamed else sync_deadline,
-                )
+                return response, None
             error_type = raw_type.decode("latin-1") if raw_type is not None else None
-            refusal = await _read_limited(response)
-            if self.policy.allows(attempt, time.monotonic() - started) and retryable(
-                response.status, error_type
-            ):
-                delay = self.policy.delay(attempt)
-                log_retry(error_type, response.status, delay, attempt, self.policy)
-                attempt += 1
-                await anyio.sleep(delay)
-                continue
-            return self._explained(response, error_type or "", refusal, body)
+            return response, Refusal(response.status, error_type, await _read_refusal(response))
+
+        response, refusal, _retries = await send_with_retries(send, self.policy)
+        if refusal is not None:
+            return self._explained(response, refusal.error_type or "", refusal.body, body)
+        streamed = (
+            (response.header(b"content-type") or b"").lower().startswith(b"text/event-stream")
+        )
+        deadline = sync_deadline - self.sync_limit + self.stream_limit
+        return Answer(
+            response.status,
+            _str_headers(response),
+            response,
+            deadline=deadline if streamed else sync_deadline,
+        )
 
     async def _post(
         self,
@@ -373,7 +357,7 @@ class Forwarder:
         saves parsing the body again when the caller has done it."""
         headers = client_headers or {}
         if method is None:
-            method = message_method(body)
+            method = id_and_method(body)[1]
         if method == "initialize":
             session.initialize = body
             session.initialize_headers = {
@@ -426,7 +410,7 @@ class Forwarder:
                     asyncio.get_running_loop().time() + STOP_TIMEOUT_SECONDS,
                     self.stop_path,
                 )
-                refusal = await _read_limited(response)
+                refusal = await _read_refusal(response)
         except (ForwardError, TimeoutError, OSError) as exc:
             logger.warning("could not end runtime session %s: %s", session.runtime_id, exc)
             return False
@@ -452,22 +436,14 @@ class Forwarder:
         self.recoveries += 1
         replayed = ""
         if session.initialize is not None:
-            response = await self._send(session.initialize, session, session.initialize_headers)
-            try:
-                await response.read()
-            finally:
-                response.close()
-            if response.status_code >= 400:
+            status = await self._replay(session.initialize, session)
+            if status >= 400:
                 raise ForwardError(
                     f"the runtime session ended and a new one refused the replayed initialize "
-                    f"(HTTP {response.status_code})"
+                    f"(HTTP {status})"
                 )
             if session.initialized is not None:
-                done = await self._send(session.initialized, session, session.initialize_headers)
-                try:
-                    await done.read()
-                finally:
-                    done.close()
+                await self._replay(session.initialized, session)
             replayed = ", replayed initialize"
         logger.warning(
             "runtime session %s ended; opened %s%s and retried the request",
@@ -475,6 +451,16 @@ class Forwarder:
             session.runtime_id,
             replayed,
         )
+
+    async def _replay(self, body: bytes, session: ProxySession) -> int:
+        """Send a recorded handshake message on the session's new runtime session, with
+        the headers it first came with; the answer's status (its body is not the client's)."""
+        answer = await self._send(body, session, session.initialize_headers)
+        try:
+            await answer.read()
+        finally:
+            answer.close()
+        return answer.status_code
 
 
 def _log_request(url: str, headers: list[tuple[str, str]], body: bytes) -> None:
@@ -499,16 +485,11 @@ def _str_headers(response: UpstreamResponse) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in response.headers}
 
 
-async def _read_limited(response: UpstreamResponse) -> bytes:
-    out = bytearray()
+async def _read_refusal(response: UpstreamResponse) -> bytes:
     try:
-        async for chunk, _more in response.body():
-            out += chunk
-            if len(out) > _MAX_ERROR_BODY:
-                break
+        return await read_refusal(chunk async for chunk, _more in response.body())
     finally:
         response.release()
-    return bytes(out)
 
 
 def _session_ended(response: Answer) -> bool:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -42,9 +41,11 @@ from agentcore_mcp.asgi import (
     is_loopback_origin,
     read_body,
     send_body,
+    serve_lifespan,
     split_host,
     unless_client_leaves,
 )
+from agentcore_mcp.jsonrpc import id_and_method
 from agentcore_mcp.proxy.forwarder import (
     Answer,
     Forwarder,
@@ -82,7 +83,7 @@ class ProxyApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await serve_lifespan(receive, send, shutdown=self._shutdown)
             return
         if scope["type"] != "http":
             return
@@ -199,7 +200,7 @@ class ProxyApp:
     async def _post(
         self, body: bytes, headers: dict[str, str], receive: Receive, send: Send
     ) -> None:
-        request_id, method = _id_and_method(body)
+        request_id, method = id_and_method(body)
         session = self._session(method, headers)
         key = id(session)
         self.inflight[key] = self.inflight.get(key, 0) + 1
@@ -265,16 +266,9 @@ class ProxyApp:
             # The client left: the upstream stream is closed too.
             await unless_client_leaves(relay(), receive)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self._end_all()
-                await self.forwarder.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def _shutdown(self) -> None:
+        await self._end_all()
+        await self.forwarder.aclose()
 
     async def _end_all(self) -> None:
         """End every runtime session this proxy opened (a client that comes back with its
@@ -285,18 +279,6 @@ class ProxyApp:
                 for session in sessions:
                     if session.opened:
                         tg.start_soon(self.forwarder.end_session, session)
-
-
-def _id_and_method(body: bytes) -> tuple[Any, str | None]:
-    """The request's id and method, from one parse of the body."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None, None
-    if not isinstance(doc, dict):
-        return None, None
-    method = doc.get("method")
-    return doc.get("id"), method if isinstance(method, str) else None
 
 
 async def _refuse(

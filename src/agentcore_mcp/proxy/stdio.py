@@ -36,6 +36,7 @@ from agentcore_mcp.proxy.forwarder import (
     ProxySession,
     error_message,
 )
+from agentcore_mcp.sse import SseDecoder
 
 logger = logging.getLogger("agentcore_mcp.proxy")
 
@@ -96,27 +97,11 @@ def _carries_modern_envelope(doc: dict[str, Any]) -> bool:
 
 
 async def sse_messages(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The `data` of each SSE event, as soon as the event's blank line arrives."""
-    buffer = b""
-    data: list[bytes] = []
+    """The data of each SSE event, as soon as the event's blank line arrives."""
+    decoder = SseDecoder()
     async for chunk in chunks:
-        buffer += chunk
-        while True:
-            nl = buffer.find(b"\n")
-            if nl < 0:
-                break
-            line = buffer[:nl].rstrip(b"\r")
-            buffer = buffer[nl + 1 :]
-            if not line:
-                if data:
-                    yield b"\n".join(data)
-                    data = []
-            elif line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
-            # comments (keep-alives), event:, id:, retry: carry no message
-    if data:
-        yield b"\n".join(data)
+        for message in decoder.feed(chunk):
+            yield message
 
 
 class StdioProxy:

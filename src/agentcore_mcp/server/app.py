@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_mcp.server.dispatch import Dispatcher, SdkDispatcher
 from agentcore_mcp.server.front import (
-    LOOPBACK_HOSTS,
     RequestGate,
     origin_allowed,
     send_json_error,
@@ -25,7 +24,6 @@ from agentcore_mcp.server.front import (
 from agentcore_mcp.server.settings import ServerSettings
 
 __all__ = [
-    "LOOPBACK_HOSTS",
     "DispatcherFactory",
     "McpFront",
     "build_asgi_app",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.types import Receive, Scope, Send
 
@@ -22,6 +21,7 @@ from agentcore_mcp.asgi import (
     ClientDisconnected,
     declared_too_large,
     is_json_content_type,
+    is_loopback_origin,
     read_body,
     replay_body,
     send_json,
@@ -37,8 +37,6 @@ from agentcore_mcp.server.wire import (
 
 if TYPE_CHECKING:
     import anyio
-
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 # Copies of `mcp_types` constants (a test checks they are equal), so that this module
 # does not import the SDK. The handshake era: a client negotiates its version with
@@ -120,11 +118,9 @@ class InboundRequest:
 
 
 def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
-    """Loopback origins and configured ones pass; `*` in the list allows every origin."""
-    if "*" in allowed or origin.rstrip("/") in allowed:
-        return True
-    parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and (parts.hostname or "") in LOOPBACK_HOSTS
+    """Loopback origins (`asgi.is_loopback_origin`, the rule of every door of the package)
+    and configured ones pass; `*` in the list allows every origin."""
+    return "*" in allowed or origin.rstrip("/") in allowed or is_loopback_origin(origin)
 
 
 async def send_json_error(

@@ -44,6 +44,7 @@ from agentcore_mcp.server.front import (
     MODERN_PROTOCOL_VERSIONS,
     PROTOCOL_VERSION_META_KEY,
 )
+from agentcore_mcp.sse import sse_data
 
 MANIFEST_ENV = "MCP_STARTUP_MANIFEST"
 FORMAT = 1
@@ -262,9 +263,9 @@ async def call_in_process(
 
 
 def jsonrpc_answer(content_type: bytes, body: bytes) -> Any:
-    """The JSON-RPC message in a JSON body or in the last `data:` of an SSE body."""
+    """The JSON-RPC message in a JSON body or in the last event of an SSE body."""
     if content_type.startswith(b"text/event-stream"):
-        data = [line[5:].strip() for line in body.splitlines() if line.startswith(b"data:")]
+        data = sse_data(body)
         return json.loads(data[-1]) if data else None
     return json.loads(body) if body else None
 

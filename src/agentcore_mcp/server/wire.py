@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from starlette.types import Message, Send
 
+from agentcore_mcp.sse import SseDecoder
+
 _ESCAPES: tuple[tuple[bytes, bytes], ...] = (
     ("\u0085".encode(), b"\\u0085"),
     ("\u2028".encode(), b"\\u2028"),
@@ -85,16 +87,6 @@ class EscapingSend:
 SSE_CONTENT_TYPE = b"text/event-stream"
 
 
-def sse_data_payloads(raw: bytes) -> list[bytes]:
-    """The `data:` payloads of each complete event in an SSE byte stream (comments skipped)."""
-    payloads: list[bytes] = []
-    for block in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
-        data = [ln[5:].removeprefix(b" ") for ln in block.split(b"\n") if ln.startswith(b"data:")]
-        if data:
-            payloads.append(b"\n".join(data))
-    return payloads
-
-
 def _is_notification(payload: bytes) -> bool:
     """Whether an SSE event's JSON-RPC message is not a response (no `result`/`error`)."""
     import json
@@ -128,6 +120,8 @@ class DeferredSse:
         self._window = window
         self._start: Message | None = None
         self._held: list[bytes] = []
+        self._events = SseDecoder()
+        self._held_events: list[bytes] = []
         self._committed = False
         self._deadline: float | None = None
 
@@ -150,9 +144,11 @@ class DeferredSse:
         if kind != "http.response.body" or self._start is None:
             await self._send(message)
             return
-        self._held.append(message.get("body", b""))
+        body = message.get("body", b"")
+        self._held.append(body)
         more = message.get("more_body", False)
-        events = sse_data_payloads(b"".join(self._held))
+        self._held_events += self._events.feed(body)
+        events = self._held_events
         if not more and len(events) == 1:
             await self._send_json(events[0])
             return

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import Receive, Scope, Send
 
-from agentcore_mcp.asgi import ClientDisconnected, read_body
+from agentcore_mcp.asgi import ClientDisconnected, read_body, serve_lifespan
 from agentcore_mcp.local.control.config import (
     ArtifactPreparer,
     DiscardsArtifacts,
@@ -129,7 +129,7 @@ class ControlPlaneApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await serve_lifespan(receive, send, shutdown=self.aclose)
             return
         if scope["type"] != "http":  # pragma: no cover - websockets are not routed here
             return
@@ -145,16 +145,6 @@ class ControlPlaneApp:
             await _send_error(send, err, request_id)
             return
         await _send_json(send, response.status, response.body, request_id, None)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
 
     async def aclose(self) -> None:
         """Cancel background work (preparations, deletions, endpoint settling)."""
