@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from agentcore_mcp import runtime_rules as rules
+from agentcore_mcp.asgi import is_loopback_host
 from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.exit_codes import ExitCode
-from agentcore_mcp.asgi import is_loopback_host
 from agentcore_mcp.files import write_atomically
 
 DEFAULT_STATE_PATH = Path("deployment_config.json")
