@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.local import run_local_agentcore
@@ -31,7 +31,7 @@ class Target:
     port: int
     path: str  # where a POST is answered without auth (kit) or refused cheaply (local)
 
-    def small_request(self, client: httpx.Client) -> httpx.Response:
+    def small_request(self, client: httpx2.Client) -> httpx2.Response:
         return client.post(
             f"http://127.0.0.1:{self.port}{self.path}",
             content=PING,
@@ -91,7 +91,7 @@ def test_oversized_head_is_431(target: Target) -> None:
 
 
 def test_head_under_the_limit_is_served(target: Target) -> None:
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         response = client.post(
             f"http://127.0.0.1:{target.port}{target.path}",
             content=PING,
@@ -132,7 +132,7 @@ def test_huge_head_does_not_stall_other_clients(target: Target) -> None:
     flooder.start()
     assert started_sending.wait(20)
     latencies = []
-    with httpx.Client(timeout=5) as client:
+    with httpx2.Client(timeout=5) as client:
         for _ in range(10):
             t0 = time.monotonic()
             response = target.small_request(client)

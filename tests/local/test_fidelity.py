@@ -18,13 +18,13 @@ from typing import Any
 from urllib.parse import quote
 
 import boto3
-import httpx
+import httpx2
 import pytest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.local import (
     CREDS,
     REGION,
@@ -36,7 +36,7 @@ from tests.support.local import (
 from tests.support.mcp_messages import encoded, messages, rpc
 
 RATE = 2
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 HEADERS = {
@@ -135,8 +135,8 @@ def _url(local: LocalAgentCoreHandle, arn: str) -> str:
     return f"{local.url}/runtimes/{quote(arn, safe='')}/invocations"
 
 
-def post(url: str, body: dict[str, Any], session: str, timeout: float = 60) -> httpx.Response:
-    return httpx.post(
+def post(url: str, body: dict[str, Any], session: str, timeout: float = 60) -> httpx2.Response:
+    return httpx2.post(
         url,
         content=encoded(body),
         headers={**HEADERS, "mcp-session-id": session},

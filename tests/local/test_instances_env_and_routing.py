@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.local import CREDS, LEAVES_MID_STREAM_MAIN, REGION, LocalAgentCoreHandle
 from tests.support.mcp_messages import encoded, final_message, tool_call
 from tests.support.procs import wait_for_file
@@ -41,7 +41,7 @@ def seen(ctx: Context) -> dict:
 serve(mcp)
 """
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 
@@ -64,9 +64,9 @@ def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
     return f"{local_agentcore.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
 
 
-def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx.Response:
+def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx2.Response:
     """A signed handshake-era MCP invocation."""
-    return httpx.post(
+    return httpx2.post(
         url,
         content=encoded(doc),
         auth=AUTH,
@@ -181,7 +181,7 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
         "mcp-protocol-version": "2025-11-25",
         "x-amzn-bedrock-agentcore-runtime-session-id": "leaving-session-0123456789-abcdefghij",
     }
-    with httpx.Client(timeout=60) as client:
+    with httpx2.Client(timeout=60) as client:
         with client.stream(
             "POST", url, content=encoded(tool_call("anything", {})), headers=headers, auth=AUTH
         ) as r:

@@ -9,16 +9,16 @@ import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
 
 pytestmark = pytest.mark.slow  # waits out real keep-alive and idle timeouts
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 HEADERS = {
@@ -28,7 +28,7 @@ HEADERS = {
 }
 PING = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "ping"}).encode()
 # Past the 5 s at which uvicorn's default keep-alive closed idle connections, and past
-# httpx's own 5 s pool expiry, with a margin for a busy machine's late timers.
+# httpx2's own 5 s pool expiry, with a margin for a busy machine's late timers.
 IDLE_SECONDS = 6.0
 
 
@@ -67,13 +67,13 @@ def test_an_idle_connection_is_still_open_after_5_seconds(
 
 
 def test_invocations_after_idle_on_a_pooled_connection(invoke_url: str) -> None:
-    """The data plane on a pooled httpx connection, reused just past 5 s idle."""
-    limits = httpx.Limits(keepalive_expiry=60)  # the client keeps it longer than 5 s
-    with httpx.Client(limits=limits, timeout=60, trust_env=False) as client:
+    """The data plane on a pooled httpx2 connection, reused just past 5 s idle."""
+    limits = httpx2.Limits(keepalive_expiry=60)  # the client keeps it longer than 5 s
+    with httpx2.Client(limits=limits, timeout=60, trust_env=False) as client:
         sid = client.post(invoke_url, content=PING, headers=HEADERS, auth=AUTH).headers[
             "mcp-session-id"
         ]
-        # httpx silently reconnects when it finds a closed socket: the pool must still
+        # httpx2 silently reconnects when it finds a closed socket: the pool must still
         # hold the very connection it opened first.
         pool = client._transport._pool  # type: ignore[attr-defined]
         (first,) = pool.connections
@@ -86,8 +86,8 @@ def test_invocations_after_idle_on_a_pooled_connection(invoke_url: str) -> None:
         assert pool.connections == [first]
 
 
-def _post(url: str, **headers: str) -> httpx.Response:
-    return httpx.post(url, content=PING, headers={**HEADERS, **headers}, auth=AUTH, timeout=60)
+def _post(url: str, **headers: str) -> httpx2.Response:
+    return httpx2.post(url, content=PING, headers={**HEADERS, **headers}, auth=AUTH, timeout=60)
 
 
 @pytest.mark.parametrize(

@@ -24,18 +24,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from agentcore_mcp.upstream import UpstreamPool
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
 from tests.support.procs import free_port, terminate, wait_for_port
 
 pytestmark = pytest.mark.slow  # idle gaps around a 1 s keep-alive, a dozen times
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 HEADERS = {
@@ -130,7 +130,7 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
     assert got["status"] == "READY", got
     url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
     answers: list[Any] = []
-    with httpx.Client(timeout=30, trust_env=False) as client:
+    with httpx2.Client(timeout=30, trust_env=False) as client:
         first = client.post(
             url, content=b'{"jsonrpc":"2.0","id":0,"method":"ping"}', headers=HEADERS, auth=AUTH
         )
@@ -142,7 +142,7 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
             try:
                 r = client.post(url, content=body, headers={**HEADERS, **session}, auth=AUTH)
                 answers.append((r.status_code, r.json().get("id"), "result" in r.json()))
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 answers.append(repr(exc))
     assert answers == [(200, i, True) for i in range(1, 6)], answers
     # Each call ran once: none went out on the connection the instance was closing.
@@ -152,7 +152,7 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
 def test_the_local_agentcore_states_its_keep_alive(local: LocalAgentCoreHandle) -> None:
     """Clients that read `Keep-Alive: timeout=N` (Node's fetch, this project's proxy)
     stop reusing a connection before the local AgentCore closes it."""
-    r = httpx.get(f"{local.url}/_local/health", timeout=10)
+    r = httpx2.get(f"{local.url}/_local/health", timeout=10)
     assert r.status_code == 200
     assert r.headers["keep-alive"] == f"timeout={LOCAL_KEEP_ALIVE}"
 

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
 from tests.support.raw_http import read_answer, send_chunked_until_answered
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 HEADERS = {
@@ -172,9 +172,9 @@ def test_a_start_queued_past_its_bound_gets_the_platforms_424(gated: dict[str, A
 
     def hold_the_slot() -> None:
         try:
-            r = httpx.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=120)
+            r = httpx2.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=120)
             first["status"] = r.status_code
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             first["error"] = repr(exc)
 
     holder = threading.Thread(target=hold_the_slot, daemon=True)
@@ -185,7 +185,7 @@ def test_a_start_queued_past_its_bound_gets_the_platforms_424(gated: dict[str, A
         while set(marks.iterdir()) == waiting_before and time.monotonic() < deadline:
             time.sleep(0.05)
         assert set(marks.iterdir()) != waiting_before, "the first instance never started"
-        queued = httpx.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=30)
+        queued = httpx2.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=30)
     finally:
         gate.touch()
         holder.join(timeout=60)
@@ -203,7 +203,7 @@ def test_the_session_bound_error_says_it_is_local_and_names_the_flag(
     gated["gate"].touch()
     refusal: dict[str, Any] | None = None
     for _ in range(6):  # the bound is 3: at most 4 new sessions reach it
-        r = httpx.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=60)
+        r = httpx2.post(gated["url"], content=PING, headers=HEADERS, auth=AUTH, timeout=60)
         assert r.status_code == 200, r.text
         if "error" in r.json():
             refusal = r.json()

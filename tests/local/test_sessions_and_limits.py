@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.local import (
     CREDS,
     REGION,
@@ -29,7 +29,7 @@ from tests.support.local import (
 )
 from tests.support.mcp_messages import encoded, final_message, rpc, tool_call
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 HEADERS = {
@@ -111,11 +111,11 @@ def patient(fast_clock: LocalAgentCoreHandle) -> str:
 
 def post(
     url: str, body: dict[str, Any], session: str | None = None, **headers: str
-) -> httpx.Response:
+) -> httpx2.Response:
     h = {**HEADERS, **headers}
     if session:
         h["mcp-session-id"] = session
-    return httpx.post(url, content=encoded(body), headers=h, auth=AUTH, timeout=60)
+    return httpx2.post(url, content=encoded(body), headers=h, auth=AUTH, timeout=60)
 
 
 def pid_of(url: str, session: str) -> int:
@@ -276,7 +276,7 @@ def test_oversized_body_refused_without_buffering(crashy: str) -> None:
         for _ in range(101):
             yield b"x" * 1_000_000
 
-    streamed = httpx.post(crashy, content=chunks(), headers=HEADERS, timeout=120)
+    streamed = httpx2.post(crashy, content=chunks(), headers=HEADERS, timeout=120)
     assert streamed.status_code == 413
     assert streamed.json()["error"]["code"] == -32006
 
@@ -298,7 +298,7 @@ def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> 
     ).encode()
     arrivals: list[float] = []
     started = time.monotonic()
-    with httpx.stream("POST", url, content=body, headers=HEADERS, auth=AUTH, timeout=60) as r:
+    with httpx2.stream("POST", url, content=body, headers=HEADERS, auth=AUTH, timeout=60) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
             if line.startswith("data:") and "notifications/progress" in line:

@@ -17,18 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from agentcore_mcp.local.process import LocalProcessError, start_background
 from agentcore_mcp.local.service import LocalSettings
 from tests.support.local import CREDS, REGION, run_local_agentcore
 from tests.support.local_cli import cli_env, local_argv, local_cli
 from tests.support.procs import free_port, wait_for_file
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 HEADERS = {
@@ -131,7 +131,7 @@ def test_the_address_is_printed_once_it_listens(tmp_path: Path) -> None:
         # At once, no retry: the line promises a listening port.
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
-        assert httpx.get(f"http://127.0.0.1:{port}/_local/health", timeout=10).status_code == 200
+        assert httpx2.get(f"http://127.0.0.1:{port}/_local/health", timeout=10).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -194,7 +194,7 @@ def test_what_an_instance_started_dies_with_a_sigkilled_local_agentcore(tmp_path
             assert got["status"] == "READY", got
             url = f"{local.url}/runtimes/{quote(got['agentRuntimeArn'], safe='')}/invocations"
             ping = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
-            r = httpx.post(url, content=ping, headers=HEADERS, auth=AUTH, timeout=60)
+            r = httpx2.post(url, content=ping, headers=HEADERS, auth=AUTH, timeout=60)
             assert r.status_code == 200, r.text
             (session,) = [s for s in local.status()["sessions"] if s["pid"] is not None]
             text = wait_for_file(marks / f"sleep-{session['pid']}", 10)

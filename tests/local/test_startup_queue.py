@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
 
 pytestmark = pytest.mark.slow  # fifty instances started at once
@@ -63,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
 ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), Handler).serve_forever()
 """
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 HEADERS = {
@@ -110,9 +110,9 @@ def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHand
         began = time.monotonic()
         try:
             # The caller's own timeout is generous; the data plane must not cut it short.
-            r = httpx.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=300)
+            r = httpx2.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=300)
             outcome = (r.status_code, time.monotonic() - began, r.text[:200])
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             outcome = (0, time.monotonic() - began, repr(exc))
         with lock:
             results.append(outcome)
@@ -153,7 +153,7 @@ def test_a_server_that_really_is_too_slow_still_gets_424(
     )
     flag.touch()  # READY (the probe was quick); from now on every start is too slow
     began = time.monotonic()
-    r = httpx.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=120)
+    r = httpx2.post(url, content=PING, headers=HEADERS, auth=AUTH, timeout=120)
     took = time.monotonic() - began
     assert r.status_code == 424, r.text
     assert r.json()["message"].startswith("Runtime initialization time exceeded")

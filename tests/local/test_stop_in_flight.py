@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
 from tests.support.local_cli import local_cli
 from tests.support.procs import free_port
 
 pytestmark = pytest.mark.slow  # local AgentCores stopped and killed mid-call
 
-AUTH = SigV4HttpxAuth(
+AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 LONG_CALL = json.dumps(
@@ -64,7 +64,7 @@ class InFlight:
 
     def _run(self) -> None:
         try:
-            with httpx.stream(
+            with httpx2.stream(
                 "POST", self.url, content=LONG_CALL, headers=HEADERS, auth=AUTH, timeout=120
             ) as r:
                 self.outcome = f"HTTP {r.status_code}"
@@ -73,7 +73,7 @@ class InFlight:
                         self.progressing.set()
                     if line.strip():
                         self.outcome = line
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             self.outcome = f"{type(exc).__name__}: {exc}"
 
 

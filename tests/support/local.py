@@ -205,9 +205,9 @@ class LocalAgentCoreHandle:
         return {"authorization": f"Bearer {creds.admin_token}"}
 
     def status(self) -> dict[str, Any]:
-        import httpx
+        import httpx2
 
-        response = httpx.get(f"{self.url}/_local/status", headers=self.admin_headers(), timeout=10)
+        response = httpx2.get(f"{self.url}/_local/status", headers=self.admin_headers(), timeout=10)
         response.raise_for_status()
         doc: dict[str, Any] = response.json()
         return doc

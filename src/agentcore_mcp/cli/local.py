@@ -239,7 +239,7 @@ def status(
     json_output: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Runtimes and live sessions of the running local AgentCore."""
-    import httpx
+    import httpx2
 
     from agentcore_mcp.local.credentials import read_local_credentials
     from agentcore_mcp.local.identity import identity_problem
@@ -266,8 +266,10 @@ def status(
             raise typer.Exit(ExitCode.CONNECTION_ERROR)
         headers = {"authorization": f"Bearer {creds.admin_token}"}
     try:
-        response = httpx.get(f"{target}/_local/status", headers=headers, timeout=5, trust_env=False)
-    except httpx.HTTPError as exc:
+        response = httpx2.get(
+            f"{target}/_local/status", headers=headers, timeout=5, trust_env=False
+        )
+    except httpx2.HTTPError as exc:
         stderr.print(f"[red]error:[/] cannot reach {escape(target)}: {escape(str(exc))}")
         raise typer.Exit(ExitCode.CONNECTION_ERROR) from None
     if response.status_code == 401:

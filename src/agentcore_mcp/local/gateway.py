@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
-import httpx
+import httpx2
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
@@ -127,8 +127,8 @@ class Gateway:
         self.moto_url = moto_url
         self.region = region
         self.lookup_secret = lookup_secret
-        self.http = httpx.AsyncClient(
-            base_url=moto_url, timeout=httpx.Timeout(60.0), trust_env=False
+        self.http = httpx2.AsyncClient(
+            base_url=moto_url, timeout=httpx2.Timeout(60.0), trust_env=False
         )
 
     async def aclose(self) -> None:
@@ -355,12 +355,12 @@ class Gateway:
         ]
         request = self.http.build_request(scope["method"], target, headers=headers, content=body)
         if guard.moto_own_route(request.url.raw_path.decode("latin-1"), request.url.path):
-            # As httpx will send it: its own URL parsing must not make one of moto's paths.
+            # As httpx2 will send it: its own URL parsing must not make one of moto's paths.
             await send_rest_json_error(send, 404, "UnknownOperationException", MOTO_OWN_ROUTE)
             return
         try:
             response = await self.http.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             await send_rest_json_error(
                 send, 502, "InternalFailure", f"embedded AWS unreachable: {exc}"
             )
