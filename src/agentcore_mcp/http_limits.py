@@ -63,8 +63,17 @@ __all__ = [
 logger = logging.getLogger("agentcore_mcp.http_limits")
 
 # The uvicorn releases whose `HttpToolsProtocol` the subclass below was read against and
-# tests/test_http_limits.py passed on. Another release gets the fallback (module doc).
-CHECKED_UVICORN_VERSIONS = ("0.54.0",)
+# tests/test_http_limits.py passed on (each with `uv run --with 'uvicorn[standard]==X'`):
+# every release from 0.30.0, the floor in pyproject.toml. Another gets the fallback.
+# fmt: off
+CHECKED_UVICORN_VERSIONS = (
+    "0.30.0", "0.30.1", "0.30.2", "0.30.3", "0.30.4", "0.30.5", "0.30.6", "0.31.0", "0.31.1",
+    "0.32.0", "0.32.1", "0.33.0", "0.34.0", "0.34.1", "0.34.2", "0.34.3", "0.35.0", "0.36.0",
+    "0.36.1", "0.37.0", "0.38.0", "0.39.0", "0.40.0", "0.41.0", "0.42.0", "0.43.0", "0.44.0",
+    "0.45.0", "0.46.0", "0.47.0", "0.48.0", "0.49.0", "0.50.0", "0.50.1", "0.50.2", "0.51.0",
+    "0.52.0", "0.52.1", "0.52.2", "0.52.3", "0.52.4", "0.53.0", "0.54.0", "0.55.0",
+)
+# fmt: on
 
 DEFAULT_MAX_HEAD_BYTES = 64 * 1024
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
