@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 
 LoadTool = Literal["wrk", "python"]
 
@@ -164,7 +164,7 @@ def verify(request: LoadRequest, check: Check, *, content_type: str | None = Non
     `content_type` (e.g. "text/event-stream") is the media type the answer must have, so a
     scenario that compares SSE responses really gets SSE from every server.
     """
-    response = httpx.post(
+    response = httpx2.post(
         request.url, content=request.body, headers=list(request.headers), timeout=30.0
     )
     got_type = str(response.headers.get("content-type", ""))

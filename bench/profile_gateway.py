@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
+import httpx2
 from _harness import PYTHON, add_repo_to_path, log
 from load import ERA_2025, mcp_request
 
@@ -69,7 +69,7 @@ def run(requests: int, top: int, tmp: Path) -> str:
         )
         base = mcp_request(url, "tools/call", ERA_2025)
         log(f"{requests} calls")
-        with httpx.Client(timeout=60) as client:
+        with httpx2.Client(timeout=60) as client:
             for _ in range(requests):
                 request = client.build_request(
                     "POST",

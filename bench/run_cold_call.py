@@ -314,7 +314,7 @@ def _zip_tree(root: Path, skip: tuple[str, ...]) -> bytes:
 def run_local(rounds: int, trees: dict[str, Path], tmp: Path) -> dict[str, Any]:
     """A new session's first `tools/call` through the local AgentCore (instances see their
     zip and the standard library only): the deployer's zip against an SDK-only zip."""
-    import httpx
+    import httpx2
     from botocore.credentials import ReadOnlyCredentials
 
     from agentcore_mcp.auth import SigV4Signer
@@ -357,7 +357,7 @@ def run_local(rounds: int, trees: dict[str, Path], tmp: Path) -> dict[str, Any]:
             if got["status"] != "READY":
                 raise RuntimeError(f"{kind}: {got['status']} {got.get('failureReason', '')}")
             arns[kind] = got["agentRuntimeArn"]
-        with httpx.Client(timeout=120) as client:
+        with httpx2.Client(timeout=120) as client:
             for n in range(rounds + 1):
                 for kind in ("kit", "sdk") if n % 2 else ("sdk", "kit"):
                     session = f"cold-call-{uuid.uuid4()}"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 from _harness import (
     PYTHON,
     ServerSpec,
@@ -64,7 +64,7 @@ class Timings:
         }
 
 
-def timed_call(client: httpx.Client, request: httpx.Request) -> float:
+def timed_call(client: httpx2.Client, request: httpx2.Request) -> float:
     """Send a prepared request and read the whole answer; check it after the clock stops."""
     started = time.perf_counter()
     response = client.send(request)
@@ -95,8 +95,8 @@ def run(requests: int, warmup: int, tmp: Path, wait_quiet_s: float = 0.0) -> dic
     with (
         run_local_agentcore(tmp, extra_args=("--startup-timeout", "30")) as handle,
         serving(direct_spec, tmp) as direct,
-        httpx.Client(timeout=60.0) as gateway_client,
-        httpx.Client(timeout=60.0) as direct_client,
+        httpx2.Client(timeout=60.0) as gateway_client,
+        httpx2.Client(timeout=60.0) as direct_client,
     ):
         log("deploying the sample server from a code zip (create_runtime)")
         runtime = handle.create_runtime("bench_gateway")
@@ -107,7 +107,7 @@ def run(requests: int, warmup: int, tmp: Path, wait_quiet_s: float = 0.0) -> dic
         base = mcp_request(direct.url, "tools/call", ERA_2025)
         headers = dict(base.headers)
 
-        def gateway_request() -> httpx.Request:
+        def gateway_request() -> httpx2.Request:
             request = gateway_client.build_request(
                 "POST",
                 gateway_url,
@@ -117,7 +117,7 @@ def run(requests: int, warmup: int, tmp: Path, wait_quiet_s: float = 0.0) -> dic
             signer.sign_in_place(request)
             return request
 
-        def direct_request() -> httpx.Request:
+        def direct_request() -> httpx2.Request:
             return direct_client.build_request(
                 "POST",
                 direct.url,
@@ -125,7 +125,7 @@ def run(requests: int, warmup: int, tmp: Path, wait_quiet_s: float = 0.0) -> dic
                 headers={**headers, SESSION_HEADER: SESSION_ID},
             )
 
-        paths: dict[str, tuple[httpx.Client, Callable[[], httpx.Request]]] = {
+        paths: dict[str, tuple[httpx2.Client, Callable[[], httpx2.Request]]] = {
             "gateway": (gateway_client, gateway_request),
             "direct": (direct_client, direct_request),
         }

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 from _harness import add_repo_to_path, log, machine, source_revision
 from load import ECHO_TEXT, ERA_2025, expect_echo, jsonrpc_from_body, mcp_request, percentile
 
@@ -42,9 +42,9 @@ async def drive(url: str, signer: Any, sessions: int, calls: int) -> dict[str, A
     share = [calls // sessions + (1 if i < calls % sessions else 0) for i in range(sessions)]
     latencies: list[float] = []
     failures: list[str] = []
-    # One client (one connection) per session: httpx's pool scans every connection on
+    # One client (one connection) per session: httpx2's pool scans every connection on
     # every request, which made the driver, not the gateway, the bottleneck at 50.
-    clients = {s: httpx.AsyncClient(timeout=120.0) for s in ids}
+    clients = {s: httpx2.AsyncClient(timeout=120.0) for s in ids}
     try:
 
         async def one(session: str) -> float:

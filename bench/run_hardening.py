@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from _harness import (
     PYTHON,
     REPO,
@@ -56,7 +56,7 @@ def echo_body(size: int, *, amplify: bool) -> tuple[bytes, str]:
     return head + b'{"text":"' + text.encode() + b'"}}}', text
 
 
-def post(client: httpx.Client, url: str, body: bytes) -> tuple[int, Any, float]:
+def post(client: httpx2.Client, url: str, body: bytes) -> tuple[int, Any, float]:
     t0 = time.perf_counter()
     response = client.post(url, content=body, headers=HEADERS)
     elapsed = time.perf_counter() - t0
@@ -78,13 +78,13 @@ def summary(status: int, doc: Any, expected_text: str | None) -> str:
 
 def one_big(spec: ServerSpec, log_dir: Path, size: int, *, amplify: bool) -> dict[str, Any]:
     body, text = echo_body(size, amplify=amplify)
-    with serving(spec, log_dir) as running, httpx.Client(timeout=SCENARIO_SECONDS) as client:
+    with serving(spec, log_dir) as running, httpx2.Client(timeout=SCENARIO_SECONDS) as client:
         post(client, running.url, PING)
         base_kib = vm_hwm_kib(running.proc.pid)
         try:
             status, doc, elapsed = post(client, running.url, body)
             outcome = summary(status, doc, text)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             elapsed, outcome = float("nan"), f"failed: {exc!r}"
         alive = running.proc.poll() is None
         peak_kib = vm_hwm_kib(running.proc.pid) if alive else 0
@@ -103,16 +103,16 @@ def one_big(spec: ServerSpec, log_dir: Path, size: int, *, amplify: bool) -> dic
 def latency_under(spec: ServerSpec, log_dir: Path, size: int, *, amplify: bool) -> dict[str, Any]:
     body, text = echo_body(size, amplify=amplify)
     big: dict[str, Any] = {}
-    with serving(spec, log_dir) as running, httpx.Client(timeout=SCENARIO_SECONDS) as pinger:
+    with serving(spec, log_dir) as running, httpx2.Client(timeout=SCENARIO_SECONDS) as pinger:
         for _ in range(20):  # warm the connection and the fast path
             post(pinger, running.url, PING)
 
         def send_big() -> None:
-            with httpx.Client(timeout=SCENARIO_SECONDS) as client:
+            with httpx2.Client(timeout=SCENARIO_SECONDS) as client:
                 try:
                     status, doc, elapsed = post(client, running.url, body)
                     big.update(outcome=summary(status, doc, text), seconds=round(elapsed, 2))
-                except httpx.HTTPError as exc:
+                except httpx2.HTTPError as exc:
                     big.update(outcome=f"failed: {exc!r}")
 
         sender = threading.Thread(target=send_big, daemon=True)

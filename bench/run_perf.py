@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
+import httpx2
 from _harness import (
     PYTHON,
     REPO,
@@ -258,7 +258,7 @@ def measure_server(
         request = mcp_request(running.url, scenario.method, scenario.era)
         try:
             verify(request, scenario.check, content_type=scenario.content_type)
-        except (VerificationError, httpx.HTTPError, ValueError) as exc:
+        except (VerificationError, httpx2.HTTPError, ValueError) as exc:
             raise VerificationError(f"{spec.name}: wrong answer: {exc}") from exc
         if settings.warmup_s > 0:
             run_load(
@@ -382,17 +382,19 @@ def cold_start_once(spec: ServerSpec, log_dir: Path, timeout: float = 60.0) -> t
         deadline = started + timeout
         while time.perf_counter() < deadline:
             try:
-                response = httpx.post(
+                response = httpx2.post(
                     request.url, content=request.body, headers=headers, timeout=5.0
                 )
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 if running.proc.poll() is not None:
                     raise RuntimeError(f"{spec.name} exited:\n{running.log_tail()}") from None
                 time.sleep(0.005)
                 continue
             listed = time.perf_counter() - started
             verify_response(response)
-            called = httpx.post(call.url, content=call.body, headers=list(call.headers), timeout=30)
+            called = httpx2.post(
+                call.url, content=call.body, headers=list(call.headers), timeout=30
+            )
             answered = time.perf_counter() - started
             verify_call(called)
             return listed, answered
@@ -401,7 +403,7 @@ def cold_start_once(spec: ServerSpec, log_dir: Path, timeout: float = 60.0) -> t
         stop(running)
 
 
-def verify_call(response: httpx.Response) -> None:
+def verify_call(response: httpx2.Response) -> None:
     from load import jsonrpc_from_body
 
     if response.status_code != 200:
@@ -409,7 +411,7 @@ def verify_call(response: httpx.Response) -> None:
     expect_echo(jsonrpc_from_body(response.headers.get("content-type", ""), response.content))
 
 
-def verify_response(response: httpx.Response) -> None:
+def verify_response(response: httpx2.Response) -> None:
     from load import jsonrpc_from_body
 
     if response.status_code != 200:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 from _harness import add_repo_to_path, log, machine, source_revision
 
 TARGET = 0.35
@@ -72,7 +72,7 @@ def run(rounds: int, tmp: Path) -> dict[str, Any]:
         }
         data = handle.client("bedrock-agentcore")
         times: dict[str, list[float]] = {"with": [], "without": []}
-        with httpx.Client(timeout=120) as client:
+        with httpx2.Client(timeout=120) as client:
 
             def first_answer(kind: str) -> float:
                 arn = arns[kind]

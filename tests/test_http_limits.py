@@ -7,18 +7,24 @@ the misbehaving clients. Every wait is bounded by a deadline and a count.
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
 import select
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-import httpx
+import httpx2
 import pytest
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from agentcore_mcp import http_limits
 from tests.support.local import run_local_agentcore
-from tests.support.procs import run_mcp_server
+from tests.support.procs import free_port, run_mcp_server
 
 READ_TIMEOUT = 1.0
 HEAD_LIMIT = 64 * 1024
@@ -31,7 +37,7 @@ class Target:
     port: int
     path: str  # where a POST is answered without auth (kit) or refused cheaply (local)
 
-    def small_request(self, client: httpx.Client) -> httpx.Response:
+    def small_request(self, client: httpx2.Client) -> httpx2.Response:
         return client.post(
             f"http://127.0.0.1:{self.port}{self.path}",
             content=PING,
@@ -91,7 +97,7 @@ def test_oversized_head_is_431(target: Target) -> None:
 
 
 def test_head_under_the_limit_is_served(target: Target) -> None:
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         response = client.post(
             f"http://127.0.0.1:{target.port}{target.path}",
             content=PING,
@@ -132,7 +138,7 @@ def test_huge_head_does_not_stall_other_clients(target: Target) -> None:
     flooder.start()
     assert started_sending.wait(20)
     latencies = []
-    with httpx.Client(timeout=5) as client:
+    with httpx2.Client(timeout=5) as client:
         for _ in range(10):
             t0 = time.monotonic()
             response = target.small_request(client)
@@ -231,3 +237,76 @@ def test_stalled_connections_are_all_closed(target: Target) -> None:
     finally:
         for sock in socks:
             sock.close()
+
+
+# --- the uvicorn version gate (as server/sdk_compat.py does for the mcp SDK) -------------
+
+
+def test_installed_uvicorn_is_a_checked_release() -> None:
+    """Fails on a uvicorn upgrade: read `LimitedHttpToolsProtocol` against the new
+    `HttpToolsProtocol`, run this file, then add the version to CHECKED_UVICORN_VERSIONS."""
+    installed = importlib.metadata.version("uvicorn")
+    assert installed in http_limits.CHECKED_UVICORN_VERSIONS, (
+        f"uvicorn {installed} is installed, but http_limits was checked against "
+        f"{', '.join(http_limits.CHECKED_UVICORN_VERSIONS)}: on it the servers run without "
+        "their HTTP limits"
+    )
+    chosen = http_limits.limited_http_protocol()
+    assert issubclass(chosen, HttpToolsProtocol) and chosen is not HttpToolsProtocol
+
+
+def test_unknown_uvicorn_gets_the_plain_protocol_and_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limits = http_limits.HttpLimits(4096, 7.0, min_body_rate=1000, body_grace=9.0)
+    checked = http_limits.CHECKED_UVICORN_VERSIONS[0]
+    with caplog.at_level(logging.WARNING, logger="agentcore_mcp.http_limits"):
+        assert http_limits.protocol_for_uvicorn(limits, checked) is not HttpToolsProtocol
+        assert not caplog.records
+        chosen = http_limits.protocol_for_uvicorn(limits, "99.0.0")
+    assert chosen is HttpToolsProtocol
+    [record] = caplog.records
+    warning = record.getMessage()
+    assert "uvicorn 99.0.0" in warning and checked in warning, warning
+    # Each limit that is not enforced, with its value.
+    for part in ("over 4096 bytes", "431", "stalled for 7 s", "1000 bytes/s after 9 s", "408"):
+        assert part in warning, (part, warning)
+
+
+def test_the_fallback_protocol_serves_without_the_limits() -> None:
+    """The fallback is a working server: it answers, and (being uvicorn's own protocol)
+    does not refuse a head over the limit it was asked for."""
+    limits = http_limits.HttpLimits(max_head_bytes=1024)
+    protocol = http_limits.protocol_for_uvicorn(limits, "99.0.0")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"served"})
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=protocol, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):  # bounded: 200 x 0.05 s
+            if server.started:
+                break
+            time.sleep(0.05)
+        assert server.started, "uvicorn with the fallback protocol did not start in 10 s"
+        with httpx2.Client(timeout=10) as client:
+            response = client.get(f"http://127.0.0.1:{port}/", headers={"x-big": "a" * 4096})
+        assert response.status_code == 200 and response.content == b"served"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_limits_out_of_range_are_refused() -> None:
+    with pytest.raises(http_limits.HttpLimitsError, match="at least 1024"):
+        http_limits.HttpLimits(max_head_bytes=100)
+    with pytest.raises(http_limits.HttpLimitsError, match="read timeout must be positive"):
+        http_limits.limited_http_protocol(read_timeout=0)

@@ -24,7 +24,6 @@ MODULE_EXTRAS: dict[str, str] = {
     "click": "cli",
     "boto3": "client",
     "joserfc": "client",
-    "httpx": "client",
     "moto": "local",
     "flask": "local",
     "werkzeug": "local",

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import boto3
 import botocore.auth
-import httpx
 import httpx2
 import pytest
 from botocore.awsrequest import AWSRequest
@@ -24,7 +23,6 @@ from agentcore_mcp.auth import (
     SigV4Error,
     SigV4HostNotSignedError,
     SigV4Httpx2Auth,
-    SigV4HttpxAuth,
     SigV4Identity,
     SigV4MalformedAuthorizationError,
     SigV4MissingAuthorizationError,
@@ -143,15 +141,15 @@ def test_signer_is_byte_identical_to_botocore_add_auth() -> None:
     assert ours["X-Amz-Security-Token"] == TOKEN
 
 
-def test_httpx_auth_sync_with_boto3_session(server: CaptureServer) -> None:
+def test_sigv4_auth_sync_with_boto3_session(server: CaptureServer) -> None:
     session = boto3.Session(
         aws_access_key_id=AKID,
         aws_secret_access_key=SECRET,
         aws_session_token=TOKEN,
         region_name=REGION,
     )
-    auth = SigV4HttpxAuth(SigV4Signer.from_session(session))
-    with httpx.Client(auth=auth) as client:
+    auth = SigV4Httpx2Auth(SigV4Signer.from_session(session))
+    with httpx2.Client(auth=auth) as client:
         r = client.post(
             f"{server.base_url}{TARGET}",
             content=BODY,
@@ -165,13 +163,13 @@ def test_httpx_auth_sync_with_boto3_session(server: CaptureServer) -> None:
         assert unsigned not in identity.signed_headers
 
 
-def test_httpx_auth_signs_streaming_body_and_repeated_headers(server: CaptureServer) -> None:
+def test_sigv4_auth_signs_streaming_body_and_repeated_headers(server: CaptureServer) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"jsonrpc":"2.0",'
         yield b'"id":7,"method":"ping"}'
 
-    auth = SigV4HttpxAuth(Credentials(AKID, SECRET), REGION)
-    with httpx.Client(auth=auth) as client:
+    auth = SigV4Httpx2Auth(Credentials(AKID, SECRET), REGION)
+    with httpx2.Client(auth=auth) as client:
         r = client.post(
             f"{server.base_url}/runtimes/x/invocations?b=2&a=1&a=0",
             content=chunks(),
@@ -183,10 +181,10 @@ def test_httpx_auth_signs_streaming_body_and_repeated_headers(server: CaptureSer
     assert "x-custom" in identity.signed_headers
 
 
-def test_httpx_auth_async(server: CaptureServer) -> None:
+def test_sigv4_auth_async(server: CaptureServer) -> None:
     async def go() -> None:
-        auth = SigV4HttpxAuth(Credentials(AKID, SECRET, TOKEN), REGION)
-        async with httpx.AsyncClient(auth=auth) as client:
+        auth = SigV4Httpx2Auth(Credentials(AKID, SECRET, TOKEN), REGION)
+        async with httpx2.AsyncClient(auth=auth) as client:
             r = await client.post(f"{server.base_url}{TARGET}", content=BODY)
             assert r.status_code == 200
 
@@ -194,7 +192,7 @@ def test_httpx_auth_async(server: CaptureServer) -> None:
     verify_captured(server.last, lookup_secret=lookup_with_token)
 
 
-def test_httpx2_auth_sync_and_async(server: CaptureServer) -> None:
+def test_sigv4_auth_sync_and_async_get(server: CaptureServer) -> None:
     auth = SigV4Httpx2Auth(Credentials(AKID, SECRET), REGION)
     with httpx2.Client(auth=auth) as client:
         assert client.post(f"{server.base_url}{TARGET}", content=BODY).status_code == 200
@@ -212,13 +210,13 @@ def test_httpx2_auth_sync_and_async(server: CaptureServer) -> None:
 
 def test_retry_resigns_cleanly(server: CaptureServer) -> None:
     """Signing an already-signed request replaces, not duplicates, the auth headers."""
-    auth = SigV4HttpxAuth(Credentials(AKID, SECRET, TOKEN), REGION)
-    request = httpx.Request("POST", f"{server.base_url}{TARGET}", content=BODY)
+    auth = SigV4Httpx2Auth(Credentials(AKID, SECRET, TOKEN), REGION)
+    request = httpx2.Request("POST", f"{server.base_url}{TARGET}", content=BODY)
     auth.signer.sign_in_place(request)
     auth.signer.sign_in_place(request)
     assert len(request.headers.get_list("authorization")) == 1
     assert len(request.headers.get_list("x-amz-security-token")) == 1
-    with httpx.Client() as client:
+    with httpx2.Client() as client:
         client.send(request)
     verify_captured(server.last, lookup_secret=lookup_with_token)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from agentcore_mcp.deploy.context import Event
@@ -43,7 +43,7 @@ def test_identity_route_answers_only_with_a_proof_of_the_start_secret(
     creds = read_local_credentials(local_agentcore.home)
     assert creds is not None
     nonce = secrets.token_hex(32)
-    with httpx.Client(base_url=local_agentcore.url, trust_env=False) as http:
+    with httpx2.Client(base_url=local_agentcore.url, trust_env=False) as http:
         got = http.get(IDENTITY_PATH, params={"nonce": nonce})  # no token needed
         assert got.status_code == 200
         proof = got.json()["proof"]

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import boto3
-import httpx
+import httpx2
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -79,25 +79,25 @@ def client_with(
 
 
 def test_status_needs_the_admin_token_and_a_loopback_host(local: LocalAgentCoreHandle) -> None:
-    bare = httpx.get(f"{local.url}/_local/status")
+    bare = httpx2.get(f"{local.url}/_local/status")
     assert bare.status_code == 401
     assert "admin token" in bare.json()["message"]
     assert (
         "Bearer"
-        in httpx.get(
+        in httpx2.get(
             f"{local.url}/_local/status", headers={"Authorization": "Bearer wrong"}
         ).json()["message"]
     )
     # Even the right token is refused from a rebinding page.
     token = local.admin_headers()
     for extra in ({"Host": REBIND["Host"]}, {"Origin": REBIND["Origin"]}):
-        refused = httpx.get(f"{local.url}/_local/status", headers={**token, **extra})
+        refused = httpx2.get(f"{local.url}/_local/status", headers={**token, **extra})
         assert refused.status_code == 403, extra
-    ok = httpx.get(f"{local.url}/_local/status", headers=token)
+    ok = httpx2.get(f"{local.url}/_local/status", headers=token)
     assert ok.status_code == 200 and "sessions" in ok.json()
     # Liveness says nothing but "ok", so it needs no token (still loopback only).
-    assert httpx.get(f"{local.url}/_local/health").json() == {"status": "ok"}
-    assert httpx.get(f"{local.url}/_local/health", headers=REBIND).status_code == 403
+    assert httpx2.get(f"{local.url}/_local/health").json() == {"status": "ok"}
+    assert httpx2.get(f"{local.url}/_local/health", headers=REBIND).status_code == 403
 
 
 @pytest.mark.parametrize("action", ["CreateUser", "CreateAccessKey", "CreateRole"])
@@ -107,12 +107,12 @@ def test_iam_with_a_fake_signature_is_refused_as_iam_refuses(
     body = f"Action={action}&Version=2010-05-08&UserName=mallory&RoleName=mallory"
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     for headers in (fake_headers("iam", **form), {**fake_headers("iam", **form), **REBIND}):
-        got = httpx.post(local.url + "/", content=body, headers=headers)
+        got = httpx2.post(local.url + "/", content=body, headers=headers)
         assert got.status_code == 403, got.text
-    got = httpx.post(local.url + "/", content=body, headers=fake_headers("iam", **form))
+    got = httpx2.post(local.url + "/", content=body, headers=fake_headers("iam", **form))
     assert "<Code>InvalidClientTokenId</Code>" in got.text
     # No signature at all: the query protocol's own code.
-    unsigned = httpx.post(local.url + "/", content=body, headers=form)
+    unsigned = httpx2.post(local.url + "/", content=body, headers=form)
     assert unsigned.status_code == 403
     assert "<Code>MissingAuthenticationToken</Code>" in unsigned.text
     # Nothing was made.
@@ -151,12 +151,12 @@ def test_code_zips_cannot_be_read_or_replaced_without_a_signature(
     )["agentRuntimeArtifact"]["codeConfiguration"]["code"]["s3"]["prefix"]
     url = f"{local.url}/{local.bucket}/{key}"
     for headers in ({}, fake_headers("s3"), {**fake_headers("s3"), **REBIND}):
-        got = httpx.get(url, headers=headers)
+        got = httpx2.get(url, headers=headers)
         assert got.status_code == 403, headers
         assert b"PK" not in got.content
-    assert "<Code>AccessDenied</Code>" in httpx.get(url).text
-    assert "<Code>InvalidAccessKeyId</Code>" in httpx.get(url, headers=fake_headers("s3")).text
-    put = httpx.put(url, content=b"PK-evil", headers=fake_headers("s3"))
+    assert "<Code>AccessDenied</Code>" in httpx2.get(url).text
+    assert "<Code>InvalidAccessKeyId</Code>" in httpx2.get(url, headers=fake_headers("s3")).text
+    put = httpx2.put(url, content=b"PK-evil", headers=fake_headers("s3"))
     assert put.status_code == 403
     # The real object is unchanged and readable by its owner.
     body = local.client("s3").get_object(Bucket=local.bucket, Key=key)["Body"].read()
@@ -182,7 +182,7 @@ def test_runtime_creation_with_a_fake_signature_or_rebinding_host_is_refused(
         fake_headers("bedrock-agentcore"),
         {**fake_headers("bedrock-agentcore"), **REBIND},
     ):
-        got = httpx.put(f"{local.url}/runtimes/", json=doc, headers=headers)
+        got = httpx2.put(f"{local.url}/runtimes/", json=doc, headers=headers)
         assert got.status_code == 403, got.text
     names = [
         r["agentRuntimeName"]
@@ -195,7 +195,7 @@ def test_invocation_from_a_rebinding_page_is_refused_before_auth(
     local: LocalAgentCoreHandle, runtime: dict[str, Any]
 ) -> None:
     arn = quote(runtime["agentRuntimeArn"], safe="")
-    got = httpx.post(
+    got = httpx2.post(
         f"{local.url}/runtimes/{arn}/invocations",
         json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
         headers={**fake_headers("bedrock-agentcore"), **REBIND},
@@ -274,20 +274,20 @@ def test_presigned_urls_from_a_known_key_work_and_tampered_ones_do_not(
     url = s3.generate_presigned_url(
         "get_object", Params={"Bucket": local.bucket, "Key": "shared.txt"}, ExpiresIn=300
     )
-    assert httpx.get(url).content == b"shared"
+    assert httpx2.get(url).content == b"shared"
     put_url = s3.generate_presigned_url(
         "put_object", Params={"Bucket": local.bucket, "Key": "up.txt"}, ExpiresIn=300
     )
-    assert httpx.put(put_url, content=b"uploaded").status_code == 200
+    assert httpx2.put(put_url, content=b"uploaded").status_code == 200
     assert s3.get_object(Bucket=local.bucket, Key="up.txt")["Body"].read() == b"uploaded"
     tampered = url.replace("shared.txt", "up.txt")
-    got = httpx.get(tampered)
+    got = httpx2.get(tampered)
     assert got.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in got.text
     foreign = client_with(
         local, "s3", "AKIAUNKNOWN000000000", "x" * 40, signature_version=signature_version
     ).generate_presigned_url("get_object", Params={"Bucket": local.bucket, "Key": "shared.txt"})
-    assert "<Code>InvalidAccessKeyId</Code>" in httpx.get(foreign).text
-    assert httpx.get(url, headers={"Host": REBIND["Host"]}).status_code == 403
+    assert "<Code>InvalidAccessKeyId</Code>" in httpx2.get(foreign).text
+    assert httpx2.get(url, headers={"Host": REBIND["Host"]}).status_code == 403
 
 
 def test_what_aws_serves_unsigned_stays_unsigned_but_loopback_only(
@@ -320,9 +320,11 @@ def test_what_aws_serves_unsigned_stays_unsigned_but_loopback_only(
     with pytest.raises(ClientError) as caught:
         anon.list_user_pools(MaxResults=5)
     assert caught.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
-    jwks = httpx.get(f"{local.url}/{pool}/.well-known/jwks.json")
+    jwks = httpx2.get(f"{local.url}/{pool}/.well-known/jwks.json")
     assert jwks.status_code == 200 and "keys" in jwks.json()
-    assert httpx.get(f"{local.url}/{pool}/.well-known/jwks.json", headers=REBIND).status_code == 403
+    assert (
+        httpx2.get(f"{local.url}/{pool}/.well-known/jwks.json", headers=REBIND).status_code == 403
+    )
     web = boto3.client(
         "sts", endpoint_url=local.url, region_name=REGION, config=Config(signature_version=UNSIGNED)
     )
@@ -338,7 +340,7 @@ def test_what_aws_serves_unsigned_stays_unsigned_but_loopback_only(
         "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=w"
         f"&RoleArn={quote(local.role_arn, safe='')}&WebIdentityToken=x"
     )
-    refused = httpx.post(
+    refused = httpx2.post(
         local.url + "/",
         content=body,
         headers={"Content-Type": "application/x-www-form-urlencoded", **REBIND},

@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from agentcore_mcp.auth import SigV4Httpx2Auth, SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from agentcore_mcp.client import ConnectOptions, open_client
 from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
 from tests.support.mcp_messages import body_messages, final_message, init_params, rpc, tool_call
@@ -58,16 +58,16 @@ def test_runtime_id_with_account_id_in_place_of_arn(
         aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"],
         region_name=REGION,
     )
-    import httpx
+    import httpx2
 
     url = (
         f"{local_agentcore.url}/runtimes/{sigv4_runtime['agentRuntimeId']}/invocations"
         f"?qualifier=DEFAULT&accountId=123456789012"
     )
-    r = httpx.post(
+    r = httpx2.post(
         url,
         content=json.dumps(INIT),
-        auth=_httpx_auth(session),
+        auth=_sigv4_auth(session),
         headers={
             "content-type": "application/json",
             "accept": "application/json, text/event-stream",
@@ -77,8 +77,8 @@ def test_runtime_id_with_account_id_in_place_of_arn(
     assert final_message(r)["result"]
 
 
-def _httpx_auth(session: boto3.Session) -> SigV4HttpxAuth:
-    return SigV4HttpxAuth(credentials=session.get_credentials(), region=REGION)
+def _sigv4_auth(session: boto3.Session) -> SigV4Httpx2Auth:
+    return SigV4Httpx2Auth(credentials=session.get_credentials(), region=REGION)
 
 
 @pytest.mark.parametrize("era", ["handshake", "2026-07-28"])

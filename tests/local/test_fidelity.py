@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
+import httpx2
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -100,8 +100,8 @@ def _url(local: LocalAgentCoreHandle, arn: str) -> str:
     return local.invocation_url(arn)
 
 
-def post(url: str, body: dict[str, Any], session: str, timeout: float = 60) -> httpx.Response:
-    return httpx.post(
+def post(url: str, body: dict[str, Any], session: str, timeout: float = 60) -> httpx2.Response:
+    return httpx2.post(
         url,
         content=encoded(body),
         headers={**MCP_HEADERS, "mcp-session-id": session},

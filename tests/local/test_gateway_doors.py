@@ -15,12 +15,12 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 from moto.moto_api._internal.urls import url_paths
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from agentcore_mcp.local.credentials import read_local_credentials
 from agentcore_mcp.local.gateway import (
     MAX_AWS_REQUEST_BYTES,
@@ -57,13 +57,13 @@ DISGUISED = [
 ]
 
 
-def signers(local: LocalAgentCoreHandle) -> list[SigV4HttpxAuth]:
+def signers(local: LocalAgentCoreHandle) -> list[SigV4Httpx2Auth]:
     own = read_local_credentials(local.home)
     assert own is not None
     keys = [("test", "test"), (own.access_key_id, own.secret_access_key)]
     keys.append((CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]))
     return [
-        SigV4HttpxAuth(Credentials(key, secret), region=REGION, service=service)
+        SigV4Httpx2Auth(Credentials(key, secret), region=REGION, service=service)
         for key, secret in keys
         for service in ("s3", "sts")
     ]
@@ -71,8 +71,8 @@ def signers(local: LocalAgentCoreHandle) -> list[SigV4HttpxAuth]:
 
 def test_moto_own_routes_are_refused_whatever_the_signature(local: LocalAgentCoreHandle) -> None:
     s3 = local.client("s3")
-    # Full URLs: httpx would read a path starting with // as a host when joining one.
-    with httpx.Client(trust_env=False, timeout=30) as http:
+    # Full URLs: httpx2 would read a path starting with // as a host when joining one.
+    with httpx2.Client(trust_env=False, timeout=30) as http:
         for auth in signers(local):
             for path in moto_paths() + DISGUISED:
                 for method in ("GET", "POST"):

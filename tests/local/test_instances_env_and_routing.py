@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.local import (
@@ -63,9 +63,9 @@ def inspect_url(local_agentcore: LocalAgentCoreHandle) -> str:
     return local_agentcore.invocation_url(got["agentRuntimeArn"])
 
 
-def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx.Response:
+def invoke(url: str, doc: dict[str, Any], **headers: str) -> httpx2.Response:
     """A signed handshake-era MCP invocation."""
-    return httpx.post(
+    return httpx2.post(
         url,
         content=encoded(doc),
         auth=SIGV4_AUTH,
@@ -179,7 +179,7 @@ def test_a_caller_that_leaves_mid_stream_is_seen_by_the_instance(
         "x-amzn-bedrock-agentcore-runtime-session-id": "leaving-session-0123456789-abcdefghij",
     }
     body = encoded(tool_call("anything", {}))
-    with httpx.Client(timeout=60) as client:
+    with httpx2.Client(timeout=60) as client:
         with client.stream("POST", url, content=body, headers=headers, auth=SIGV4_AUTH) as r:
             assert r.status_code == 200
             first = next(r.iter_lines())

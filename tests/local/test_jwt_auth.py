@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
@@ -95,7 +95,7 @@ def test_id_token_where_access_token_expected_says_so(
     local_agentcore: LocalAgentCoreHandle, cognito: dict[str, str], cognito_runtime: dict[str, Any]
 ) -> None:
     assert cognito["id"], "the embedded Cognito issues ID tokens"
-    r = httpx.post(
+    r = httpx2.post(
         url_for(local_agentcore, cognito_runtime["agentRuntimeArn"]),
         content=PING,
         headers={**HEADERS, "authorization": f"Bearer {cognito['id']}"},
@@ -109,14 +109,14 @@ def test_missing_token_challenge_and_protected_resource_metadata(
     local_agentcore: LocalAgentCoreHandle, cognito: dict[str, str], cognito_runtime: dict[str, Any]
 ) -> None:
     url = url_for(local_agentcore, cognito_runtime["agentRuntimeArn"])
-    r = httpx.post(url, content=PING, headers=HEADERS)
+    r = httpx2.post(url, content=PING, headers=HEADERS)
     assert r.status_code == 401
     assert r.json()["error"]["code"] == -32001
     challenge = r.headers["www-authenticate"]
     assert challenge.startswith('Bearer resource_metadata="')
     metadata_url = challenge.split('"')[1]
     assert "/invocations/.well-known/oauth-protected-resource?qualifier=DEFAULT" in metadata_url
-    doc = httpx.get(metadata_url).json()
+    doc = httpx2.get(metadata_url).json()
     assert doc["resource"].endswith("/invocations?qualifier=DEFAULT")
     assert doc["authorization_servers"] == [
         f"https://cognito-idp.us-east-1.amazonaws.com/{cognito['pool']}"
@@ -252,7 +252,7 @@ def test_valid_tokens_pass_rsa_and_ec(
 ) -> None:
     for key, alg in ((RSA, "RS256"), (EC, "ES256")):
         token = sign(claims(idp, **extra), key=key, alg=alg)
-        r = httpx.post(
+        r = httpx2.post(
             url_for(local_agentcore, own_idp_runtimes[which]),
             content=PING,
             headers={**HEADERS, "authorization": f"Bearer {token}"},
@@ -270,7 +270,7 @@ def test_rotated_key_is_fetched(
     # The local AgentCore re-fetches a JWKS for an unknown kid at most every 5 s.
     deadline = time.monotonic() + 8
     while True:
-        r = httpx.post(
+        r = httpx2.post(
             url_for(local_agentcore, own_idp_runtimes["clients"]),
             content=PING,
             headers={**HEADERS, "authorization": f"Bearer {token}"},
@@ -293,7 +293,7 @@ def test_jwt_negative_matrix(
 ) -> None:
     which, make = MATRIX[case]
     url = url_for(local_agentcore, own_idp_runtimes[which])
-    r = httpx.post(url, content=PING, headers={**HEADERS, "authorization": f"Bearer {make(idp)}"})
+    r = httpx2.post(url, content=PING, headers={**HEADERS, "authorization": f"Bearer {make(idp)}"})
     assert r.status_code == 401, (case, r.text)
     assert r.headers["www-authenticate"].startswith('Bearer resource_metadata="')
     assert r.json()["error"]["code"] == -32001

@@ -9,7 +9,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.local import MCP_HEADERS, PING, SIGV4_AUTH, LocalAgentCoreHandle
@@ -57,8 +57,8 @@ def test_an_idle_connection_is_still_open_after_5_seconds(
 
 def test_invocations_after_idle_on_a_pooled_connection(invoke_url: str) -> None:
     """The data plane on a pooled httpx connection, reused just past 5 s idle."""
-    limits = httpx.Limits(keepalive_expiry=60)  # the client keeps it longer than 5 s
-    with httpx.Client(limits=limits, timeout=60, trust_env=False) as client:
+    limits = httpx2.Limits(keepalive_expiry=60)  # the client keeps it longer than 5 s
+    with httpx2.Client(limits=limits, timeout=60, trust_env=False) as client:
         sid = client.post(invoke_url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH).headers[
             "mcp-session-id"
         ]
@@ -78,8 +78,8 @@ def test_invocations_after_idle_on_a_pooled_connection(invoke_url: str) -> None:
         assert pool.connections == [first]
 
 
-def _post(url: str, **headers: str) -> httpx.Response:
-    return httpx.post(
+def _post(url: str, **headers: str) -> httpx2.Response:
+    return httpx2.post(
         url, content=PING, headers={**MCP_HEADERS, **headers}, auth=SIGV4_AUTH, timeout=60
     )
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from agentcore_mcp.upstream import UpstreamPool
@@ -120,7 +120,7 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
     assert got["status"] == "READY", got
     url = local.invocation_url(got["agentRuntimeArn"])
     answers: list[Any] = []
-    with httpx.Client(timeout=30, trust_env=False) as client:
+    with httpx2.Client(timeout=30, trust_env=False) as client:
         first = client.post(
             url,
             content=b'{"jsonrpc":"2.0","id":0,"method":"ping"}',
@@ -137,7 +137,7 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
                     url, content=body, headers={**MCP_HEADERS, **session}, auth=SIGV4_AUTH
                 )
                 answers.append((r.status_code, r.json().get("id"), "result" in r.json()))
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 answers.append(repr(exc))
     assert answers == [(200, i, True) for i in range(1, 6)], answers
     # Each call ran once: none went out on the connection the instance was closing.
@@ -147,7 +147,7 @@ def test_calls_after_the_instance_keep_alive_run_once_and_are_answered(
 def test_the_local_agentcore_states_its_keep_alive(local: LocalAgentCoreHandle) -> None:
     """Clients that read `Keep-Alive: timeout=N` (Node's fetch, this project's proxy)
     stop reusing a connection before the local AgentCore closes it."""
-    r = httpx.get(f"{local.url}/_local/health", timeout=10)
+    r = httpx2.get(f"{local.url}/_local/health", timeout=10)
     assert r.status_code == 200
     assert r.headers["keep-alive"] == f"timeout={LOCAL_KEEP_ALIVE}"
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.local import (
@@ -143,11 +143,11 @@ def test_a_start_queued_past_its_bound_gets_the_platforms_424(gated: dict[str, A
 
     def hold_the_slot() -> None:
         try:
-            r = httpx.post(
+            r = httpx2.post(
                 gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=120
             )
             first["status"] = r.status_code
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             first["error"] = repr(exc)
 
     holder = threading.Thread(target=hold_the_slot, daemon=True)
@@ -158,7 +158,7 @@ def test_a_start_queued_past_its_bound_gets_the_platforms_424(gated: dict[str, A
         while set(marks.iterdir()) == waiting_before and time.monotonic() < deadline:
             time.sleep(0.05)
         assert set(marks.iterdir()) != waiting_before, "the first instance never started"
-        queued = httpx.post(
+        queued = httpx2.post(
             gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=30
         )
     finally:
@@ -178,7 +178,7 @@ def test_the_session_bound_error_says_it_is_local_and_names_the_flag(
     gated["gate"].touch()
     refusal: dict[str, Any] | None = None
     for _ in range(6):  # the bound is 3: at most 4 new sessions reach it
-        r = httpx.post(gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
+        r = httpx2.post(gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
         assert r.status_code == 200, r.text
         if "error" in r.json():
             refusal = r.json()

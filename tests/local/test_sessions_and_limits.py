@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.local import (
@@ -87,11 +87,11 @@ def patient(fast_clock: LocalAgentCoreHandle) -> str:
 
 def post(
     url: str, body: dict[str, Any], session: str | None = None, **headers: str
-) -> httpx.Response:
+) -> httpx2.Response:
     h = {**MCP_HEADERS, **headers}
     if session:
         h["mcp-session-id"] = session
-    return httpx.post(url, content=encoded(body), headers=h, auth=SIGV4_AUTH, timeout=60)
+    return httpx2.post(url, content=encoded(body), headers=h, auth=SIGV4_AUTH, timeout=60)
 
 
 def pid_of(url: str, session: str) -> int:
@@ -252,7 +252,7 @@ def test_oversized_body_refused_without_buffering(crashy: str) -> None:
         for _ in range(101):
             yield b"x" * 1_000_000
 
-    streamed = httpx.post(crashy, content=chunks(), headers=MCP_HEADERS, timeout=120)
+    streamed = httpx2.post(crashy, content=chunks(), headers=MCP_HEADERS, timeout=120)
     assert streamed.status_code == 413
     assert streamed.json()["error"]["code"] == -32006
 
@@ -264,7 +264,7 @@ def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> 
     body = encoded(tool_call("long_task", arguments, _meta={"progressToken": "p1"}))
     arrivals: list[float] = []
     started = time.monotonic()
-    with httpx.stream(
+    with httpx2.stream(
         "POST", url, content=body, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60
     ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")

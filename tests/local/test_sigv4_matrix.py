@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 from botocore.credentials import Credentials
 
@@ -81,7 +81,7 @@ def url(local_agentcore: LocalAgentCoreHandle, sigv4_runtime: dict[str, object])
 
 
 def test_control_case_is_accepted(url: str) -> None:
-    r = httpx.post(url, content=BODY, headers=signed_request(url), timeout=60)
+    r = httpx2.post(url, content=BODY, headers=signed_request(url), timeout=60)
     assert r.status_code == 200, r.text
     assert r.json()["result"] == {}
 
@@ -89,7 +89,7 @@ def test_control_case_is_accepted(url: str) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_refused_with_403_and_no_challenge(url: str, case: str) -> None:
     headers, body = CASES[case](url)
-    r = httpx.post(url, content=body, headers=headers, timeout=60)
+    r = httpx2.post(url, content=body, headers=headers, timeout=60)
     assert r.status_code == 403, (case, r.text)
     assert "www-authenticate" not in r.headers
     assert r.headers["x-amzn-errortype"] == "AccessDeniedException"
@@ -97,12 +97,12 @@ def test_refused_with_403_and_no_challenge(url: str, case: str) -> None:
     assert doc["error"]["code"] == -32002
     assert doc["error"]["data"]["detail"]  # says what went wrong
     # The service keeps serving.
-    ok = httpx.post(url, content=BODY, headers=signed_request(url), timeout=60)
+    ok = httpx2.post(url, content=BODY, headers=signed_request(url), timeout=60)
     assert ok.status_code == 200
 
 
 def test_bearer_on_sigv4_runtime_is_method_mismatch(url: str) -> None:
-    r = httpx.post(
+    r = httpx2.post(
         url, content=BODY, headers={**BASE_HEADERS, "authorization": "Bearer abc.def.ghi"}
     )
     assert r.status_code == 403
@@ -132,5 +132,5 @@ def test_iam_user_access_key_is_accepted(local_agentcore: LocalAgentCoreHandle, 
     iam.create_user(UserName="caller")
     key = iam.create_access_key(UserName="caller")["AccessKey"]
     creds = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
-    r = httpx.post(url, content=BODY, headers=signed_request(url, credentials=creds), timeout=60)
+    r = httpx2.post(url, content=BODY, headers=signed_request(url, credentials=creds), timeout=60)
     assert r.status_code == 200, r.text

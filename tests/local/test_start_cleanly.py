@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from agentcore_mcp.local.process import LocalProcessError, start_background
@@ -124,7 +124,7 @@ def test_the_address_is_printed_once_it_listens(tmp_path: Path) -> None:
         # At once, no retry: the line promises a listening port.
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
-        assert httpx.get(f"http://127.0.0.1:{port}/_local/health", timeout=10).status_code == 200
+        assert httpx2.get(f"http://127.0.0.1:{port}/_local/health", timeout=10).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -169,7 +169,7 @@ def test_what_an_instance_started_dies_with_a_sigkilled_local_agentcore(tmp_path
             )
             assert got["status"] == "READY", got
             url = local.invocation_url(got["agentRuntimeArn"])
-            r = httpx.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
+            r = httpx2.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
             assert r.status_code == 200, r.text
             (session,) = [s for s in local.status()["sessions"] if s["pid"] is not None]
             text = wait_for_file(marks / f"sleep-{session['pid']}", 10)

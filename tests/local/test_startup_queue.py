@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.local import (
@@ -80,9 +80,9 @@ def test_fifty_sessions_starting_at_once_all_succeed(crowded: LocalAgentCoreHand
         began = time.monotonic()
         try:
             # The caller's own timeout is generous; the data plane must not cut it short.
-            r = httpx.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=300)
+            r = httpx2.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=300)
             outcome = (r.status_code, time.monotonic() - began, r.text[:200])
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             outcome = (0, time.monotonic() - began, repr(exc))
         with lock:
             results.append(outcome)
@@ -123,7 +123,7 @@ def test_a_server_that_really_is_too_slow_still_gets_424(
     )
     flag.touch()  # READY (the probe was quick); from now on every start is too slow
     began = time.monotonic()
-    r = httpx.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=120)
+    r = httpx2.post(url, content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=120)
     took = time.monotonic() - began
     assert r.status_code == 424, r.text
     assert r.json()["message"].startswith("Runtime initialization time exceeded")

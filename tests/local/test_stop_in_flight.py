@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.local import (
@@ -53,7 +53,7 @@ class InFlight:
 
     def _run(self) -> None:
         try:
-            with httpx.stream(
+            with httpx2.stream(
                 "POST",
                 self.url,
                 content=LONG_CALL,
@@ -67,7 +67,7 @@ class InFlight:
                         self.progressing.set()
                     if line.strip():
                         self.outcome = line
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             self.outcome = f"{type(exc).__name__}: {exc}"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import boto3
-import httpx
+import httpx2
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -342,7 +342,7 @@ def _b64(doc: dict[str, Any]) -> str:
 def test_an_action_label_in_the_query_does_not_make_an_s3_listing_unsigned(
     local: LocalAgentCoreHandle,
 ) -> None:
-    got = httpx.get(f"{local.url}/?Action=AssumeRoleWithWebIdentity")
+    got = httpx2.get(f"{local.url}/?Action=AssumeRoleWithWebIdentity")
     assert got.status_code == 403, got.text
     assert local.bucket not in got.text  # moto serves `GET /` as S3's ListBuckets
 
@@ -361,7 +361,7 @@ def test_an_unsigned_cognito_target_cannot_carry_a_signed_operation(
     local: LocalAgentCoreHandle, pool: Pool, path: str, smuggled: dict[str, str], username: str
 ) -> None:
     body = {"UserPoolId": pool.pool_id, "Username": username, "MessageAction": "SUPPRESS"}
-    got = httpx.post(
+    got = httpx2.post(
         f"{local.url}{path}",
         content=json.dumps({**body, **smuggled}),
         headers={
@@ -382,7 +382,7 @@ def test_a_well_known_path_cannot_carry_an_sts_call_in_its_body(
         "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleSessionName=w"
         f"&RoleArn={quote(local.role_arn, safe='')}&WebIdentityToken=junk"
     )
-    got = httpx.request(
+    got = httpx2.request(
         "GET",
         f"{local.url}/{pool.pool_id}/.well-known/jwks.json",
         content=body,
@@ -391,4 +391,4 @@ def test_a_well_known_path_cannot_carry_an_sts_call_in_its_body(
     assert got.status_code == 403, got.text
     assert "SecretAccessKey" not in got.text
     # the same document without a body is served unsigned, as AWS serves it
-    assert "keys" in httpx.get(f"{local.url}/{pool.pool_id}/.well-known/jwks.json").json()
+    assert "keys" in httpx2.get(f"{local.url}/{pool.pool_id}/.well-known/jwks.json").json()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
+import httpx2
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -64,7 +64,7 @@ def test_a_presigned_iam_write_with_the_well_known_pair_is_refused(
     local: LocalAgentCoreHandle, operation: str, params: dict[str, str]
 ) -> None:
     url = well_known(local, "iam").generate_presigned_url(operation, Params=params)
-    got = httpx.get(url)  # what <img src=url> sends: a GET, loopback Host, no Origin
+    got = httpx2.get(url)  # what <img src=url> sends: a GET, loopback Host, no Origin
     assert got.status_code == 403, got.text
     assert "<Code>InvalidClientTokenId</Code>" in got.text
     assert "presigned" in got.text and "local env" in got.text
@@ -85,9 +85,11 @@ def test_presigned_s3_downloads_need_a_key_other_than_the_well_known_pair(
     )
     own.put_object(Bucket=local.bucket, Key="report.txt", Body=b"report")
     params = {"Bucket": local.bucket, "Key": "report.txt"}
-    assert httpx.get(own.generate_presigned_url("get_object", Params=params)).content == (b"report")
+    assert httpx2.get(own.generate_presigned_url("get_object", Params=params)).content == (
+        b"report"
+    )
     pair = well_known(local, "s3", signature_version=signature_version)
-    got = httpx.get(pair.generate_presigned_url("get_object", Params=params))
+    got = httpx2.get(pair.generate_presigned_url("get_object", Params=params))
     assert got.status_code == 403
     assert "<Code>InvalidAccessKeyId</Code>" in got.text
     # Header-signed, as an SDK or the CLI sends it, the pair still works.
@@ -96,11 +98,11 @@ def test_presigned_s3_downloads_need_a_key_other_than_the_well_known_pair(
 
 def _signed_get(
     local: LocalAgentCoreHandle, query: str, key: str, secret: str, form: str = ""
-) -> httpx.Response:
+) -> httpx2.Response:
     headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
     request = AWSRequest(method="GET", url=f"{local.url}/?{query}", data=form, headers=headers)
     SigV4Auth(Credentials(key, secret), "iam", REGION).add_auth(request)
-    return httpx.request(
+    return httpx2.request(
         "GET", request.url, content=form.encode(), headers=dict(request.headers.items())
     )
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import boto3
-import httpx
 import httpx2
 import pytest
 from mcp import Client
@@ -41,11 +40,11 @@ def local_session() -> boto3.Session:
 
 
 @pytest.fixture
-async def in_process(deployed: Deployed) -> AsyncIterator[tuple[ProxyApp, httpx.AsyncClient]]:
+async def in_process(deployed: Deployed) -> AsyncIterator[tuple[ProxyApp, httpx2.AsyncClient]]:
     """The proxy's ASGI app in this process, forwarding to the real local AgentCore."""
     app = ProxyApp(make_forwarder(local_target(deployed, deployed.sigv4_arn), local_session()))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as c:
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as c:
         yield app, c
     await app.forwarder.aclose()
 
@@ -82,7 +81,7 @@ DOOR = [
 
 @pytest.mark.parametrize(("origin", "content_type", "status"), DOOR)
 async def test_origin_and_content_type_matrix(
-    in_process: tuple[ProxyApp, httpx.AsyncClient],
+    in_process: tuple[ProxyApp, httpx2.AsyncClient],
     origin: str | None,
     content_type: str | None,
     status: int,
@@ -109,7 +108,7 @@ async def test_origin_and_content_type_matrix(
 
 
 async def test_preflight_is_never_granted(
-    in_process: tuple[ProxyApp, httpx.AsyncClient],
+    in_process: tuple[ProxyApp, httpx2.AsyncClient],
 ) -> None:
     """A page's non-simple POST needs a CORS preflight first; the proxy grants none."""
     _, client = in_process
@@ -138,9 +137,9 @@ async def test_web_page_requests_refused_end_to_end_and_inspector_path_works(
     with port_proxy(deployed, tmp_path, "--arn", deployed.sigv4_arn) as proxy:
         url = f"{proxy.base_url}/mcp"
         page = {"accept": ACCEPT, "content-type": "text/plain", "origin": "null"}
-        refused = httpx.post(url, content=call, headers=page, timeout=30)
+        refused = httpx2.post(url, content=call, headers=page, timeout=30)
         assert refused.status_code == 403, refused.text
-        no_preflight = httpx.post(
+        no_preflight = httpx2.post(
             url, content=call, headers={"accept": ACCEPT, "content-type": "text/plain"}
         )
         assert no_preflight.status_code == 415, no_preflight.text
@@ -148,7 +147,7 @@ async def test_web_page_requests_refused_end_to_end_and_inspector_path_works(
             headers = {"accept": ACCEPT, "content-type": JSON}
             if origin:
                 headers["origin"] = origin
-            ok = httpx.post(url, content=call, headers=headers, timeout=60)
+            ok = httpx2.post(url, content=call, headers=headers, timeout=60)
             assert ok.status_code == 200, ok.text
             assert "through the door" in ok.text
         async with httpx2.AsyncClient(headers={"origin": "http://localhost:6274"}) as http:
@@ -199,7 +198,7 @@ def test_caller_runtime_user_id_is_dropped(deployed: Deployed, tmp_path: Path) -
     assert got["status"] == "READY", got
     trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     with port_proxy(deployed, tmp_path, "--arn", got["agentRuntimeArn"]) as proxy:
-        response = httpx.post(
+        response = httpx2.post(
             f"{proxy.base_url}/mcp",
             content=PING,
             headers={
@@ -242,9 +241,9 @@ async def test_caller_token_matrix(
     headers = {"accept": ACCEPT, "content-type": JSON}
     if authorization is not None:
         headers["authorization"] = authorization
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx2.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as c:
+        async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as c:
             response = await c.post("/mcp", content=PING, headers=headers)
             assert response.status_code == status, response.text
             assert app.default.opened == (status == 200)
@@ -277,7 +276,7 @@ async def test_caller_token_end_to_end(deployed: Deployed, tmp_path: Path) -> No
     env = deployed.env(AGENTCORE_PROXY_TOKEN=CALLER_TOKEN)
     with port_proxy(deployed, tmp_path, "--arn", deployed.sigv4_arn, "--debug", env=env) as proxy:
         url = f"{proxy.base_url}/mcp"
-        bare = httpx.post(url, content=PING, headers={"accept": ACCEPT, "content-type": JSON})
+        bare = httpx2.post(url, content=PING, headers={"accept": ACCEPT, "content-type": JSON})
         assert bare.status_code == 403, bare.text
         bearer = {"authorization": f"Bearer {CALLER_TOKEN}"}
         async with httpx2.AsyncClient(headers=bearer) as http:

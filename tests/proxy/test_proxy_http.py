@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -66,12 +66,12 @@ def test_loopback_only_guards(deployed: Deployed, tmp_path: Path) -> None:
         url = f"{proxy.base_url}/mcp"
         ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
         accept = {"accept": "application/json, text/event-stream"}
-        evil = httpx.post(url, json=ping, headers={**accept, "origin": "https://evil.example"})
+        evil = httpx2.post(url, json=ping, headers={**accept, "origin": "https://evil.example"})
         assert evil.status_code == 403 and "Origin" in evil.json()["error"]["message"]
-        rebinding = httpx.post(url, json=ping, headers={**accept, "host": "attacker.example"})
+        rebinding = httpx2.post(url, json=ping, headers={**accept, "host": "attacker.example"})
         assert rebinding.status_code == 403
-        assert httpx.get(url, headers=accept).status_code == 405
-        ok = httpx.post(url, json=ping, headers={**accept, "origin": "http://localhost:6274"})
+        assert httpx2.get(url, headers=accept).status_code == 405
+        ok = httpx2.post(url, json=ping, headers={**accept, "origin": "http://localhost:6274"})
         assert ok.status_code == 200, ok.text
 
 
@@ -119,7 +119,7 @@ def test_a_client_that_leaves_mid_stream_is_seen_by_the_instance(
     assert got["status"] == "READY", got
     with port_proxy(deployed, tmp_path, "--arn", got["agentRuntimeArn"]) as proxy:
         url = f"{proxy.base_url}/mcp"
-        with httpx.Client(timeout=60) as client:
+        with httpx2.Client(timeout=60) as client:
             with client.stream(
                 "POST", url, content=encoded(tool_call("any", {})), headers=MCP_HEADERS
             ) as r:

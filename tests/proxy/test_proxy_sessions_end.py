@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -42,12 +42,12 @@ def initialize(url: str) -> str:
         "capabilities": {},
         "clientInfo": {"name": "t", "version": "1"},
     }
-    response = httpx.post(
+    response = httpx2.post(
         url, content=encoded(rpc("initialize", params)), headers=JSON_HEADERS, timeout=60
     )
     assert response.status_code == 200, response.text
     sid = response.headers["mcp-session-id"]
-    echo = httpx.post(
+    echo = httpx2.post(
         url,
         content=encoded(tool_call("echo", {"text": "x"}, id_=2)),
         headers={**JSON_HEADERS, "mcp-session-id": sid, "mcp-protocol-version": HANDSHAKE},
@@ -81,18 +81,18 @@ async def test_delete_ends_the_runtime_session(
         sid = initialize(url)
         assert sid in session_ids(deployed, arn)
         # Refused DELETEs end nothing: a web page's, and one that names no session.
-        evil = httpx.delete(url, headers={"mcp-session-id": sid, "origin": "null"})
+        evil = httpx2.delete(url, headers={"mcp-session-id": sid, "origin": "null"})
         assert evil.status_code == 403
-        bare = httpx.delete(url)
+        bare = httpx2.delete(url)
         assert bare.status_code == 400 and "Mcp-Session-Id" in bare.text, bare.text
-        unknown = httpx.delete(url, headers={"mcp-session-id": "not-a-session"})
+        unknown = httpx2.delete(url, headers={"mcp-session-id": "not-a-session"})
         assert unknown.status_code == 404, unknown.text
         assert sid in session_ids(deployed, arn)
-        gone = httpx.delete(url, headers={"mcp-session-id": sid}, timeout=30)
+        gone = httpx2.delete(url, headers={"mcp-session-id": sid}, timeout=30)
         assert gone.status_code == 200, gone.text
         assert sid not in session_ids(deployed, arn)
         # Twice is fine (already gone), and the proxy serves on.
-        assert httpx.delete(url, headers={"mcp-session-id": sid}, timeout=30).status_code == 200
+        assert httpx2.delete(url, headers={"mcp-session-id": sid}, timeout=30).status_code == 200
         # The official client ends its session as it leaves (its DELETE).
         before = session_ids(deployed, arn)
         async with Client(url, mode="legacy") as client:

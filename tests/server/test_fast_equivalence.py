@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
@@ -226,8 +226,8 @@ class InProcessPair:
         self.portal = portal
         self.fronts = fronts
 
-    def post(self, body: bytes, headers: dict[str, str]) -> list[httpx.Response]:
-        """The same POST to the fast app, then the SDK app, as `httpx.post` would send it."""
+    def post(self, body: bytes, headers: dict[str, str]) -> list[httpx2.Response]:
+        """The same POST to the fast app, then the SDK app, as `httpx2.post` would send it."""
         # `call_in_process` adds host, content type and length.
         raw = [
             (k.encode(), v.encode())
@@ -239,7 +239,7 @@ class InProcessPair:
             status, response_headers, payload = self.portal.call(
                 call_in_process, front, body, raw, front.settings.path
             )
-            answers.append(httpx.Response(status, headers=response_headers, content=payload))
+            answers.append(httpx2.Response(status, headers=response_headers, content=payload))
         return answers
 
 
@@ -266,7 +266,7 @@ def local_pair(request: pytest.FixtureRequest) -> Iterator[InProcessPair]:
             yield InProcessPair(portal, fronts)
 
 
-def assert_same_answer(label: str, f: httpx.Response, s: httpx.Response) -> None:
+def assert_same_answer(label: str, f: httpx2.Response, s: httpx2.Response) -> None:
     """The fast server's answer `f` is the SDK server's `s`; the fast path gave it when
     it should have."""
     assert f.status_code == s.status_code, (label, f.text[:300], s.text[:300])
@@ -294,7 +294,7 @@ def test_same_answer(
 def test_same_answer_end_to_end(pair: tuple[RunningProcess, RunningProcess]) -> None:
     """The whole corpus over real sockets, to the two `agentcore-mcp serve` processes."""
     fast, sdk = pair
-    with httpx.Client(timeout=60) as to_fast, httpx.Client(timeout=60) as to_sdk:
+    with httpx2.Client(timeout=60) as to_fast, httpx2.Client(timeout=60) as to_sdk:
         for label, body, headers in CASES:
             f, s = (
                 client.post(
@@ -321,8 +321,8 @@ def test_repeated_results_of_one_shape_stay_equal(local_pair: InProcessPair, ver
         else:
             doc, headers = tool_call(name, args), {"mcp-protocol-version": version}
         doc["id"] = i
-        # The body bytes `httpx.post(json=doc)` sends.
-        body = httpx.Request("POST", "http://127.0.0.1/mcp", json=doc).content
+        # The body bytes `httpx2.post(json=doc)` sends.
+        body = httpx2.Request("POST", "http://127.0.0.1/mcp", json=doc).content
         f, s = local_pair.post(body, headers)
         assert f.status_code == s.status_code
         assert messages(f) == messages(s), (version, name, args)

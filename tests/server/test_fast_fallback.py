@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from agentcore_mcp.server import sdk_compat
@@ -45,7 +45,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningProc
 def test_corpus_answers_are_the_sdks_and_one_warning(pair: tuple[RunningProcess, ...]) -> None:
     fast, sdk = pair
     base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-    with httpx.Client(timeout=60) as client:
+    with httpx2.Client(timeout=60) as client:
         for label, body, headers in CASES:
             f, s = (
                 client.post(f"{srv.base_url}/mcp", content=body, headers={**base, **headers})

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.procs import RunningProcess, run_mcp_server
@@ -35,7 +35,7 @@ def timing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningP
 
 async def _calls(url: str, name: str, args: dict[str, object], n: int) -> list[object]:
     """`n` concurrent calls; their structured results, in order."""
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx2.AsyncClient(timeout=60) as client:
         replies = await asyncio.gather(
             *(
                 client.post(
@@ -101,7 +101,7 @@ def test_constrained_str_output_is_still_validated(timing_server: RunningProcess
     url = f"{timing_server.base_url}/mcp"
 
     def call(text: str) -> dict[str, object]:
-        r = httpx.post(
+        r = httpx2.post(
             url,
             headers=HEADERS,
             timeout=30,

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from agentcore_mcp.server.app import McpFront, build_asgi_app
@@ -116,11 +116,11 @@ async def test_accept_with_json_is_served(dispatcher: str, label: str, accept: b
 @pytest.mark.parametrize("accept", ["text/html", None])
 def test_accept_406_end_to_end(mcp_url: str, method: str, accept: str | None) -> None:
     body, _ = handshake(method, ECHO if method == "tools/call" else None)
-    with httpx.Client(timeout=30) as client:
+    with httpx2.Client(timeout=30) as client:
         request = client.build_request(
             "POST", mcp_url, content=body, headers={"content-type": "application/json"}
         )
-        del request.headers["accept"]  # httpx adds */* by default
+        del request.headers["accept"]  # httpx2 adds */* by default
         if accept is not None:
             request.headers["accept"] = accept
         response = client.send(request)
@@ -156,7 +156,7 @@ async def test_non_finite_numbers_are_a_parse_error(
 def test_non_finite_number_end_to_end(mcp_url: str) -> None:
     body = b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add",'
     body += b'"arguments":{"a":Infinity,"b":1}}}'
-    response = httpx.post(
+    response = httpx2.post(
         mcp_url,
         content=body,
         headers={"content-type": "application/json", "accept": "application/json"},
@@ -213,7 +213,7 @@ def test_amplifying_body_refused_end_to_end_without_stalling_others(mcp_url: str
     result: dict[str, Any] = {}
 
     def send_big() -> None:
-        result["response"] = httpx.post(
+        result["response"] = httpx2.post(
             mcp_url,
             content=big,
             headers={"content-type": "application/json", "accept": "application/json"},
@@ -223,7 +223,7 @@ def test_amplifying_body_refused_end_to_end_without_stalling_others(mcp_url: str
     sender = threading.Thread(target=send_big, daemon=True)
     latencies: list[float] = []
     ping = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
-    with httpx.Client(timeout=30) as client:
+    with httpx2.Client(timeout=30) as client:
         sender.start()
         deadline = time.monotonic() + 60
         for _ in range(2000):
@@ -256,7 +256,7 @@ def test_large_legitimate_echo_end_to_end(mcp_url: str) -> None:
             "params": {"name": "echo", "arguments": {"text": text}},
         }
     )
-    response = httpx.post(
+    response = httpx2.post(
         mcp_url,
         content=body,
         headers={"content-type": "application/json", "accept": "application/json"},

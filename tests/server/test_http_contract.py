@@ -1,7 +1,7 @@
 """Raw-HTTP checks of each AgentCore contract rule the server kit enforces.
 
 Each rule's cases run in this process, against the sample server's ASGI app (built as
-`agentcore-mcp serve` builds it, reached through `httpx.ASGITransport`), and one case of
+`agentcore-mcp serve` builds it, reached through `httpx2.ASGITransport`), and one case of
 each rule runs end to end against the real server process (`sample_server`). Rules that
 need a process of their own (body limits over the wire, startup and SIGTERM) run only so.
 """
@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from agentcore_mcp.server.app import McpFront, build_asgi_app
@@ -37,19 +37,19 @@ SAMPLE_SERVER_ENV = {"MCP_SSE_KEEPALIVE_SECONDS": "0.2"}
 
 IN_PROCESS = "in-process"
 PROCESS = "process"
-Connect = Callable[[], contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
+Connect = Callable[[], contextlib.AbstractAsyncContextManager[httpx2.AsyncClient]]
 
 
 @contextlib.asynccontextmanager
-async def in_process_client() -> AsyncIterator[httpx.AsyncClient]:
+async def in_process_client() -> AsyncIterator[httpx2.AsyncClient]:
     """A client of a fresh sample server app, running (lifespan entered) in this task."""
     settings = ServerSettings.from_env({**os.environ, **SAMPLE_SERVER_ENV})
     front = build_asgi_app(build_sample_server(), settings)
     assert isinstance(front, McpFront)
-    transport = httpx.ASGITransport(app=front)
+    transport = httpx2.ASGITransport(app=front)
     async with (
         front.dispatcher.lifespan(),
-        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client,
+        httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client,
     ):
         yield client
 
@@ -59,7 +59,7 @@ def connect(request: pytest.FixtureRequest) -> Connect:
     """Opens a client of the sample server: in process, or the real `sample_server`."""
     if request.param == PROCESS:
         server: RunningProcess = request.getfixturevalue("sample_server")
-        return lambda: httpx.AsyncClient(base_url=server.base_url, timeout=30)
+        return lambda: httpx2.AsyncClient(base_url=server.base_url, timeout=30)
     return in_process_client
 
 
@@ -80,12 +80,12 @@ def cases(argname: str, values: list[Any], *, end_to_end: int = 0) -> pytest.Mar
 
 
 async def post(
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
     body: bytes | str | dict[str, object] | list[object],
     *,
     headers: dict[str, str] | None = None,
     path: str = "/mcp",
-) -> httpx.Response:
+) -> httpx2.Response:
     """What `mcp_post` sends: the headers a well-behaved MCP client sends, overridable."""
     base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
     base.update(headers or {})
@@ -333,7 +333,7 @@ def test_body_over_limit_is_413_and_server_keeps_serving(tmp_path: object) -> No
             for _ in range(50):
                 yield b"x" * 100
 
-        r = httpx.post(
+        r = httpx2.post(
             url,
             content=chunks(),  # type: ignore[arg-type]
             headers={

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -99,7 +99,7 @@ def test_progress_events_arrive_as_they_happen(mcp_url: str, era: str) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
     arrivals: list[float] = []
     started = time.monotonic()
-    with httpx.stream("POST", mcp_url, content=json.dumps(body), headers=headers, timeout=30) as r:
+    with httpx2.stream("POST", mcp_url, content=json.dumps(body), headers=headers, timeout=30) as r:
         for line in r.iter_lines():
             if line.startswith("data:") and "notifications/progress" in line:
                 arrivals.append(time.monotonic() - started)
@@ -168,7 +168,7 @@ def test_long_silent_call_survives_idle_read_timeout_via_keepalive(mcp_url: str,
     gaps: list[float] = []
     keepalives = 0
     started = time.monotonic()
-    with httpx.stream(
+    with httpx2.stream(
         "POST",
         mcp_url,
         content=json.dumps(body),
@@ -177,7 +177,7 @@ def test_long_silent_call_survives_idle_read_timeout_via_keepalive(mcp_url: str,
             "accept": "application/json, text/event-stream",
             **headers,
         },
-        timeout=httpx.Timeout(5.0, read=1.0),
+        timeout=httpx2.Timeout(5.0, read=1.0),
     ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         last = time.monotonic()

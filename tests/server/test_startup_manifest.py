@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import mcp_types
 import pytest
 from mcp_types import version as mcp_versions
@@ -309,7 +309,7 @@ def test_requests_sent_while_loading_wait_and_contract_errors_come_at_once(
         url = f"{running.base_url}/mcp"
         started = time.monotonic()
         assert post(url, "tools/list").status_code == 200
-        wrong = httpx.get(url, timeout=5)
+        wrong = httpx2.get(url, timeout=5)
         assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
         bad = mcp_post(url, b"{oops")
         assert bad.status_code == 400 and bad.json()["error"]["code"] == -32700

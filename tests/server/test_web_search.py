@@ -163,11 +163,11 @@ def test_request_follows_the_responses_api_contract(
 
 
 def test_fake_exposes_recorded_requests_over_http(server: RunningProcess, fake: FakeOpenAI) -> None:
-    import httpx
+    import httpx2
 
     search_then_echo(server)
 
-    recorded = httpx.get(f"{fake.url}/_requests", timeout=5).json()
+    recorded = httpx2.get(f"{fake.url}/_requests", timeout=5).json()
     assert [r["path"] for r in recorded] == ["/v1/responses"]
     assert recorded[0]["body"]["input"] == QUERY
 

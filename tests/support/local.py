@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth import SigV4HttpxAuth
+from agentcore_mcp.auth import SigV4Httpx2Auth
 from tests.support.procs import RunningProcess, free_port, run_process
 
 REGION = "us-east-1"
@@ -31,7 +31,7 @@ CREDS = {
 
 # Raw-HTTP calls to the data plane: signed with the credentials above, with the headers
 # an MCP client sends.
-SIGV4_AUTH = SigV4HttpxAuth(
+SIGV4_AUTH = SigV4Httpx2Auth(
     Credentials(CREDS["AWS_ACCESS_KEY_ID"], CREDS["AWS_SECRET_ACCESS_KEY"]), region=REGION
 )
 MCP_HEADERS = {
@@ -254,9 +254,9 @@ class LocalAgentCoreHandle:
         return {"authorization": f"Bearer {creds.admin_token}"}
 
     def status(self) -> dict[str, Any]:
-        import httpx
+        import httpx2
 
-        response = httpx.get(f"{self.url}/_local/status", headers=self.admin_headers(), timeout=10)
+        response = httpx2.get(f"{self.url}/_local/status", headers=self.admin_headers(), timeout=10)
         response.raise_for_status()
         doc: dict[str, Any] = response.json()
         return doc

@@ -11,7 +11,7 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
+import httpx2
 
 from agentcore_mcp.sse import sse_data
 
@@ -103,14 +103,14 @@ def body_messages(body: bytes | str, content_type: str) -> list[Any]:
     return [json.loads(raw)] if raw else []
 
 
-def messages(r: httpx.Response) -> list[Any]:
+def messages(r: httpx2.Response) -> list[Any]:
     """Every JSON-RPC message of a response's JSON or SSE body."""
     return body_messages(r.content, r.headers.get("content-type", ""))
 
 
-def final_message(docs: list[Any] | httpx.Response) -> dict[str, Any]:
+def final_message(docs: list[Any] | httpx2.Response) -> dict[str, Any]:
     """The JSON-RPC response (a result or an error) that ends the messages of an answer."""
-    if isinstance(docs, httpx.Response):
+    if isinstance(docs, httpx2.Response):
         docs = messages(docs)
     answers = [d for d in docs if "id" in d and ("result" in d or "error" in d)]
     assert answers, f"no JSON-RPC response among {docs!r}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import httpx2
 
 from tests.support.procs import RunningProcess, free_port, run_process
 
@@ -68,7 +68,7 @@ class MotoServer:
 
     def reset(self) -> None:
         """Drop every resource moto holds (moto's own reset API)."""
-        httpx.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+        httpx2.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
 
 
 @contextmanager

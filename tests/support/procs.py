@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -233,11 +233,11 @@ def mcp_post(
     *,
     headers: Mapping[str, str] | None = None,
     timeout: float = 30.0,
-) -> httpx.Response:
+) -> httpx2.Response:
     """A raw POST with the headers a well-behaved MCP client sends, overridable."""
     import json as _json
 
     base = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
     base.update(headers or {})
     content = body if isinstance(body, (bytes, str)) else _json.dumps(body)
-    return httpx.post(url, content=content, headers=base, timeout=timeout)
+    return httpx2.post(url, content=content, headers=base, timeout=timeout)

@@ -1,6 +1,6 @@
 """The one auth core shared by the MCP client, the proxy and the local AgentCore.
 
-- `sigv4`: sign requests (httpx / httpx2 `Auth`) and verify incoming SigV4 requests.
+- `sigv4`: sign requests (an httpx2 `Auth`) and verify incoming SigV4 requests.
 - `jwt`: AgentCore's custom JWT authorizer (config, discovery + JWKS cache, verification,
   RFC 9728 metadata and the WWW-Authenticate challenge).
 - `cognito`: user-pool tokens via InitiateAuth.
@@ -66,7 +66,6 @@ from agentcore_mcp.auth.sigv4 import (
     SigV4Error,
     SigV4HostNotSignedError,
     SigV4Httpx2Auth,
-    SigV4HttpxAuth,
     SigV4Identity,
     SigV4MalformedAuthorizationError,
     SigV4MissingAuthorizationError,
@@ -131,7 +130,6 @@ __all__ = [
     "SigV4Error",
     "SigV4HostNotSignedError",
     "SigV4Httpx2Auth",
-    "SigV4HttpxAuth",
     "SigV4Identity",
     "SigV4MalformedAuthorizationError",
     "SigV4MissingAuthorizationError",

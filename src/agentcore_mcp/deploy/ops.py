@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -402,21 +403,16 @@ def _cloudwatch_fetcher(target: Target, runtime_id: str) -> Callable[[], list[Lo
     def fetch() -> list[LogLine]:
         nonlocal last
         out: list[LogLine] = []
-        token = None
+        # botocore's paginator, read while the pages come (at most 50 per poll).
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=last)
         try:
-            for _ in range(50):
-                page = logs.filter_log_events(
-                    logGroupName=group, startTime=last, **({"nextToken": token} if token else {})
-                )
+            for page in itertools.islice(pages, 50):
                 for event in page.get("events", []):
                     if event["eventId"] in seen:
                         continue
                     seen.add(event["eventId"])
                     last = max(last, int(event["timestamp"]))
                     out.append(LogLine(event["timestamp"] / 1000, event["message"].rstrip("\n")))
-                token = page.get("nextToken")
-                if not token:
-                    break
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return []  # no log group until the first session writes

@@ -16,8 +16,9 @@ AWS: a client is this deployment's when its pool is.
 
 from __future__ import annotations
 
+import itertools
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -230,16 +231,22 @@ def find_runtime(control: Any, name: str, recorded_id: str | None) -> dict[str, 
         except ClientError as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise
-    token = None
-    for _ in range(100):
-        page = control.list_agent_runtimes(**({"nextToken": token} if token else {}))
+    return next(runtimes_named(control, name), None)
+
+
+# Pages read at most when looking a name up (botocore's paginator has a bound on items
+# but none on pages; AgentCore answers up to 100 runtimes a page).
+MAX_LIST_PAGES = 100
+
+
+def runtimes_named(control: Any, name: str) -> Iterator[dict[str, Any]]:
+    """The ListAgentRuntimes summaries named `name` (botocore's paginator; at most
+    `MAX_LIST_PAGES` pages)."""
+    pages = control.get_paginator("list_agent_runtimes").paginate()
+    for page in itertools.islice(pages, MAX_LIST_PAGES):
         for item in page.get("agentRuntimes", []):
             if item.get("agentRuntimeName") == name:
-                return dict(item)
-        token = page.get("nextToken")
-        if not token:
-            break
-    return None
+                yield dict(item)
 
 
 def find_pool(idp: Any, name: str) -> str | None:

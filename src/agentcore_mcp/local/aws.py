@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2
 
 from agentcore_mcp.auth import SigV4Secret
 
@@ -127,7 +127,7 @@ class EmbeddedAws:
             local = self.local_url_for(url)
             # The embedded Cognito is on loopback: no proxy. Anything else may need the
             # user's HTTPS_PROXY, as before.
-            with httpx.stream(
+            with httpx2.stream(
                 "GET", local or url, timeout=timeout, trust_env=local is None
             ) as response:
                 if response.is_redirect:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote
 
+from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
@@ -209,9 +210,7 @@ class DataPlane:
             method=scope["method"],
             raw_path=raw_path,
             query=query,
-            headers=[
-                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]
-            ],
+            headers=Headers(scope=scope).items(),  # every pair, repeats kept, in order
             target=unquote(match["target"]),
             operation=match["op"],
             wellknown=match["wellknown"] is not None,
@@ -681,9 +680,9 @@ async def _send_error(send: Send, error: DataPlaneError, *, mcp: bool, request_i
 
 def _method_of(scope: Scope, body: bytes) -> str:
     """The JSON-RPC method for the log line: Mcp-Method, else the body's, else '-'."""
-    for key, value in scope["headers"]:
-        if key == b"mcp-method":
-            return str(value.decode("latin-1"))[:100]
+    method = Headers(scope=scope).get("mcp-method")
+    if method is not None:
+        return method[:100]
     if not body or len(body) > METHOD_SNIFF_BYTES or body[:1] not in (b"{", b" ", b"\n"):
         return "-"
     try:

@@ -27,7 +27,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
-import httpx
+import httpx2
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
@@ -127,8 +128,8 @@ class Gateway:
         self.moto_url = moto_url
         self.region = region
         self.lookup_secret = lookup_secret
-        self.http = httpx.AsyncClient(
-            base_url=moto_url, timeout=httpx.Timeout(60.0), trust_env=False
+        self.http = httpx2.AsyncClient(
+            base_url=moto_url, timeout=httpx2.Timeout(60.0), trust_env=False
         )
 
     async def aclose(self) -> None:
@@ -137,7 +138,8 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-        host = _header(scope, b"host")
+        headers = Headers(scope=scope)
+        host = headers.get("host")
         if not guard.host_allowed(host, self.bind_host):
             await send_rest_json_error(
                 send,
@@ -148,7 +150,7 @@ class Gateway:
                 "::1 or localhost (set AWS_ENDPOINT_URL=http://127.0.0.1:PORT)",
             )
             return
-        if not guard.origin_allowed(_header(scope, b"origin")):
+        if not guard.origin_allowed(headers.get("origin")):
             await send_rest_json_error(
                 send,
                 403,
@@ -160,7 +162,7 @@ class Gateway:
         if guard.moto_own_route(raw_path, scope["path"]):
             await send_rest_json_error(send, 404, "UnknownOperationException", MOTO_OWN_ROUTE)
             return
-        authorization = _header(scope, b"authorization")
+        authorization = headers.get("authorization")
         service = credential_scope_service(authorization)
         if raw_path.startswith("/_local/"):
             await self._admin_checked(scope, receive, send, authorization)
@@ -245,7 +247,7 @@ class Gateway:
         if read is None:
             return
         if isinstance(read, BodyTooLarge):
-            lower = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            lower = dict(Headers(scope=scope).items())  # the last of a repeat, as below
             too_large = guard.too_large_refusal(
                 guard.protocol_of(service, lower, query, b""),
                 _too_large_message(limit, service or "this AWS service"),
@@ -355,12 +357,12 @@ class Gateway:
         ]
         request = self.http.build_request(scope["method"], target, headers=headers, content=body)
         if guard.moto_own_route(request.url.raw_path.decode("latin-1"), request.url.path):
-            # As httpx will send it: its own URL parsing must not make one of moto's paths.
+            # As httpx2 will send it: its own URL parsing must not make one of moto's paths.
             await send_rest_json_error(send, 404, "UnknownOperationException", MOTO_OWN_ROUTE)
             return
         try:
             response = await self.http.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             await send_rest_json_error(
                 send, 502, "InternalFailure", f"embedded AWS unreachable: {exc}"
             )
@@ -377,13 +379,6 @@ class Gateway:
             await relay(send, ending(response.aiter_raw()))
         finally:
             await response.aclose()
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _moto_body_limit(method: str, query: str, service: str | None) -> int:
@@ -413,7 +408,7 @@ async def _read_request(
     is passed on; `BodyTooLarge` when the body is declared or turns out to be over
     `limit` (refused without reading the rest); None when the client left while
     sending the body."""
-    if declared_too_large(_header(scope, b"content-length"), limit):
+    if declared_too_large(Headers(scope=scope).get("content-length"), limit):
         return BodyTooLarge()
     try:
         body = await read_body(receive, limit)
@@ -423,8 +418,7 @@ async def _read_request(
         return None
     query = scope.get("query_string", b"").decode("latin-1")
     target = f"{raw_path}?{query}" if query else raw_path
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-    return body, query, target, headers
+    return body, query, target, Headers(scope=scope).items()
 
 
 def _is_runtime_tags_path(raw_path: str) -> bool:

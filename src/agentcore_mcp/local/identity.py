@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 from starlette.types import Scope, Send
 
 from agentcore_mcp.asgi import send_json
@@ -58,14 +58,14 @@ def identity_problem(
     start's admin token or keys checks this first."""
     nonce = secrets.token_hex(32)
     try:
-        response = httpx.get(
+        response = httpx2.get(
             f"{(at or creds.url).rstrip('/')}{IDENTITY_PATH}",
             params={"nonce": nonce},
             timeout=timeout,
             trust_env=False,
             follow_redirects=False,
         )
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         return f"it did not answer an HTTP request ({type(exc).__name__})"
     if response.status_code != 200:
         return f"it answered HTTP {response.status_code} to the identity check"

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from agentcore_mcp.errors import AgentCoreMcpError
 from agentcore_mcp.local.instances import (
@@ -99,9 +99,9 @@ def url_from_pid_file(settings: LocalSettings) -> str | None:
 def healthy(url: str, timeout: float = 1.0) -> bool:
     try:
         return (
-            httpx.get(f"{url}/_local/health", timeout=timeout, trust_env=False).status_code == 200
+            httpx2.get(f"{url}/_local/health", timeout=timeout, trust_env=False).status_code == 200
         )
-    except httpx.HTTPError:
+    except httpx2.HTTPError:
         return False
 
 

@@ -189,7 +189,7 @@ def local_status(
     The admin token goes only to the process that proves it holds it: after a crash,
     anyone may listen on the recorded port (local/identity.py).
     """
-    import httpx
+    import httpx2
 
     from agentcore_mcp.local.identity import identity_problem
     from agentcore_mcp.local.process import url_from_pid_file
@@ -210,10 +210,10 @@ def local_status(
             raise LocalNotRunningError(_not_ours(target, settings.home, problem))
         headers = {"authorization": f"Bearer {creds.admin_token}"}
     try:
-        response = httpx.get(
+        response = httpx2.get(
             f"{target}/_local/status", headers=headers, timeout=timeout, trust_env=False
         )
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise LocalNotRunningError(f"cannot reach {target}: {exc}") from None
     if response.status_code == 401:
         raise LocalAdminRefusedError(

@@ -422,13 +422,13 @@ class LocalAgentCore:
 
 
 def configure_logging(level: str) -> None:
-    """One line per event at INFO; the embedded AWS's per-request lines (werkzeug, httpx)
+    """One line per event at INFO; the embedded AWS's per-request lines (werkzeug, httpx2)
     only at DEBUG, where they help and do not drown everything else."""
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if level.lower() != "debug":
-        for noisy in ("werkzeug", "httpx", "httpcore", "botocore", "urllib3"):
+        for noisy in ("werkzeug", "httpx2", "httpcore2", "botocore", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -15,7 +15,7 @@ async def relay(send: Send, chunks: AsyncIterator[tuple[bytes, bool]]) -> None:
 
 
 async def ending(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[bytes, bool]]:
-    """Chunks from a client that does not say which is last (httpx), for `relay`."""
+    """Chunks from a client that does not say which is last (httpx2), for `relay`."""
     async for chunk in chunks:
         yield chunk, True
     yield b"", False

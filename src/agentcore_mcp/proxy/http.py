@@ -31,6 +31,7 @@ from collections import OrderedDict
 from typing import Any
 
 import anyio
+from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from agentcore_mcp.asgi import (
@@ -87,7 +88,7 @@ class ProxyApp:
             return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = dict(Headers(scope=scope).items())  # the last of a repeated header wins
         host = headers.get("host", "")
         if host and not is_loopback_host(split_host(host)):
             await _refuse(send, 403, "Forbidden: this proxy answers only on a loopback Host")

@@ -98,9 +98,9 @@ class LocalAgentCore:
 
     def status(self) -> dict[str, Any]:
         """`/_local/status`: runtimes and live sessions (the admin token from its home)."""
-        import httpx
+        import httpx2
 
-        response = httpx.get(
+        response = httpx2.get(
             f"{self.url}/_local/status",
             headers={"authorization": f"Bearer {self.credentials.admin_token}"},
             timeout=10,

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 # What the fixtures import beyond the server kit: the [testing] extra's modules.
-_TESTING_MODULES = ("boto3", "botocore", "moto", "joserfc", "httpx", "typer")
+_TESTING_MODULES = ("boto3", "botocore", "moto", "joserfc", "httpx2", "typer")
 
 
 def _require_testing_extra() -> None:

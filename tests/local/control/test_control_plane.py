@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from botocore.exceptions import ClientError
 
@@ -296,7 +296,9 @@ def test_artifact_rules(client: Any, server: ControlPlaneServer) -> None:
             "containerUri": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/tools:1"
         },
     }
-    raw = httpx.put(f"{server.base_url}/runtimes/", json=runtime_request(agentRuntimeArtifact=both))
+    raw = httpx2.put(
+        f"{server.base_url}/runtimes/", json=runtime_request(agentRuntimeArtifact=both)
+    )
     assert (raw.status_code, raw.headers["x-amzn-errortype"]) == (400, "ValidationException")
     assert "exactly one" in raw.json()["message"]
     assert raw.json()["fieldList"][0]["name"] == "agentRuntimeArtifact"
@@ -637,11 +639,11 @@ def test_unknown_path_and_verb_are_parseable_errors(server: ControlPlaneServer) 
         ("GET", "/runtimes/x-AbCdE12345/unknown/", 404),
         ("POST", "/runtimes/x-AbCdE12345/", 405),
     ]:
-        response = httpx.request(method, f"{server.base_url}{path}")
+        response = httpx2.request(method, f"{server.base_url}{path}")
         assert response.status_code == status
         assert response.headers["x-amzn-errortype"] == "UnknownOperationException"
         assert response.json()["message"]
-    bad_json = httpx.put(f"{server.base_url}/runtimes/", content=b"{nope")
+    bad_json = httpx2.put(f"{server.base_url}/runtimes/", content=b"{nope")
     assert bad_json.status_code == 400
     assert bad_json.headers["x-amzn-errortype"] == "ValidationException"
     assert bad_json.json()["reason"] == "CannotParse"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-import httpx
+import httpx2
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, KeySet
 
@@ -30,14 +30,14 @@ Fetch = Callable[[str], Mapping[str, Any]]
 def default_fetch(
     url: str, *, timeout: float = DEFAULT_FETCH_TIMEOUT, follow_redirects: bool = False
 ) -> Mapping[str, Any]:
-    """GET a JSON object with httpx and a short timeout.
+    """GET a JSON object with httpx2 and a short timeout.
 
     Redirects are refused unless asked for: the discovery URL is the authorizer's trust
     anchor, and a redirect would let whoever answers it send the verifier to keys of
     their choosing. To follow them, pass
     `functools.partial(default_fetch, follow_redirects=True)` as the cache's `fetch`.
     """
-    response = httpx.get(
+    response = httpx2.get(
         url,
         timeout=timeout,
         follow_redirects=follow_redirects,

@@ -1,6 +1,6 @@
 """AWS Signature Version 4: sign outgoing requests and verify incoming ones.
 
-The package: `sign` (signing and the httpx/httpx2 `Auth` adapters), `verify` (parsing
+The package: `sign` (signing and the httpx2 `Auth` adapter), `verify` (parsing
 and verification), `errors` (every `SigV4Error`, all `AuthError`s), `_common` (shared
 constants and header helpers). Everything is importable from here as before.
 
@@ -9,8 +9,8 @@ the canonical request, the string to sign and the signature, so a request signed
 verifies against AWS, and a request signed by boto3 (or any SDK that follows the spec)
 verifies here.
 
-Signing: `SigV4Signer` is the one core; `SigV4HttpxAuth` and `SigV4Httpx2Auth` are thin
-adapters that plug it into `httpx` and `httpx2` (the MCP SDK's HTTP client) as `auth=`.
+Signing: `SigV4Signer` is the one core; `SigV4Httpx2Auth` is the thin adapter that plugs it
+into `httpx2` (the MCP SDK's HTTP client, and this package's) as `auth=`.
 
 Verifying: `verify_sigv4(...)` checks an incoming request and returns a `SigV4Identity`,
 or raises a subclass of `SigV4Error` whose message says what to fix.
@@ -51,7 +51,6 @@ from agentcore_mcp.auth.sigv4.errors import (
 )
 from agentcore_mcp.auth.sigv4.sign import (
     SigV4Httpx2Auth,
-    SigV4HttpxAuth,
     SigV4Signer,
 )
 from agentcore_mcp.auth.sigv4.verify import (
@@ -86,7 +85,6 @@ __all__ = [
     "SigV4Error",
     "SigV4HostNotSignedError",
     "SigV4Httpx2Auth",
-    "SigV4HttpxAuth",
     "SigV4Identity",
     "SigV4MalformedAuthorizationError",
     "SigV4MissingAuthorizationError",

@@ -54,7 +54,7 @@ HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
 def _header_items(headers: HeadersInput) -> list[tuple[str, str]]:
     """(name, value) pairs, keeping repeated headers apart where the container allows."""
     multi = getattr(headers, "multi_items", None)
-    if callable(multi):  # httpx / httpx2 Headers merge repeats in .items()
+    if callable(multi):  # httpx2 Headers merge repeats in .items()
         return [(str(k), str(v)) for k, v in multi()]
     if isinstance(headers, Mapping):
         return [(str(k), str(v)) for k, v in headers.items()]

@@ -1,14 +1,13 @@
-"""Signing: `SigV4Signer`, and the httpx / httpx2 `Auth` adapters over one flow."""
+"""Signing: `SigV4Signer`, and `SigV4Httpx2Auth`, its `auth=` adapter for httpx2."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
 from datetime import UTC, datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 import anyio.to_thread
 import botocore.auth
-import httpx
 import httpx2
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
@@ -134,7 +133,7 @@ class SigV4Signer:
     def sign_in_place(
         self, request: _HttpxLikeRequest, credentials: ReadOnlyCredentials | None = None
     ) -> None:
-        """Sign an httpx/httpx2 request whose body has been read."""
+        """Sign an httpx2 request whose body has been read."""
         url = request.url
         wire_url = f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}"
         for stale in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
@@ -193,21 +192,15 @@ class _HttpxLikeRequest(Protocol):
     def content(self) -> bytes: ...
 
 
-class _ReadableRequest(_HttpxLikeRequest, Protocol):
-    async def aread(self) -> bytes: ...
-
-
-_Request = TypeVar("_Request", bound=_ReadableRequest)
-_Response = TypeVar("_Response")
-
 _Credentials = Credentials | ReadOnlyCredentials | _CredentialSource | SigV4Signer
 
 
-class _SigningFlow(Generic[_Request, _Response]):
-    """The one signing flow behind `SigV4HttpxAuth` and `SigV4Httpx2Auth`.
+class SigV4Httpx2Auth(httpx2.Auth):
+    """`httpx2.Auth` (the HTTP client of the MCP SDK, and of this package) that SigV4-signs
+    every request, body included (streams are read first).
 
-    httpx and httpx2 drive an `Auth` the same way and their requests look alike; only
-    the types differ, so each adapter is this flow with its library's types.
+    Usage: ``httpx2.Client(auth=SigV4Httpx2Auth(session.get_credentials(), "us-east-1"))``
+    or ``SigV4Httpx2Auth(SigV4Signer.from_session(boto3.Session()))``.
     """
 
     requires_request_body = True
@@ -231,23 +224,15 @@ class _SigningFlow(Generic[_Request, _Response]):
             return await anyio.to_thread.run_sync(self.signer.frozen_credentials)
         return self.signer.frozen_credentials()
 
-    def auth_flow(self, request: _Request) -> Generator[_Request, _Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         self.signer.sign_in_place(request)
         yield request
 
-    async def async_auth_flow(self, request: _Request) -> AsyncGenerator[_Request, _Response]:
+    async def async_auth_flow(
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         await request.aread()
         self.signer.sign_in_place(request, await self._async_credentials())
         yield request
-
-
-class SigV4HttpxAuth(_SigningFlow[httpx.Request, httpx.Response], httpx.Auth):
-    """`httpx.Auth` that SigV4-signs every request (body included; streams are read first).
-
-    Usage: ``httpx.Client(auth=SigV4HttpxAuth(session.get_credentials(), "us-east-1"))``
-    or ``SigV4HttpxAuth(SigV4Signer.from_session(boto3.Session()))``.
-    """
-
-
-class SigV4Httpx2Auth(_SigningFlow[httpx2.Request, httpx2.Response], httpx2.Auth):
-    """`httpx2.Auth` (the MCP SDK's client) that SigV4-signs every request."""

@@ -225,7 +225,7 @@ def verify_sigv4(
 
     `url` is either a full URL or the request target as received (`/path?query`), with
     the path and query exactly as on the wire (still percent-encoded). `headers` should
-    keep repeated headers apart (a list of pairs, or httpx/Starlette headers).
+    keep repeated headers apart (a list of pairs, or httpx2/Starlette headers).
     `allow_unsigned_payload` accepts the X-Amz-Content-SHA256 values that leave the body
     unsigned (S3's UNSIGNED-PAYLOAD and aws-chunked uploads); the signature then covers
     the headers and that literal, as on S3. Chunk signatures are not checked.

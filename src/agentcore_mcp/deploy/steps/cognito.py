@@ -29,11 +29,16 @@ def new_password() -> str:
     return f"Aa1!{body}"
 
 
-def _find_client(idp: Any, pool_id: str, name: str) -> str | None:
-    page = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)
-    for client in page.get("UserPoolClients", []):
-        if client.get("ClientName") == name:
-            return str(client["ClientId"])
+def find_client(idp: Any, pool_id: str, name: str) -> str | None:
+    """The id of the pool's app client named `name` (botocore's paginator: a pool with
+    more clients than one page holds still finds it; at most 100 pages)."""
+    pages = idp.get_paginator("list_user_pool_clients").paginate(
+        UserPoolId=pool_id, PaginationConfig={"PageSize": 60, "MaxItems": 6000}
+    )
+    for page in pages:
+        for client in page.get("UserPoolClients", []):
+            if client.get("ClientName") == name:
+                return str(client["ClientId"])
     return None
 
 
@@ -66,7 +71,7 @@ def apply(ctx: StepContext) -> bool:
         record.pool_id, record.discovery_url = pool_id, discovery_url(ctx.target.region, pool_id)
         ctx.record.cognito = record
         ctx.save()
-        client_id = _find_client(idp, pool_id, names.pool)
+        client_id = find_client(idp, pool_id, names.pool)
         if client_id is None:
             if ctx.dry_run:
                 ctx.progress("would create the app client and user")

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import DeployError, RuntimeFailedError, error_code
-from agentcore_mcp.deploy.ownership import runtime_claim
+from agentcore_mcp.deploy.ownership import runtime_claim, runtimes_named
 from agentcore_mcp.deploy.state import RuntimeRecord
 
 READY_TIMEOUT = 600.0
@@ -90,17 +90,10 @@ def _find(ctx: StepContext) -> dict[str, Any] | None:
         )
         ctx.record.runtime = None
     # Not recorded (first run, or killed before recording): find it by name.
-    token = None
-    for _ in range(100):
-        page = control.list_agent_runtimes(**({"nextToken": token} if token else {}))
-        for item in page.get("agentRuntimes", []):
-            if item.get("agentRuntimeName") == ctx.config.name:
-                found = _get_settled(ctx, str(item["agentRuntimeId"]))
-                if found is not None:
-                    return found
-        token = page.get("nextToken")
-        if not token:
-            break
+    for item in runtimes_named(control, ctx.config.name):
+        found = _get_settled(ctx, str(item["agentRuntimeId"]))
+        if found is not None:
+            return found
     return None
 
 

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
@@ -35,12 +35,12 @@ from agentcore_mcp.local.control.errors import (
     ArtifactError,
     ControlPlaneError,
     InternalServerError,
-    UnknownOperationError,
     ValidationError,
 )
 from agentcore_mcp.local.control.idempotency import IdempotencyCache, StoredResponse, fingerprint
 from agentcore_mcp.local.control.records import RuntimeRecord
 from agentcore_mcp.local.control.registry import RuntimeRegistry
+from agentcore_mcp.local.control.routing import match_route, routes_for
 from agentcore_mcp.local.control.serialize import (
     endpoint_body,
     endpoint_summary,
@@ -74,7 +74,8 @@ MAX_RESULTS = 100
 @dataclass(frozen=True)
 class _Request:
     method: str
-    params: tuple[str, ...]  # path parameters: runtime id, endpoint name
+    # The path's labels by their model names: agentRuntimeId, endpointName, resourceArn.
+    params: Mapping[str, str]
     query: Mapping[str, str]
     body: Mapping[str, Any]
 
@@ -108,22 +109,30 @@ class ControlPlaneApp:
         self._tokens = IdempotencyCache()
         self._tasks: set[asyncio.Task[None]] = set()
         self._prepare_tasks: dict[str, asyncio.Task[None]] = {}
-        self._routes: dict[tuple[str, str], tuple[str, _Handler]] = {
-            ("PUT", "runtimes"): ("CreateAgentRuntime", self._create_runtime),
-            ("POST", "runtimes"): ("ListAgentRuntimes", self._list_runtimes),
-            ("PUT", "runtime"): ("UpdateAgentRuntime", self._update_runtime),
-            ("GET", "runtime"): ("GetAgentRuntime", self._get_runtime),
-            ("DELETE", "runtime"): ("DeleteAgentRuntime", self._delete_runtime),
-            ("POST", "versions"): ("ListAgentRuntimeVersions", self._list_versions),
-            ("PUT", "endpoints"): ("CreateAgentRuntimeEndpoint", self._create_endpoint),
-            ("POST", "endpoints"): ("ListAgentRuntimeEndpoints", self._list_endpoints),
-            ("GET", "endpoint"): ("GetAgentRuntimeEndpoint", self._get_endpoint),
-            ("PUT", "endpoint"): ("UpdateAgentRuntimeEndpoint", self._update_endpoint),
-            ("DELETE", "endpoint"): ("DeleteAgentRuntimeEndpoint", self._delete_endpoint),
-            ("POST", "tags"): ("TagResource", self._tag_resource),
-            ("GET", "tags"): ("ListTagsForResource", self._list_tags),
-            ("DELETE", "tags"): ("UntagResource", self._untag_resource),
+        # The operations implemented here; which request is which comes from botocore's
+        # model (routing.py), so the paths are the ones every AWS SDK sends.
+        self._handlers: dict[str, _Handler] = {
+            "CreateAgentRuntime": self._create_runtime,
+            "ListAgentRuntimes": self._list_runtimes,
+            "UpdateAgentRuntime": self._update_runtime,
+            "GetAgentRuntime": self._get_runtime,
+            "DeleteAgentRuntime": self._delete_runtime,
+            "ListAgentRuntimeVersions": self._list_versions,
+            "CreateAgentRuntimeEndpoint": self._create_endpoint,
+            "ListAgentRuntimeEndpoints": self._list_endpoints,
+            "GetAgentRuntimeEndpoint": self._get_endpoint,
+            "UpdateAgentRuntimeEndpoint": self._update_endpoint,
+            "DeleteAgentRuntimeEndpoint": self._delete_endpoint,
+            "TagResource": self._tag_resource,
+            "ListTagsForResource": self._list_tags,
+            "UntagResource": self._untag_resource,
         }
+        self._routes = routes_for(frozenset(self._handlers))
+
+    @property
+    def operations(self) -> frozenset[str]:
+        """The bedrock-agentcore-control operations this app implements."""
+        return frozenset(self._handlers)
 
     # --- ASGI ---------------------------------------------------------------------------
 
@@ -159,30 +168,19 @@ class ControlPlaneApp:
 
     async def _dispatch(self, scope: Scope, receive: Receive) -> _Response:
         method = str(scope["method"]).upper()
-        kind, params = _route(scope)
-        entry = self._routes.get((method, kind))
-        if entry is None:
-            allowed = sorted(m for (m, k) in self._routes if k == kind)
-            if not allowed:
-                raise UnknownOperationError(
-                    f"No bedrock-agentcore-control operation at {scope.get('path')}.", status=404
-                )
-            raise UnknownOperationError(
-                f"{method} is not supported on {scope.get('path')}; use {', '.join(allowed)}.",
-                status=405,
-            )
-        operation, handler = entry
-        if params and kind != "tags":
-            check_runtime_id(params[0])
+        route, params = match_route(self._routes, method, _raw_path(scope))
+        operation, handler = route.operation, self._handlers[route.operation]
+        if "agentRuntimeId" in params:
+            check_runtime_id(params["agentRuntimeId"])
         raw_query = bytes(scope.get("query_string") or b"").decode("latin-1")
         query = dict(parse_qsl(raw_query))
-        if kind == "tags":  # UntagResource repeats tagKeys=...; the dict keeps only one
+        if operation == "UntagResource":  # tagKeys=... repeats; the dict keeps only one
             query["tagKeys"] = json.dumps([v for k, v in parse_qsl(raw_query) if k == "tagKeys"])
         request = _Request(method, params, query, await _read_json(receive))
         token = check_client_token(request.body.get("clientToken") or query.get("clientToken"))
         if token is None:
             return await handler(request)
-        key = (operation, *params, token)
+        key = (operation, *params.values(), token)
         digest = fingerprint(request.body, query)
         async with self._tokens.guard(key):
             stored = self._tokens.lookup(key, digest)
@@ -215,7 +213,7 @@ class ControlPlaneApp:
         )
 
     async def _update_runtime(self, req: _Request) -> _Response:
-        runtime_id = req.params[0]
+        runtime_id = req.params["agentRuntimeId"]
         self.registry.get(runtime_id)
         config = parse_runtime_config(req.body)
         await self._check_role(config.role_arn)
@@ -236,7 +234,7 @@ class ControlPlaneApp:
         )
 
     async def _get_runtime(self, req: _Request) -> _Response:
-        runtime_id = req.params[0]
+        runtime_id = req.params["agentRuntimeId"]
         rt = self.registry.get(runtime_id)
         raw_version = req.query.get("version")
         if raw_version is None:
@@ -251,7 +249,7 @@ class ControlPlaneApp:
         )
 
     async def _delete_runtime(self, req: _Request) -> _Response:
-        runtime_id = req.params[0]
+        runtime_id = req.params["agentRuntimeId"]
         raw_version = req.query.get("version")
         if raw_version is not None:
             deleted = self.registry.delete_version(runtime_id, check_version(raw_version))
@@ -276,7 +274,7 @@ class ControlPlaneApp:
         )
 
     async def _list_versions(self, req: _Request) -> _Response:
-        rt = self.registry.get(req.params[0])
+        rt = self.registry.get(req.params["agentRuntimeId"])
         versions = sorted(rt.versions.values(), key=lambda v: v.version, reverse=True)
         items, token = _paginate(versions, req.query)
         return _Response(
@@ -286,20 +284,20 @@ class ControlPlaneApp:
     # --- tags (runtimes only: the rest of the service's resources are moto's) ------------
 
     async def _tag_resource(self, req: _Request) -> _Response:
-        self.registry.tag(req.params[0], check_tags(req.body.get("tags")))
+        self.registry.tag(req.params["resourceArn"], check_tags(req.body.get("tags")))
         return _Response(204, {})
 
     async def _list_tags(self, req: _Request) -> _Response:
-        return _Response(200, {"tags": self.registry.tags_of(req.params[0])})
+        return _Response(200, {"tags": self.registry.tags_of(req.params["resourceArn"])})
 
     async def _untag_resource(self, req: _Request) -> _Response:
-        self.registry.untag(req.params[0], json.loads(req.query["tagKeys"]))
+        self.registry.untag(req.params["resourceArn"], json.loads(req.query["tagKeys"]))
         return _Response(204, {})
 
     # --- endpoints ----------------------------------------------------------------------
 
     async def _create_endpoint(self, req: _Request) -> _Response:
-        runtime_id = req.params[0]
+        runtime_id = req.params["agentRuntimeId"]
         self.registry.get(runtime_id)
         name = check_endpoint_name(req.body.get("name"))
         version = _optional_version(req.body.get("agentRuntimeVersion"))
@@ -321,7 +319,7 @@ class ControlPlaneApp:
         )
 
     async def _update_endpoint(self, req: _Request) -> _Response:
-        runtime_id, name = req.params
+        runtime_id, name = req.params["agentRuntimeId"], req.params["endpointName"]
         version = _optional_version(req.body.get("agentRuntimeVersion"))
         description = check_endpoint_description(req.body.get("description"))
         ep = self.registry.update_endpoint(runtime_id, name, version, description)
@@ -340,12 +338,12 @@ class ControlPlaneApp:
         return _Response(202, body)
 
     async def _get_endpoint(self, req: _Request) -> _Response:
-        runtime_id, name = req.params
+        runtime_id, name = req.params["agentRuntimeId"], req.params["endpointName"]
         ep = self.registry.get_endpoint(runtime_id, name)
         return _Response(200, endpoint_body(self.registry.get(runtime_id), ep))
 
     async def _delete_endpoint(self, req: _Request) -> _Response:
-        runtime_id, name = req.params
+        runtime_id, name = req.params["agentRuntimeId"], req.params["endpointName"]
         ep = self.registry.delete_endpoint(runtime_id, name)
         return _Response(
             202,
@@ -357,7 +355,7 @@ class ControlPlaneApp:
         )
 
     async def _list_endpoints(self, req: _Request) -> _Response:
-        rt = self.registry.get(req.params[0])
+        rt = self.registry.get(req.params["agentRuntimeId"])
         items, token = _paginate(list(rt.endpoints.values()), req.query)
         return _Response(
             200,
@@ -430,28 +428,10 @@ class ControlPlaneApp:
 # --- request/response helpers ---------------------------------------------------------------
 
 
-def _route(scope: Scope) -> tuple[str, tuple[str, ...]]:
-    """(route kind, path parameters) from the raw path, each segment percent-decoded."""
+def _raw_path(scope: Scope) -> str:
+    """The path as sent (percent-encoding kept, so an encoded `/` stays in its segment)."""
     raw = scope.get("raw_path")
-    path = raw.decode("latin-1") if isinstance(raw, bytes | bytearray) else str(scope["path"])
-    path = path.split("?", 1)[0]
-    segments = [unquote(s) for s in path.split("/") if s]
-    if len(segments) == 2 and segments[0] == "tags":
-        return "tags", (segments[1],)
-    if not segments or segments[0] != "runtimes":
-        return "unknown", ()
-    rest = segments[1:]
-    if not rest:
-        return "runtimes", ()
-    if len(rest) == 1:
-        return "runtime", (rest[0],)
-    if len(rest) == 2 and rest[1] == "versions":
-        return "versions", (rest[0],)
-    if len(rest) == 2 and rest[1] == "runtime-endpoints":
-        return "endpoints", (rest[0],)
-    if len(rest) == 3 and rest[1] == "runtime-endpoints":
-        return "endpoint", (rest[0], rest[2])
-    return "unknown", ()
+    return raw.decode("latin-1") if isinstance(raw, bytes | bytearray) else str(scope["path"])
 
 
 async def _read_json(receive: Receive) -> Mapping[str, Any]:
