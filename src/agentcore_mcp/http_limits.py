@@ -41,6 +41,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from agentcore_mcp.errors import AgentCoreMcpError
+
 if TYPE_CHECKING:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _ProtocolBase
 else:
@@ -74,8 +76,6 @@ CHECKED_UVICORN_VERSIONS = (
     "0.52.0", "0.52.1", "0.52.2", "0.52.3", "0.52.4", "0.53.0", "0.54.0", "0.55.0",
 )
 # fmt: on
-
-from agentcore_mcp.errors import AgentCoreMcpError
 
 DEFAULT_MAX_HEAD_BYTES = 64 * 1024
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0

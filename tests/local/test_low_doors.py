@@ -178,7 +178,9 @@ def test_the_session_bound_error_says_it_is_local_and_names_the_flag(
     gated["gate"].touch()
     refusal: dict[str, Any] | None = None
     for _ in range(6):  # the bound is 3: at most 4 new sessions reach it
-        r = httpx2.post(gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60)
+        r = httpx2.post(
+            gated["url"], content=PING, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60
+        )
         assert r.status_code == 200, r.text
         if "error" in r.json():
             refusal = r.json()
