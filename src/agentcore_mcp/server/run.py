@@ -85,11 +85,15 @@ def serve_spec(
     status = 0
 
     def load() -> Any:
-        from agentcore_mcp.server.app import build_asgi_app
         from agentcore_mcp.server.loader import load_server
 
         with collector_paused():
-            return build_asgi_app(load_server(server_spec), settings)
+            # The server first: `load_server` imports the SDK in the window where its
+            # models are built on first use; app.py imports the SDK at its top.
+            loaded = load_server(server_spec)
+            from agentcore_mcp.server.app import build_asgi_app
+
+            return build_asgi_app(loaded, settings)
 
     def on_load_failure(exc: BaseException) -> None:
         nonlocal status
