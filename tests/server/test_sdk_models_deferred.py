@@ -56,7 +56,7 @@ def tagged(text: str) -> list[mcp_types.TextContent]:
     return [Tagged(type="text", text=text)]
 '''
 
-SCRIPT = '''
+SCRIPT = """
 import asyncio, json, logging, sys
 from pydantic import BaseModel, TypeAdapter, type_adapter
 from pydantic._internal import _config
@@ -130,7 +130,7 @@ async def ask():
 report["answers"] = asyncio.run(ask())
 report["sdk_model_complete_after"] = bool(mcp_types.CallToolResult.__pydantic_complete__)
 print(json.dumps(report))
-'''
+"""
 
 V = "2025-11-25"
 

@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECKED_MCP_VERSIONS",
     "CHECKED_PYDANTIC_VERSIONS",
-    "PYDANTIC_DEFER",
     "FAST_PATH_INTERNALS",
     "HIDE_ENV",
     "INTERNALS",
+    "PYDANTIC_DEFER",
     "Internal",
     "SdkCompatError",
     "fast_path_missing",
