@@ -64,7 +64,15 @@ EXCHANGES: dict[str, list[Request]] = {
     "call-first-no-version-header": [(tool_call("table", {"rows": ROWS}), {})],
     "call-first-bad-arguments": [(tool_call("table", {"rows": "x"}), {"mcp-protocol-version": V})],
     "call-first-unknown-tool": [(tool_call("nope", {}), {"mcp-protocol-version": V})],
+    # -32602: the request's own params are invalid (no tool name; arguments not an object).
+    "call-first-invalid-params": [
+        (rpc("tools/call", {"arguments": {}}), {"mcp-protocol-version": V}),
+    ],
+    "call-first-arguments-not-an-object": [
+        (rpc("tools/call", {"name": "table", "arguments": [1]}), {"mcp-protocol-version": V}),
+    ],
     "call-first-2026-07-28": [_modern(tool_call("table", {"rows": ROWS}), "table")],
+    "call-first-2026-07-28-unknown-tool": [_modern(tool_call("nope", {}), "nope")],
     "call-first-2026-07-28-bad-arguments": [_modern(tool_call("table", {"rows": 1}), "table")],
     "handshake-then-call": [
         (rpc("initialize", init_params("cold", "1")), {}),
@@ -134,7 +142,9 @@ def test_first_call_of_a_cold_process_equals_the_sdk(
         got = _answers(url, exchange)
     assert got == expected
     assert all(status in (200, 202) for status, _ in got), got
-    if case.startswith("call-first") and "unknown" not in case:
+    if "invalid-params" in case or "not-an-object" in case:
+        assert got[0][1][0]["error"]["code"] == -32602, got
+    elif case.startswith("call-first") and "unknown" not in case:
         result = got[0][1][0]["result"]
         assert result["isError"] is ("bad" in case)
         if "bad" not in case:

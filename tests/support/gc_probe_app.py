@@ -1,7 +1,8 @@
 """A server that says whether the cyclic garbage collector ran while it was imported.
 
-`collector` answers "<enabled at import> <enabled now>": the kit loads a server with
-the collector off (`run.collector_paused`) and turns it back on once loaded.
+`collector` answers "<enabled at import> <enabled now> <objects frozen>": the kit loads
+a server with the collector off (`run.collector_paused`), then freezes what the load
+built and turns the collector back on.
 """
 
 import gc
@@ -15,5 +16,6 @@ mcp = MCPServer("gc-probe")
 
 @mcp.tool()
 def collector() -> str:
-    """Whether the collector was on while this module was imported, and is on now."""
-    return f"{ENABLED_AT_IMPORT} {gc.isenabled()}"
+    """Whether the collector was on while this module was imported, is on now, and
+    leaves the objects the load built out of its runs."""
+    return f"{ENABLED_AT_IMPORT} {gc.isenabled()} {gc.get_freeze_count() > 0}"

@@ -23,8 +23,13 @@ def load_server(server_spec: str | None) -> MCPServer[Any] | Server[Any]:
 
     None is the sample server.
     """
-    from mcp.server.lowlevel.server import Server
-    from mcp.server.mcpserver import MCPServer
+    from agentcore_mcp.server.sdk_compat import sdk_models_deferred
+
+    # The SDK's import alone, before the user's module: its models build on first use,
+    # the user's as usual (sdk_compat.sdk_models_deferred).
+    with sdk_models_deferred():
+        from mcp.server.lowlevel.server import Server
+        from mcp.server.mcpserver import MCPServer
 
     if server_spec is None:
         from agentcore_mcp.server.sample import build_sample_server

@@ -13,14 +13,20 @@ transport (with a single warning) when one of its internals is gone.
 makes this module report those internals as missing although they are present: the
 way the tests run the server as it would behave on an SDK without them. It is read when
 asked, not per request.
+
+`sdk_models_deferred` is the one use of pydantic internals (see its docstring): checked
+against `CHECKED_PYDANTIC_VERSIONS`; on any other pydantic, or with `PYDANTIC_DEFER` in
+`MCP_SDK_COMPAT_HIDE`, it does nothing and the SDK imports as it always did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECKED_MCP_VERSIONS",
+    "CHECKED_PYDANTIC_VERSIONS",
     "FAST_PATH_INTERNALS",
     "HIDE_ENV",
     "INTERNALS",
+    "PYDANTIC_DEFER",
     "Internal",
     "SdkCompatError",
     "fast_path_missing",
@@ -44,7 +52,9 @@ __all__ = [
     "lowlevel_server",
     "missing_internals",
     "otel_middleware_type",
+    "pydantic_defer_usable",
     "registered_tools",
+    "sdk_models_deferred",
     "serializer",
     "set_modern_sse_ping_interval",
     "tool_lookups",
@@ -55,7 +65,16 @@ logger = logging.getLogger("agentcore_mcp.server")
 # The `mcp` releases every internal below was read in and tested against.
 CHECKED_MCP_VERSIONS = ("2.3.0",)
 
+# The pydantic releases `sdk_models_deferred` was read in and tested against.
+CHECKED_PYDANTIC_VERSIONS = ("2.14.3",)
+
 HIDE_ENV = "MCP_SDK_COMPAT_HIDE"
+
+# The name `MCP_SDK_COMPAT_HIDE` takes to turn `sdk_models_deferred` off.
+PYDANTIC_DEFER = "pydantic.defer_build"
+
+# A module the SDK's import window is over: once loaded, the window has nothing to do.
+_SDK_MODULE = "mcp.server.mcpserver"
 
 
 class SdkCompatError(RuntimeError):
@@ -139,7 +158,7 @@ def _hidden() -> frozenset[str]:
     raw = os.environ.get(HIDE_ENV, "")
     names = {part.strip() for part in raw.split(",") if part.strip()}
     if "all" in names:
-        return frozenset(_BY_NAME)
+        return frozenset({*_BY_NAME, PYDANTIC_DEFER})
     return frozenset(names)
 
 
@@ -257,3 +276,68 @@ def set_modern_sse_ping_interval(seconds: float) -> bool:
 
     _streamable_http_modern._SSE_PING_INTERVAL = seconds
     return True
+
+
+def pydantic_defer_usable() -> str | None:
+    """None if `sdk_models_deferred` can defer on this pydantic, else why not."""
+    if PYDANTIC_DEFER in _hidden():
+        return f"{HIDE_ENV} hides {PYDANTIC_DEFER}"
+    # pydantic's own constant, not importlib.metadata: that import and its scan of the
+    # path cost more than a few milliseconds on a cold start.
+    from pydantic.version import VERSION as installed
+
+    if installed not in CHECKED_PYDANTIC_VERSIONS:
+        return (
+            f"pydantic {installed} is not one of {', '.join(CHECKED_PYDANTIC_VERSIONS)} "
+            "(the versions its internals were checked in)"
+        )
+    from pydantic import type_adapter
+    from pydantic._internal import _config
+
+    defaults = getattr(_config, "config_defaults", None)
+    if not isinstance(defaults, dict) or defaults.get("defer_build") is not False:
+        return "pydantic._internal._config.config_defaults has no defer_build default"
+    if not isinstance(type_adapter.TypeAdapter.__dict__.get("_defer_build"), property):
+        return "pydantic.type_adapter.TypeAdapter has no _defer_build property"
+    return None
+
+
+@contextlib.contextmanager
+def sdk_models_deferred() -> Iterator[None]:
+    """Import the `mcp` SDK inside this block: its pydantic models are built on first use.
+
+    `import mcp` defines about 550 pydantic models and a few module-level `TypeAdapter`s,
+    and builds a validator and a serializer for each: a third of the import's CPU, most
+    of it for models a given server never uses. Inside the block, pydantic's own
+    `defer_build` applies to every model and adapter defined (the process-wide default
+    `config_defaults['defer_build']`, and `TypeAdapter._defer_build`, which is otherwise
+    read from the adapted type's config only): each is built, by pydantic, the first time
+    it validates or serializes, exactly as it would have been at import. The models'
+    configs are untouched (the default is read at class creation, not stored), so a
+    subclass or a model defined after the block is built at once as usual: the user's
+    own models, the tools' argument models built at `@tool()`, are not affected.
+
+    Both are restored on the way out. Nothing is changed when the SDK is already loaded
+    (there is nothing to defer), or when `pydantic_defer_usable` says no: the import
+    then happens as it always did.
+    """
+    if _SDK_MODULE in sys.modules:
+        yield
+        return
+    unusable = pydantic_defer_usable()
+    if unusable is not None:
+        logger.debug("the mcp SDK's models are built at import: %s", unusable)
+        yield
+        return
+    from pydantic import type_adapter
+    from pydantic._internal import _config
+
+    adapter_class: Any = type_adapter.TypeAdapter
+    adapter_default = adapter_class.__dict__["_defer_build"]
+    _config.config_defaults["defer_build"] = True
+    adapter_class._defer_build = property(lambda self: True)
+    try:
+        yield
+    finally:
+        adapter_class._defer_build = adapter_default
+        _config.config_defaults["defer_build"] = False
