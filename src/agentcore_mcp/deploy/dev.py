@@ -157,6 +157,7 @@ class DevLoop:
         self._ctx: StepContext | None = None
         self._deps_key = ""
         self._auth: Any = None
+        self.serving = ""  # the version serving: the last that got READY
 
     # --- the first deploy --------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class DevLoop:
             config=fast, target=target, state=state, record=record, emit=self._emit
         )
         self._deps_key = builder.zip_inputs(fast).deps_key
+        self.serving = record.runtime.version
         target.client("bedrock-agentcore-control").tag_resource(
             resourceArn=record.runtime.arn, tags={WARM_SPARE_TAG: "true"}
         )
@@ -223,9 +225,10 @@ class DevLoop:
         names = tuple(sorted(_relative(p, self.config.project_dir) for p in changed))
 
         def done(outcome: Outcome, message: str = "", **more: Any) -> Reload:
-            version = ctx.record.runtime.version if ctx.record.runtime else ""
+            if outcome == "served" and ctx.record.runtime is not None:
+                self.serving = ctx.record.runtime.version
             return Reload(
-                outcome, version, message, time.monotonic() - started, changed=names, **more
+                outcome, self.serving, message, time.monotonic() - started, changed=names, **more
             )
 
         try:
@@ -240,7 +243,7 @@ class DevLoop:
         problem = syntax_error(inputs)
         if problem is not None:
             return done("broken", problem)
-        old_version = ctx.record.runtime.version if ctx.record.runtime else ""
+        old_version = self.serving
         saved_poll = runtime_step.POLL_BY_TARGET["local"]
         try:
             ctx.step = "build"
@@ -259,15 +262,14 @@ class DevLoop:
         return done("served", ended_sessions=ended)
 
     def _reload_all(self, started: float, names: tuple[str, ...]) -> Reload:
-        version = self.record.runtime.version if self.record.runtime else ""
+        version = self.serving
         try:
             self.config = self._reconfigure()
             self._full_deploy(smoke_test="auto", secret_values=self._secret_values)
         except (DeployError, ConfigError) as exc:
             return Reload("broken", version, str(exc), time.monotonic() - started, True, names)
-        now = self.record.runtime.version if self.record.runtime else ""
-        ended = self._end_old_sessions() if now != version else 0
-        return Reload("served", now, "", time.monotonic() - started, True, names, ended)
+        ended = self._end_old_sessions() if self.serving != version else 0
+        return Reload("served", self.serving, "", time.monotonic() - started, True, names, ended)
 
     def _why_broken(self, failure: str) -> str:
         """The update failed to start: the preflight's file and line, else the failure."""

@@ -1,0 +1,193 @@
+"""`agentcore-mcp dev` against a real local AgentCore: the CLI as a user runs it, a real
+`mcp` client (agentcore_mcp.client.open_runtime) for the calls, real edits on disk.
+
+Waits are on the command's output (bounded), never on durations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from tests.support.deploy import deploy_config, run_cli, tool_text
+from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
+
+SERVER = '''\
+from mcp.server.mcpserver import MCPServer
+
+mcp = MCPServer("devtool")
+
+
+@mcp.tool()
+def greet(name: str) -> str:
+    """Say hello."""
+    return "{greeting} " + name
+'''
+PYPROJECT = """\
+[project]
+name = "devtool"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = []
+
+[tool.agentcore-mcp]
+name = "devtool"
+server = "devtool.server:mcp"
+"""
+WAIT = 240.0  # a first deploy on a busy 2-core machine; every wait ends at its marker
+
+
+def _project(root: Path) -> Path:
+    (root / "devtool").mkdir(parents=True)
+    (root / "devtool" / "__init__.py").write_text("")
+    (root / "devtool" / "server.py").write_text(SERVER.format(greeting="hello"))
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+class DevProcess:
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.proc = proc
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, pattern: str, *, after: int = 0, timeout: float = WAIT) -> re.Match[str]:
+        """The first match of `pattern` in the output past offset `after`; fails when the
+        process exits or `timeout` passes first (bounded: 0.1 s steps)."""
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout / 0.1) + 1):
+            text = self.output()
+            found = re.compile(pattern).search(text, after)
+            if found:
+                return found
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        pytest.fail(f"no {pattern!r} in dev's output (exit {self.proc.poll()}):\n{self.output()}")
+
+
+@pytest.fixture
+def dev_run(
+    local_agentcore: LocalAgentCoreHandle, tmp_path: Path
+) -> Iterator[tuple[DevProcess, Path, Path]]:
+    project = _project(tmp_path / "proj")
+    state = tmp_path / "state.json"
+    log = tmp_path / "dev.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"PYTHONUNBUFFERED": "1", "COLUMNS": "400"})
+    argv = [sys.executable, "-m", "agentcore_mcp", "dev"]
+    argv += ["--state", str(state), "--local-home", str(local_agentcore.home)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        yield DevProcess(proc, log), project, state
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def _call(handle: LocalAgentCoreHandle, project: Path, state: Path, text: str) -> str:
+    from agentcore_mcp.deploy.plan import call_tool
+    from agentcore_mcp.deploy.state import find_record, load_state
+    from agentcore_mcp.deploy.target import open_target
+
+    record = find_record(load_state(state), target="local", region=None, name="devtool")
+    assert record is not None
+    config = deploy_config(handle, project_dir=project)
+    return tool_text(
+        call_tool(open_target(config, start_local=False), record, "greet", {"name": text})
+    )
+
+
+@pytest.mark.slow
+def test_dev_serves_each_save_keeps_the_last_good_one_and_leaves_the_deployment(
+    dev_run: tuple[DevProcess, Path, Path], local_agentcore: LocalAgentCoreHandle
+) -> None:
+    dev, project, state = dev_run
+    source = project / "devtool" / "server.py"
+    ready = dev.wait_for(r"watching .*Ctrl-C stops")
+    out = dev.output()
+    assert "npx -y @modelcontextprotocol/inspector -- " in out
+    assert re.search(r"proxy --port 8765 --url '?http://127\.0\.0\.1:\d+/runtimes/", out)
+    assert _call(local_agentcore, project, state, "ada") == "hello ada"
+
+    # A session held across a save: its next request is refused (the old version's
+    # session ended), and a new session answers with the new code.
+    async def held_session() -> tuple[str, str]:
+        from agentcore_mcp.client.remote import open_runtime
+        from agentcore_mcp.deploy.plan import runtime_target_of
+        from agentcore_mcp.deploy.state import find_record, load_state
+        from agentcore_mcp.deploy.target import open_target
+
+        record = find_record(load_state(state), target="local", region=None, name="devtool")
+        assert record is not None
+        target = open_target(deploy_config(local_agentcore, project_dir=project), start_local=False)
+        async with open_runtime(runtime_target_of(target, record), session=target.session) as c:
+            before = tool_text(await c.call_tool("greet", {"name": "bo"}))
+            source.write_text(SERVER.format(greeting="howdy"))
+            await anyio.to_thread.run_sync(
+                lambda: dev.wait_for(
+                    r"serving version \d+ .*older session\(s\) ended", after=ready.end()
+                )
+            )
+            try:
+                stale: Any = tool_text(await c.call_tool("greet", {"name": "bo"}))
+            except Exception as exc:  # the session ended: 404 from the runtime
+                stale = f"refused: {exc}"
+        return before, stale
+
+    before, stale = anyio.run(held_session)
+    after = _call(local_agentcore, project, state, "bo")
+    assert before == "hello bo"
+    assert stale.startswith("refused"), stale
+    assert after == "howdy bo"
+    served = dev.wait_for(r"serving version (\d+)")
+    version = served.group(1)
+
+    # An import error: file and line printed, the last good version still answers.
+    source.write_text(SERVER.format(greeting="broken") + "\nimport no_such_module_here\n")
+    broken = dev.wait_for(r"server\.py:(\d+): ModuleNotFoundError", after=served.end())
+    assert broken.group(1) == str(SERVER.format(greeting="broken").count("\n") + 2)
+    dev.wait_for(rf"version {version} still serves", after=broken.start())
+    assert _call(local_agentcore, project, state, "cy") == "howdy cy"
+
+    # A syntax error: found before anything is built.
+    source.write_text(SERVER.format(greeting="howdy") + "\ndef oops(:\n")
+    syntax = dev.wait_for(r"server\.py:\d+: SyntaxError", after=broken.end())
+
+    # Other commands work against it while it runs (they read the same state file).
+    listed = run_cli(
+        ["tools", "list", "--remote", "--state", str(state)],
+        cwd=project,
+        # the local AgentCore accepts the keys of whoever started it
+        env={**CREDS, "AWS_REGION": REGION, "AWS_PROFILE": ""},
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "greet" in listed.stdout
+
+    # Fixed again: served.
+    source.write_text(SERVER.format(greeting="hi"))
+    dev.wait_for(r"serving version \d+", after=syntax.end())
+    assert _call(local_agentcore, project, state, "di") == "hi di"
+
+    # Ctrl-C: exit 0, the deployment stays (recorded, answering), the way to remove it said.
+    dev.proc.send_signal(signal.SIGINT)
+    assert dev.proc.wait(timeout=60) == 0, dev.output()
+    assert "agentcore-mcp destroy --yes --name devtool" in dev.output()
+    assert _call(local_agentcore, project, state, "ed") == "hi ed"
