@@ -109,6 +109,27 @@ def watched_paths(config: DeployConfig) -> list[Path]:
     return paths
 
 
+def project_filter(project_dir: Path) -> Callable[[Any, str], bool]:
+    """watchfiles' filter for dev: its defaults (__pycache__, .git, .venv, editor swap
+    files, .pyc) plus every dotfile or dot folder under the project (never shipped:
+    build._never_shipped) and the build folders."""
+    from watchfiles import DefaultFilter
+
+    project = project_dir.resolve()
+
+    class DevFilter(DefaultFilter):
+        ignore_dirs = (*DefaultFilter.ignore_dirs, *IGNORED_DIRS)
+
+        def __call__(self, change: Any, path: str) -> bool:
+            where = Path(path).resolve()
+            parts = where.relative_to(project).parts if where.is_relative_to(project) else ()
+            if any(part.startswith(".") for part in parts):
+                return False
+            return bool(super().__call__(change, path))
+
+    return DevFilter()
+
+
 def syntax_error(inputs: builder.ZipInputs) -> str | None:
     """`file:line: SyntaxError: ...` for the first user module that does not compile."""
     for arcname, path in inputs.sources:
@@ -340,25 +361,12 @@ class DevLoop:
 
     def watch(self, stop: threading.Event | None = None) -> Iterator[Reload]:
         """One Reload per batch of saves, until `stop` is set (or Ctrl-C: KeyboardInterrupt)."""
-        from watchfiles import DefaultFilter
         from watchfiles import watch as watch_files
 
         paths = watched_paths(self.config)
-        project = self.config.project_dir.resolve()
-
-        class DevFilter(DefaultFilter):
-            ignore_dirs = (*DefaultFilter.ignore_dirs, *IGNORED_DIRS)
-
-            def __call__(self, change: Any, path: str) -> bool:
-                where = Path(path).resolve()
-                parts = where.relative_to(project).parts if where.is_relative_to(project) else ()
-                if any(part.startswith(".") for part in parts):
-                    return False  # dotfiles never ship (build._never_shipped)
-                return bool(super().__call__(change, path))
-
         for batch in watch_files(
             *paths,
-            watch_filter=DevFilter(),
+            watch_filter=project_filter(self.config.project_dir),
             debounce=DEBOUNCE_MS,
             step=STEP_MS,
             stop_event=stop,
