@@ -191,3 +191,60 @@ def test_dev_serves_each_save_keeps_the_last_good_one_and_leaves_the_deployment(
     assert dev.proc.wait(timeout=60) == 0, dev.output()
     assert "agentcore-mcp destroy --yes --name devtool" in dev.output()
     assert _call(local_agentcore, project, state, "ed") == "hi ed"
+
+
+def test_dev_refuses_to_start_without_a_server_of_the_project(tmp_path: Path) -> None:
+    """The sample server is the kit's own: nothing of the user's to watch. Refused before
+    the local AgentCore is started or anything is made."""
+    home = tmp_path / "local-home"
+    result = run_cli(
+        ["dev", "--local-home", str(home), "--state", str(tmp_path / "s.json")], cwd=tmp_path
+    )
+    assert result.returncode == 6, result.stderr
+    assert "dev watches your project's server: pass --server" in result.stderr
+    assert not home.exists()
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_dev_refuses_a_package_that_is_not_there(tmp_path: Path) -> None:
+    result = run_cli(
+        ["dev", "--server", "nosuchpkg.server:mcp", "--local-home", str(tmp_path / "h")],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 6, result.stderr
+    assert "no package or module 'nosuchpkg'" in result.stderr
+
+
+def test_the_watch_filter_skips_dotfiles_bytecode_and_build_folders(tmp_path: Path) -> None:
+    from watchfiles import Change
+
+    from agentcore_mcp.deploy.dev import project_filter
+
+    project = _project(tmp_path / "proj")
+    accepts = project_filter(project)
+    for kept in ("devtool/server.py", "devtool/data/table.csv", "pyproject.toml", "uv.lock"):
+        assert accepts(Change.modified, str(project / kept)), kept
+    for skipped in (
+        "devtool/.env",
+        "devtool/.secrets/key.txt",
+        ".venv/lib/x.py",
+        "devtool/__pycache__/server.cpython-311.pyc",
+        "devtool/server.py.swp",
+        "devtool/server.py~",
+        "build/lib/devtool/server.py",
+    ):
+        assert not accepts(Change.modified, str(project / skipped)), skipped
+
+
+def test_a_syntax_error_is_named_by_file_and_line_without_an_import(tmp_path: Path) -> None:
+    from agentcore_mcp.deploy.build import zip_inputs
+    from agentcore_mcp.deploy.config import load_config
+    from agentcore_mcp.deploy.dev import syntax_error
+
+    project = _project(tmp_path / "proj")
+    config = load_config(project)
+    assert syntax_error(zip_inputs(config)) is None
+    (project / "devtool" / "helpers.py").write_text("x = 1\nif x\n    pass\n")
+    found = syntax_error(zip_inputs(config))
+    assert found is not None
+    assert found.startswith(f"{project / 'devtool' / 'helpers.py'}:2: SyntaxError")

@@ -80,8 +80,8 @@ class Reload:
     ended_sessions: int = 0  # sessions on an older version, ended
 
 
-class DevError(DeployError):
-    """dev cannot run with these settings."""
+class DevError(ConfigError):
+    """dev cannot run with these settings (exit 6, before anything is made)."""
 
 
 def watched_paths(config: DeployConfig) -> list[Path]:
