@@ -154,6 +154,8 @@ def _name_flag(config: Any) -> str:
 def _print_reload(reload: Any) -> None:
     saved = ", ".join(reload.changed) or "a file"
     took = f"{reload.seconds:.2f} s"
+    if reload.phases:
+        took += ": " + ", ".join(f"{name} {seconds:.2f}" for name, seconds in reload.phases)
     if reload.outcome == "served":
         ended = f"; {reload.ended_sessions} older session(s) ended" if reload.ended_sessions else ""
         how = "dependencies changed: full deploy, " if reload.full else ""
@@ -167,7 +169,7 @@ def _print_reload(reload: Any) -> None:
     elif reload.outcome == "broken":
         stdout.print(
             f"[red]✗[/] {escape(saved)}: {escape(reload.message)}\n  version "
-            f"{reload.version} still serves; fix it and save again",
+            f"{reload.version} still serves; fix it and save again ({took})",
             highlight=False,
             soft_wrap=True,
             emoji=False,

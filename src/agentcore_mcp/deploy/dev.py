@@ -78,6 +78,10 @@ class Reload:
     full: bool = False  # the dependencies changed: the whole deploy ran
     changed: tuple[str, ...] = ()  # the saved files, relative to the project
     ended_sessions: int = 0  # sessions on an older version, ended
+    # where the time went: "check" (inputs, hash, syntax), "build" (zip + upload),
+    # "ready" (UpdateAgentRuntime until READY: unpack and the new instance's start),
+    # "sessions" (older sessions ended)
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 class DevError(ConfigError):
@@ -245,11 +249,26 @@ class DevLoop:
         changed = changed or set()
         names = tuple(sorted(_relative(p, self.config.project_dir) for p in changed))
 
+        marks: list[tuple[str, float]] = []
+        last = started
+
+        def mark(phase: str) -> None:
+            nonlocal last
+            now = time.monotonic()
+            marks.append((phase, round(now - last, 3)))
+            last = now
+
         def done(outcome: Outcome, message: str = "", **more: Any) -> Reload:
             if outcome == "served" and ctx.record.runtime is not None:
                 self.serving = ctx.record.runtime.version
             return Reload(
-                outcome, self.serving, message, time.monotonic() - started, changed=names, **more
+                outcome,
+                self.serving,
+                message,
+                time.monotonic() - started,
+                changed=names,
+                phases=tuple(marks),
+                **more,
             )
 
         try:
@@ -262,6 +281,7 @@ class DevLoop:
         if recorded is not None and recorded.input_hash == inputs.input_hash():
             return done("unchanged")
         problem = syntax_error(inputs)
+        mark("check")
         if problem is not None:
             return done("broken", problem)
         old_version = self.serving
@@ -269,17 +289,23 @@ class DevLoop:
         try:
             ctx.step = "build"
             build_step.apply(ctx)
+            mark("build")
             ctx.step = "runtime"
             runtime_step.POLL_BY_TARGET["local"] = READY_POLL_SECONDS
             runtime_step.apply(ctx)
+            mark("ready")
         except RuntimeFailedError as exc:
-            return done("broken", self._why_broken(str(exc)))
+            mark("ready")
+            why = self._why_broken(str(exc))
+            mark("preflight")
+            return done("broken", why)
         except (DeployError, ConfigError) as exc:
             return done("broken", str(exc))
         finally:
             runtime_step.POLL_BY_TARGET["local"] = saved_poll
         now = ctx.record.runtime.version if ctx.record.runtime else ""
         ended = self._end_old_sessions() if now != old_version else 0
+        mark("sessions")
         return done("served", ended_sessions=ended)
 
     def _reload_all(self, started: float, names: tuple[str, ...]) -> Reload:
