@@ -32,6 +32,12 @@ mcp = MCPServer("devtool")
 def greet(name: str) -> str:
     """Say hello."""
     return "{greeting} " + name
+
+
+@mcp.tool()
+def invert(x: int) -> str:
+    """1 / x."""
+    return str(1 // x)
 '''
 PYPROJECT = """\
 [project]
@@ -102,7 +108,15 @@ def dev_run(
             proc.wait(timeout=30)
 
 
-def _call(handle: LocalAgentCoreHandle, project: Path, state: Path, text: str) -> str:
+def _call(
+    handle: LocalAgentCoreHandle,
+    project: Path,
+    state: Path,
+    text: str,
+    *,
+    tool: str = "greet",
+    args: dict[str, Any] | None = None,
+) -> str:
     from agentcore_mcp.deploy.plan import call_tool
     from agentcore_mcp.deploy.state import find_record, load_state
     from agentcore_mcp.deploy.target import open_target
@@ -111,7 +125,7 @@ def _call(handle: LocalAgentCoreHandle, project: Path, state: Path, text: str) -
     assert record is not None
     config = deploy_config(handle, project_dir=project)
     return tool_text(
-        call_tool(open_target(config, start_local=False), record, "greet", {"name": text})
+        call_tool(open_target(config, start_local=False), record, tool, args or {"name": text})
     )
 
 
@@ -126,6 +140,12 @@ def test_dev_serves_each_save_keeps_the_last_good_one_and_leaves_the_deployment(
     assert "npx -y @modelcontextprotocol/inspector -- " in out
     assert re.search(r"proxy --port 8765 --url '?http://127\.0\.0\.1:\d+/runtimes/", out)
     assert _call(local_agentcore, project, state, "ada") == "hello ada"
+    # A tool that fails: its traceback is in dev's output (the instance log), pointing at
+    # the project's file.
+    failed = _call(local_agentcore, project, state, "", tool="invert", args={"x": 0})
+    assert failed.startswith("Error executing tool invert"), failed
+    dev.wait_for(rf'File "{re.escape(str(project))}/devtool/server\.py", line \d+, in invert')
+    dev.wait_for(r"│ \[.*\] ZeroDivisionError: integer division or modulo by zero")
 
     # A session held across a save: its next request is refused (the old version's
     # session ended), and a new session answers with the new code.

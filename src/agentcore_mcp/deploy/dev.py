@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -321,13 +322,10 @@ class DevLoop:
     def _why_broken(self, failure: str) -> str:
         """The update failed to start: the preflight's file and line, else the failure."""
         full = desired_config(self.config, self.record)
-
-        def dependencies() -> Path:
-            site, _ = builder.ensure_dependencies(builder.zip_inputs(full), lambda _m: None)
-            return site
-
         try:
-            preflight(full, dependencies)
+            # the layer the build just used: cached, nothing is installed
+            site, _ = builder.ensure_dependencies(builder.zip_inputs(full), lambda _m: None)
+            preflight(full, lambda: site, site=site)
         except ConfigError as exc:
             return str(exc).removesuffix("; nothing was deployed, fix it and rerun")
         except DeployError:
@@ -431,6 +429,15 @@ class DevLoop:
         home = self.target.local_home
         assert home is not None and self.record.runtime is not None
         path = local_log_path(home, self.record.runtime.id)
+        # A traceback names the instance's unpacked copy of your files: point at yours.
+        source = watched_paths(self.config)[0]
+        unpacked = re.compile(
+            re.escape(str(home.resolve() / "artifacts" / self.record.runtime.id))
+            + r"/\d+/(?="
+            + re.escape(source.name)
+            + r"\b)"
+        )
+        here = str(source.parent) + "/"
         try:
             offset = path.stat().st_size
         except FileNotFoundError:
@@ -446,7 +453,8 @@ class DevLoop:
                 continue
             end = data.rfind(b"\n") + 1  # whole lines only
             offset += end
-            yield from data[:end].decode("utf-8", "replace").splitlines()
+            for line in data[:end].decode("utf-8", "replace").splitlines():
+                yield unpacked.sub(lambda _m: here, line)
 
 
 def _relative(path: Path, project: Path) -> str:
