@@ -15,6 +15,10 @@ error), and a fix. Each is measured from the file's write:
 - the broken save: to dev printing the error with its file and line; the old code's
   answers are checked to go on meanwhile.
 Target (issue 21): the median of the three <= 1 s. Exit status 1 when missed.
+
+The baseline, in the same run: after dev stops, a change saved and served the way it was
+before dev (`agentcore-mcp deploy`, then `agentcore-mcp tools call --remote`, a new
+session), measured from the write to that answer (`--baseline N` saves, default 1).
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ def _wait_output(path: Path, pattern: str, after: int, proc: subprocess.Popen[by
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--baseline", type=int, default=1, help="saves served the old way (deploy, tools call)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-dev-"))
@@ -88,6 +95,7 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"PYTHONUNBUFFERED": "1", "COLUMNS": "400"})
     saves: list[dict[str, Any]] = []
+    baseline: list[float] = []
     (tmp / "local").mkdir()
     with run_local_agentcore(tmp / "local", host_path=False) as handle:
         dev_log = tmp / "dev.log"
@@ -173,6 +181,36 @@ def main() -> int:
                         )
                         log(f"{kind}: {took:.3f} s")
                         time.sleep(0.5)  # let the reload's tail (log lines) settle
+            # The baseline, on the same machine in the same run: what a user did before
+            # dev, `deploy` after the save, then `tools call --remote` (a new session).
+            dev.terminate()
+            dev.wait(timeout=60)
+            user_env = {**env, **CREDS, "AWS_REGION": REGION}
+            for index in range(args.baseline):
+                marker = f"b{index}"
+                body = original.replace(
+                    'return tabulate(rows, tablefmt="plain")',
+                    f'return "{marker} " + tabulate(rows, tablefmt="plain")',
+                )
+                started = time.perf_counter()
+                source.write_text(body)
+                subprocess.run(
+                    [PYTHON, "-m", "agentcore_mcp", "deploy", "--state", str(state),
+                     "--local-home", str(handle.home)],
+                    cwd=project, env=env, check=True, capture_output=True, timeout=900,
+                )  # fmt: skip
+                called = subprocess.run(
+                    [PYTHON, "-m", "agentcore_mcp", "tools", "call", "table", "--args",
+                     '{"rows": [["a"]]}', "--remote", "--state", str(state)],
+                    cwd=project, env=user_env, capture_output=True, text=True, timeout=300,
+                )  # fmt: skip
+                took = time.perf_counter() - started
+                if marker not in called.stdout:
+                    raise SystemExit(
+                        f"baseline: no {marker!r} in {called.stdout!r} {called.stderr}"
+                    )
+                baseline.append(round(took, 3))
+                log(f"baseline (deploy + tools call): {took:.3f} s")
         finally:
             for proc in (proxy, dev):
                 if proc is None:
@@ -189,6 +227,8 @@ def main() -> int:
         "machine": machine(),
         "saves": saves,
         "median_seconds": round(median, 3),
+        "baseline_seconds": baseline,
+        "ratio_to_baseline": round(median / statistics.median(baseline), 3) if baseline else None,
         "target_seconds": TARGET_SECONDS,
         "met": median <= TARGET_SECONDS,
     }
@@ -202,6 +242,11 @@ def main() -> int:
                 f"{s['kind']:7} {s['seconds']:.3f} s (dev: {s['dev_seconds']} s: {s['dev_phases']})"
             )
         print(f"median {median:.3f} s (target <= {TARGET_SECONDS} s)")
+        if baseline:
+            print(
+                f"before dev (deploy, then tools call --remote): {statistics.median(baseline):.3f}"
+                f" s; dev is {median / statistics.median(baseline):.3f}x"
+            )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if median <= TARGET_SECONDS else 1
 
