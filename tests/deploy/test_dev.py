@@ -20,7 +20,7 @@ import anyio
 import pytest
 
 from tests.support.deploy import deploy_config, run_cli, tool_text
-from tests.support.local import CREDS, REGION, LocalAgentCoreHandle
+from tests.support.local import CREDS, REGION, LocalAgentCoreHandle, run_local_agentcore
 
 SERVER = '''\
 from mcp.server.mcpserver import MCPServer
@@ -84,28 +84,33 @@ class DevProcess:
         pytest.fail(f"no {pattern!r} in dev's output (exit {self.proc.poll()}):\n{self.output()}")
 
 
-@pytest.fixture
-def dev_run(
-    local_agentcore: LocalAgentCoreHandle, tmp_path: Path
-) -> Iterator[tuple[DevProcess, Path, Path]]:
+def _start_dev(handle: LocalAgentCoreHandle, tmp_path: Path) -> tuple[DevProcess, Path, Path]:
     project = _project(tmp_path / "proj")
     state = tmp_path / "state.json"
     log = tmp_path / "dev.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"PYTHONUNBUFFERED": "1", "COLUMNS": "400"})
     argv = [sys.executable, "-m", "agentcore_mcp", "dev"]
-    argv += ["--state", str(state), "--local-home", str(local_agentcore.home)]
+    argv += ["--state", str(state), "--local-home", str(handle.home)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             argv, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
+    return DevProcess(proc, log), project, state
+
+
+@pytest.fixture
+def dev_run(
+    local_agentcore: LocalAgentCoreHandle, tmp_path: Path
+) -> Iterator[tuple[DevProcess, Path, Path]]:
+    started = _start_dev(local_agentcore, tmp_path)
     try:
-        yield DevProcess(proc, log), project, state
+        yield started
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
+        if started[0].proc.poll() is None:
+            started[0].proc.kill()
+            started[0].proc.wait(timeout=30)
 
 
 def _call(
@@ -268,3 +273,30 @@ def test_a_syntax_error_is_named_by_file_and_line_without_an_import(tmp_path: Pa
     found = syntax_error(zip_inputs(config))
     assert found is not None
     assert found.startswith(f"{project / 'devtool' / 'helpers.py'}:2: SyntaxError")
+
+
+@pytest.mark.slow
+def test_a_save_after_the_local_agentcore_went_away_is_an_error_and_dev_keeps_watching(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "local").mkdir()
+    with run_local_agentcore(tmp_path / "local", host_path=False) as handle:
+        dev, project, _state = _start_dev(handle, tmp_path)
+        try:
+            ready = dev.wait_for(r"watching .*Ctrl-C stops")
+            assert handle.process is not None
+            handle.process.proc.terminate()
+            handle.process.proc.wait(timeout=60)
+            (project / "devtool" / "server.py").write_text(SERVER.format(greeting="gone"))
+            gone = dev.wait_for(
+                r"✗ devtool/server\.py: .*\n  version 1 still serves", after=ready.end()
+            )
+            assert dev.proc.poll() is None, "dev stopped on the error instead of watching on"
+            assert "Traceback" not in dev.output()[ready.end() : gone.end()]
+            dev.proc.send_signal(signal.SIGINT)
+            assert dev.proc.wait(timeout=60) == 0, dev.output()
+            assert "destroy --yes" in dev.output()
+        finally:
+            if dev.proc.poll() is None:
+                dev.proc.kill()
+                dev.proc.wait(timeout=30)

@@ -42,10 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError
+
 from agentcore_mcp.deploy import build as builder
 from agentcore_mcp.deploy.config import ConfigError, DeployConfig, desired_config
 from agentcore_mcp.deploy.context import Event, StepContext
-from agentcore_mcp.deploy.errors import DeployError, RuntimeFailedError
+from agentcore_mcp.deploy.errors import DeployError, RuntimeFailedError, explain_botocore_error
 from agentcore_mcp.deploy.plan import DeployResult, deploy, open_record, runtime_target_of
 from agentcore_mcp.deploy.preflight import preflight
 from agentcore_mcp.deploy.state import DeploymentRecord
@@ -302,6 +304,8 @@ class DevLoop:
             return done("broken", why)
         except (DeployError, ConfigError) as exc:
             return done("broken", str(exc))
+        except BotoCoreError as exc:  # the local AgentCore went away, ...
+            return done("broken", str(explain_botocore_error(exc, "redeploying")))
         finally:
             runtime_step.POLL_BY_TARGET["local"] = saved_poll
         now = ctx.record.runtime.version if ctx.record.runtime else ""
@@ -316,6 +320,9 @@ class DevLoop:
             self._full_deploy(smoke_test="auto", secret_values=self._secret_values)
         except (DeployError, ConfigError) as exc:
             return Reload("broken", version, str(exc), time.monotonic() - started, True, names)
+        except BotoCoreError as exc:
+            why = str(explain_botocore_error(exc, "redeploying"))
+            return Reload("broken", version, why, time.monotonic() - started, True, names)
         ended = self._end_old_sessions() if self.serving != version else 0
         return Reload("served", self.serving, "", time.monotonic() - started, True, names, ended)
 
@@ -370,12 +377,15 @@ class DevLoop:
         creds = read_local_credentials(home) if home is not None else None
         if creds is None or identity_problem(creds) is not None:
             return []
-        response = httpx.get(
-            f"{creds.url}/_local/status",
-            headers={"authorization": f"Bearer {creds.admin_token}"},
-            timeout=5,
-            trust_env=False,
-        )
+        try:
+            response = httpx.get(
+                f"{creds.url}/_local/status",
+                headers={"authorization": f"Bearer {creds.admin_token}"},
+                timeout=5,
+                trust_env=False,
+            )
+        except httpx.HTTPError:
+            return []  # gone: its sessions went with it
         if response.status_code != 200:
             return []
         sessions: list[dict[str, Any]] = response.json().get("sessions", [])
