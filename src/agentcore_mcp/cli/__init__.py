@@ -14,6 +14,7 @@ import typer
 
 from agentcore_mcp.cli import connect as connect_cmd
 from agentcore_mcp.cli import deploy as deploy_cmd
+from agentcore_mcp.cli import dev as dev_cmd
 from agentcore_mcp.cli import local as local_cmd
 from agentcore_mcp.cli import manifest as manifest_cmd
 from agentcore_mcp.cli import proxy as proxy_cmd
@@ -50,6 +51,7 @@ app.command("manifest", epilog=manifest_cmd.EPILOG)(manifest_cmd.manifest)
 app.add_typer(tools_cmd.app, name="tools")
 app.add_typer(local_cmd.app, name="local", callback=_local_needs_extra)
 deploy_cmd.register(app)
+app.command("dev", epilog=dev_cmd.EPILOG)(dev_cmd.dev)
 app.command("test-auth", epilog=test_auth_cmd.EPILOG)(test_auth_cmd.test_auth)
 app.command("proxy", epilog=proxy_cmd.EPILOG)(proxy_cmd.proxy)
 app.command("connect", epilog=connect_cmd.EPILOG)(connect_cmd.connect)

@@ -18,6 +18,7 @@ from agentcore_mcp.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agentcore_mcp.deploy.config import ConfigError, DeployConfig, load_config
+    from agentcore_mcp.deploy.dev import DevLoop
     from agentcore_mcp.deploy.ops import (
         live_status,
         log_lines,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConfigError",
     "DeployConfig",
+    "DevLoop",
     "deploy",
     "destroy",
     "live_status",
@@ -49,6 +51,7 @@ _HOMES = {
     "ConfigError": "agentcore_mcp.deploy.config",
     "DeployConfig": "agentcore_mcp.deploy.config",
     "load_config": "agentcore_mcp.deploy.config",
+    "DevLoop": "agentcore_mcp.deploy.dev",
     "live_status": "agentcore_mcp.deploy.ops",
     "log_lines": "agentcore_mcp.deploy.ops",
     "role_get_policy": "agentcore_mcp.deploy.ops",

@@ -582,6 +582,48 @@ def _write_private(path: Path, body: bytes) -> None:
         raise
 
 
+# (Python version, arcname, sha256 of the source, its mode) -> (the .pyc's bytes, its mode).
+# A long-lived process (`agentcore-mcp dev`) then compiles only the modules a save
+# changed, not the kit's every time. The bytes are what a fresh compile gives (a fixed
+# hash seed, unchecked-hash, paths relative to the zip), so zips stay reproducible.
+_BYTECODE_CACHE: dict[tuple[str, str, bytes, int], tuple[bytes, int]] = {}
+_BYTECODE_CACHE_MAX = 20_000
+
+
+def _compile_sources(inputs: ZipInputs, stage: Path) -> None:
+    """The `.pyc` of every module staged in `stage`, from the cache or `compile_tree`."""
+    assert inputs.compile_with is not None
+    keys: dict[str, tuple[str, str, bytes, int]] = {}
+    # The entry point runs as __main__, which never reads bytecode.
+    skip = [re.escape(str(stage / ENTRY_POINT)) + "$"]
+    for arcname, _ in inputs.sources:
+        if not arcname.endswith(".py"):
+            continue
+        source = stage / arcname
+        key = (
+            inputs.python_version,
+            arcname,
+            hashlib.sha256(source.read_bytes()).digest(),
+            stat.S_IMODE(source.stat().st_mode),
+        )
+        keys[arcname] = key
+        hit = _BYTECODE_CACHE.get(key)
+        if hit is not None:
+            pyc = stage / pyc_arcname(arcname, inputs.python_version)
+            pyc.parent.mkdir(exist_ok=True)
+            pyc.write_bytes(hit[0])
+            pyc.chmod(hit[1])
+            skip.append(re.escape(str(source)) + "$")
+    if len(skip) - 1 < len(keys):  # something is not in the cache
+        compile_tree(inputs.compile_with, inputs.python_version, stage, "|".join(skip))
+    if len(_BYTECODE_CACHE) + len(keys) > _BYTECODE_CACHE_MAX:
+        _BYTECODE_CACHE.clear()
+    for arcname, key in keys.items():
+        pyc = stage / pyc_arcname(arcname, inputs.python_version)
+        if key not in _BYTECODE_CACHE and pyc.exists():
+            _BYTECODE_CACHE[key] = (pyc.read_bytes(), stat.S_IMODE(pyc.stat().st_mode))
+
+
 def build_zip(inputs: ZipInputs, out_dir: Path | None, progress: Progress) -> BuiltZip:
     """Build the zip in memory and hash those bytes; a copy goes to `out_dir` (None: a
     fresh private folder per build). Upload `BuiltZip.body`, never the file: a file can be
@@ -622,9 +664,7 @@ def build_zip(inputs: ZipInputs, out_dir: Path | None, progress: Progress) -> Bu
             if has_manifest:
                 entries.append((MANIFEST_PATH, stage / MANIFEST_PATH))
             if inputs.compile_with is not None:
-                # The entry point runs as __main__, which never reads bytecode.
-                skip = re.escape(str(stage / ENTRY_POINT)) + "$"
-                compile_tree(inputs.compile_with, inputs.python_version, stage, skip)
+                _compile_sources(inputs, stage)
                 for arcname, _ in inputs.sources:
                     pyc = pyc_arcname(arcname, inputs.python_version)
                     if arcname.endswith(".py") and (stage / pyc).exists():

@@ -131,17 +131,21 @@ def _failure(server_spec: str, doc: dict[str, object]) -> ConfigError:
 def preflight(
     config: DeployConfig,
     dependencies: Callable[[], Path] | None = None,
+    *,
+    site: Path | None = None,
 ) -> PreflightResult | None:
     """Import `config.server_spec` and list its tools; ConfigError when it cannot be served.
 
     `dependencies` returns a folder with the project's dependencies installed for the
     target (the build's): used only when the import needs a package that this
-    interpreter lacks. None for the sample server, which is the kit's own.
+    interpreter lacks. None for the sample server, which is the kit's own. `site`: that
+    folder, known already (dev's cached layer), on the path from the first import, which
+    saves a second interpreter when the server needs a package this one lacks.
     """
     spec = config.server_spec
     if config.is_sample or spec is None:
         return None
-    doc = _run(config, spec, [])
+    doc = _run(config, spec, [str(site)] if site is not None else [])
     missing = str(doc.get("missing") or "")
     if not doc["ok"] and missing and missing.partition(".")[0] != _top_level(spec):
         # A third-party module this interpreter lacks: try again with the build's.

@@ -304,9 +304,16 @@ def _check_entry_point(unpacked: Path, artifact: CodeArtifact) -> None:
 class LocalArtifactPreparer:
     """Unpack the artifact and start it once, so a broken artifact fails at creation."""
 
-    def __init__(self, store: ArtifactStore, start_probe: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        start_probe: Callable[..., Any],
+        keep_probe: Callable[[str, str, Instance], bool] | None = None,
+    ) -> None:
         self.store = store
         self._start_probe = start_probe
+        # True: the probe's instance was kept (a warm spare, `spares.py`), not stopped
+        self._keep_probe = keep_probe
 
     async def prepare(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> None:
         artifact = config.artifact
@@ -336,7 +343,8 @@ class LocalArtifactPreparer:
             # A failed (or cancelled) version never runs: its unpacked code goes too.
             await asyncio.shield(self.store.discard_version(runtime_id, version))
             raise
-        await instance.stop()
+        if self._keep_probe is None or not self._keep_probe(runtime_id, version, instance):
+            await instance.stop()
 
     async def discard(self, runtime_id: str) -> None:
         """The runtime was deleted: its unpacked code goes."""

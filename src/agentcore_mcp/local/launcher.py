@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,16 @@ class InstanceLauncher:
         assert instance is not None
         asyncio.get_running_loop().create_task(self._release_when_exited(instance))
         return instance
+
+    def log_shipper_sink(
+        self, runtime_id: str, endpoint: str, session_id: str
+    ) -> Callable[[bytes], None] | None:
+        """Where a session's instance output goes in CloudWatch Logs (None: nowhere)."""
+        if self.log_shipper is None:
+            return None
+        return self.log_shipper.sink(
+            log_group_name(runtime_id, endpoint), log_stream_name(session_id)
+        )
 
     def _spawned(self, pid: int) -> None:
         if self.pids is not None:

@@ -48,6 +48,7 @@ from agentcore_mcp.local.identity import IDENTITY_PATH, answer_identity
 from agentcore_mcp.local.instances import Instance
 from agentcore_mcp.local.launcher import InstanceLauncher
 from agentcore_mcp.local.sessions import SessionPool
+from agentcore_mcp.local.spares import WARM_SPARE_TAG, SpareInstances
 from agentcore_mcp.local.throttle import DEFAULT_RATE
 from agentcore_mcp.local.webidentity import WebIdentityCheck
 
@@ -240,6 +241,7 @@ class LocalAgentCore:
             pids_file=s.instances_file,
             log_shipper=self.log_shipper,
         )
+        self.spares = SpareInstances()
         self._own_key_id: str | None = None
         self._own_secret: SigV4Secret | None = None
         self.credentials: LocalCredentials = new_local_credentials(s.url, s.region, s.account_id)
@@ -267,15 +269,32 @@ class LocalAgentCore:
             runtime_id, version, config, f"probe-{version}-{runtime_id}", bounded_queue=False
         )
 
+    def _keep_probe(self, runtime_id: str, version: str, instance: Instance) -> bool:
+        """A runtime tagged for `dev` keeps its new version's probe as a warm spare."""
+        try:
+            tagged = self.registry.get(runtime_id).tags.get(WARM_SPARE_TAG) == "true"
+        except Exception:  # deleted meanwhile: stop the probe as usual
+            return False
+        if tagged:
+            self.spares.put(runtime_id, version, instance)
+        return tagged
+
     async def _start_for_session(self, runtime: ResolvedRuntime, session_id: str) -> Instance:
         # A version qualifier runs through no named endpoint: its logs are DEFAULT's.
         endpoint = "DEFAULT" if runtime.endpoint_name.isdigit() else runtime.endpoint_name
+        spare = self.spares.take(runtime.runtime_id, runtime.version)
+        if spare is not None:
+            spare.on_output = self.launcher.log_shipper_sink(
+                runtime.runtime_id, endpoint, session_id
+            )
+            return spare
         return await self.launcher.start(
             runtime.runtime_id, runtime.version, runtime.config, session_id, endpoint=endpoint
         )
 
     async def _runtime_deleted(self, runtime_id: str) -> None:
         self.data.throttle.forget(runtime_id)
+        self.spares.discard(runtime_id)
         await self.sessions.stop_runtime(runtime_id)
 
     async def _role_check(self, role_arn: str) -> str | None:
@@ -293,7 +312,7 @@ class LocalAgentCore:
         self.control = control = ControlPlaneApp(
             self.registry,
             role_checker=self._role_check,
-            preparer=LocalArtifactPreparer(self.artifacts, self._probe),
+            preparer=LocalArtifactPreparer(self.artifacts, self._probe, self._keep_probe),
             on_runtime_deleted=self._runtime_deleted,
         )
         self.data = DataPlane(
@@ -365,6 +384,7 @@ class LocalAgentCore:
         call to an instance would otherwise hold the stop for as long as the call runs.
         """
         await self.control.aclose()  # cancel preparations still running
+        await self.spares.close()
         await self.sessions.close()
         await self.launcher.aclose()
 
@@ -418,6 +438,7 @@ class LocalAgentCore:
                 for r in self.registry.runtimes()
             ],
             "sessions": [dataclasses.asdict(s) for s in self.sessions.info()],
+            "warm_spares": self.spares.versions(),
         }
 
 
