@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from _harness import PYTHON, REPO, log, machine, source_revision
 
 from tests.support.local import CREDS, REGION, run_local_agentcore
@@ -51,7 +51,7 @@ WAIT = 300.0
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
-def _rpc(client: httpx.Client, url: str, method: str, params: dict[str, Any], rid: int) -> Any:
+def _rpc(client: httpx2.Client, url: str, method: str, params: dict[str, Any], rid: int) -> Any:
     body = {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
     response = client.post(url, json=body, headers=HEADERS)
     text = response.text
@@ -60,7 +60,7 @@ def _rpc(client: httpx.Client, url: str, method: str, params: dict[str, Any], ri
     return json.loads(text)
 
 
-def _answer(client: httpx.Client, url: str, rid: int) -> str:
+def _answer(client: httpx2.Client, url: str, rid: int) -> str:
     doc = _rpc(client, url, "tools/call", {"name": "table", "arguments": {"rows": [["a"]]}}, rid)
     result = doc.get("result") or {}
     return "".join(c.get("text", "") for c in result.get("content", [])) or json.dumps(doc)
@@ -129,14 +129,14 @@ def main() -> int:
             )
             log("dev is watching; starting the client through the proxy")
             url = f"http://127.0.0.1:{port}/mcp"
-            with httpx.Client(timeout=60, trust_env=False) as client:
+            with httpx2.Client(timeout=60, trust_env=False) as client:
                 for _ in range(300):
                     try:
                         init = {"protocolVersion": "2025-06-18", "capabilities": {},
                                 "clientInfo": {"name": "bench", "version": "0"}}  # fmt: skip
                         _rpc(client, url, "initialize", init, 0)
                         break
-                    except httpx.HTTPError:
+                    except httpx2.HTTPError:
                         time.sleep(0.1)
                 rid = 1
                 for round_no in range(args.rounds):

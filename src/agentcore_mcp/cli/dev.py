@@ -86,29 +86,28 @@ def dev(
         local_port=local_port,
         project_dir=project_dir,
     )
-    with deploy_cmd._errors():
-        config = deploy_cmd._config(**flags)
-        loop = DevLoop(
-            config,
-            reconfigure=lambda: deploy_cmd._config(**flags),
-            state_path=state,
-            secret_values=deploy_cmd._secret_values(list(config.secrets)),
-            on_event=deploy_cmd._renderer(quiet=False),
-            debug=debug_sink if debug else None,
-            yes=yes,
-            confirm=deploy_cmd._confirm_changes if sys.stdin.isatty() else None,
+    config = deploy_cmd._config(**flags)
+    loop = DevLoop(
+        config,
+        reconfigure=lambda: deploy_cmd._config(**flags),
+        state_path=state,
+        secret_values=deploy_cmd._secret_values(list(config.secrets)),
+        on_event=deploy_cmd._renderer(),
+        debug=debug_sink if debug else None,
+        yes=yes,
+        confirm=deploy_cmd._confirm_changes if sys.stdin.isatty() else None,
+    )
+    try:
+        loop.deploy()
+    except KeyboardInterrupt:
+        stderr.print(
+            "\ninterrupted during the first deploy: what was made is recorded in the "
+            "state file; rerun the same command to resume",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
-        try:
-            loop.deploy()
-        except KeyboardInterrupt:
-            stderr.print(
-                "\ninterrupted during the first deploy: what was made is recorded in the "
-                "state file; rerun the same command to resume",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     record = loop.record
     assert record.runtime is not None
     commands = loop.client_commands()

@@ -368,7 +368,7 @@ class DevLoop:
     def _local_sessions(self) -> list[dict[str, Any]]:
         """The local AgentCore's live sessions (its admin status, with the admin token
         sent only to the process that proves it holds it)."""
-        import httpx
+        import httpx2
 
         from agentcore_mcp.local.credentials import read_local_credentials
         from agentcore_mcp.local.identity import identity_problem
@@ -378,13 +378,13 @@ class DevLoop:
         if creds is None or identity_problem(creds) is not None:
             return []
         try:
-            response = httpx.get(
+            response = httpx2.get(
                 f"{creds.url}/_local/status",
                 headers={"authorization": f"Bearer {creds.admin_token}"},
                 timeout=5,
                 trust_env=False,
             )
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             return []  # gone: its sessions went with it
         if response.status_code != 200:
             return []
