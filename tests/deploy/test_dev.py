@@ -122,7 +122,7 @@ def _call(
     tool: str = "greet",
     args: dict[str, Any] | None = None,
 ) -> str:
-    from agentcore_mcp.deploy.plan import call_tool
+    from tests.support.deploy import call_tool
     from agentcore_mcp.deploy.state import find_record, load_state
     from agentcore_mcp.deploy.target import open_target
 
