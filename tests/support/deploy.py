@@ -7,9 +7,12 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.support.local import LocalAgentCoreHandle
+
+if TYPE_CHECKING:
+    from agentcore_mcp.deploy.context import Event, StepContext
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "deploy" / "projects"
@@ -20,6 +23,53 @@ def deploy_config(handle: LocalAgentCoreHandle, **flags: Any) -> Any:
 
     project = flags.pop("project_dir", None)
     return load_config(project, local_home=handle.home, **flags)
+
+
+def step_context(
+    handle: LocalAgentCoreHandle,
+    state_path: Path,
+    *,
+    secret_values: Mapping[str, str | None] | None = None,
+    events: list[Event] | None = None,
+    **flags: Any,
+) -> StepContext:
+    """A StepContext as `deploy` builds one before its steps run (the record opened from
+    `state_path`, its deployment id given and saved), for running one step on its own.
+
+    A new context on the same state file is what a rerun in a new process sees."""
+    from agentcore_mcp.deploy.config import settings_record
+    from agentcore_mcp.deploy.context import StepContext
+    from agentcore_mcp.deploy.ownership import new_deployment_id
+    from agentcore_mcp.deploy.plan import open_record
+    from agentcore_mcp.deploy.target import open_target
+
+    config = deploy_config(handle, **flags)
+    target = open_target(config, start_local=False)
+    state, record = open_record(config, target, state_path)
+    record.auth = config.auth
+    record.server_spec = config.server_spec or ""
+    record.settings = settings_record(config)
+    if not record.deployment_id:
+        record.deployment_id = new_deployment_id()
+    sink = events if events is not None else []
+    ctx = StepContext(
+        config=config,
+        target=target,
+        state=state,
+        record=record,
+        emit=sink.append,
+        secret_values=dict(secret_values or {}),
+    )
+    ctx.save()
+    return ctx
+
+
+def writes_of(ctx: StepContext, action: Any) -> tuple[Any, list[str]]:
+    """(what `action()` returned, the AWS write calls it made through ctx's target)."""
+    calls = ctx.target.calls.calls
+    start = len(calls)
+    result = action()
+    return result, [op for op, write in calls[start:] if write]
 
 
 def run_cli(
