@@ -22,7 +22,22 @@ def deploy_config(handle: LocalAgentCoreHandle, **flags: Any) -> Any:
     from agentcore_mcp.deploy.config import load_config
 
     project = flags.pop("project_dir", None)
-    return load_config(project, local_home=handle.home, **flags)
+    flags.setdefault("local_home", handle.home)
+    return load_config(project, **flags)
+
+
+def stale_credentials_home(handle: LocalAgentCoreHandle, home: Path) -> Path:
+    """A local home naming `handle`'s AgentCore (its URL and admin token: the identity
+    check passes) with a secret key it does not know: every AWS call is refused."""
+    from dataclasses import replace
+
+    from agentcore_mcp.local.credentials import read_local_credentials, write_local_credentials
+
+    creds = read_local_credentials(handle.home)
+    assert creds is not None
+    home.mkdir(mode=0o700)
+    write_local_credentials(home, replace(creds, secret_access_key="not-" + "0" * 36))
+    return home
 
 
 def step_context(
