@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.local import LocalAgentCoreHandle, run_local_agentcore
+from tests.support.local import LocalAgentCoreHandle
 
 
 @pytest.fixture(scope="session")
-def steps_agentcore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    """One real local AgentCore (moto behind it) for every step module a worker runs: each
-    test names its own deployment, so they share it without seeing each other's resources.
-    Instances see their zip and the standard library only, as on AWS."""
-    with run_local_agentcore(tmp_path_factory.mktemp("steps-local"), host_path=False) as handle:
-        yield handle
+def steps_agentcore(local_agentcore: LocalAgentCoreHandle) -> LocalAgentCoreHandle:
+    """The deploy tests' shared local AgentCore (moto behind it): each step test names its
+    own deployment, so they share it without seeing each other's resources. Instances see
+    their zip and the standard library only, as on AWS."""
+    return local_agentcore
 
 
 @pytest.fixture
