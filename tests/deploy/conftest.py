@@ -8,9 +8,11 @@ import pytest
 from tests.support.local import LocalAgentCoreHandle, run_local_agentcore
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_agentcore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgentCoreHandle]:
-    """One real local AgentCore per test module (starting one costs seconds)."""
+    """One real local AgentCore per test process, shared by the deploy modules it runs
+    (starting one costs seconds). Each module names its own deployments and compares
+    listings taken within the module, so what earlier modules left does not matter."""
     # Deployer's zips carry everything: instances see the zip and the stdlib only.
     with run_local_agentcore(tmp_path_factory.mktemp("local"), host_path=False) as handle:
         yield handle

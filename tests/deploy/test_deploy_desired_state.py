@@ -84,7 +84,7 @@ def deployed(local_agentcore: LocalAgentCoreHandle, project: Path) -> dict[str, 
     assert got.returncode == 0, got.stderr
     assert "shout" in got.stdout  # the smoke test listed the user's tool
     assert "preflight: shouter:mcp imports; tools: shout" in got.stderr
-    return {"first": _runtime(local_agentcore, project)}
+    return {"first": _runtime(local_agentcore, project), "stdout": got.stdout}
 
 
 def test_plain_redeploy_keeps_server_auth_secret_env_and_headers(
@@ -114,14 +114,14 @@ def test_the_next_commands_printed_pick_this_deployment_and_work(
     local_agentcore: LocalAgentCoreHandle, project: Path, deployed: dict[str, Any]
 ) -> None:
     """The `next:` lines name this deployment (its state file and --name) and leave the
-    auth to the record: the first one, run as printed, reaches the OAuth runtime."""
-    got = _cli(local_agentcore, project)
-    assert got.returncode == 0, got.stderr
-    hints = got.stdout.split("next:", 1)[1].split("\n")
+    auth to the record: the first one, run as printed, reaches the OAuth runtime. (Read
+    from the first deploy's output, which was given --oauth: not echoed into the hints.)"""
+    printed = deployed["stdout"]
+    hints = printed.split("next:", 1)[1].split("\n")
     tools = next(h.strip() for h in hints if "tools list --remote" in h)
     state = project / "deployment_config.json"
     assert tools == f"agentcore-mcp tools list --remote --state {state} --name {NAME}"
-    assert "--oauth" not in got.stdout.split("next:", 1)[1]
+    assert "--oauth" not in printed.split("next:", 1)[1]
     # The user's own keys, which this local AgentCore accepts (it was started with them).
     env = {**CREDS, "AWS_REGION": "us-east-1", "AWS_PROFILE": ""}
     listed = run_cli([*tools.split()[1:], "--json"], cwd=project.parent, env=env)

@@ -1,31 +1,26 @@
-"""What a deploy trusts on a shared machine: the endpoint it talks to and the bytes it
-uploads. Another local user is played by uid 65534 (nobody) where the test runs as root."""
+"""What a deploy trusts on a shared machine: the endpoint it talks to (here) and the
+bytes it uploads (test_deploy_user_project.py's tool-change redeploy, which builds a new
+zip anyway). Another local user is played by uid 65534 (nobody) where the test runs as
+root."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import secrets
 import shutil
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
 
-from agentcore_mcp.deploy.context import Event
-from agentcore_mcp.deploy.plan import deploy
 from agentcore_mcp.local.credentials import (
     new_local_credentials,
     read_local_credentials,
     write_local_credentials,
 )
 from agentcore_mcp.local.identity import IDENTITY_PATH, identity_proof
-from tests.support.deploy import PROJECTS, deploy_config, run_cli
+from tests.support.deploy import PROJECTS, run_cli
 from tests.support.local import LocalAgentCoreHandle
 from tests.support.procs import RunningProcess, free_port
 from tests.support.squatter import OTHER_UID, run_squatter
@@ -133,65 +128,3 @@ def test_local_port_elsewhere_starts_a_fresh_local_agentcore(
     finally:
         stopped = run_cli(["local", "stop", "--home", str(home)], cwd=tmp_path)
         assert stopped.returncode == 0, stopped.stderr
-
-
-def _evil_zip() -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("main.py", "print('EVIL: the zip was swapped after it was hashed')\n")
-    return out.getvalue()
-
-
-@pytest.fixture
-def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A $TMPDIR like /tmp (1777) where another user made `agentcore-mcp-deploy` first,
-    world-writable, the folder the deployer once reused for every build."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    tmp.chmod(0o1777)
-    squatted = tmp / "agentcore-mcp-deploy" / "artifacts"
-    squatted.mkdir(parents=True)
-    for folder in (squatted.parent, squatted):
-        folder.chmod(0o777)
-        if os.getuid() == 0:
-            os.chown(folder, OTHER_UID, OTHER_UID)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    return tmp
-
-
-@pytest.mark.slow  # a whole deploy with a new zip
-def test_the_upload_is_the_hashed_bytes_built_in_a_private_folder(
-    local_agentcore: LocalAgentCoreHandle, tmp_path: Path, shared_tmp: Path
-) -> None:
-    project = tmp_path / "tabletool"
-    shutil.copytree(PROJECTS / "tabletool", project)
-    (project / "tabletool" / "server.py").write_text(
-        (project / "tabletool" / "server.py").read_text() + "\n# a change: a new zip\n"
-    )
-    evil = _evil_zip()
-    swapped: list[Path] = []
-    build_dirs: list[tuple[Path, int]] = []
-
-    def swap_zips(event: Event) -> None:
-        # Between the hash and the upload, replace every zip a user could reach by path.
-        if event.kind == "progress" and event.message.startswith("uploading"):
-            for path in sorted(shared_tmp.rglob("*.zip")):
-                build_dirs.append((path.parent, path.parent.stat().st_mode & 0o777))
-                path.write_bytes(evil)
-                swapped.append(path)
-
-    config = deploy_config(local_agentcore, project_dir=project, name="trusted_bytes")
-    result = deploy(config, state_path=tmp_path / "state.json", on_event=swap_zips)
-    art: Any = result.record.artifact
-    assert swapped, "the build wrote its copy of the zip under $TMPDIR"
-    # the squatted folder was not used: nothing in it, and the build folder was private
-    assert list((shared_tmp / "agentcore-mcp-deploy" / "artifacts").iterdir()) == []
-    assert all(folder.parent == shared_tmp and mode == 0o700 for folder, mode in build_dirs)
-    body = local_agentcore.client("s3").get_object(Bucket=art.bucket, Key=art.key)["Body"].read()
-    assert hashlib.sha256(body).hexdigest() == art.sha256
-    assert (
-        b"EVIL" not in body
-        and "tabletool/server.py" in zipfile.ZipFile(io.BytesIO(body)).namelist()
-    )
-    assert result.tools == ["table"]
-    assert not any(p.exists() for p in swapped)  # the build folder is removed after upload

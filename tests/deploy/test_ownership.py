@@ -1,13 +1,19 @@
-"""Ownership: the deployer touches only what it made (docs/deployer.md "Ownership").
+"""Ownership: the deployer touches only what it made (docs/deployer.md "Ownership"); and
+OAuth (Cognito + customJWTAuthorizer) with --secret through the CLI, then a grep for
+every secret made: state file, runtime configuration, output, logs.
 
-One real local AgentCore; one OAuth deployment under the default name made from folder
-`home_dir` (the one an unrelated folder's `destroy` used to find), a runtime made directly
-with boto3 that `deploy` must not take over without --adopt, and edited state files."""
+One real local AgentCore; one OAuth deployment with a secret under the default name,
+made by the CLI (`--debug`) from folder `home_dir` (the one an unrelated folder's
+`destroy` used to find); a runtime made directly with boto3 that `deploy` must not take
+over without --adopt, and edited state files. (The OAuth tests were
+test_deploy_oauth_secrets.py, which made a deployment of the same kind of its own.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -15,12 +21,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from agentcore_mcp.client.remote import open_runtime
 from agentcore_mcp.deploy.config import DEFAULT_NAME
 from agentcore_mcp.deploy.ops import log_lines, recorded
 from agentcore_mcp.deploy.plan import deploy
 from agentcore_mcp.deploy.state import StateError, load_state, runtime_target
 from agentcore_mcp.deploy.target import is_write
-from tests.support.deploy import deploy_config, listing, run_cli
+from tests.support.deploy import deploy_config, listing, run_cli, tool_text
 from tests.support.local import ACCOUNT, REGION, LocalAgentCoreHandle
 
 pytestmark = pytest.mark.slow  # whole deploys (Cognito, secrets, the smoke test)
@@ -29,6 +36,8 @@ KEY = f"local/{REGION}/{DEFAULT_NAME}"
 # The tag scheme (written out: the test states the contract, ownership.py implements it)
 TAG_DEPLOYMENT = "agentcore-mcp:deployment"
 TAG_DEPLOYMENT_ID = "agentcore-mcp:deployment-id"
+SECRET_VAR = "OPENAI_API_KEY"
+SECRET_VALUE = "sk-test-NEVER-IN-A-FILE-8c1f3a"
 
 
 def as_dict(tags: list[dict[str, str]]) -> dict[str, str]:
@@ -37,6 +46,10 @@ def as_dict(tags: list[dict[str, str]]) -> dict[str, str]:
 
 def _home(handle: LocalAgentCoreHandle) -> list[str]:
     return ["--local-home", str(handle.home)]
+
+
+def _common(handle: LocalAgentCoreHandle, deployed: dict[str, Any]) -> list[str]:
+    return ["--name", DEFAULT_NAME, "--state", str(deployed["state"]), *_home(handle)]
 
 
 def _writes_in_debug(stderr: str) -> list[str]:
@@ -54,14 +67,37 @@ def home_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def deployed(local_agentcore: LocalAgentCoreHandle, home_dir: Path) -> dict[str, Any]:
     """The default-named OAuth deployment with one secret, made from `home_dir`."""
-    config = deploy_config(local_agentcore, auth="oauth", secrets=("API_TOKEN",))
-    result = deploy(
-        config,
-        state_path=home_dir / "deployment_config.json",
-        secret_values={"API_TOKEN": "tok-ownership-test"},
-    )
-    assert result.record.runtime is not None and result.tools
-    return {"config": config, "record": result.record, "state": result.state_path}
+    before = listing(local_agentcore)
+    state = home_dir / "deployment_config.json"
+    args = [
+        "deploy",
+        "--oauth",
+        "--secret",
+        SECRET_VAR,
+        "--env",
+        "LOG_LEVEL=info",
+        "--idle-timeout",
+        "120",
+        "--allow-header",
+        "X-Tenant",
+        *_home(local_agentcore),
+        "--state",
+        str(state),
+        "--debug",  # last: the no-change rerun drops it
+    ]
+    got = run_cli(args, cwd=home_dir, env={SECRET_VAR: SECRET_VALUE})
+    assert got.returncode == 0, got.stderr
+    record = load_state(state).deployments[KEY]
+    assert record.runtime is not None
+    config = deploy_config(local_agentcore, auth="oauth", secrets=(SECRET_VAR,))
+    return {
+        "config": config,
+        "record": record,
+        "state": state,
+        "out": got.stdout + got.stderr,
+        "before": before,
+        "args": args,
+    }
 
 
 def test_the_local_agentcore_keeps_runtime_tags(local_agentcore: LocalAgentCoreHandle) -> None:
@@ -116,7 +152,7 @@ def test_every_resource_made_carries_the_deployment_tags(
             "UserPoolTags"
         ],
         "user secret": as_dict(sm.describe_secret(SecretId=record.cognito.user_secret_id)["Tags"]),
-        "env secret": as_dict(sm.describe_secret(SecretId=record.secrets["API_TOKEN"])["Tags"]),
+        "env secret": as_dict(sm.describe_secret(SecretId=record.secrets[SECRET_VAR])["Tags"]),
         "object": as_dict(
             s3.get_object_tagging(Bucket=record.artifact.bucket, Key=record.artifact.key)["TagSet"]
         ),
@@ -151,7 +187,7 @@ def test_destroy_by_name_elsewhere_lists_the_arns_and_needs_confirmation(
     args = ["destroy", "--name", DEFAULT_NAME, *_home(local_agentcore)]
     got = run_cli(args, cwd=tmp_path, input_text="")  # stdin is not a terminal
     assert got.returncode == 2, got.stderr
-    for arn in (record.runtime.arn, record.role.arn, record.secrets["API_TOKEN"]):
+    for arn in (record.runtime.arn, record.role.arn, record.secrets[SECRET_VAR]):
         assert arn in got.stderr, arn
     assert "--yes" in got.stderr and "nothing was removed" in got.stderr
     dry = run_cli([*args, "--dry-run", "--json"], cwd=tmp_path, input_text="")
@@ -177,8 +213,8 @@ EDITS = {
     "role.name": lambda d: d["role"].update(name="../AdminRole"),
     "artifact.key": lambda d: d["artifact"].update(key="../other/" + "0" * 64 + ".zip"),
     "cognito.pool_id": lambda d: d["cognito"].update(pool_id="eu-west-1_Foreign1"),
-    "secrets.API_TOKEN": lambda d: d["secrets"].update(
-        API_TOKEN=f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:someone-else/key-AbCdEf"
+    f"secrets.{SECRET_VAR}": lambda d: d["secrets"].update(
+        {SECRET_VAR: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:someone-else/key-AbCdEf"}
     ),
 }
 
@@ -202,7 +238,7 @@ def test_an_edited_state_field_is_refused_by_every_reader(
         "runtime_target": lambda: runtime_target(state, name=DEFAULT_NAME),
         "status": lambda: recorded(config, state),
         "logs": lambda: next(iter(log_lines(config, state))),
-        "deploy": lambda: deploy(config, state_path=state, secret_values={"API_TOKEN": None}),
+        "deploy": lambda: deploy(config, state_path=state, secret_values={SECRET_VAR: None}),
         "destroy": lambda: _find_destroy_target(config, state),
     }
     for reader, read in readers.items():
@@ -259,9 +295,90 @@ def test_logs_never_reads_outside_the_local_home(
     assert local_log_path(local_agentcore.home, "a_b-0123456789").parent.name == "logs"
 
 
-def test_destroy_leaves_resources_without_its_tags(
+def test_oauth_deploy_serves_bearer_calls(
     local_agentcore: LocalAgentCoreHandle, deployed: dict[str, Any], home_dir: Path
 ) -> None:
+    assert "web_search" in deployed["out"]  # the smoke test's tools/list
+    record = load_state(deployed["state"]).deployments[KEY]
+    assert record.auth == "oauth" and record.cognito and record.cognito.client_id
+    config = local_agentcore.client("bedrock-agentcore-control").get_agent_runtime(
+        agentRuntimeId=record.runtime.id
+    )
+    jwt = config["authorizerConfiguration"]["customJWTAuthorizer"]
+    assert jwt["allowedClients"] == [record.cognito.client_id] and "allowedAudience" not in jwt
+    assert config["environmentVariables"][f"{SECRET_VAR}_SECRET_ID"] == record.secrets[SECRET_VAR]
+    assert config["lifecycleConfiguration"]["idleRuntimeSessionTimeout"] == 120
+
+    token = run_cli(["update-token", "--print", *_common(local_agentcore, deployed)], cwd=home_dir)
+    assert token.returncode == 0, token.stderr
+    bearer = token.stdout.strip()
+    assert bearer.count(".") == 2  # a JWT
+    deployed["token"] = bearer
+
+    target = runtime_target(deployed["state"], name=DEFAULT_NAME)
+    assert target is not None and target.auth == "oauth"
+
+    async def use() -> tuple[list[str], str]:
+        async with open_runtime(target, bearer_token=bearer) as client:
+            tools = [t.name for t in (await client.list_tools()).tools]
+            echoed = await client.call_tool("echo", {"text": "over oauth"})
+            return tools, tool_text(echoed)
+
+    tools, echoed = asyncio.run(use())
+    assert "echo" in tools and "over oauth" in echoed
+
+
+def test_no_secret_in_state_config_output_or_logs(
+    local_agentcore: LocalAgentCoreHandle, deployed: dict[str, Any], home_dir: Path
+) -> None:
+    state = deployed["state"]
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    record = load_state(state).deployments[KEY]
+    sm = local_agentcore.client("secretsmanager")
+    user = json.loads(sm.get_secret_value(SecretId=record.cognito.user_secret_id)["SecretString"])
+    assert sm.get_secret_value(SecretId=record.secrets[SECRET_VAR])["SecretString"] == (
+        SECRET_VALUE
+    )
+    token = (
+        deployed.get("token")
+        or run_cli(
+            ["update-token", "--print", *_common(local_agentcore, deployed)], cwd=home_dir
+        ).stdout.strip()
+    )
+    secrets = {"password": user["password"], "api key": SECRET_VALUE, "token": token}
+    runtime = local_agentcore.client("bedrock-agentcore-control").get_agent_runtime(
+        agentRuntimeId=record.runtime.id
+    )
+    haystacks = {
+        "state file": state.read_text(),
+        "runtime configuration": json.dumps(runtime, default=str),
+        "deploy output (--debug)": deployed["out"],
+        "runtime log": local_agentcore.log(record.runtime.id),
+        "local AgentCore log": local_agentcore.process.log() if local_agentcore.process else "",
+    }
+    for where, text in haystacks.items():
+        for what, value in secrets.items():
+            assert value not in text, f"the {what} is in the {where}"
+    assert "<redacted>" in deployed["out"]  # --debug printed the calls, values hidden
+
+
+def test_rerun_with_no_secret_in_env_keeps_it_and_changes_nothing(
+    local_agentcore: LocalAgentCoreHandle, deployed: dict[str, Any], home_dir: Path
+) -> None:
+    before = listing(local_agentcore)
+    assert deployed["args"][-1] == "--debug"
+    again = run_cli([*deployed["args"][:-1], "--json"], cwd=home_dir)
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert doc["writes"] == [] and doc["changed"] is False
+    assert listing(local_agentcore) == before
+
+
+def test_destroy_removes_its_resources_and_leaves_those_without_its_tags(
+    local_agentcore: LocalAgentCoreHandle, deployed: dict[str, Any], home_dir: Path
+) -> None:
+    """Also test_deploy_oauth_secrets.py's former destroy test: once the two hand-made
+    things are gone, the listing is the one from before the deploy."""
     record = deployed["record"]
     sm, s3 = local_agentcore.client("secretsmanager"), local_agentcore.client("s3")
     handmade = f"agentcore-mcp/{DEFAULT_NAME}/HANDMADE"  # in the prefix destroy sweeps
@@ -277,10 +394,15 @@ def test_destroy_leaves_resources_without_its_tags(
     assert handmade in after["secrets"]
     assert [k for k, _ in after["s3"][record.bucket]] == [stray_key]
     assert DEFAULT_NAME not in after["runtimes"] and record.role.name not in after["iam"]
-    assert record.secrets["API_TOKEN"].split(":secret:")[1][:-7] not in after["secrets"]
+    assert record.secrets[SECRET_VAR].split(":secret:")[1][:-7] not in after["secrets"]
     assert KEY not in load_state(deployed["state"]).deployments
     sm.delete_secret(SecretId=handmade, ForceDeleteWithoutRecovery=True)
     s3.delete_object(Bucket=record.bucket, Key=stray_key)
+    cleared = listing(local_agentcore)
+    if record.bucket not in deployed["before"]["s3"]:
+        # destroy deletes the shared bucket only when empty: the stray object kept it
+        assert cleared["s3"].pop(record.bucket) == []
+    assert cleared == deployed["before"]
 
 
 def test_deploy_refuses_a_runtime_it_did_not_make_until_adopt(

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.support.local import LocalAgentCoreHandle
+
+if TYPE_CHECKING:
+    from agentcore_mcp.deploy.context import Event, StepContext
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "deploy" / "projects"
@@ -19,7 +22,69 @@ def deploy_config(handle: LocalAgentCoreHandle, **flags: Any) -> Any:
     from agentcore_mcp.deploy.config import load_config
 
     project = flags.pop("project_dir", None)
-    return load_config(project, local_home=handle.home, **flags)
+    flags.setdefault("local_home", handle.home)
+    return load_config(project, **flags)
+
+
+def stale_credentials_home(handle: LocalAgentCoreHandle, home: Path) -> Path:
+    """A local home naming `handle`'s AgentCore (its URL and admin token: the identity
+    check passes) with a secret key it does not know: every AWS call is refused."""
+    from dataclasses import replace
+
+    from agentcore_mcp.local.credentials import read_local_credentials, write_local_credentials
+
+    creds = read_local_credentials(handle.home)
+    assert creds is not None
+    home.mkdir(mode=0o700)
+    write_local_credentials(home, replace(creds, secret_access_key="not-" + "0" * 36))
+    return home
+
+
+def step_context(
+    handle: LocalAgentCoreHandle,
+    state_path: Path,
+    *,
+    secret_values: Mapping[str, str | None] | None = None,
+    events: list[Event] | None = None,
+    **flags: Any,
+) -> StepContext:
+    """A StepContext as `deploy` builds one before its steps run (the record opened from
+    `state_path`, its deployment id given and saved), for running one step on its own.
+
+    A new context on the same state file is what a rerun in a new process sees."""
+    from agentcore_mcp.deploy.config import settings_record
+    from agentcore_mcp.deploy.context import StepContext
+    from agentcore_mcp.deploy.ownership import new_deployment_id
+    from agentcore_mcp.deploy.plan import open_record
+    from agentcore_mcp.deploy.target import open_target
+
+    config = deploy_config(handle, **flags)
+    target = open_target(config, start_local=False)
+    state, record = open_record(config, target, state_path)
+    record.auth = config.auth
+    record.server_spec = config.server_spec or ""
+    record.settings = settings_record(config)
+    if not record.deployment_id:
+        record.deployment_id = new_deployment_id()
+    sink = events if events is not None else []
+    ctx = StepContext(
+        config=config,
+        target=target,
+        state=state,
+        record=record,
+        emit=sink.append,
+        secret_values=dict(secret_values or {}),
+    )
+    ctx.save()
+    return ctx
+
+
+def writes_of(ctx: StepContext, action: Any) -> tuple[Any, list[str]]:
+    """(what `action()` returned, the AWS write calls it made through ctx's target)."""
+    calls = ctx.target.calls.calls
+    start = len(calls)
+    result = action()
+    return result, [op for op, write in calls[start:] if write]
 
 
 def run_cli(
@@ -45,12 +110,26 @@ def run_cli(
     )
 
 
+# boto3 clients for listing(), kept per local AgentCore: making the seven anew cost
+# about 0.4 s a listing, and the deploy tests take a hundred listings.
+_LISTING_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
+def _listing_client(handle: LocalAgentCoreHandle, service: str) -> Any:
+    key = (handle.url, service)
+    if key not in _LISTING_CLIENTS:
+        _LISTING_CLIENTS[key] = handle.client(service)
+    return _LISTING_CLIENTS[key]
+
+
 def listing(handle: LocalAgentCoreHandle) -> dict[str, Any]:
     """Every resource of every service the deployer touches, with versions where the
     service keeps them (a write that changes nothing still shows up)."""
-    iam, s3 = handle.client("iam"), handle.client("s3")
-    control, idp = handle.client("bedrock-agentcore-control"), handle.client("cognito-idp")
-    sm, ssm, ecr = handle.client("secretsmanager"), handle.client("ssm"), handle.client("ecr")
+    iam, s3 = _listing_client(handle, "iam"), _listing_client(handle, "s3")
+    control = _listing_client(handle, "bedrock-agentcore-control")
+    idp = _listing_client(handle, "cognito-idp")
+    sm, ssm = _listing_client(handle, "secretsmanager"), _listing_client(handle, "ssm")
+    ecr = _listing_client(handle, "ecr")
     out: dict[str, Any] = {}
     roles = sorted(r["RoleName"] for r in iam.list_roles()["Roles"])
     out["iam"] = {

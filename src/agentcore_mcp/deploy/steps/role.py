@@ -37,10 +37,25 @@ def trust_policy(account: str, region: str) -> dict[str, Any]:
 
 
 def runtime_policy(
-    account: str, region: str, secret_arns: list[str], repository_arn: str | None
+    account: str,
+    region: str,
+    runtime_name: str,
+    secret_arns: list[str],
+    repository_arn: str | None,
 ) -> dict[str, Any]:
-    """What an MCP tool server needs, and no more (contract section 5)."""
-    logs = f"arn:aws:logs:{region}:{account}:log-group:/aws/bedrock-agentcore/runtimes/*"
+    """What an MCP tool server needs, and no more (docs/deployer.md "The execution role").
+
+    Logs: the runtime's own groups only. AgentCore names them
+    `/aws/bedrock-agentcore/runtimes/{runtime id}-{endpoint}`, and a runtime id is
+    `{name}-{10 alphanumerics}`; names have no '-', so `{name}-*` matches no other
+    runtime's. X-Ray, PutMetricData and GetAuthorizationToken have no resource-level
+    permissions ("*" is all IAM accepts; the metrics are narrowed to AgentCore's namespace).
+    No S3: AgentCore reads the code zip with the deployer's credentials, not the role's.
+    """
+    logs = (
+        f"arn:aws:logs:{region}:{account}:log-group:/aws/bedrock-agentcore/runtimes/"
+        f"{runtime_name}-*"
+    )
     statements: list[dict[str, Any]] = [
         {
             "Sid": "Logs",
@@ -120,7 +135,11 @@ def desired_policy(ctx: StepContext) -> dict[str, Any]:
         t = ctx.target
         repo_arn = f"arn:aws:ecr:{t.region}:{t.account}:repository/{ctx.names.repository}"
     return runtime_policy(
-        ctx.target.account, ctx.target.region, list(ctx.record.secrets.values()), repo_arn
+        ctx.target.account,
+        ctx.target.region,
+        ctx.config.name,
+        list(ctx.record.secrets.values()),
+        repo_arn,
     )
 
 
