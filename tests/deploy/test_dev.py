@@ -122,9 +122,9 @@ def _call(
     tool: str = "greet",
     args: dict[str, Any] | None = None,
 ) -> str:
-    from tests.support.deploy import call_tool
     from agentcore_mcp.deploy.state import find_record, load_state
     from agentcore_mcp.deploy.target import open_target
+    from tests.support.deploy import call_tool
 
     record = find_record(load_state(state), target="local", region=None, name="devtool")
     assert record is not None
