@@ -354,7 +354,7 @@ def status(
     json_output: bool = JSON,
 ) -> None:
     """Show the recorded deployment; with --live, the runtime's live status and each resource."""
-    from agentcore_mcp.deploy.ops import live_status, recorded
+    from agentcore_mcp.deploy.status import live_status, recorded
 
     picked = _pick(state, name=name, target=target, region=region)
     config = _config(**picked, profile=profile, local_home=local_home)
@@ -420,8 +420,8 @@ def destroy(
 
     The deployment is the one recorded in the state file; without a record, only an
     explicit --name finds one (by its tags), and you confirm its ARNs first."""
-    from agentcore_mcp.deploy.ops import destroy as run_destroy
-    from agentcore_mcp.deploy.ops import find_destroy_target
+    from agentcore_mcp.deploy.teardown import destroy as run_destroy
+    from agentcore_mcp.deploy.teardown import find_destroy_target
 
     picked = _pick(state, strict=False, name=name, target=target, region=region)
     config = _config(
@@ -486,7 +486,7 @@ def update_token(
     json_output: bool = JSON,
 ) -> None:
     """Get a fresh access token for the stored Cognito user (never written to disk)."""
-    from agentcore_mcp.deploy.ops import update_token as get_token
+    from agentcore_mcp.deploy.status import update_token as get_token
 
     picked = _pick(state, name=name, target=target, region=region)
     config = _config(**picked, profile=profile, local_home=local_home)
@@ -549,7 +549,7 @@ def role_show(
     json_output: bool = JSON,
 ) -> None:
     """Who you are and the role you are signed in with."""
-    from agentcore_mcp.deploy.ops import role_show as show
+    from agentcore_mcp.deploy.roles import role_show as show
 
     doc = show(_role_config(name, state, target, region, profile, local_home))
     if json_output:
@@ -581,7 +581,7 @@ def role_get_policy(
     json_output: bool = JSON,
 ) -> None:
     """Print a role's inline policy."""
-    from agentcore_mcp.deploy.ops import role_get_policy as get
+    from agentcore_mcp.deploy.roles import role_get_policy as get
 
     doc = get(
         _role_config(name, state, target, region, profile, local_home),
@@ -606,7 +606,7 @@ def role_put_policy(
     json_output: bool = JSON,
 ) -> None:
     """Give a role what `deploy` needs."""
-    from agentcore_mcp.deploy.ops import role_put_policy as put
+    from agentcore_mcp.deploy.roles import role_put_policy as put
 
     doc = put(
         _role_config(name, state, target, region, profile, local_home),
@@ -630,7 +630,7 @@ def logs(
     local_home: Path | None = LOCAL_HOME,
 ) -> None:
     """The runtime's logs: CloudWatch Logs on AWS, the local AgentCore's on local."""
-    from agentcore_mcp.deploy.ops import log_lines, parse_since
+    from agentcore_mcp.deploy.logs import log_lines, parse_since
 
     picked = _pick(state, name=name, target=target, region=region)
     config = _config(**picked, profile=profile, local_home=local_home)

@@ -436,7 +436,7 @@ class DevLoop:
     def log_lines(self, stop: threading.Event) -> Iterator[str]:
         """The runtime's instance log from now on (the local AgentCore's file), until
         `stop` is set."""
-        from agentcore_mcp.deploy.ops import local_log_path
+        from agentcore_mcp.deploy.logs import local_log_path
 
         home = self.target.local_home
         assert home is not None and self.record.runtime is not None

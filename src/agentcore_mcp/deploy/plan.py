@@ -335,10 +335,3 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
             f"smoke test: tools/list through the data plane failed ({describe_failure(exc)}); "
             "see `agentcore-mcp logs`"
         ) from exc
-
-
-def destroy(config: DeployConfig, **kwargs: Any) -> Any:
-    """See `ops.destroy` (it deletes only what carries this deployment's tags)."""
-    from agentcore_mcp.deploy.ops import destroy as destroy_owned
-
-    return destroy_owned(config, **kwargs)
