@@ -16,9 +16,9 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
 from agentcore_mcp.deploy.config import DEFAULT_NAME
+from agentcore_mcp.exit_codes import ExitCode
 
 NAME = typer.Option(
     None, "--name", help="Runtime name (letters, digits, _) [agentcore_mcp_server]."

@@ -16,8 +16,8 @@ import typer
 from rich.markup import escape
 
 from agentcore_mcp.cli import deploy as deploy_cmd
-from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, stderr, stdout
+from agentcore_mcp.exit_codes import ExitCode
 
 EPILOG = """
 Deploys your server to the local AgentCore as `agentcore-mcp deploy` does (same state
