@@ -41,9 +41,10 @@ from agentcore_mcp.auth import (
     www_authenticate_header,
 )
 from agentcore_mcp.jsonrpc import request_id
+from agentcore_mcp.local.control.config import ResolvedRuntime
 from agentcore_mcp.local.control.errors import ArtifactError
 from agentcore_mcp.local.control.headers import forwarded_custom_headers
-from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry
+from agentcore_mcp.local.control.registry import RuntimeRegistry
 from agentcore_mcp.local.errors import (
     AccessDeniedError,
     DataPlaneError,
@@ -263,7 +264,7 @@ class DataPlane:
     # --- steps -------------------------------------------------------------------
 
     def _resolve(self, request: DataPlaneRequest, params: dict[str, list[str]]) -> ResolvedRuntime:
-        from agentcore_mcp.local.control.models import RuntimeNotFound, RuntimeNotReady
+        from agentcore_mcp.local.control.errors import RuntimeNotFound, RuntimeNotReady
 
         target = request.target
         account = params["accountId"][0] if params.get("accountId") else None
