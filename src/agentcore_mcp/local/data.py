@@ -59,6 +59,7 @@ from agentcore_mcp.local.errors import (
     ValidationError,
 )
 from agentcore_mcp.local.instances import Instance, StartupCrashed, StartupTimeout
+from agentcore_mcp.local.relay import relay
 from agentcore_mcp.local.sessions import (
     PoolClosed,
     QuotaExceeded,
@@ -67,7 +68,6 @@ from agentcore_mcp.local.sessions import (
     SessionPool,
 )
 from agentcore_mcp.local.throttle import DEFAULT_RATE, RateLimiter
-from agentcore_mcp.local.upstream import relay
 from agentcore_mcp.upstream import UpstreamPool
 
 logger = logging.getLogger("agentcore_mcp.local.data")
