@@ -12,15 +12,15 @@ This package depends on no other part of agentcore_mcp. Its names are the subpac
 
 from __future__ import annotations
 
-from agentcore_mcp.auth import _messages, cognito, errors, jwt, sigv4
-from agentcore_mcp.auth._messages import *  # noqa: F403
+from agentcore_mcp.auth import cognito, errors, jwt, messages, sigv4
 from agentcore_mcp.auth.cognito import *  # noqa: F403
 from agentcore_mcp.auth.errors import *  # noqa: F403
 from agentcore_mcp.auth.jwt import *  # noqa: F403
+from agentcore_mcp.auth.messages import *  # noqa: F403
 from agentcore_mcp.auth.sigv4 import *  # noqa: F403
 
 __all__ = []
-__all__ += _messages.__all__
+__all__ += messages.__all__
 __all__ += cognito.__all__
 __all__ += errors.__all__
 __all__ += jwt.__all__

@@ -1,7 +1,7 @@
 """AWS Signature Version 4: sign outgoing requests and verify incoming ones.
 
 The package: `sign` (signing and the httpx2 `Auth` adapter), `verify` (parsing
-and verification), `errors` (every `SigV4Error`, all `AuthError`s), `_common` (shared
+and verification), `errors` (every `SigV4Error`, all `AuthError`s), `common` (shared
 constants and header helpers). Everything is importable from here as before.
 
 Both directions use botocore's own SigV4 implementation (`botocore.auth.SigV4Auth`) for
@@ -18,7 +18,7 @@ or raises a subclass of `SigV4Error` whose message says what to fix.
 
 from __future__ import annotations
 
-from agentcore_mcp.auth.sigv4._common import (
+from agentcore_mcp.auth.sigv4.common import (
     ALGORITHM,
     AMZ_DATE_FORMAT,
     DEFAULT_MAX_SKEW,

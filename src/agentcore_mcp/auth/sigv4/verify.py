@@ -14,22 +14,22 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth._messages import AUTHORIZATION_METHOD_MISMATCH
-from agentcore_mcp.auth.sigv4._common import (
-    _AMZ_DATE_RE,
-    _S3_SERVICES,
-    _SIGNATURE_RE,
+from agentcore_mcp.auth.messages import AUTHORIZATION_METHOD_MISMATCH
+from agentcore_mcp.auth.sigv4.common import (
     ALGORITHM,
     AMZ_DATE_FORMAT,
+    AMZ_DATE_RE,
     DEFAULT_MAX_SKEW,
     DEFAULT_SERVICE,
     MAX_PRESIGNED_EXPIRES,
+    S3_SERVICES,
+    SIGNATURE_RE,
     UNSIGNED_PAYLOAD,
     UNSIGNED_PAYLOAD_HASHES,
     HeadersInput,
-    _get_all,
-    _header_items,
-    _sha256_hex,
+    get_all,
+    header_items,
+    sha256_hex,
 )
 from agentcore_mcp.auth.sigv4.errors import (
     SigV4AuthorizationMethodMismatchError,
@@ -110,7 +110,7 @@ def parse_authorization(value: str) -> SigV4Authorization:
         raise SigV4MalformedAuthorizationError(
             "SignedHeaders must be a ';'-separated list of lower-case header names"
         )
-    if not _SIGNATURE_RE.fullmatch(fields["Signature"]):
+    if not SIGNATURE_RE.fullmatch(fields["Signature"]):
         raise SigV4MalformedAuthorizationError(
             "Signature must be 64 lower-case hex digits (HMAC-SHA256)"
         )
@@ -188,7 +188,7 @@ class _ReceivedRequestSigV4Auth(botocore.auth.SigV4Auth):
     ) -> None:
         super().__init__(credentials, service, region)
         self._signed = signed
-        self._s3 = service in _S3_SERVICES
+        self._s3 = service in S3_SERVICES
         self._presigned = presigned
 
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
@@ -230,8 +230,8 @@ def verify_sigv4(
     unsigned (S3's UNSIGNED-PAYLOAD and aws-chunked uploads); the signature then covers
     the headers and that literal, as on S3. Chunk signatures are not checked.
     """
-    items = _header_items(headers)
-    authorization = _get_all(items, "authorization")
+    items = header_items(headers)
+    authorization = get_all(items, "authorization")
     if not authorization:
         raise SigV4MissingAuthorizationError(
             "missing Authorization header: sign the request with SigV4 "
@@ -246,13 +246,13 @@ def verify_sigv4(
             "the Host header is not in SignedHeaders: sign 'host' (every SigV4 signer must)"
         )
 
-    amz_dates = _get_all(items, "x-amz-date")
+    amz_dates = get_all(items, "x-amz-date")
     if not amz_dates:
         raise SigV4MissingDateError(
             "missing X-Amz-Date header: send the signing time as X-Amz-Date (YYYYMMDDTHHMMSSZ)"
         )
     amz_date = amz_dates[0].strip()
-    if len(amz_dates) > 1 or not _AMZ_DATE_RE.fullmatch(amz_date):
+    if len(amz_dates) > 1 or not AMZ_DATE_RE.fullmatch(amz_date):
         raise SigV4MissingDateError(
             f"X-Amz-Date {amz_date[:40]!r} is not one timestamp of the form YYYYMMDDTHHMMSSZ"
         )
@@ -290,8 +290,8 @@ def verify_sigv4(
             "signer and this server dropped them, or the client signed headers it did not send"
         )
 
-    body_hash = _sha256_hex(body)
-    content_sha = _get_all(items, "x-amz-content-sha256")
+    body_hash = sha256_hex(body)
+    content_sha = get_all(items, "x-amz-content-sha256")
     claimed = content_sha[0].strip() if content_sha else None
     unsigned = allow_unsigned_payload and claimed in UNSIGNED_PAYLOAD_HASHES
     if claimed is not None and claimed != body_hash and not unsigned:
@@ -344,7 +344,7 @@ def _check_signature(
     if presigned:
         token = token_in_query
     else:
-        tokens = _get_all(items, "x-amz-security-token")
+        tokens = get_all(items, "x-amz-security-token")
         token = tokens[0] if tokens else None
         if token is not None and "x-amz-security-token" not in auth.signed_headers:
             raise SigV4SecurityTokenError(
@@ -416,7 +416,7 @@ def verify_sigv4_presigned(
     full URL. The signature covers the query without X-Amz-Signature, the signed headers
     and, for S3, the constant UNSIGNED-PAYLOAD (other services sign an empty body).
     """
-    items = _header_items(headers)
+    items = header_items(headers)
     target = url.split("://", 1)[1].split("/", 1)[1] if "://" in url else url.lstrip("/")
     path, _, query = ("/" + target).partition("?")
     params: dict[str, str] = {}
@@ -449,7 +449,7 @@ def verify_sigv4_presigned(
     if "host" not in auth.signed_headers:
         raise SigV4HostNotSignedError("the presigned URL does not sign 'host'")
     amz_date = params["X-Amz-Date"]
-    if not _AMZ_DATE_RE.fullmatch(amz_date):
+    if not AMZ_DATE_RE.fullmatch(amz_date):
         raise SigV4MissingDateError(f"X-Amz-Date {amz_date[:40]!r} is not YYYYMMDDTHHMMSSZ")
     signed_at = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     if auth.date != amz_date[:8]:
@@ -510,7 +510,7 @@ def _check_scope(auth: SigV4Authorization, expected_service: str, expected_regio
 def _absolute_url(url: str, items: list[tuple[str, str]]) -> str:
     if "://" in url.split("?", 1)[0]:
         return url
-    hosts = _get_all(items, "host")
+    hosts = get_all(items, "host")
     host = hosts[0].strip() if hosts else "localhost"
     return f"https://{host}{url if url.startswith('/') else '/' + url}"
 
@@ -555,7 +555,7 @@ def verify_s3_presigned_v2(
     access key id, or raise a `SigV4Error` subclass (the same types as for SigV4)."""
     from urllib.parse import urlsplit
 
-    items = _header_items(headers)
+    items = header_items(headers)
     target = url if "://" in url else _absolute_url(url, items)
     split = urlsplit(target)
     params: dict[str, str] = {}
