@@ -68,3 +68,12 @@ def get_all(items: list[tuple[str, str]], name: str) -> list[str]:
 
 def sha256_hex(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+
+
+def absolute_url(url: str, items: list[tuple[str, str]]) -> str:
+    """`url` made absolute with the request's Host (a path-only URL is what ASGI gives)."""
+    if "://" in url.split("?", 1)[0]:
+        return url
+    hosts = get_all(items, "host")
+    host = hosts[0].strip() if hosts else "localhost"
+    return f"https://{host}{url if url.startswith('/') else '/' + url}"
