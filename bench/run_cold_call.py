@@ -5,7 +5,7 @@
 On AgentCore every new session is a new microVM started from the code zip with nothing
 cached. This script reproduces that start for three servers built from the same files:
 
-- `kit`: the deployer's own zip (`deploy.build.build_zip` of `bench/servers/coldproj`,
+- `kit`: the deployer's own zip (`deploy.artifact.codezip.build_zip` of `bench/servers/coldproj`,
   one `echo` tool, the same as `tests/support/bench_app.py`), started by its `main.py`;
 - `sdk`: the same unpacked packages, started by a script serving the same `MCPServer`
   with the official SDK's `streamable_http_app(stateless_http=True, json_response=True)`
@@ -216,7 +216,7 @@ def build_trees(tmp: Path, bytecode: bool) -> dict[str, Path]:
     floor's start scripts; the SDK's and the floor's trees carry no bytecode (a user's
     own zip of `pip install --target` output has none)."""
     sys.path.insert(0, str(REPO / "src"))
-    from agentcore_mcp.deploy.build import build_zip, zip_inputs
+    from agentcore_mcp.deploy.artifact.codezip import build_zip, zip_inputs
     from agentcore_mcp.deploy.config import load_config
 
     built = build_zip(

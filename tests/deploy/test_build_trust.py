@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agentcore_mcp.deploy.build import build_zip, user_sources, zip_inputs
+from agentcore_mcp.deploy.artifact.codezip import build_zip, zip_inputs
+from agentcore_mcp.deploy.artifact.sources import user_sources
 from agentcore_mcp.deploy.config import ConfigError, load_config
 from agentcore_mcp.deploy.errors import BuildError
 from tests.support.deploy import PROJECTS, run_cli

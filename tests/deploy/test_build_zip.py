@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agentcore_mcp.deploy.build import (
-    BuiltZip,
-    build_zip,
-    bytecode_python,
-    check_size,
-    zip_inputs,
-)
+from agentcore_mcp.deploy.artifact.bytecode import bytecode_python
+from agentcore_mcp.deploy.artifact.codezip import BuiltZip, build_zip, check_size, zip_inputs
 from agentcore_mcp.deploy.config import load_config
 from agentcore_mcp.deploy.errors import BuildError
 from tests.support.deploy import PROJECTS

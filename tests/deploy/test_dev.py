@@ -262,7 +262,7 @@ def test_the_watch_filter_skips_dotfiles_bytecode_and_build_folders(tmp_path: Pa
 
 
 def test_a_syntax_error_is_named_by_file_and_line_without_an_import(tmp_path: Path) -> None:
-    from agentcore_mcp.deploy.build import zip_inputs
+    from agentcore_mcp.deploy.artifact.codezip import zip_inputs
     from agentcore_mcp.deploy.config import load_config
     from agentcore_mcp.deploy.dev import syntax_error
 
@@ -304,28 +304,28 @@ def test_a_save_after_the_local_agentcore_went_away_is_an_error_and_dev_keeps_wa
 
 @pytest.mark.slow  # three builds of a zip with the kit's dependencies
 def test_a_rebuild_in_the_same_process_gives_a_fresh_builds_bytes(tmp_path: Path) -> None:
-    """dev's builds reuse the bytecode of unchanged modules (build._BYTECODE_CACHE): the
+    """dev's builds reuse the bytecode of unchanged modules (artifact.bytecode._BYTECODE_CACHE): the
     zip must be byte for byte what a build with nothing cached gives, and a changed
     module's bytecode must be the new one."""
     import io
     import zipfile
 
-    from agentcore_mcp.deploy import build
+    from agentcore_mcp.deploy.artifact import bytecode, codezip
     from agentcore_mcp.deploy.config import load_config
 
     project = _project(tmp_path / "proj")
     config = load_config(project)
-    pyc = build.pyc_arcname("devtool/server.py", config.python_version)
+    pyc = bytecode.pyc_arcname("devtool/server.py", config.python_version)
 
     def built(folder: str) -> tuple[str, bytes]:
-        zipped = build.build_zip(build.zip_inputs(config), tmp_path / folder, lambda _m: None)
+        zipped = codezip.build_zip(codezip.zip_inputs(config), tmp_path / folder, lambda _m: None)
         with zipfile.ZipFile(io.BytesIO(zipped.body)) as z:
             return zipped.sha256, z.read(pyc)
 
     _, first_pyc = built("a")
     (project / "devtool" / "server.py").write_text(SERVER.format(greeting="changed"))
     cached_sha, cached_pyc = built("b")
-    build._BYTECODE_CACHE.clear()
+    bytecode._BYTECODE_CACHE.clear()
     fresh_sha, fresh_pyc = built("c")
     assert cached_pyc != first_pyc
     assert cached_pyc == fresh_pyc

@@ -23,9 +23,10 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.client.remote import open_runtime
 from agentcore_mcp.deploy.config import DEFAULT_NAME
-from agentcore_mcp.deploy.ops import log_lines, recorded
+from agentcore_mcp.deploy.logs import log_lines
 from agentcore_mcp.deploy.plan import deploy
 from agentcore_mcp.deploy.state import StateError, load_state, runtime_target
+from agentcore_mcp.deploy.status import recorded
 from agentcore_mcp.deploy.target import is_write
 from tests.support.deploy import deploy_config, listing, run_cli, tool_text
 from tests.support.local import ACCOUNT, REGION, LocalAgentCoreHandle
@@ -220,7 +221,7 @@ EDITS = {
 
 
 def _find_destroy_target(config: Any, state: Path) -> Any:
-    from agentcore_mcp.deploy.ops import find_destroy_target
+    from agentcore_mcp.deploy.teardown import find_destroy_target
 
     return find_destroy_target(config, state, by_name=False)
 
@@ -288,7 +289,7 @@ def test_logs_never_reads_outside_the_local_home(
     assert "SECRET-LINE" not in got.stdout + got.stderr
     # and the path check itself, below the state validation
     from agentcore_mcp.deploy.errors import DeployError
-    from agentcore_mcp.deploy.ops import local_log_path
+    from agentcore_mcp.deploy.logs import local_log_path
 
     with pytest.raises(DeployError, match="outside"):
         local_log_path(local_agentcore.home, "../../outside")

@@ -65,7 +65,8 @@ serve(mcp)
 """
 
 
-# The deployer's entry point (deploy/build.py): the manifest next to it is used if present.
+# The deployer's entry point (deploy/artifact/sources.py): the manifest next to it is
+# used if present.
 MANIFEST_MAIN = """\
 import os, sys
 HERE = os.path.dirname(os.path.abspath(__file__))

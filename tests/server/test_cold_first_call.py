@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from agentcore_mcp.deploy.build import build_zip, zip_inputs
+from agentcore_mcp.deploy.artifact.codezip import build_zip, zip_inputs
 from agentcore_mcp.deploy.config import load_config
 from tests.support.deploy import PROJECTS
 from tests.support.mcp_messages import (

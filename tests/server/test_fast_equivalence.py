@@ -335,8 +335,8 @@ async def test_str_shortcut_across_rechecks_matches_sdk(monkeypatch: pytest.Monk
     re-check, at the short-cut's own re-check against `convert_result`) are the SDK's
     answers, for every version and for structured and unstructured `str` outputs; and,
     byte for byte (key order included), what the fast path gives without the short-cut."""
-    from agentcore_mcp.server.dispatch import InboundRequest
     from agentcore_mcp.server.fast import CallResultSerializer, FastDispatcher, QuickText
+    from agentcore_mcp.server.front import InboundRequest
     from agentcore_mcp.server.sample import build_sample_server
     from agentcore_mcp.server.settings import ServerSettings
     from agentcore_mcp.server.wire import parse_envelope

@@ -22,7 +22,7 @@ from agentcore_mcp.cli import serve as serve_cmd
 from agentcore_mcp.cli import test_auth as test_auth_cmd
 from agentcore_mcp.cli import tools as tools_cmd
 from agentcore_mcp.cli.errors import HandledGroup
-from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.exit_codes import ExitCode
 from agentcore_mcp.extras import from_import_error, require
 
 

@@ -1,43 +1,40 @@
-"""`agentcore-mcp deploy | status | destroy | update-token | role | logs`: parse and print.
+"""`agentcore-mcp deploy | status | destroy | update-token | logs`: parse and print.
 
-Everything is a call into `agentcore_mcp.deploy`; this module turns flags into a
-DeployConfig, renders progress events, and maps errors to exit codes.
+Everything is a call into `agentcore_mcp.deploy`; the options, flags -> DeployConfig and
+the progress renderer these commands share with `role` and `dev` are `deploy_options`.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
 
-from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli.deploy_options import (
+    DEBUG,
+    JSON,
+    LOCAL_HOME,
+    NAME,
+    PICK_NAME,
+    PROFILE,
+    PROJECT,
+    REGION,
+    STATE,
+    TARGET,
+    config_from_flags,
+    confirm_changes,
+    event_renderer,
+    parse_env,
+    pick_deployment,
+    secret_values,
+)
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
+from agentcore_mcp.cli.role import role_app
 from agentcore_mcp.deploy.config import DEFAULT_NAME
-
-NAME = typer.Option(
-    None, "--name", help="Runtime name (letters, digits, _) [agentcore_mcp_server]."
-)
-PICK_NAME = typer.Option(
-    None,
-    "--name",
-    help="The deployment, by name [the state file's only one; needed when it holds several].",
-)
-TARGET = typer.Option(None, "--target", help="local (default: the local AgentCore) or aws.")
-REGION = typer.Option(None, "--region", help="AWS region [profile's / AWS_REGION].")
-PROFILE = typer.Option(None, "--profile", help="AWS profile (--target aws only).")
-STATE = typer.Option(None, "--state", help="State file [deployment_config.json].")
-LOCAL_HOME = typer.Option(
-    None, "--local-home", help="The local AgentCore's home [~/.agentcore-mcp/local]."
-)
-PROJECT = typer.Option(None, "--project-dir", help="Your project (pyproject.toml) [cwd].")
-JSON = typer.Option(False, "--json", help="Print one JSON document (see docs/deployer.md).")
-DEBUG = typer.Option(False, "--debug", help="Print each AWS call (secrets redacted).")
+from agentcore_mcp.exit_codes import ExitCode
 
 DEPLOY_EPILOG = """
 Settings come from flags, then `[tool.agentcore-mcp]` in your pyproject.toml, then
@@ -67,34 +64,6 @@ failed or did not answer the smoke test, 130 interrupted (rerun the same command
 """
 
 
-def _config(**flags: Any) -> Any:
-    from agentcore_mcp.deploy.config import load_config
-
-    project = flags.pop("project_dir", None)
-    return load_config(project, **flags)
-
-
-def _pick(state: Path | None, *, strict: bool = True, **flags: Any) -> dict[str, Any]:
-    """`flags` (name, target, region) completed from the one deployment they pick in the
-    state file (`select_record`): no --name and one deployment is that one; several is
-    an error listing them (exit 2). Settings in pyproject.toml count as flags. With
-    `strict` False a name the state does not hold is passed on as given (destroy cleans
-    up by name)."""
-    from agentcore_mcp.deploy.config import pyproject_settings
-    from agentcore_mcp.deploy.errors import DeployError
-    from agentcore_mcp.deploy.state import NoDeploymentError, load_state, select_record
-
-    settings = pyproject_settings(Path.cwd())
-    wanted = {k: flags.get(k) or settings.get(k) for k in ("name", "target", "region")}
-    try:
-        record = select_record(load_state(state), **wanted)
-    except NoDeploymentError as exc:
-        if not strict:
-            return flags
-        raise DeployError(str(exc)) from None
-    return {**flags, "name": record.name, "target": record.target, "region": record.region}
-
-
 def _print_scheduled_deletions(scheduled: list[dict[str, str]]) -> None:
     """Each secret whose deletion was scheduled, and the command that restores it."""
     for gone in scheduled:
@@ -106,72 +75,6 @@ def _print_scheduled_deletions(scheduled: list[dict[str, str]]) -> None:
             soft_wrap=True,
             emoji=False,
         )
-
-
-def _renderer() -> Callable[[Any], None]:
-    def render(event: Any) -> None:
-        if event.kind == "start":
-            stderr.print(f"[bold]▸ {event.step}[/]", highlight=False, soft_wrap=True)
-        elif event.kind == "progress":
-            stderr.print(
-                f"  {event.message}", style="dim", markup=False, highlight=False, soft_wrap=True
-            )
-        elif event.kind == "done":
-            what = "changed" if event.changed else "unchanged"
-            if event.step == "smoke-test":
-                what = "passed"
-            extra = f": {event.message}" if event.message else ""
-            stderr.print(
-                f"[green]✓[/] {event.step} ({what}){extra}", highlight=False, soft_wrap=True
-            )
-        elif event.kind == "skip":
-            stderr.print(
-                f"[dim]- {event.step}: {event.message}[/]", highlight=False, soft_wrap=True
-            )
-        elif event.kind == "warning":
-            # escaped, no emoji: an ARN's ":secret:" would otherwise print as an emoji
-            stderr.print(
-                f"[yellow]warning:[/] {escape(event.message)}",
-                highlight=False,
-                soft_wrap=True,
-                emoji=False,
-            )
-        else:
-            stderr.print(
-                f"[cyan]{escape(event.message)}[/]", highlight=False, soft_wrap=True, emoji=False
-            )
-
-    return render
-
-
-def _secret_values(names: list[str]) -> dict[str, str | None]:
-    """Values from the environment, else a no-echo prompt on a terminal, else None (keep
-    the stored one). Never from argv, which other users can read."""
-    values: dict[str, str | None] = {}
-    for name in names:
-        value = os.environ.get(name)
-        if value is None and sys.stdin.isatty():
-            value = getpass.getpass(f"value for secret {name} (not echoed): ") or None
-        values[name] = value
-    return values
-
-
-def _confirm_changes(changes: Any) -> bool:
-    """Ask on the terminal (the events above listed every change)."""
-    count = sum(1 for c in changes if c.destructive)
-    return bool(
-        typer.confirm(f"apply {count} destructive change(s) listed above?", default=False, err=True)
-    )
-
-
-def _parse_env(items: list[str]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--env {item!r}: use NAME=VALUE", param_hint="--env")
-        env[key] = value
-    return env
 
 
 def deploy(
@@ -240,14 +143,14 @@ def deploy(
         raise typer.BadParameter("pass --oauth or --sigv4, not both")
     if smoke_test not in ("auto", "always", "never"):
         raise typer.BadParameter("use auto, always or never", param_hint="--smoke-test")
-    config = _config(
+    config = config_from_flags(
         name=name,
         server_spec=server_spec,
         target=target,
         region=region,
         profile=profile,
         auth="oauth" if oauth else "sigv4" if sigv4 else None,
-        env=_parse_env(env),
+        env=parse_env(env),
         secrets=tuple(secret),
         idle_timeout=idle_timeout,
         max_lifetime=max_lifetime,
@@ -270,12 +173,12 @@ def deploy(
             steps=step,
             state_path=state,
             dry_run=dry_run,
-            secret_values=_secret_values(list(config.secrets)),
-            on_event=_renderer(),
+            secret_values=secret_values(list(config.secrets)),
+            on_event=event_renderer(),
             debug=debug_sink if debug else None,
             smoke_test=smoke_test,  # type: ignore[arg-type]
             yes=yes,
-            confirm=_confirm_changes if sys.stdin.isatty() else None,
+            confirm=confirm_changes if sys.stdin.isatty() else None,
             adopt=adopt,
         )
     except KeyboardInterrupt:
@@ -354,10 +257,10 @@ def status(
     json_output: bool = JSON,
 ) -> None:
     """Show the recorded deployment; with --live, the runtime's live status and each resource."""
-    from agentcore_mcp.deploy.ops import live_status, recorded
+    from agentcore_mcp.deploy.status import live_status, recorded
 
-    picked = _pick(state, name=name, target=target, region=region)
-    config = _config(**picked, profile=profile, local_home=local_home)
+    picked = pick_deployment(state, name=name, target=target, region=region)
+    config = config_from_flags(**picked, profile=profile, local_home=local_home)
     record = recorded(config, state)
     doc: dict[str, Any] = {"deployment": record.to_json()}
     if live:
@@ -420,11 +323,11 @@ def destroy(
 
     The deployment is the one recorded in the state file; without a record, only an
     explicit --name finds one (by its tags), and you confirm its ARNs first."""
-    from agentcore_mcp.deploy.ops import destroy as run_destroy
-    from agentcore_mcp.deploy.ops import find_destroy_target
+    from agentcore_mcp.deploy.teardown import destroy as run_destroy
+    from agentcore_mcp.deploy.teardown import find_destroy_target
 
-    picked = _pick(state, strict=False, name=name, target=target, region=region)
-    config = _config(
+    picked = pick_deployment(state, strict=False, name=name, target=target, region=region)
+    config = config_from_flags(
         **picked,
         profile=profile,
         local_home=local_home,
@@ -460,7 +363,7 @@ def destroy(
         config,
         state_path=state,
         dry_run=dry_run,
-        on_event=_renderer(),
+        on_event=event_renderer(),
         debug=sink,
         found=found,
     )
@@ -486,10 +389,10 @@ def update_token(
     json_output: bool = JSON,
 ) -> None:
     """Get a fresh access token for the stored Cognito user (never written to disk)."""
-    from agentcore_mcp.deploy.ops import update_token as get_token
+    from agentcore_mcp.deploy.status import update_token as get_token
 
-    picked = _pick(state, name=name, target=target, region=region)
-    config = _config(**picked, profile=profile, local_home=local_home)
+    picked = pick_deployment(state, name=name, target=target, region=region)
+    config = config_from_flags(**picked, profile=profile, local_home=local_home)
     token, expires_in = get_token(config, state)
     if print_token:
         sys.stdout.write(token + "\n")
@@ -506,119 +409,6 @@ def update_token(
     )
 
 
-role_app = typer.Typer(
-    help="The deploying identity's role: show it, read or grant its inline policy.",
-    epilog="**Examples:** `agentcore-mcp role show`, "
-    "`agentcore-mcp role put-policy --role-name MyDeployRole`",
-    no_args_is_help=True,
-)
-ROLE_NAME = typer.Option(None, "--role-name", help="Role [the role you are signed in with].")
-ROLE_DEPLOYMENT = typer.Option(
-    None, "--name", help="Use the target and region of this deployment in the state file."
-)
-
-
-def _role_config(
-    name: str | None,
-    state: Path | None,
-    target: str | None,
-    region: str | None,
-    profile: str | None,
-    local_home: Path | None,
-) -> Any:
-    """The role commands act on an identity, not a deployment: --name only lends them the
-    target and region of a recorded deployment."""
-    flags: dict[str, Any] = {"target": target, "region": region}
-    if name is not None:
-        picked = _pick(state, name=name, target=target, region=region)
-        flags = {"target": picked["target"], "region": picked["region"]}
-    return _config(**flags, profile=profile, local_home=local_home)
-
-
-POLICY_NAME = typer.Option(None, "--policy-name", help="Inline policy [AgentCoreMcpDeployer].")
-
-
-@role_app.command("show", epilog="**Example:** `agentcore-mcp role show --target aws`")
-def role_show(
-    name: str | None = ROLE_DEPLOYMENT,
-    state: Path | None = STATE,
-    target: str | None = TARGET,
-    region: str | None = REGION,
-    profile: str | None = PROFILE,
-    local_home: Path | None = LOCAL_HOME,
-    json_output: bool = JSON,
-) -> None:
-    """Who you are and the role you are signed in with."""
-    from agentcore_mcp.deploy.ops import role_show as show
-
-    doc = show(_role_config(name, state, target, region, profile, local_home))
-    if json_output:
-        print_json(doc)
-        return
-    stdout.print(f"account {doc['account']}\narn     {doc['arn']}", markup=False, soft_wrap=True)
-    role = doc.get("role")
-    stdout.print(
-        f"role    {role['arn']} (inline: {', '.join(role['inline_policies']) or '-'})"
-        if role
-        else "role    - (not a role; pass --role-name to the policy commands)",
-        markup=False,
-        soft_wrap=True,
-    )
-
-
-@role_app.command(
-    "get-policy", epilog="**Example:** `agentcore-mcp role get-policy --role-name MyDeployRole`"
-)
-def role_get_policy(
-    role_name: str | None = ROLE_NAME,
-    policy_name: str | None = POLICY_NAME,
-    name: str | None = ROLE_DEPLOYMENT,
-    state: Path | None = STATE,
-    target: str | None = TARGET,
-    region: str | None = REGION,
-    profile: str | None = PROFILE,
-    local_home: Path | None = LOCAL_HOME,
-    json_output: bool = JSON,
-) -> None:
-    """Print a role's inline policy."""
-    from agentcore_mcp.deploy.ops import role_get_policy as get
-
-    doc = get(
-        _role_config(name, state, target, region, profile, local_home),
-        role_name,
-        policy_name,
-    )
-    print_json(doc if json_output else doc["document"])
-
-
-@role_app.command(
-    "put-policy", epilog="**Example:** `agentcore-mcp role put-policy --role-name MyDeployRole`"
-)
-def role_put_policy(
-    role_name: str | None = ROLE_NAME,
-    policy_name: str | None = POLICY_NAME,
-    name: str | None = ROLE_DEPLOYMENT,
-    state: Path | None = STATE,
-    target: str | None = TARGET,
-    region: str | None = REGION,
-    profile: str | None = PROFILE,
-    local_home: Path | None = LOCAL_HOME,
-    json_output: bool = JSON,
-) -> None:
-    """Give a role what `deploy` needs."""
-    from agentcore_mcp.deploy.ops import role_put_policy as put
-
-    doc = put(
-        _role_config(name, state, target, region, profile, local_home),
-        role_name,
-        policy_name,
-    )
-    if json_output:
-        print_json(doc)
-        return
-    stdout.print(f"put {doc['policy_name']} on role {doc['role']}", markup=False, soft_wrap=True)
-
-
 def logs(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     since: str | None = typer.Option(None, "--since", help="Only lines newer than e.g. 10m, 2h."),
@@ -630,10 +420,10 @@ def logs(
     local_home: Path | None = LOCAL_HOME,
 ) -> None:
     """The runtime's logs: CloudWatch Logs on AWS, the local AgentCore's on local."""
-    from agentcore_mcp.deploy.ops import log_lines, parse_since
+    from agentcore_mcp.deploy.logs import log_lines, parse_since
 
-    picked = _pick(state, name=name, target=target, region=region)
-    config = _config(**picked, profile=profile, local_home=local_home)
+    picked = pick_deployment(state, name=name, target=target, region=region)
+    config = config_from_flags(**picked, profile=profile, local_home=local_home)
     try:
         for line in log_lines(config, state, since=parse_since(since), follow=follow):
             print(line.message, flush=True)

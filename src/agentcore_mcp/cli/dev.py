@@ -15,9 +15,9 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from agentcore_mcp.cli import deploy as deploy_cmd
-from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.cli import deploy_options as deploy_options
 from agentcore_mcp.cli.output import debug_sink, stderr, stdout
+from agentcore_mcp.exit_codes import ExitCode
 
 EPILOG = """
 Deploys your server to the local AgentCore as `agentcore-mcp deploy` does (same state
@@ -53,22 +53,22 @@ def dev(
     ),
     oauth: bool = typer.Option(False, "--oauth", help="JWT auth with a Cognito user pool."),
     sigv4: bool = typer.Option(False, "--sigv4", help="IAM SigV4 auth (the default)."),
-    name: str | None = deploy_cmd.NAME,
+    name: str | None = deploy_options.NAME,
     env: list[str] = typer.Option([], "--env", help="NAME=VALUE for the runtime (repeatable)."),
     secret: list[str] = typer.Option(
         [], "--secret", help="NAME: value from $NAME or a prompt -> Secrets Manager (repeatable)."
     ),
-    state: Path | None = deploy_cmd.STATE,
-    local_home: Path | None = deploy_cmd.LOCAL_HOME,
+    state: Path | None = deploy_options.STATE,
+    local_home: Path | None = deploy_options.LOCAL_HOME,
     local_port: int | None = typer.Option(
         None, "--local-port", help="Port for a local AgentCore dev starts [8700]."
     ),
-    project_dir: Path | None = deploy_cmd.PROJECT,
+    project_dir: Path | None = deploy_options.PROJECT,
     yes: bool = typer.Option(
         False, "--yes", "-y", help="Apply destructive changes without asking."
     ),
     no_logs: bool = typer.Option(False, "--no-logs", help="Do not stream the instance log."),
-    debug: bool = deploy_cmd.DEBUG,
+    debug: bool = deploy_options.DEBUG,
 ) -> None:
     """Deploy to the local AgentCore, then redeploy your server's code on every save."""
     from agentcore_mcp.deploy.dev import DevLoop
@@ -80,22 +80,22 @@ def dev(
         server_spec=server_spec,
         target="local",
         auth="oauth" if oauth else "sigv4" if sigv4 else None,
-        env=deploy_cmd._parse_env(env),
+        env=deploy_options.parse_env(env),
         secrets=tuple(secret),
         local_home=local_home,
         local_port=local_port,
         project_dir=project_dir,
     )
-    config = deploy_cmd._config(**flags)
+    config = deploy_options.config_from_flags(**flags)
     loop = DevLoop(
         config,
-        reconfigure=lambda: deploy_cmd._config(**flags),
+        reconfigure=lambda: deploy_options.config_from_flags(**flags),
         state_path=state,
-        secret_values=deploy_cmd._secret_values(list(config.secrets)),
-        on_event=deploy_cmd._renderer(),
+        secret_values=deploy_options.secret_values(list(config.secrets)),
+        on_event=deploy_options.event_renderer(),
         debug=debug_sink if debug else None,
         yes=yes,
-        confirm=deploy_cmd._confirm_changes if sys.stdin.isatty() else None,
+        confirm=deploy_options.confirm_changes if sys.stdin.isatty() else None,
     )
     try:
         loop.deploy()

@@ -14,7 +14,7 @@ import typer
 
 from agentcore_mcp.cli import target as tgt
 from agentcore_mcp.cli.errors import CommandError
-from agentcore_mcp.cli.exit_codes import ExitCode
+from agentcore_mcp.exit_codes import ExitCode
 
 CALLER_TOKEN_ENV = "AGENTCORE_PROXY_TOKEN"
 MIN_CALLER_TOKEN_CHARS = 16

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from agentcore_mcp.cli import target as tgt
-from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import print_json, stdout
+from agentcore_mcp.exit_codes import ExitCode
 
 EPILOG = (
     "**Examples:**\n\n"

@@ -13,9 +13,9 @@ import typer
 
 from agentcore_mcp.cli import target as tgt
 from agentcore_mcp.cli.errors import CommandError, report
-from agentcore_mcp.cli.exit_codes import ExitCode
 from agentcore_mcp.cli.output import debug_sink, print_json, stderr, stdout
 from agentcore_mcp.errors import AgentCoreMcpError
+from agentcore_mcp.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from agentcore_mcp.client import ConnectOptions, RuntimeAuth, RuntimeTarget

@@ -19,16 +19,11 @@ from agentcore_mcp.lazy import lazy_exports
 if TYPE_CHECKING:
     from agentcore_mcp.deploy.config import ConfigError, DeployConfig, load_config
     from agentcore_mcp.deploy.dev import DevLoop
-    from agentcore_mcp.deploy.ops import (
-        live_status,
-        log_lines,
-        role_get_policy,
-        role_put_policy,
-        role_show,
-        update_token,
-    )
-    from agentcore_mcp.deploy.plan import deploy, destroy
+    from agentcore_mcp.deploy.logs import log_lines
+    from agentcore_mcp.deploy.plan import deploy
+    from agentcore_mcp.deploy.roles import role_get_policy, role_put_policy, role_show
     from agentcore_mcp.deploy.state import load_state, runtime_target
+    from agentcore_mcp.deploy.status import live_status, update_token
 
 __all__ = [
     "ConfigError",
@@ -52,14 +47,14 @@ _HOMES = {
     "DeployConfig": "agentcore_mcp.deploy.config",
     "load_config": "agentcore_mcp.deploy.config",
     "DevLoop": "agentcore_mcp.deploy.dev",
-    "live_status": "agentcore_mcp.deploy.ops",
-    "log_lines": "agentcore_mcp.deploy.ops",
-    "role_get_policy": "agentcore_mcp.deploy.ops",
-    "role_put_policy": "agentcore_mcp.deploy.ops",
-    "role_show": "agentcore_mcp.deploy.ops",
-    "update_token": "agentcore_mcp.deploy.ops",
+    "live_status": "agentcore_mcp.deploy.status",
+    "update_token": "agentcore_mcp.deploy.status",
+    "log_lines": "agentcore_mcp.deploy.logs",
+    "role_get_policy": "agentcore_mcp.deploy.roles",
+    "role_put_policy": "agentcore_mcp.deploy.roles",
+    "role_show": "agentcore_mcp.deploy.roles",
     "deploy": "agentcore_mcp.deploy.plan",
-    "destroy": "agentcore_mcp.deploy.plan",
+    "destroy": "agentcore_mcp.deploy.teardown",
     "load_state": "agentcore_mcp.deploy.state",
     "runtime_target": "agentcore_mcp.deploy.state",
 }

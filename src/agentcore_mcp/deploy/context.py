@@ -74,10 +74,6 @@ class Names:
     def repository(self) -> str:
         return f"agentcore-mcp/{self.name.lower()}"
 
-    @property
-    def log_group_prefix(self) -> str:
-        return "/aws/bedrock-agentcore/runtimes/"
-
 
 @dataclass(slots=True)
 class StepContext:

@@ -44,7 +44,9 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError
 
-from agentcore_mcp.deploy import build as builder
+from agentcore_mcp.deploy.artifact.codezip import zip_inputs
+from agentcore_mcp.deploy.artifact.dependencies import ensure_dependencies
+from agentcore_mcp.deploy.artifact.inputs import ZipInputs
 from agentcore_mcp.deploy.config import ConfigError, DeployConfig, desired_config
 from agentcore_mcp.deploy.context import Event, StepContext
 from agentcore_mcp.deploy.errors import DeployError, RuntimeFailedError, explain_botocore_error
@@ -137,7 +139,7 @@ def project_filter(project_dir: Path) -> Callable[[Any, str], bool]:
     return DevFilter()
 
 
-def syntax_error(inputs: builder.ZipInputs) -> str | None:
+def syntax_error(inputs: ZipInputs) -> str | None:
     """`file:line: SyntaxError: ...` for the first user module that does not compile."""
     for arcname, path in inputs.sources:
         if arcname.startswith("agentcore_mcp/") or not arcname.endswith(".py"):
@@ -224,7 +226,7 @@ class DevLoop:
         self._ctx = StepContext(
             config=fast, target=target, state=state, record=record, emit=self._emit
         )
-        self._deps_key = builder.zip_inputs(fast).deps_key
+        self._deps_key = zip_inputs(fast).deps_key
         self.serving = record.runtime.version
         target.client("bedrock-agentcore-control").tag_resource(
             resourceArn=record.runtime.arn, tags={WARM_SPARE_TAG: "true"}
@@ -275,7 +277,7 @@ class DevLoop:
             )
 
         try:
-            inputs = builder.zip_inputs(ctx.config)
+            inputs = zip_inputs(ctx.config)
         except DeployError as exc:
             return done("broken", str(exc))
         if inputs.deps_key != self._deps_key or any(p.name in DEPENDENCY_FILES for p in changed):
@@ -331,7 +333,7 @@ class DevLoop:
         full = desired_config(self.config, self.record)
         try:
             # the layer the build just used: cached, nothing is installed
-            site, _ = builder.ensure_dependencies(builder.zip_inputs(full), lambda _m: None)
+            site, _ = ensure_dependencies(zip_inputs(full), lambda _m: None)
             preflight(full, lambda: site, site=site)
         except ConfigError as exc:
             return str(exc).removesuffix("; nothing was deployed, fix it and rerun")
@@ -434,7 +436,7 @@ class DevLoop:
     def log_lines(self, stop: threading.Event) -> Iterator[str]:
         """The runtime's instance log from now on (the local AgentCore's file), until
         `stop` is set."""
-        from agentcore_mcp.deploy.ops import local_log_path
+        from agentcore_mcp.deploy.logs import local_log_path
 
         home = self.target.local_home
         assert home is not None and self.record.runtime is not None

@@ -141,7 +141,7 @@ def _deployed_unchanged(config: DeployConfig, record: DeploymentRecord | None) -
     """The code to deploy is the code a finished deploy of this record built (same input
     hash: sources, spec, dependencies; same env): it imported then, so a rerun skips the
     check and costs no interpreter start."""
-    from agentcore_mcp.deploy import build as builder
+    from agentcore_mcp.deploy.artifact.codezip import zip_inputs
 
     if record is None or record.artifact is None or not record.completed_at:
         return False
@@ -149,7 +149,7 @@ def _deployed_unchanged(config: DeployConfig, record: DeploymentRecord | None) -
         return False  # the import sees the env vars: a change is checked again
     recorded = record.artifact.input_hash
     try:
-        return bool(recorded) and builder.zip_inputs(config).input_hash().startswith(recorded)
+        return bool(recorded) and zip_inputs(config).input_hash().startswith(recorded)
     except (DeployError, OSError):
         return False  # the preflight says what is wrong
 
@@ -157,15 +157,16 @@ def _deployed_unchanged(config: DeployConfig, record: DeploymentRecord | None) -
 def _preflight(
     config: DeployConfig, emit: Callable[[Event], None], record: DeploymentRecord | None
 ) -> None:
-    from agentcore_mcp.deploy import build as builder
+    from agentcore_mcp.deploy.artifact.codezip import zip_inputs
+    from agentcore_mcp.deploy.artifact.dependencies import ensure_dependencies
 
     if config.is_sample or _deployed_unchanged(config, record):
         return
 
     def dependencies() -> Path:
         emit(Event("progress", "preflight", "installing the project's dependencies to import it"))
-        site, _ = builder.ensure_dependencies(
-            builder.zip_inputs(config), lambda m: emit(Event("progress", "preflight", m))
+        site, _ = ensure_dependencies(
+            zip_inputs(config), lambda m: emit(Event("progress", "preflight", m))
         )
         return site
 
@@ -234,7 +235,7 @@ def deploy(
     config = desired
     chosen = resolve_steps(steps, config.auth)
     if config.artifact == "container" and "build" in chosen and not dry_run:
-        from agentcore_mcp.deploy.build import require_container_engine
+        from agentcore_mcp.deploy.artifact.container import require_container_engine
 
         require_container_engine()  # before anything is made: fail at once, change nothing
     ctx = StepContext(
@@ -334,10 +335,3 @@ def list_tools(target: Target, record: DeploymentRecord) -> list[str]:
             f"smoke test: tools/list through the data plane failed ({describe_failure(exc)}); "
             "see `agentcore-mcp logs`"
         ) from exc
-
-
-def destroy(config: DeployConfig, **kwargs: Any) -> Any:
-    """See `ops.destroy` (it deletes only what carries this deployment's tags)."""
-    from agentcore_mcp.deploy.ops import destroy as destroy_owned
-
-    return destroy_owned(config, **kwargs)

@@ -20,12 +20,8 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from agentcore_mcp.local.control.models import (
-    ArtifactError,
-    CodeArtifact,
-    ContainerArtifact,
-    RuntimeVersionConfig,
-)
+from agentcore_mcp.local.control.config import CodeArtifact, ContainerArtifact, RuntimeVersionConfig
+from agentcore_mcp.local.control.errors import ArtifactError
 from agentcore_mcp.local.instances import (
     Instance,
     StartupCrashed,

@@ -25,9 +25,7 @@ from agentcore_mcp.asgi import (
     ClientDisconnected,
     declared_too_large,
     read_body,
-    send_body,
     send_json,
-    until_disconnected,
 )
 from agentcore_mcp.auth import (
     AUTHORIZATION_METHOD_MISMATCH,
@@ -41,9 +39,10 @@ from agentcore_mcp.auth import (
     www_authenticate_header,
 )
 from agentcore_mcp.jsonrpc import request_id
+from agentcore_mcp.local.control.config import ResolvedRuntime
 from agentcore_mcp.local.control.errors import ArtifactError
 from agentcore_mcp.local.control.headers import forwarded_custom_headers
-from agentcore_mcp.local.control.models import ResolvedRuntime, RuntimeRegistry
+from agentcore_mcp.local.control.registry import RuntimeRegistry
 from agentcore_mcp.local.errors import (
     AccessDeniedError,
     DataPlaneError,
@@ -58,16 +57,20 @@ from agentcore_mcp.local.errors import (
     ValidationError,
 )
 from agentcore_mcp.local.instances import Instance, StartupCrashed, StartupTimeout
+from agentcore_mcp.local.invocation import (
+    REQUEST_ID_SNIFF_BYTES,
+    SESSION_HEADER,
+    SESSION_HEADER_BYTES,
+    InvocationForwarder,
+    send_error,
+)
 from agentcore_mcp.local.sessions import (
     PoolClosed,
     QuotaExceeded,
-    Session,
     SessionEnded,
     SessionPool,
 )
 from agentcore_mcp.local.throttle import DEFAULT_RATE, RateLimiter
-from agentcore_mcp.local.upstream import relay
-from agentcore_mcp.upstream import UpstreamPool
 
 logger = logging.getLogger("agentcore_mcp.local.data")
 
@@ -75,8 +78,6 @@ DATA_PATH = re.compile(
     r"^/runtimes/(?P<target>[^/]+)/(?P<op>invocations|stopruntimesession)"
     r"(?P<wellknown>/\.well-known/oauth-protected-resource)?/?$"
 )
-SESSION_HEADER = "x-amzn-bedrock-agentcore-runtime-session-id"
-SESSION_HEADER_BYTES = SESSION_HEADER.encode()
 FORWARDED = frozenset(
     {
         "content-type",
@@ -92,14 +93,8 @@ FORWARDED = frozenset(
     }
 )
 MAX_PAYLOAD_BYTES = 100_000_000
-# The service's request limits (contract, section 3): a synchronous (JSON) answer must
-# be complete within 15 minutes, a streamed (SSE) one within 60, counted from the request.
-SYNC_LIMIT_SECONDS = 15 * 60
-STREAM_LIMIT_SECONDS = 60 * 60
 # Bodies up to this size are parsed for the invocation log line's method name.
 METHOD_SNIFF_BYTES = 65_536
-# Bodies up to this size are parsed for the JSON-RPC id of an error answer.
-REQUEST_ID_SNIFF_BYTES = 1_000_000
 
 
 def is_data_plane_path(raw_path: str) -> bool:
@@ -169,12 +164,14 @@ class DataPlane:
         self.lifecycle_scale = lifecycle_scale
         self.max_payload_bytes = max_payload_bytes
         self.throttle = RateLimiter(rate_limit)
-        self.sync_limit = SYNC_LIMIT_SECONDS * request_limit_scale
-        self.stream_limit = STREAM_LIMIT_SECONDS * request_limit_scale
-        self.upstream = UpstreamPool(idle_expiry=instance_idle_seconds)
+        self.forwarder = InvocationForwarder(
+            sessions,
+            request_limit_scale=request_limit_scale,
+            instance_idle_seconds=instance_idle_seconds,
+        )
 
     async def aclose(self) -> None:
-        await self.upstream.aclose()
+        await self.forwarder.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         began = time.perf_counter()
@@ -255,7 +252,7 @@ class DataPlane:
                 # Read the body (within the limit) so the error answers the request's id.
                 with contextlib.suppress(DataPlaneError):
                     body = await self._read_body(request, receive)
-            await _send_error(
+            await send_error(
                 send, exc, mcp=mcp, request_id=request_id(body, max_bytes=REQUEST_ID_SNIFF_BYTES)
             )
         return body if invocation else None
@@ -263,7 +260,7 @@ class DataPlane:
     # --- steps -------------------------------------------------------------------
 
     def _resolve(self, request: DataPlaneRequest, params: dict[str, list[str]]) -> ResolvedRuntime:
-        from agentcore_mcp.local.control.models import RuntimeNotFound, RuntimeNotReady
+        from agentcore_mcp.local.control.errors import RuntimeNotFound, RuntimeNotReady
 
         target = request.target
         account = params["accountId"][0] if params.get("accountId") else None
@@ -459,8 +456,15 @@ class DataPlane:
                 "restart, upload the zip again (the embedded S3 starts empty).",
             ) from exc
         try:
-            await self._forward_until_client_leaves(
-                request, runtime, session, instance, body, receive, send, mcp=mcp
+            await self.forwarder.forward_until_client_leaves(
+                runtime,
+                session,
+                instance,
+                self._forward_headers(request, runtime, session.id),
+                body,
+                receive,
+                send,
+                mcp=mcp,
             )
         finally:
             await self.sessions.release(session)
@@ -482,182 +486,6 @@ class DataPlane:
         headers.append((SESSION_HEADER_BYTES, sid))
         return headers
 
-    async def _forward_until_client_leaves(
-        self,
-        request: DataPlaneRequest,
-        runtime: ResolvedRuntime,
-        session: Session,
-        instance: Instance,
-        body: bytes,
-        receive: Receive,
-        send: Send,
-        *,
-        mcp: bool,
-    ) -> None:
-        """`_forward`, cut when the client closes its connection: the connection to the
-        instance is closed too, so the server sees its caller leave (as behind the
-        service) instead of working on for nobody until the call's limit."""
-        forwarding = asyncio.current_task()
-        assert forwarding is not None
-        answered = False
-        client_left = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal answered
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                answered = True  # after this, `http.disconnect` only means "complete"
-            await send(message)
-
-        async def watch() -> None:
-            nonlocal client_left
-            await until_disconnected(receive)
-            if not answered:
-                client_left = True
-                forwarding.cancel()
-
-        watcher = asyncio.create_task(watch())
-        try:
-            await self._forward(request, runtime, session, instance, body, tracked_send, mcp=mcp)
-        except asyncio.CancelledError:
-            if not client_left:
-                raise
-            forwarding.uncancel()
-            logger.info(
-                "runtime %s session %s: the caller closed its connection mid-call; the "
-                "connection to the instance was closed too",
-                runtime.runtime_id,
-                session.id,
-            )
-        finally:
-            answered = True
-            watcher.cancel()
-
-    async def _forward(
-        self,
-        request: DataPlaneRequest,
-        runtime: ResolvedRuntime,
-        session: Session,
-        instance: Instance,
-        body: bytes,
-        send: Send,
-        *,
-        mcp: bool,
-    ) -> None:
-        started = False
-        streaming = False
-        sid = session.id.encode("latin-1")
-        out_headers = [(b"mcp-session-id", sid), (SESSION_HEADER_BYTES, sid)]
-        error_headers = {"mcp-session-id": session.id, SESSION_HEADER: session.id}
-        # The limits count from when the call reaches the instance, not from its arrival:
-        # a session's start (at most 30 s) is noise against 15 minutes, but with a scaled
-        # clock (--request-limit-scale) it would eat the whole limit.
-        origin = asyncio.get_running_loop().time()
-        try:
-            async with asyncio.timeout_at(origin + self.sync_limit) as limit:
-                spec = instance.spec
-                response = await self.upstream.post(
-                    spec.host,
-                    spec.port,
-                    spec.path,
-                    self._forward_headers(request, runtime, session.id),
-                    body,
-                )
-                try:
-                    content_type = response.header(b"content-type") or b"application/json"
-                    headers = [(b"content-type", content_type), *out_headers]
-                    version = response.header(b"mcp-protocol-version")
-                    if version is not None:
-                        headers.append((b"mcp-protocol-version", version))
-                    streaming = content_type.startswith(b"text/event-stream")
-                    if streaming:
-                        limit.reschedule(origin + self.stream_limit)
-                    else:
-                        length = response.header(b"content-length")
-                        if length is not None:
-                            # Known length: uvicorn then writes no chunked framing and
-                            # no separate end-of-body write.
-                            headers.append((b"content-length", length))
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": response.status,
-                            "headers": headers,
-                        }
-                    )
-                    started = True
-                    await relay(send, response.body())
-                finally:
-                    response.release()
-        except TimeoutError:
-            seconds, kind = (
-                (STREAM_LIMIT_SECONDS, "streamed (SSE)")
-                if streaming
-                else (SYNC_LIMIT_SECONDS, "synchronous (JSON)")
-            )
-            logger.warning(
-                "runtime %s session %s: cut at the %s limit of %d min",
-                runtime.runtime_id,
-                session.id,
-                kind,
-                seconds // 60,
-            )
-            error = RuntimeClientError(
-                f"The call passed the {seconds // 60}-minute limit of {kind} invocations and "
-                "was cut. "
-                + (
-                    "Split the work into shorter calls."
-                    if streaming
-                    else "Stream the answer (SSE, up to 60 minutes) for longer calls."
-                ),
-                headers=error_headers,
-            )
-            await _fail_response(
-                send, error, started=started, streaming=streaming, mcp=mcp, body=body
-            )
-        except OSError as exc:
-            # The instance went away mid-call (crash, OOM kill): answer now, not at a timeout.
-            crashed = not instance.alive or isinstance(exc, ConnectionError)
-            logger.warning(
-                "runtime %s session %s: instance failed: %r", runtime.runtime_id, session.id, exc
-            )
-            if crashed:
-                await self.sessions.instance_crashed(session, instance)
-            error = RuntimeClientError(
-                "The runtime's process ended during the call; the next request starts a "
-                "fresh instance. See `agentcore-mcp local logs`.",
-                headers=error_headers,
-            )
-            await _fail_response(
-                send, error, started=started, streaming=streaming, mcp=mcp, body=body
-            )
-
-
-async def _fail_response(
-    send: Send, error: DataPlaneError, *, started: bool, streaming: bool, mcp: bool, body: bytes
-) -> None:
-    """End a forwarded call with `error`: a whole error answer if nothing was sent yet, a
-    last SSE event carrying the JSON-RPC error on an MCP stream, else the end of the body."""
-    if not started:
-        await _send_error(
-            send, error, mcp=mcp, request_id=request_id(body, max_bytes=REQUEST_ID_SNIFF_BYTES)
-        )
-    elif streaming and mcp:
-        _status, _h, payload = error.render(
-            mcp=True, request_id=request_id(body, max_bytes=REQUEST_ID_SNIFF_BYTES)
-        )
-        await send(
-            {
-                "type": "http.response.body",
-                "body": b"event: message\ndata: " + payload + b"\n\n",
-                "more_body": False,
-            }
-        )
-    else:
-        # A JSON answer whose Content-Length was already sent cannot end cleanly: the
-        # server refuses the short body and closes the connection, which is the signal.
-        with contextlib.suppress(RuntimeError):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-
 
 def _check_session_id(header: str, value: str, *, visible_ascii: bool = False) -> None:
     problem = None
@@ -671,11 +499,6 @@ def _check_session_id(header: str, value: str, *, visible_ascii: bool = False) -
             "start a new session, or a UUID (36 characters) of your own.",
             status=400,
         )
-
-
-async def _send_error(send: Send, error: DataPlaneError, *, mcp: bool, request_id: object) -> None:
-    status, headers, payload = error.render(mcp=mcp, request_id=request_id)
-    await send_body(send, status, payload, headers)
 
 
 def _method_of(scope: Scope, body: bytes) -> str:

@@ -54,7 +54,7 @@ from agentcore_mcp.auth import (
 from agentcore_mcp.local import guard
 from agentcore_mcp.local.data import is_data_plane_path
 from agentcore_mcp.local.errors import aws_json_error
-from agentcore_mcp.local.upstream import ending, relay
+from agentcore_mcp.local.relay import ending, relay
 
 logger = logging.getLogger("agentcore_mcp.local.gateway")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentcore_mcp.local.cloudwatch import log_group_name, log_stream_name
-from agentcore_mcp.local.control.models import CodeArtifact, ContainerArtifact, RuntimeVersionConfig
+from agentcore_mcp.local.control.config import CodeArtifact, ContainerArtifact, RuntimeVersionConfig
 from agentcore_mcp.local.instances import (
     Instance,
     InstancePids,

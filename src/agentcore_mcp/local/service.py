@@ -27,12 +27,9 @@ from agentcore_mcp.local.artifacts import (
 )
 from agentcore_mcp.local.aws import EmbeddedAws
 from agentcore_mcp.local.cloudwatch import LogShipper
+from agentcore_mcp.local.control.config import ResolvedRuntime, RuntimeVersionConfig
 from agentcore_mcp.local.control.handlers import ControlPlaneApp
-from agentcore_mcp.local.control.models import (
-    ResolvedRuntime,
-    RuntimeRegistry,
-    RuntimeVersionConfig,
-)
+from agentcore_mcp.local.control.registry import RuntimeRegistry
 from agentcore_mcp.local.control.roles import check_runtime_role
 from agentcore_mcp.local.credentials import (
     WELL_KNOWN_KEY,

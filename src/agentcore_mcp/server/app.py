@@ -15,12 +15,12 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentcore_mcp.server.dispatch import Dispatcher, SdkDispatcher
 from agentcore_mcp.server.front import (
     RequestGate,
     origin_allowed,
     send_json_error,
 )
+from agentcore_mcp.server.sdk_dispatcher import Dispatcher, SdkDispatcher
 from agentcore_mcp.server.settings import ServerSettings
 
 __all__ = [

@@ -115,7 +115,7 @@ class Deployment:
         """Remove what the deployment made (runtime, role, Cognito, secrets); idempotent."""
         if self.destroyed:
             return
-        from agentcore_mcp.deploy.plan import destroy
+        from agentcore_mcp.deploy.teardown import destroy
 
         if self.local.running():
             # The secrets of a throwaway AgentCore need no recovery window.

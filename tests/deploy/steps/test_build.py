@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from agentcore_mcp.deploy.build import BuildError
 from agentcore_mcp.deploy.context import Event
+from agentcore_mcp.deploy.errors import BuildError
 from agentcore_mcp.deploy.steps import build
 from tests.support.deploy import step_context, writes_of
 from tests.support.local import ACCOUNT, REGION, LocalAgentCoreHandle

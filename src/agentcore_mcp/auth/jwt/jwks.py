@@ -130,14 +130,14 @@ class JwksCache:
             age = self._clock() - self._jwks[jwks_uri].fetched_at
             if age < self._min_refetch:
                 raise UnknownKeyError(
-                    f"{_kid_text(kid)} is not in the JWKS at {jwks_uri} (fetched {age:.0f} s ago; "
+                    f"{kid_text(kid)} is not in the JWKS at {jwks_uri} (fetched {age:.0f} s ago; "
                     f"re-fetched at most every {self._min_refetch:.0f} s): sign with a key the "
                     "authorization server publishes"
                 )
             key = _pick(self._refresh_jwks(jwks_uri).value, kid)
             if key is None:
                 raise UnknownKeyError(
-                    f"{_kid_text(kid)} is not in the JWKS at {jwks_uri}, even after re-fetching "
+                    f"{kid_text(kid)} is not in the JWKS at {jwks_uri}, even after re-fetching "
                     "it: the token was not signed by this authorization server (wrong "
                     "discoveryUrl?) or its key was retired"
                 )
@@ -184,5 +184,5 @@ def _pick(key_set: KeySet, kid: str | None) -> Key | None:
     return None
 
 
-def _kid_text(kid: str | None) -> str:
+def kid_text(kid: str | None) -> str:
     return f"key id {kid!r}" if kid is not None else "a token without 'kid' (JWKS has several keys)"

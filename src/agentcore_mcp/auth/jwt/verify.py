@@ -12,7 +12,6 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
-from agentcore_mcp.auth._messages import AUTHORIZATION_METHOD_MISMATCH
 from agentcore_mcp.auth.jwt.config import (
     ALLOWED_ALGORITHMS,
     DEFAULT_LEEWAY,
@@ -38,8 +37,9 @@ from agentcore_mcp.auth.jwt.errors import (
 )
 from agentcore_mcp.auth.jwt.jwks import (
     JwksCache,
-    _kid_text,
+    kid_text,
 )
+from agentcore_mcp.auth.messages import AUTHORIZATION_METHOD_MISMATCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,12 +206,12 @@ def _check_signature(obj: jws.CompactSignature, key: Key, alg: str, kid: str | N
         ok = jws.validate_compact(obj, key, registry=registry)
     except JoseError as exc:
         raise InvalidSignatureError(
-            f"cannot verify the signature with {_kid_text(kid)} ({key.key_type}) and {alg}: {exc}"
+            f"cannot verify the signature with {kid_text(kid)} ({key.key_type}) and {alg}: {exc}"
         ) from exc
     if not ok:
         raise InvalidSignatureError(
             "invalid signature: the token was altered, or was not signed with "
-            f"{_kid_text(kid)} of the configured authorization server"
+            f"{kid_text(kid)} of the configured authorization server"
         )
 
 

@@ -1,8 +1,9 @@
 """AWS Signature Version 4: sign outgoing requests and verify incoming ones.
 
-The package: `sign` (signing and the httpx2 `Auth` adapter), `verify` (parsing
-and verification), `errors` (every `SigV4Error`, all `AuthError`s), `_common` (shared
-constants and header helpers). Everything is importable from here as before.
+The package: `sign` (signing and the httpx2 `Auth` adapter), `verify` (parsing and
+verification), `presigned_v2` (S3's SigV2 presigned URLs), `errors` (every `SigV4Error`,
+all `AuthError`s), `common` (shared constants and header helpers). Everything is
+importable from here.
 
 Both directions use botocore's own SigV4 implementation (`botocore.auth.SigV4Auth`) for
 the canonical request, the string to sign and the signature, so a request signed here
@@ -18,7 +19,7 @@ or raises a subclass of `SigV4Error` whose message says what to fix.
 
 from __future__ import annotations
 
-from agentcore_mcp.auth.sigv4._common import (
+from agentcore_mcp.auth.sigv4.common import (
     ALGORITHM,
     AMZ_DATE_FORMAT,
     DEFAULT_MAX_SKEW,
@@ -49,6 +50,7 @@ from agentcore_mcp.auth.sigv4.errors import (
     SigV4WrongRegionError,
     SigV4WrongServiceError,
 )
+from agentcore_mcp.auth.sigv4.presigned_v2 import is_presigned_v2, verify_s3_presigned_v2
 from agentcore_mcp.auth.sigv4.sign import (
     SigV4Httpx2Auth,
     SigV4Signer,
@@ -61,9 +63,7 @@ from agentcore_mcp.auth.sigv4.verify import (
     credential_scope_region,
     credential_scope_service,
     is_presigned,
-    is_presigned_v2,
     parse_authorization,
-    verify_s3_presigned_v2,
     verify_sigv4,
     verify_sigv4_presigned,
 )

@@ -12,13 +12,13 @@ import httpx2
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
 
-from agentcore_mcp.auth.sigv4._common import (
-    _NOT_SIGNED,
+from agentcore_mcp.auth.sigv4.common import (
     ALGORITHM,
     AMZ_DATE_FORMAT,
     DEFAULT_SERVICE,
+    NOT_SIGNED,
     HeadersInput,
-    _header_items,
+    header_items,
 )
 from agentcore_mcp.auth.sigv4.errors import (
     SigV4SigningError,
@@ -96,7 +96,7 @@ class SigV4Signer:
 
         `url` must carry the path and query exactly as they go on the wire (percent-encoding
         included), and `headers` must include `Host` as sent; every other header is signed
-        except the ones a proxy may rewrite (see `_NOT_SIGNED` and botocore's blacklist).
+        except the ones a proxy may rewrite (see `NOT_SIGNED` and botocore's blacklist).
         """
         creds = credentials or self.frozen_credentials()
         if not creds.access_key or not creds.secret_key:
@@ -105,8 +105,8 @@ class SigV4Signer:
         timestamp = when.strftime(AMZ_DATE_FORMAT)
 
         request = AWSRequest(method=method.upper(), url=url, data=body or None)
-        for name, value in _header_items(headers):
-            if name.lower() not in _NOT_SIGNED:
+        for name, value in header_items(headers):
+            if name.lower() not in NOT_SIGNED:
                 request.headers[name] = value  # HTTPMessage appends: repeats are kept
         request.headers["X-Amz-Date"] = timestamp
         if creds.token:

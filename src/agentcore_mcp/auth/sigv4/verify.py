@@ -14,22 +14,23 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
-from agentcore_mcp.auth._messages import AUTHORIZATION_METHOD_MISMATCH
-from agentcore_mcp.auth.sigv4._common import (
-    _AMZ_DATE_RE,
-    _S3_SERVICES,
-    _SIGNATURE_RE,
+from agentcore_mcp.auth.messages import AUTHORIZATION_METHOD_MISMATCH
+from agentcore_mcp.auth.sigv4.common import (
     ALGORITHM,
     AMZ_DATE_FORMAT,
+    AMZ_DATE_RE,
     DEFAULT_MAX_SKEW,
     DEFAULT_SERVICE,
     MAX_PRESIGNED_EXPIRES,
+    S3_SERVICES,
+    SIGNATURE_RE,
     UNSIGNED_PAYLOAD,
     UNSIGNED_PAYLOAD_HASHES,
     HeadersInput,
-    _get_all,
-    _header_items,
-    _sha256_hex,
+    absolute_url,
+    get_all,
+    header_items,
+    sha256_hex,
 )
 from agentcore_mcp.auth.sigv4.errors import (
     SigV4AuthorizationMethodMismatchError,
@@ -110,7 +111,7 @@ def parse_authorization(value: str) -> SigV4Authorization:
         raise SigV4MalformedAuthorizationError(
             "SignedHeaders must be a ';'-separated list of lower-case header names"
         )
-    if not _SIGNATURE_RE.fullmatch(fields["Signature"]):
+    if not SIGNATURE_RE.fullmatch(fields["Signature"]):
         raise SigV4MalformedAuthorizationError(
             "Signature must be 64 lower-case hex digits (HMAC-SHA256)"
         )
@@ -188,7 +189,7 @@ class _ReceivedRequestSigV4Auth(botocore.auth.SigV4Auth):
     ) -> None:
         super().__init__(credentials, service, region)
         self._signed = signed
-        self._s3 = service in _S3_SERVICES
+        self._s3 = service in S3_SERVICES
         self._presigned = presigned
 
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
@@ -230,8 +231,8 @@ def verify_sigv4(
     unsigned (S3's UNSIGNED-PAYLOAD and aws-chunked uploads); the signature then covers
     the headers and that literal, as on S3. Chunk signatures are not checked.
     """
-    items = _header_items(headers)
-    authorization = _get_all(items, "authorization")
+    items = header_items(headers)
+    authorization = get_all(items, "authorization")
     if not authorization:
         raise SigV4MissingAuthorizationError(
             "missing Authorization header: sign the request with SigV4 "
@@ -246,13 +247,13 @@ def verify_sigv4(
             "the Host header is not in SignedHeaders: sign 'host' (every SigV4 signer must)"
         )
 
-    amz_dates = _get_all(items, "x-amz-date")
+    amz_dates = get_all(items, "x-amz-date")
     if not amz_dates:
         raise SigV4MissingDateError(
             "missing X-Amz-Date header: send the signing time as X-Amz-Date (YYYYMMDDTHHMMSSZ)"
         )
     amz_date = amz_dates[0].strip()
-    if len(amz_dates) > 1 or not _AMZ_DATE_RE.fullmatch(amz_date):
+    if len(amz_dates) > 1 or not AMZ_DATE_RE.fullmatch(amz_date):
         raise SigV4MissingDateError(
             f"X-Amz-Date {amz_date[:40]!r} is not one timestamp of the form YYYYMMDDTHHMMSSZ"
         )
@@ -290,8 +291,8 @@ def verify_sigv4(
             "signer and this server dropped them, or the client signed headers it did not send"
         )
 
-    body_hash = _sha256_hex(body)
-    content_sha = _get_all(items, "x-amz-content-sha256")
+    body_hash = sha256_hex(body)
+    content_sha = get_all(items, "x-amz-content-sha256")
     claimed = content_sha[0].strip() if content_sha else None
     unsigned = allow_unsigned_payload and claimed in UNSIGNED_PAYLOAD_HASHES
     if claimed is not None and claimed != body_hash and not unsigned:
@@ -305,7 +306,7 @@ def verify_sigv4(
         )
     return _check_signature(
         method,
-        _absolute_url(url, items),
+        absolute_url(url, items),
         items,
         body,
         auth,
@@ -344,7 +345,7 @@ def _check_signature(
     if presigned:
         token = token_in_query
     else:
-        tokens = _get_all(items, "x-amz-security-token")
+        tokens = get_all(items, "x-amz-security-token")
         token = tokens[0] if tokens else None
         if token is not None and "x-amz-security-token" not in auth.signed_headers:
             raise SigV4SecurityTokenError(
@@ -416,7 +417,7 @@ def verify_sigv4_presigned(
     full URL. The signature covers the query without X-Amz-Signature, the signed headers
     and, for S3, the constant UNSIGNED-PAYLOAD (other services sign an empty body).
     """
-    items = _header_items(headers)
+    items = header_items(headers)
     target = url.split("://", 1)[1].split("/", 1)[1] if "://" in url else url.lstrip("/")
     path, _, query = ("/" + target).partition("?")
     params: dict[str, str] = {}
@@ -449,7 +450,7 @@ def verify_sigv4_presigned(
     if "host" not in auth.signed_headers:
         raise SigV4HostNotSignedError("the presigned URL does not sign 'host'")
     amz_date = params["X-Amz-Date"]
-    if not _AMZ_DATE_RE.fullmatch(amz_date):
+    if not AMZ_DATE_RE.fullmatch(amz_date):
         raise SigV4MissingDateError(f"X-Amz-Date {amz_date[:40]!r} is not YYYYMMDDTHHMMSSZ")
     signed_at = datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     if auth.date != amz_date[:8]:
@@ -481,7 +482,7 @@ def verify_sigv4_presigned(
     unsigned_query = "&".join(kept)
     return _check_signature(
         method,
-        _absolute_url(f"{path}?{unsigned_query}" if unsigned_query else path, items),
+        absolute_url(f"{path}?{unsigned_query}" if unsigned_query else path, items),
         items,
         b"",
         auth,
@@ -507,101 +508,6 @@ def _check_scope(auth: SigV4Authorization, expected_service: str, expected_regio
         )
 
 
-def _absolute_url(url: str, items: list[tuple[str, str]]) -> str:
-    if "://" in url.split("?", 1)[0]:
-        return url
-    hosts = _get_all(items, "host")
-    host = hosts[0].strip() if hosts else "localhost"
-    return f"https://{host}{url if url.startswith('/') else '/' + url}"
-
-
 def _fmt_delta(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
-
-
-# --------------------------------------------------------------------------- S3 SigV2 presigned
-
-_V2_QUERY_KEYS = ("AWSAccessKeyId", "Signature", "Expires")
-
-
-class _ReceivedHmacV1QueryAuth(botocore.auth.HmacV1Auth):
-    """botocore's SigV2 string to sign, with the URL's Expires where the Date goes."""
-
-    def __init__(self, credentials: Credentials, expires: str) -> None:
-        super().__init__(credentials)
-        self._expires_at = expires
-
-    def _get_date(self) -> str:
-        return self._expires_at
-
-
-def is_presigned_v2(query: str) -> bool:
-    """Whether a raw query string is an S3 presigned URL of the older (SigV2) form, which
-    boto3 still makes for S3 unless told `signature_version="s3v4"`."""
-    return all(f"{k}=" in query for k in _V2_QUERY_KEYS)
-
-
-def verify_s3_presigned_v2(
-    method: str,
-    url: str,
-    headers: HeadersInput,
-    *,
-    lookup_secret: SecretLookup,
-    now: datetime | None = None,
-    unknown_key_hint: str = "use credentials this endpoint knows",
-) -> str:
-    """Verify an S3 SigV2 presigned URL with botocore's HmacV1 string to sign; return the
-    access key id, or raise a `SigV4Error` subclass (the same types as for SigV4)."""
-    from urllib.parse import urlsplit
-
-    items = _header_items(headers)
-    target = url if "://" in url else _absolute_url(url, items)
-    split = urlsplit(target)
-    params: dict[str, str] = {}
-    for pair in split.query.split("&"):
-        key, _, value = pair.partition("=")
-        if key in _V2_QUERY_KEYS or key == "x-amz-security-token":
-            params[key] = unquote(value)
-    expires = params.get("Expires", "")
-    if not expires.isdigit():
-        raise SigV4MalformedAuthorizationError("Expires must be a Unix time in seconds")
-    current = (now or datetime.now(UTC)).astimezone(UTC)
-    if current.timestamp() > int(expires):
-        raise SigV4RequestExpiredError("presigned URL expired: presign it again")
-    access_key_id = params["AWSAccessKeyId"]
-    found = lookup_secret(access_key_id)
-    if found is None:
-        raise SigV4UnknownAccessKeyError(
-            f"unknown access key id {access_key_id!r}: {unknown_key_hint}"
-        )
-    secret = found if isinstance(found, SigV4Secret) else SigV4Secret(found)
-    token = params.get("x-amz-security-token")
-    if secret.session_token is not None and token != secret.session_token:
-        raise SigV4SecurityTokenError(
-            f"access key {access_key_id!r} is temporary: the URL must carry its session token"
-        )
-    signer = _ReceivedHmacV1QueryAuth(
-        Credentials(access_key_id, secret.secret_access_key, token), expires
-    )
-    canonical_headers = HTTPHeaders()
-    for name, value in items:
-        lname = name.lower()
-        if lname in ("content-md5", "content-type") or (
-            lname.startswith("x-amz-") and lname != "x-amz-security-token"
-        ):
-            canonical_headers[lname] = value
-    if token is not None:
-        canonical_headers["x-amz-security-token"] = token
-    string_to_sign = signer.canonical_string(
-        method.upper(),
-        split,
-        canonical_headers,  # type: ignore[arg-type]
-    )
-    expected = signer.sign_string(string_to_sign)
-    if not hmac.compare_digest(expected.encode(), params["Signature"].encode()):
-        raise SigV4SignatureMismatchError(
-            "signature does not match: the URL was changed after presigning, or the secret "
-            "key is wrong"
-        )
-    return access_key_id

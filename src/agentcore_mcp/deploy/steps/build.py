@@ -10,7 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agentcore_mcp.deploy import build as builder
+from agentcore_mcp.deploy.artifact.codezip import BuiltZip, build_zip, zip_inputs
+from agentcore_mcp.deploy.artifact.container import build_container, require_container_engine
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import NameTakenError, error_code
 from agentcore_mcp.deploy.ownership import (
@@ -100,7 +101,7 @@ def apply(ctx: StepContext) -> bool:
     if ctx.config.artifact == "container":
         return _apply_container(ctx)
     changed = ensure_bucket(ctx)
-    inputs = builder.zip_inputs(ctx.config)
+    inputs = zip_inputs(ctx.config)
     input_hash = inputs.input_hash()
     recorded = ctx.record.artifact
     if (
@@ -117,7 +118,7 @@ def apply(ctx: StepContext) -> bool:
         return True
     # A fresh private folder per build (never a shared, reusable one under $TMPDIR),
     # removed once the bytes are uploaded.
-    built = builder.build_zip(inputs, None, ctx.progress)
+    built = build_zip(inputs, None, ctx.progress)
     try:
         changed |= _upload(ctx, built)
     finally:
@@ -137,7 +138,7 @@ def apply(ctx: StepContext) -> bool:
     return changed
 
 
-def _upload(ctx: StepContext, built: builder.BuiltZip) -> bool:
+def _upload(ctx: StepContext, built: BuiltZip) -> bool:
     key = ctx.names.artifact_key(built.sha256)
     if _object_exists(ctx, key):
         ctx.progress(f"zip {built.sha256[:12]} already uploaded")
@@ -159,7 +160,7 @@ def _upload(ctx: StepContext, built: builder.BuiltZip) -> bool:
 
 
 def _apply_container(ctx: StepContext) -> bool:
-    engine = builder.require_container_engine()  # fails at once without one
+    engine = require_container_engine()  # fails at once without one
     ecr = ctx.client("ecr")
     repo = ctx.names.repository
     try:
@@ -188,7 +189,7 @@ def _apply_container(ctx: StepContext) -> bool:
     except ClientError as exc:
         raise ctx.fail(exc, f"setting up ECR repository {repo}") from None
     user, _, password = base64.b64decode(token["authorizationToken"]).decode().partition(":")
-    inputs = builder.zip_inputs(ctx.config)
+    inputs = zip_inputs(ctx.config)
     tag = inputs.input_hash()[:16]
     image = f"{uri}:{tag}"
     if ctx.record.artifact and ctx.record.artifact.image_uri == image:
@@ -206,7 +207,7 @@ def _apply_container(ctx: StepContext) -> bool:
             "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
             'EXPOSE 8000\nCMD ["python", "main.py"]\n'
         )
-        builder.build_container(
+        build_container(
             engine, context, image, (token["proxyEndpoint"], user, password), ctx.progress
         )
     ctx.record.artifact = ArtifactRecord(

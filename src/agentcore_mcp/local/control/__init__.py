@@ -31,20 +31,18 @@ Behaviour choices, where the service's documentation leaves room ([D] documented
 
 from __future__ import annotations
 
-from agentcore_mcp.local.control.handlers import ControlPlaneApp
-from agentcore_mcp.local.control.models import (
-    ArtifactError,
+from agentcore_mcp.local.control.config import (
     ArtifactPreparer,
     CodeArtifact,
     ContainerArtifact,
     ProtocolSettings,
     ResolvedRuntime,
-    RuntimeNotFound,
-    RuntimeNotReady,
-    RuntimeRegistry,
     RuntimeSummary,
     RuntimeVersionConfig,
 )
+from agentcore_mcp.local.control.errors import ArtifactError, RuntimeNotFound, RuntimeNotReady
+from agentcore_mcp.local.control.handlers import ControlPlaneApp
+from agentcore_mcp.local.control.registry import RuntimeRegistry
 from agentcore_mcp.local.control.roles import check_runtime_role
 
 __all__ = [

@@ -31,7 +31,6 @@ from starlette.types import Send
 
 from agentcore_mcp.asgi import ClientDisconnected, unless_client_leaves
 from agentcore_mcp.server import sdk_compat
-from agentcore_mcp.server.dispatch import SdkDispatcher
 from agentcore_mcp.server.fast.results import CallResultSerializer, EncodedResult, sdk_logger
 from agentcore_mcp.server.fast.tools import ToolRunner
 from agentcore_mcp.server.front import (
@@ -41,6 +40,7 @@ from agentcore_mcp.server.front import (
     is_modern_version,
     modern_headers_ok,
 )
+from agentcore_mcp.server.sdk_dispatcher import SdkDispatcher
 from agentcore_mcp.server.settings import ServerSettings
 
 _CALL_PARAM_KEYS = frozenset({"name", "arguments", "_meta"})

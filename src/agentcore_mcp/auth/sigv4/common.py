@@ -20,7 +20,7 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 # transfer-encoding, te, trace headers, ...): our own output headers (replaced on every
 # signing, so a retry re-signs cleanly) and headers a proxy or the HTTP stack may rewrite
 # in transit. The body itself is covered by the payload hash.
-_NOT_SIGNED = frozenset(
+NOT_SIGNED = frozenset(
     {
         "authorization",
         "x-amz-date",
@@ -30,8 +30,8 @@ _NOT_SIGNED = frozenset(
     }
 )
 
-_SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
-_S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3express"})
+SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
+S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3express"})
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 #: X-Amz-Content-SHA256 values that say the body is not covered by the signature (S3's
 #: unsigned and aws-chunked uploads). Accepted only where the caller allows it.
@@ -45,13 +45,13 @@ UNSIGNED_PAYLOAD_HASHES = frozenset(
 )
 #: Longest a presigned URL may live (AWS's limit for SigV4 query signing: 7 days).
 MAX_PRESIGNED_EXPIRES = 7 * 24 * 3600
-_AMZ_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
+AMZ_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
 
 
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
-def _header_items(headers: HeadersInput) -> list[tuple[str, str]]:
+def header_items(headers: HeadersInput) -> list[tuple[str, str]]:
     """(name, value) pairs, keeping repeated headers apart where the container allows."""
     multi = getattr(headers, "multi_items", None)
     if callable(multi):  # httpx2 Headers merge repeats in .items()
@@ -61,10 +61,19 @@ def _header_items(headers: HeadersInput) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in headers]
 
 
-def _get_all(items: list[tuple[str, str]], name: str) -> list[str]:
+def get_all(items: list[tuple[str, str]], name: str) -> list[str]:
     lname = name.lower()
     return [v for k, v in items if k.lower() == lname]
 
 
-def _sha256_hex(body: bytes) -> str:
+def sha256_hex(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+
+
+def absolute_url(url: str, items: list[tuple[str, str]]) -> str:
+    """`url` made absolute with the request's Host (a path-only URL is what ASGI gives)."""
+    if "://" in url.split("?", 1)[0]:
+        return url
+    hosts = get_all(items, "host")
+    host = hosts[0].strip() if hosts else "localhost"
+    return f"https://{host}{url if url.startswith('/') else '/' + url}"

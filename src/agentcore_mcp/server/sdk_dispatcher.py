@@ -22,7 +22,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Send
 
 from agentcore_mcp.server import sdk_compat
-from agentcore_mcp.server.front import InboundRequest as InboundRequest
+from agentcore_mcp.server.front import InboundRequest
 from agentcore_mcp.server.settings import ServerSettings
 from agentcore_mcp.server.wire import DeferredSse, EscapingSend
 
