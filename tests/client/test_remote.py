@@ -238,7 +238,7 @@ def test_cli_finds_the_runtime_through_the_ssm_parameter(
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ssm"
-    # A parameter holding the ARN alone (the seed's agent_arn) works too.
+    # A parameter holding the ARN alone (the scripts' agent_arn) works too.
     ssm.put_parameter(Name="/seed/agent_arn", Value=deployed.sigv4_arn, Type="String")
     out = subprocess.run(
         [sys.executable, "-m", "agentcore_mcp", "tools", "call", "echo", "-a", "text=arn",

@@ -77,7 +77,7 @@ async def open_runtime(
     headers: Mapping[str, str] | None = None,
     end_session: bool = True,
 ) -> AsyncIterator[Client]:
-    """An entered `mcp.Client` connected to the runtime (the seed's `client.py --remote`).
+    """An entered `mcp.Client` connected to the runtime (the original `client.py --remote`).
 
     On exit the runtime session ends (StopRuntimeSession, see the module doc) unless
     `end_session` is False. Failures reach the caller as the leaf exception (an

@@ -180,7 +180,7 @@ def target_from_ssm(
 ) -> RuntimeTarget:
     """The runtime the deployer published in an SSM parameter: its deployment document
     (`/agentcore-mcp/NAME/deployment`: ARN, auth, Cognito client and user secret), or a
-    parameter that holds the ARN alone (`/agentcore-mcp/NAME/agent_arn`, the seed's)."""
+    parameter that holds the ARN alone (`/agentcore-mcp/NAME/agent_arn`, as deploy.py wrote it)."""
     import json
 
     from botocore.exceptions import BotoCoreError, ClientError

@@ -2,7 +2,7 @@
 
 The client defaults differ from the SDK's where AgentCore needs it: the read timeout
 is 60 minutes (AgentCore's streaming limit) instead of the 60-second defaults that
-made long tool calls fail in the seed project.
+made long tool calls fail in the original scripts.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def resolve_steps(given: Sequence[str], auth: str) -> list[str]:
         name = STEP_ALIASES.get(item, item)
         if name not in STEP_NAMES:
             raise DeployError(
-                f"--step {item}: unknown; use {', '.join(STEP_NAMES)} (or 1-5, the seed's numbers)"
+                f"--step {item}: unknown; use {', '.join(STEP_NAMES)} (or 1-5, deploy.py's)"
             )
         chosen.add(name)
     return [s for s in STEP_NAMES if s in chosen]

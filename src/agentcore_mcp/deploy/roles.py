@@ -17,7 +17,7 @@ DEPLOYER_POLICY_NAME = "AgentCoreMcpDeployer"
 
 
 def deployer_policy(region: str, account: str) -> dict[str, Any]:
-    """What the identity running `agentcore-mcp deploy` needs (the seed's --put-role-policy)."""
+    """What the identity running `agentcore-mcp deploy` needs (deploy.py's --put-role-policy)."""
     return {
         "Version": "2012-10-17",
         "Statement": [

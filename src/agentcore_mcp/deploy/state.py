@@ -307,7 +307,7 @@ def load_state(path: Path | None = None) -> DeploymentState:
     except (ValueError, TypeError, KeyError) as exc:
         raise StateError(
             f"{path} is not an agentcore-mcp deployer state file ({exc}); pass another "
-            "--state, or move it away (the seed's deployment_config.json has another shape)"
+            "--state, or move it away (the deploy.py scripts' file has another shape)"
         ) from None
     return DeploymentState(path, records)
 
