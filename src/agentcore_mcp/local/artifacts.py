@@ -98,6 +98,10 @@ class ArtifactStore:
         ]
         return max(found, key=lambda p: p.stat().st_mtime, default=None)
 
+    def newest_unpacked(self, runtime_id: str) -> Path | None:
+        """The most recently unpacked version of this runtime still there."""
+        return self._latest_unpacked(runtime_id, exclude="")
+
     async def discard_version(self, runtime_id: str, version: str) -> None:
         """Remove one version's unpacked code (it failed, nothing runs it)."""
         self._locks.pop((runtime_id, version), None)
