@@ -62,6 +62,8 @@ DEBOUNCE_MS = 300
 STEP_MS = 30
 READY_POLL_SECONDS = 0.05
 LOG_POLL_SECONDS = 0.2
+# How much of the runtime log's end is read for a failed start's traceback.
+FAILED_LOG_TAIL_BYTES = 64 * 1024
 # Files whose change means the dependencies may have changed: the whole deploy runs.
 DEPENDENCY_FILES = ("pyproject.toml", "uv.lock")
 # Never watched (besides watchfiles' own list: __pycache__, .git, .venv, ...).
@@ -327,7 +329,11 @@ class DevLoop:
         return Reload("served", self.serving, "", time.monotonic() - started, True, names, ended)
 
     def _why_broken(self, failure: str) -> str:
-        """The update failed to start: the preflight's file and line, else the failure."""
+        """The update failed to start: the file and line of the failed instance's
+        traceback (its log, already written), else the preflight's, else the failure."""
+        found = self._failed_start_location()
+        if found is not None:
+            return found
         full = desired_config(self.config, self.record)
         try:
             # the layer the build just used: cached, nothing is installed
@@ -338,6 +344,45 @@ class DevLoop:
         except DeployError:
             pass
         return failure
+
+    def _failed_start_location(self) -> str | None:
+        """`--server spec: file:line: Error: message` from the runtime log's last
+        traceback through the project's code, in the instance of a version newer than the
+        one serving (the update that failed); None when there is none to read."""
+        from agentcore_mcp.deploy.ops import local_log_path
+
+        home = self.target.local_home
+        runtime = self.record.runtime
+        if home is None or runtime is None:
+            return None
+        try:
+            with local_log_path(home, runtime.id).open("rb") as f:
+                f.seek(max(0, f.seek(0, 2) - FAILED_LOG_TAIL_BYTES))
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except (OSError, DeployError):
+            return None
+        source = watched_paths(self.config)[0]
+        frame = re.compile(
+            r'^\[\S+ v(\d+) pid \d+\]   File "'
+            + re.escape(str(home.resolve() / "artifacts" / runtime.id))
+            + r"/\d+/("
+            + re.escape(source.name)
+            + r'\b[^"]*)", line (\d+)'
+        )
+        serving = int(self.serving) if self.serving.isdigit() else 0
+        for index in range(len(lines) - 1, -1, -1):
+            hit = frame.match(lines[index])
+            if hit is None or int(hit.group(1)) <= serving:
+                continue
+            prefix = lines[index][: lines[index].index("]") + 2]
+            # the exception: the first unindented line of that instance after the frame
+            for line in lines[index + 1 : index + 40]:
+                if line.startswith(prefix) and line[len(prefix) :][:1].isalpha():
+                    where = source.parent / hit.group(2)
+                    spec = self.config.server_spec
+                    return f"--server {spec}: {where}:{hit.group(3)}: {line[len(prefix) :]}"
+            return None
+        return None
 
     def _end_old_sessions(self) -> int:
         """StopRuntimeSession for each session of this runtime on an older version."""

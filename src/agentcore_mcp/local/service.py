@@ -402,6 +402,7 @@ class LocalAgentCore:
         await self.spares.close()
         await self.sessions.close()
         await self.launcher.aclose()
+        await self.artifacts.settle()
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
