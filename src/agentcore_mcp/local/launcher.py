@@ -200,8 +200,14 @@ class InstanceLauncher:
         task = asyncio.get_running_loop().create_task(primer.stop())
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    def has_primer(self, runtime_id: str) -> bool:
-        return runtime_id in self._primers
+    def primers(self) -> dict[str, dict[str, Any]]:
+        """runtime id -> its waiting primer's pid and the version it primed in (`local
+        status`)."""
+        return {
+            rid: {"pid": p.process.pid, "version": p.tree.name}
+            for rid, p in self._primers.items()
+            if p.alive
+        }
 
     async def discard_primer(self, runtime_id: str) -> None:
         """The runtime was deleted, or is no longer tagged for dev."""

@@ -455,6 +455,7 @@ class LocalAgentCore:
             ],
             "sessions": [dataclasses.asdict(s) for s in self.sessions.info()],
             "warm_spares": self.spares.versions(),
+            "primed_interpreters": self.launcher.primers(),
         }
 
 
