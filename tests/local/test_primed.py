@@ -107,9 +107,7 @@ def _alive(pid: int) -> bool:
 def test_the_next_version_runs_primed_on_its_own_files_and_a_dependency_change_reprimes(
     local: LocalAgentCoreHandle,
 ) -> None:
-    created = local.create_runtime(
-        "primed_rt", _files(1, "layer-a"), tags={WARM_SPARE_TAG: "true"}
-    )
+    created = local.create_runtime("primed_rt", _files(1, "layer-a"), tags={WARM_SPARE_TAG: "true"})
     rid = created["agentRuntimeId"]
     assert created["status"] == "READY", created
     artifacts = local.home / "artifacts" / rid

@@ -85,7 +85,8 @@ class Reload:
     ended_sessions: int = 0  # sessions on an older version, ended
     # where the time went: "check" (inputs, hash, syntax), "build" (zip + upload),
     # "ready" (UpdateAgentRuntime until READY: unpack and the new instance's start),
-    # "sessions" (older sessions ended)
+    # "sessions" (older sessions ended); a failed start: "traceback" (its file and line
+    # read from the runtime log) or "preflight" (a fresh interpreter imports the server)
     phases: tuple[tuple[str, float], ...] = ()
 
 
@@ -301,8 +302,8 @@ class DevLoop:
             mark("ready")
         except RuntimeFailedError as exc:
             mark("ready")
-            why = self._why_broken(str(exc))
-            mark("preflight")
+            why, found_by = self._why_broken(str(exc))
+            mark(found_by)
             return done("broken", why)
         except (DeployError, ConfigError) as exc:
             return done("broken", str(exc))
@@ -328,22 +329,23 @@ class DevLoop:
         ended = self._end_old_sessions() if self.serving != version else 0
         return Reload("served", self.serving, "", time.monotonic() - started, True, names, ended)
 
-    def _why_broken(self, failure: str) -> str:
+    def _why_broken(self, failure: str) -> tuple[str, str]:
         """The update failed to start: the file and line of the failed instance's
-        traceback (its log, already written), else the preflight's, else the failure."""
+        traceback (its log, already written: no interpreter to start), else the
+        preflight's, else the failure; and which of the first two found it."""
         found = self._failed_start_location()
         if found is not None:
-            return found
+            return found, "traceback"
         full = desired_config(self.config, self.record)
         try:
             # the layer the build just used: cached, nothing is installed
             site, _ = builder.ensure_dependencies(builder.zip_inputs(full), lambda _m: None)
             preflight(full, lambda: site, site=site)
         except ConfigError as exc:
-            return str(exc).removesuffix("; nothing was deployed, fix it and rerun")
+            return str(exc).removesuffix("; nothing was deployed, fix it and rerun"), "preflight"
         except DeployError:
             pass
-        return failure
+        return failure, "preflight"
 
     def _failed_start_location(self) -> str | None:
         """`--server spec: file:line: Error: message` from the runtime log's last

@@ -187,12 +187,16 @@ def _extract(
         staging.mkdir(parents=True)
         written = 0
         index: dict[str, list[int]] = {}
+        made: set[Path] = set()  # one mkdir per folder, not one per file
         for member, relative in members:
             destination = staging / relative
             if member.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
+                made.add(destination)
                 continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            if destination.parent not in made:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                made.add(destination.parent)
             mode = (member.external_attr >> 16) & 0o777
             key = [member.CRC, member.file_size, mode]
             index[str(relative)] = key
