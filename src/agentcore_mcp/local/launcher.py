@@ -42,6 +42,10 @@ INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "HOME", "VI
 # made by hand that carry only their own code (this project's tests of the local
 # AgentCore); never for checking a deploy: a microVM has no such path.
 HOST_PATH_ENV = "AGENTCORE_MCP_LOCAL_INSTANCE_HOST_PATH"
+# A dev runtime's next primer starts this long after an instance started (primed.py);
+# a start that finds one still priming waits for it up to PRIMING_WAIT_SECONDS.
+PRIME_DELAY_SECONDS = 0.25
+PRIMING_WAIT_SECONDS = 3.0
 
 
 class InstanceLauncher:
@@ -127,7 +131,7 @@ class InstanceLauncher:
                     instance.on_output = self.log_shipper.sink(
                         log_group_name(runtime_id, endpoint), log_stream_name(session_id)
                     )
-                primer = self._primer_for(runtime_id, spec) if primed else None
+                primer = await self._primer_for(runtime_id, spec) if primed else None
                 if primer is not None:
                     argv = spec.argv[4:]
                     await instance.adopt(
@@ -153,9 +157,13 @@ class InstanceLauncher:
 
     # --- primed interpreters (dev runtimes only) -------------------------------------
 
-    def _primer_for(self, runtime_id: str, spec: InstanceSpec) -> Primer | None:
+    async def _primer_for(self, runtime_id: str, spec: InstanceSpec) -> Primer | None:
         """The runtime's primer, taken, when it can run `spec` faithfully; an unfit one
-        (the dependencies changed) is stopped: a new one starts from this version."""
+        (the dependencies changed) is stopped: a new one starts from this version. One
+        still priming is waited for (bounded): it is further along than a cold start."""
+        priming = self._priming.get(runtime_id)
+        if priming is not None and runtime_id not in self._primers:
+            await asyncio.wait({priming}, timeout=PRIMING_WAIT_SECONDS)
         primer = self._primers.pop(runtime_id, None)
         if primer is None:
             return None
@@ -171,6 +179,9 @@ class InstanceLauncher:
             return
 
         async def prime() -> None:
+            # not at once: this instance's first requests (a client re-initializing
+            # after dev's save) come now, and priming takes a core for a while
+            await asyncio.sleep(PRIME_DELAY_SECONDS)
             where = tree
             if where is None or not (where / ".unpacked").exists():
                 where = self.artifacts.newest_unpacked(runtime_id)
