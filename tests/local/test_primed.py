@@ -133,7 +133,7 @@ def test_the_next_version_runs_primed_on_its_own_files_and_a_dependency_change_r
     lines = _probe_lines(local, rid, 3)
     assert not any(PRIMED_LINE in ln for ln in lines), lines
     assert _mark(lines)[0] == "layer-b"
-    assert not _alive(second["pid"])
+    assert _gone(second["pid"])
     third = _primer(local, rid)
     assert third["version"] == "3"
     assert third["pid"] != second["pid"]
@@ -149,18 +149,36 @@ def test_the_next_version_runs_primed_on_its_own_files_and_a_dependency_change_r
     # stays) and a primer is there again for the next save.
     failed = _update(local, rid, _files(5, "layer-b"), "crash")
     assert failed["status"] == "UPDATE_FAILED", failed
-    assert "crashing on purpose" in failed["failureReason"]
+    assert "crashing on purpose" in failed["failureReason"], failed["failureReason"]
     assert any(PRIMED_LINE in ln for ln in _probe_lines(local, rid, 5))
     assert not (artifacts / "5").exists()
     again = _primer(local, rid)
     assert again["version"] == "4"
 
+    # dev stopped (the tag is gone): the next start is a plain one and the primer goes.
+    control = local.client("bedrock-agentcore-control")
+    arn = created["agentRuntimeArn"]
+    control.untag_resource(resourceArn=arn, tagKeys=[WARM_SPARE_TAG])
+    assert _update(local, rid, _files(6, "layer-b"), "six")["status"] == "READY"
+    assert not any(PRIMED_LINE in ln for ln in _probe_lines(local, rid, 6))
+    assert _gone(again["pid"])
+    assert rid not in local.status()["primed_interpreters"]
+
     # Deleting the runtime stops its primer.
-    local.client("bedrock-agentcore-control").delete_agent_runtime(agentRuntimeId=rid)
-    deadline = time.monotonic() + 30
-    while _alive(again["pid"]) and time.monotonic() < deadline:
+    control.tag_resource(resourceArn=arn, tags={WARM_SPARE_TAG: "true"})
+    assert _update(local, rid, _files(7, "layer-b"), "seven")["status"] == "READY"
+    last = _primer(local, rid)
+    control.delete_agent_runtime(agentRuntimeId=rid)
+    assert _gone(last["pid"])
+
+
+def _gone(pid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / 0.05) + 1):
+        if not _alive(pid) or time.monotonic() > deadline:
+            break
         time.sleep(0.05)
-    assert not _alive(again["pid"])
+    return not _alive(pid)
 
 
 def test_an_untagged_runtime_has_no_primer(local: LocalAgentCoreHandle) -> None:

@@ -132,6 +132,9 @@ class InstanceLauncher:
                         log_group_name(runtime_id, endpoint), log_stream_name(session_id)
                     )
                 primer = await self._primer_for(runtime_id, spec) if primed else None
+                if not primed and runtime_id in self._primers:
+                    # the runtime is no longer tagged for dev (dev stopped): let it go
+                    self._stop_primer(self._primers.pop(runtime_id))
                 if primer is not None:
                     argv = spec.argv[4:]
                     await instance.adopt(
