@@ -18,11 +18,14 @@ The first deploy is `plan.deploy`, as `deploy` runs it. A save then takes a shor
 - the zip is built in memory without a startup manifest (recording one imports the server
   in a fresh interpreter, ~1 s): without one, the runtime's readiness probe listens only
   once the server has imported, so READY proves the new code serves, and an import error
-  ends the update UPDATE_FAILED with the previous version still serving. Then the
-  preflight names the file and line. A later `deploy` ships the manifest again;
+  ends the update UPDATE_FAILED with the previous version still serving. The failed
+  instance's traceback, in the runtime log, names the file and line (the preflight, a
+  fresh import, only when the log has none). A later `deploy` ships the manifest again;
 - one UpdateAgentRuntime, polled every 50 ms, and no smoke test: the probe was it;
 - the runtime is tagged `WARM_SPARE_TAG`, so the local AgentCore keeps each new
-  version's probe instance for the next new session (`local/spares.py`);
+  version's probe instance for the next new session (`local/spares.py`), and starts
+  that probe in a primed interpreter, which imported the dependency layer while the
+  user was editing (`local/primed.py`);
 - the sessions still on an older version are ended (StopRuntimeSession): a connected
   client's next request gets 404 and it starts a new session, as the MCP spec says, on
   the new code. On AWS those sessions would keep the old code until they end; a dev loop
