@@ -142,11 +142,18 @@ class InstanceLauncher:
                     )
                 else:
                     await instance.start()
-            except BaseException:
+            except BaseException as exc:
                 self.addresses.give_back(host)
                 if instance is not None and instance.pid is not None and self.pids is not None:
                     self.pids.discard(instance.pid)
-                if primed and instance is not None and _is_primable(instance.spec):
+                # cancelled: the runtime is being deleted or the local AgentCore stops
+                cancelled = isinstance(exc, asyncio.CancelledError)
+                if (
+                    primed
+                    and not cancelled
+                    and instance is not None
+                    and _is_primable(instance.spec)
+                ):
                     # not this version's tree: a version that failed to start goes
                     self._prime_later(runtime_id, primer.tree if primer is not None else None)
                 raise
