@@ -189,7 +189,9 @@ def test_dev_serves_each_save_keeps_the_last_good_one_and_leaves_the_deployment(
     source.write_text(SERVER.format(greeting="broken") + "\nimport no_such_module_here\n")
     broken = dev.wait_for(r"server\.py:(\d+): ModuleNotFoundError", after=served.end())
     assert broken.group(1) == str(SERVER.format(greeting="broken").count("\n") + 2)
-    dev.wait_for(rf"version {version} still serves", after=broken.start())
+    # named from the failed instance's own traceback (the runtime log), not a preflight
+    still = dev.wait_for(rf"version {version} still serves[^\n]*", after=broken.start())
+    assert "traceback" in still.group(0) and "preflight" not in still.group(0), still.group(0)
     assert _call(local_agentcore, project, state, "cy") == "howdy cy"
 
     # A syntax error: found before anything is built.

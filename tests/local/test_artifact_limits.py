@@ -120,6 +120,10 @@ def small_limit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAgent
     stale = tmp / "home" / "artifacts" / "old_runtime-AbCdEf1234" / "1.partial"
     stale.mkdir(parents=True)
     (stale / "half.py").write_text("x")
+    # ...and a failed version's tree it was still removing in the background
+    trash = tmp / "home" / "artifacts" / ".discarded" / "old_runtime-AbCdEf1234-2-0a1b2c3d"
+    trash.mkdir(parents=True)
+    (trash / "main.py").write_text("x")
     with run_local_agentcore(
         tmp, extra_args=("--max-unpacked-mb", "1", "--startup-timeout", "20")
     ) as handle:
@@ -155,6 +159,7 @@ def leftovers(handle: LocalAgentCoreHandle, runtime_id: str) -> list[Path]:
 
 def test_stale_partial_folders_are_removed_at_start(small_limit: LocalAgentCoreHandle) -> None:
     assert not list((small_limit.home / "artifacts").glob("*/*.partial"))
+    assert not (small_limit.home / "artifacts" / ".discarded").exists()
 
 
 @pytest.mark.parametrize("case", list(CORPUS))

@@ -18,11 +18,14 @@ The first deploy is `plan.deploy`, as `deploy` runs it. A save then takes a shor
 - the zip is built in memory without a startup manifest (recording one imports the server
   in a fresh interpreter, ~1 s): without one, the runtime's readiness probe listens only
   once the server has imported, so READY proves the new code serves, and an import error
-  ends the update UPDATE_FAILED with the previous version still serving. Then the
-  preflight names the file and line. A later `deploy` ships the manifest again;
+  ends the update UPDATE_FAILED with the previous version still serving. The failed
+  instance's traceback, in the runtime log, names the file and line (the preflight, a
+  fresh import, only when the log has none). A later `deploy` ships the manifest again;
 - one UpdateAgentRuntime, polled every 50 ms, and no smoke test: the probe was it;
 - the runtime is tagged `WARM_SPARE_TAG`, so the local AgentCore keeps each new
-  version's probe instance for the next new session (`local/spares.py`);
+  version's probe instance for the next new session (`local/spares.py`), and starts
+  that probe in a primed interpreter, which imported the dependency layer while the
+  user was editing (`local/primed.py`);
 - the sessions still on an older version are ended (StopRuntimeSession): a connected
   client's next request gets 404 and it starts a new session, as the MCP spec says, on
   the new code. On AWS those sessions would keep the old code until they end; a dev loop
@@ -64,6 +67,8 @@ DEBOUNCE_MS = 300
 STEP_MS = 30
 READY_POLL_SECONDS = 0.05
 LOG_POLL_SECONDS = 0.2
+# How much of the runtime log's end is read for a failed start's traceback.
+FAILED_LOG_TAIL_BYTES = 64 * 1024
 # Files whose change means the dependencies may have changed: the whole deploy runs.
 DEPENDENCY_FILES = ("pyproject.toml", "uv.lock")
 # Never watched (besides watchfiles' own list: __pycache__, .git, .venv, ...).
@@ -85,7 +90,8 @@ class Reload:
     ended_sessions: int = 0  # sessions on an older version, ended
     # where the time went: "check" (inputs, hash, syntax), "build" (zip + upload),
     # "ready" (UpdateAgentRuntime until READY: unpack and the new instance's start),
-    # "sessions" (older sessions ended)
+    # "sessions" (older sessions ended); a failed start: "traceback" (its file and line
+    # read from the runtime log) or "preflight" (a fresh interpreter imports the server)
     phases: tuple[tuple[str, float], ...] = ()
 
 
@@ -301,8 +307,8 @@ class DevLoop:
             mark("ready")
         except RuntimeFailedError as exc:
             mark("ready")
-            why = self._why_broken(str(exc))
-            mark("preflight")
+            why, found_by = self._why_broken(str(exc))
+            mark(found_by)
             return done("broken", why)
         except (DeployError, ConfigError) as exc:
             return done("broken", str(exc))
@@ -328,18 +334,62 @@ class DevLoop:
         ended = self._end_old_sessions() if self.serving != version else 0
         return Reload("served", self.serving, "", time.monotonic() - started, True, names, ended)
 
-    def _why_broken(self, failure: str) -> str:
-        """The update failed to start: the preflight's file and line, else the failure."""
+    def _why_broken(self, failure: str) -> tuple[str, str]:
+        """The update failed to start: the file and line of the failed instance's
+        traceback (its log, already written: no interpreter to start), else the
+        preflight's, else the failure; and which of the first two found it."""
+        found = self._failed_start_location()
+        if found is not None:
+            return found, "traceback"
         full = desired_config(self.config, self.record)
         try:
             # the layer the build just used: cached, nothing is installed
             site, _ = ensure_dependencies(zip_inputs(full), lambda _m: None)
             preflight(full, lambda: site, site=site)
         except ConfigError as exc:
-            return str(exc).removesuffix("; nothing was deployed, fix it and rerun")
+            return str(exc).removesuffix("; nothing was deployed, fix it and rerun"), "preflight"
         except DeployError:
             pass
-        return failure
+        return failure, "preflight"
+
+    def _failed_start_location(self) -> str | None:
+        """`--server spec: file:line: Error: message` from the runtime log's last
+        traceback through the project's code, in the instance of a version newer than the
+        one serving (the update that failed); None when there is none to read."""
+        from agentcore_mcp.deploy.ops import local_log_path
+
+        home = self.target.local_home
+        runtime = self.record.runtime
+        if home is None or runtime is None:
+            return None
+        try:
+            with local_log_path(home, runtime.id).open("rb") as f:
+                f.seek(max(0, f.seek(0, 2) - FAILED_LOG_TAIL_BYTES))
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except (OSError, DeployError):
+            return None
+        source = watched_paths(self.config)[0]
+        frame = re.compile(
+            r'^\[\S+ v(\d+) pid \d+\]   File "'
+            + re.escape(str(home.resolve() / "artifacts" / runtime.id))
+            + r"/\d+/("
+            + re.escape(source.name)
+            + r'\b[^"]*)", line (\d+)'
+        )
+        serving = int(self.serving) if self.serving.isdigit() else 0
+        for index in range(len(lines) - 1, -1, -1):
+            hit = frame.match(lines[index])
+            if hit is None or int(hit.group(1)) <= serving:
+                continue
+            prefix = lines[index][: lines[index].index("]") + 2]
+            # the exception: the first unindented line of that instance after the frame
+            for line in lines[index + 1 : index + 40]:
+                if line.startswith(prefix) and line[len(prefix) :][:1].isalpha():
+                    where = source.parent / hit.group(2)
+                    spec = self.config.server_spec
+                    return f"--server {spec}: {where}:{hit.group(3)}: {line[len(prefix) :]}"
+            return None
+        return None
 
     def _end_old_sessions(self) -> int:
         """StopRuntimeSession for each session of this runtime on an older version."""

@@ -38,6 +38,8 @@ MAX_UNPACKED_BYTES = 750 * 1024 * 1024
 _CHUNK = 1 << 20
 # Beside each unpacked version: its files' CRC-32, size and mode, for the next version.
 ENTRIES_FILE = ".entries.json"
+# Under the root: failed versions' trees being removed in the background.
+TRASH_DIR = ".discarded"
 _REBUILD = (
     "Rebuild the zip with a standard tool (`zip -r` from inside the project folder, or "
     "Python's shutil.make_archive) and upload it again."
@@ -67,6 +69,8 @@ class ArtifactStore:
         # Left by a process that was killed mid-unpack: never complete, never used.
         for stale in root.glob("*/*.partial"):
             shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(root / TRASH_DIR, ignore_errors=True)
+        self._emptying: set[asyncio.Task[None]] = set()
 
     def path_for(self, runtime_id: str, version: str) -> Path:
         return self.root / runtime_id / version
@@ -90,15 +94,38 @@ class ArtifactStore:
         found = [
             path
             for path in (self.root / runtime_id).glob("*")
-            if path.name != exclude and (path / ENTRIES_FILE).is_file()
+            if path.name != exclude and path.name.isdigit() and (path / ENTRIES_FILE).is_file()
         ]
         return max(found, key=lambda p: p.stat().st_mtime, default=None)
 
+    def newest_unpacked(self, runtime_id: str) -> Path | None:
+        """The most recently unpacked version of this runtime still there."""
+        return self._latest_unpacked(runtime_id, exclude="")
+
     async def discard_version(self, runtime_id: str, version: str) -> None:
-        """Remove one version's unpacked code (it failed, nothing runs it)."""
+        """Remove one version's unpacked code (it failed, nothing runs it).
+
+        It is renamed away at once and deleted in the background: removing a tree of a
+        few thousand files takes a second, and the version's failure (UPDATE_FAILED,
+        which `dev` waits on to say a save is broken) need not wait for it."""
         self._locks.pop((runtime_id, version), None)
         target = self.path_for(runtime_id, version)
-        await asyncio.to_thread(_remove, target, target.with_name(target.name + ".partial"))
+        trash = self.root / TRASH_DIR / f"{runtime_id}-{version}-{os.urandom(4).hex()}"
+        try:
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            target.rename(trash)
+        except OSError:
+            trash = target  # not there, or not movable: removed in place
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(_remove, trash, target.with_name(target.name + ".partial"))
+        )
+        self._emptying.add(task)
+        task.add_done_callback(self._emptying.discard)
+
+    async def settle(self) -> None:
+        """Wait for the background removals (the local AgentCore is stopping)."""
+        if self._emptying:
+            await asyncio.gather(*self._emptying, return_exceptions=True)
 
     async def discard(self, runtime_id: str) -> None:
         """Remove every version's unpacked code (the runtime was deleted)."""
@@ -156,12 +183,16 @@ def _extract(
         staging.mkdir(parents=True)
         written = 0
         index: dict[str, list[int]] = {}
+        made: set[Path] = set()  # one mkdir per folder, not one per file
         for member, relative in members:
             destination = staging / relative
             if member.is_dir():
                 destination.mkdir(parents=True, exist_ok=True)
+                made.add(destination)
                 continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            if destination.parent not in made:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                made.add(destination.parent)
             mode = (member.external_attr >> 16) & 0o777
             key = [member.CRC, member.file_size, mode]
             index[str(relative)] = key

@@ -155,10 +155,28 @@ class Instance:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_parent_death_signal(),
+                preexec_fn=parent_death_signal(),
             )
         except OSError as exc:
             raise StartupCrashed(f"cannot run {spec.argv[0]!r}: {exc}", None, "") from exc
+        await self._until_ready()
+
+    async def adopt(self, process: asyncio.subprocess.Process, go: Callable[[], None]) -> None:
+        """Become `process`, an interpreter already running (a primer, `primed.py`):
+        `go` tells it to run this spec; then wait as `start` does."""
+        self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.monotonic()
+        self.process = process
+        try:
+            go()
+        except (OSError, RuntimeError) as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            raise StartupCrashed(f"the primed interpreter went away: {exc}", None, "") from exc
+        await self._until_ready()
+
+    async def _until_ready(self) -> None:
+        assert self.process is not None
         self._pump = asyncio.create_task(self._pump_output())
         try:
             if self.on_spawn is not None:
@@ -248,7 +266,7 @@ class Instance:
 _PR_SET_PDEATHSIG = 1
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
+def parent_death_signal() -> Callable[[], None] | None:
     """A preexec_fn that has Linux SIGKILL the child when the local AgentCore dies.
 
     Even a SIGKILL of the local AgentCore (which runs no cleanup) then leaves no orphan

@@ -26,7 +26,9 @@ from agentcore_mcp.local.instances import (
     code_argv,
     container_engine,
     kill_recorded_instances,
+    parent_death_signal,
 )
+from agentcore_mcp.local.primed import Primer, start_primer
 from agentcore_mcp.local.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -40,6 +42,10 @@ INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "HOME", "VI
 # made by hand that carry only their own code (this project's tests of the local
 # AgentCore); never for checking a deploy: a microVM has no such path.
 HOST_PATH_ENV = "AGENTCORE_MCP_LOCAL_INSTANCE_HOST_PATH"
+# A dev runtime's next primer starts this long after an instance started (primed.py);
+# a start that finds one still priming waits for it up to PRIMING_WAIT_SECONDS.
+PRIME_DELAY_SECONDS = 0.25
+PRIMING_WAIT_SECONDS = 3.0
 
 
 class InstanceLauncher:
@@ -77,6 +83,9 @@ class InstanceLauncher:
         self._watchdog: Watchdog | None = None
         self.log_shipper = log_shipper
         self._sts: Any = None  # one client: making a boto3 client costs ~0.1 s a start
+        # `dev` runtimes' primed interpreters (primed.py), one per runtime at most
+        self._primers: dict[str, Primer] = {}
+        self._priming: dict[str, asyncio.Task[None]] = {}
 
     def log_path(self, runtime_id: str) -> Path:
         return self.logs_dir / f"{runtime_id}.log"
@@ -90,12 +99,17 @@ class InstanceLauncher:
         *,
         endpoint: str | None = None,
         bounded_queue: bool = True,
+        primed: bool = False,
     ) -> Instance:
         """Start an instance; with `endpoint` (a session's, not a probe's) its output also
         goes to the runtime's CloudWatch log group, in the session's stream.
 
         `bounded_queue=False` (a version's readiness probe, which no caller waits on) waits
-        in the start queue as long as it takes: a busy host must not fail a runtime."""
+        in the start queue as long as it takes: a busy host must not fail a runtime.
+
+        `primed` (a `dev` runtime's, local only): the runtime's primed interpreter runs
+        it when it fits the version's files (`primed.py`), and a new primer is started
+        afterwards for the next one."""
         try:
             async with asyncio.timeout(self.start_queue_timeout if bounded_queue else None):
                 await self._starting.acquire()
@@ -109,6 +123,7 @@ class InstanceLauncher:
             port = config.protocol.port
             host = self.addresses.take(port)
             instance: Instance | None = None
+            primer: Primer | None = None
             try:
                 spec = await self._spec(runtime_id, version, config, session_id, host, port)
                 instance = Instance(spec, on_spawn=self._spawned)
@@ -116,17 +131,114 @@ class InstanceLauncher:
                     instance.on_output = self.log_shipper.sink(
                         log_group_name(runtime_id, endpoint), log_stream_name(session_id)
                     )
-                await instance.start()
-            except BaseException:
+                primer = await self._primer_for(runtime_id, spec) if primed else None
+                if not primed and runtime_id in self._primers:
+                    # the runtime is no longer tagged for dev (dev stopped): let it go
+                    self._stop_primer(self._primers.pop(runtime_id))
+                if primer is not None:
+                    argv = spec.argv[4:]
+                    await instance.adopt(
+                        primer.process, lambda: primer.go(spec.cwd, argv, spec.cwd, spec.env)
+                    )
+                else:
+                    await instance.start()
+            except BaseException as exc:
                 self.addresses.give_back(host)
                 if instance is not None and instance.pid is not None and self.pids is not None:
                     self.pids.discard(instance.pid)
+                # cancelled: the runtime is being deleted or the local AgentCore stops
+                cancelled = isinstance(exc, asyncio.CancelledError)
+                if (
+                    primed
+                    and not cancelled
+                    and instance is not None
+                    and _is_primable(instance.spec)
+                ):
+                    # not this version's tree: a version that failed to start goes
+                    self._prime_later(runtime_id, primer.tree if primer is not None else None)
                 raise
         finally:
             self._starting.release()
+        if primed and _is_primable(instance.spec):
+            self._prime_later(runtime_id, instance.spec.cwd)
         assert instance is not None
         asyncio.get_running_loop().create_task(self._release_when_exited(instance))
         return instance
+
+    # --- primed interpreters (dev runtimes only) -------------------------------------
+
+    async def _primer_for(self, runtime_id: str, spec: InstanceSpec) -> Primer | None:
+        """The runtime's primer, taken, when it can run `spec` faithfully; an unfit one
+        (the dependencies changed) is stopped: a new one starts from this version. One
+        still priming is waited for (bounded): it is further along than a cold start."""
+        priming = self._priming.get(runtime_id)
+        if priming is not None and runtime_id not in self._primers:
+            await asyncio.wait({priming}, timeout=PRIMING_WAIT_SECONDS)
+        primer = self._primers.pop(runtime_id, None)
+        if primer is None:
+            return None
+        if primer.alive and _is_primable(spec) and primer.fits(spec.cwd):
+            return primer
+        self._stop_primer(primer)
+        return None
+
+    def _prime_later(self, runtime_id: str, tree: Path | None) -> None:
+        """Start the runtime's next primer in `tree` (None: the newest unpacked version
+        still there), unless one is ready or starting."""
+        if runtime_id in self._primers or runtime_id in self._priming:
+            return
+
+        async def prime() -> None:
+            # not at once: this instance's first requests (a client re-initializing
+            # after dev's save) come now, and priming takes a core for a while
+            await asyncio.sleep(PRIME_DELAY_SECONDS)
+            where = tree
+            if where is None or not (where / ".unpacked").exists():
+                where = self.artifacts.newest_unpacked(runtime_id)
+            if where is None:
+                return
+            env = {k: os.environ[k] for k in INHERITED if k in os.environ}
+            env.pop("VIRTUAL_ENV", None)
+            env.update(
+                {"PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+            )
+            primer = await start_primer(where, env, parent_death_signal(), self._spawned)
+            if primer is not None:
+                self._primers[runtime_id] = primer
+                asyncio.get_running_loop().create_task(self._forget_when_exited(primer))
+
+        task = asyncio.get_running_loop().create_task(prime())
+        self._priming[runtime_id] = task
+        task.add_done_callback(lambda _t: self._priming.pop(runtime_id, None))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _forget_when_exited(self, primer: Primer) -> None:
+        await primer.process.wait()
+        if self.pids is not None:
+            self.pids.discard(primer.process.pid)
+
+    def _stop_primer(self, primer: Primer) -> None:
+        task = asyncio.get_running_loop().create_task(primer.stop())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def primers(self) -> dict[str, dict[str, Any]]:
+        """runtime id -> its waiting primer's pid and the version it primed in (`local
+        status`)."""
+        return {
+            rid: {"pid": p.process.pid, "version": p.tree.name}
+            for rid, p in self._primers.items()
+            if p.alive
+        }
+
+    async def discard_primer(self, runtime_id: str) -> None:
+        """The runtime was deleted, or is no longer tagged for dev."""
+        task = self._priming.pop(runtime_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        primer = self._primers.pop(runtime_id, None)
+        if primer is not None:
+            await primer.stop()
 
     def log_shipper_sink(
         self, runtime_id: str, endpoint: str, session_id: str
@@ -156,6 +268,8 @@ class InstanceLauncher:
 
     async def aclose(self) -> None:
         """After the sessions ended: kill anything still recorded, then drop the record."""
+        for runtime_id in {*self._primers, *self._priming}:
+            await self.discard_primer(runtime_id)
         if self.pids is not None:
             await asyncio.to_thread(kill_recorded_instances, self.pids.path)
             self.pids.remove()
@@ -244,3 +358,9 @@ class InstanceLauncher:
                 argv += ["-e", key]  # values come from the engine's environment, not argv
         argv += ["-e", "HOST=0.0.0.0", artifact.container_uri]
         return tuple(argv)
+
+
+def _is_primable(spec: InstanceSpec) -> bool:
+    """A code zip run by this interpreter as a microVM would (`-S -s -B main.py`), not
+    the host-path mode of hand-made test zips nor a console-script entry point."""
+    return spec.argv[:4] == (sys.executable, "-S", "-s", "-B") and len(spec.argv) > 4

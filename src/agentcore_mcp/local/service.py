@@ -263,15 +263,24 @@ class LocalAgentCore:
 
     async def _probe(self, runtime_id: str, version: str, config: RuntimeVersionConfig) -> Instance:
         return await self.launcher.start(
-            runtime_id, version, config, f"probe-{version}-{runtime_id}", bounded_queue=False
+            runtime_id,
+            version,
+            config,
+            f"probe-{version}-{runtime_id}",
+            bounded_queue=False,
+            primed=self._dev_runtime(runtime_id),
         )
+
+    def _dev_runtime(self, runtime_id: str) -> bool:
+        """Tagged for `dev`: warm spares and primed interpreters (spares.py, primed.py)."""
+        try:
+            return self.registry.get(runtime_id).tags.get(WARM_SPARE_TAG) == "true"
+        except Exception:  # deleted meanwhile
+            return False
 
     def _keep_probe(self, runtime_id: str, version: str, instance: Instance) -> bool:
         """A runtime tagged for `dev` keeps its new version's probe as a warm spare."""
-        try:
-            tagged = self.registry.get(runtime_id).tags.get(WARM_SPARE_TAG) == "true"
-        except Exception:  # deleted meanwhile: stop the probe as usual
-            return False
+        tagged = self._dev_runtime(runtime_id)
         if tagged:
             self.spares.put(runtime_id, version, instance)
         return tagged
@@ -286,12 +295,18 @@ class LocalAgentCore:
             )
             return spare
         return await self.launcher.start(
-            runtime.runtime_id, runtime.version, runtime.config, session_id, endpoint=endpoint
+            runtime.runtime_id,
+            runtime.version,
+            runtime.config,
+            session_id,
+            endpoint=endpoint,
+            primed=self._dev_runtime(runtime.runtime_id),
         )
 
     async def _runtime_deleted(self, runtime_id: str) -> None:
         self.data.throttle.forget(runtime_id)
         self.spares.discard(runtime_id)
+        await self.launcher.discard_primer(runtime_id)
         await self.sessions.stop_runtime(runtime_id)
 
     async def _role_check(self, role_arn: str) -> str | None:
@@ -384,6 +399,7 @@ class LocalAgentCore:
         await self.spares.close()
         await self.sessions.close()
         await self.launcher.aclose()
+        await self.artifacts.settle()
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -436,6 +452,7 @@ class LocalAgentCore:
             ],
             "sessions": [dataclasses.asdict(s) for s in self.sessions.info()],
             "warm_spares": self.spares.versions(),
+            "primed_interpreters": self.launcher.primers(),
         }
 
 
