@@ -288,12 +288,11 @@ def test_logs_never_reads_outside_the_local_home(
     assert got.returncode == 6 and "field runtime.id" in got.stderr, got.stderr
     assert "SECRET-LINE" not in got.stdout + got.stderr
     # and the path check itself, below the state validation
-    from agentcore_mcp.deploy.errors import DeployError
-    from agentcore_mcp.deploy.logs import local_log_path
+    from agentcore_mcp.local.running import NotARuntimeIdError, runtime_log_path
 
-    with pytest.raises(DeployError, match="outside"):
-        local_log_path(local_agentcore.home, "../../outside")
-    assert local_log_path(local_agentcore.home, "a_b-0123456789").parent.name == "logs"
+    with pytest.raises(NotARuntimeIdError, match="not a runtime id"):
+        runtime_log_path(local_agentcore.home, "../../outside")
+    assert runtime_log_path(local_agentcore.home, "a_b-0123456789").parent.name == "logs"
 
 
 def test_oauth_deploy_serves_bearer_calls(

@@ -356,14 +356,14 @@ class DevLoop:
         """`--server spec: file:line: Error: message` from the runtime log's last
         traceback through the project's code, in the instance of a version newer than the
         one serving (the update that failed); None when there is none to read."""
-        from agentcore_mcp.deploy.ops import local_log_path
+        from agentcore_mcp.local.running import runtime_log_path
 
         home = self.target.local_home
         runtime = self.record.runtime
         if home is None or runtime is None:
             return None
         try:
-            with local_log_path(home, runtime.id).open("rb") as f:
+            with runtime_log_path(home, runtime.id).open("rb") as f:
                 f.seek(max(0, f.seek(0, 2) - FAILED_LOG_TAIL_BYTES))
                 lines = f.read().decode("utf-8", "replace").splitlines()
         except (OSError, DeployError):
@@ -486,11 +486,11 @@ class DevLoop:
     def log_lines(self, stop: threading.Event) -> Iterator[str]:
         """The runtime's instance log from now on (the local AgentCore's file), until
         `stop` is set."""
-        from agentcore_mcp.deploy.logs import local_log_path
+        from agentcore_mcp.local.running import runtime_log_path
 
         home = self.target.local_home
         assert home is not None and self.record.runtime is not None
-        path = local_log_path(home, self.record.runtime.id)
+        path = runtime_log_path(home, self.record.runtime.id)
         # A traceback names the instance's unpacked copy of your files: point at yours.
         source = watched_paths(self.config)[0]
         unpacked = re.compile(
@@ -506,7 +506,7 @@ class DevLoop:
             offset = 0
         while not stop.wait(LOG_POLL_SECONDS):
             if self.record.runtime is not None:
-                path = local_log_path(home, self.record.runtime.id)
+                path = runtime_log_path(home, self.record.runtime.id)
             try:
                 with path.open("rb") as f:
                     f.seek(offset)

@@ -14,6 +14,7 @@ from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.errors import DeployError, error_code, explain_client_error
 from agentcore_mcp.deploy.status import target_and_record
 from agentcore_mcp.deploy.target import Target
+from agentcore_mcp.local.running import runtime_log_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +65,9 @@ def log_lines(
         time.sleep(poll)
 
 
-def local_log_path(home: Path, runtime_id: str) -> Path:
-    """The local AgentCore's log of a runtime; refused unless it stays inside `home`/logs
-    (the id comes from a state file: validate_record checked its shape, this its place)."""
-    logs = (home / "logs").resolve()
-    path = (logs / f"{runtime_id}.log").resolve()
-    if path.parent != logs:
-        raise DeployError(
-            f"runtime id {runtime_id!r} would read {path}, outside {logs}; the state file "
-            "was edited: restore it"
-        )
-    return path
-
-
 def _local_fetcher(target: Target, runtime_id: str) -> Callable[[], list[LogLine]]:
     assert target.local_home is not None
-    path = local_log_path(target.local_home, runtime_id)
+    path = runtime_log_path(target.local_home, runtime_id)
     offset = 0
 
     def fetch() -> list[LogLine]:

@@ -43,6 +43,7 @@ __all__ = [
     "local_log_path",
     "local_status",
     "read_log",
+    "runtime_log_path",
 ]
 
 # How often a followed log is read again when it has nothing new.
@@ -241,20 +242,27 @@ def _not_ours(url: str, home: Path, problem: str) -> str:
     )
 
 
-def local_log_path(runtime: str | None = None, home: Path | None = None) -> Path:
-    """The log of `runtime` (its instances' output, one log per runtime, lines tagged by
-    session), or the local AgentCore's own log when None. LocalLogError when `runtime`
-    is no runtime id (exit 2) or the log does not exist (exit 6)."""
+def runtime_log_path(home: Path, runtime_id: str) -> Path:
+    """Where the local AgentCore at `home` writes `runtime_id`'s log (its instances'
+    output, lines tagged by session); the file may not exist yet. NotARuntimeIdError
+    (exit 2) unless `runtime_id` is a runtime id: it names a file under home/logs, and
+    anything else (`..`, a slash) could read any *.log."""
     from agentcore_mcp.local.control.validation import RUNTIME_ID_RE
 
-    if runtime is not None and RUNTIME_ID_RE.fullmatch(runtime) is None:
-        # The id names a file under home/logs: anything else could read any *.log.
+    if RUNTIME_ID_RE.fullmatch(runtime_id) is None:
         raise NotARuntimeIdError(
-            f"{runtime!r} is not a runtime id (like mcp_server-AbCdEf1234); "
+            f"{runtime_id!r} is not a runtime id (like mcp_server-AbCdEf1234); "
             "`agentcore-mcp local status` lists them"
         )
+    return home / "logs" / f"{runtime_id}.log"
+
+
+def local_log_path(runtime: str | None = None, home: Path | None = None) -> Path:
+    """The log of `runtime` (`runtime_log_path`), or the local AgentCore's own log when
+    None. LocalLogError when `runtime` is no runtime id (exit 2) or the log does not
+    exist (exit 6)."""
     base = _home(home)
-    path = base / "logs" / f"{runtime}.log" if runtime else base / "local.log"
+    path = runtime_log_path(base, runtime) if runtime is not None else base / "local.log"
     if not path.exists():
         raise LocalLogError(f"no log at {path}")
     return path
