@@ -266,14 +266,14 @@ class Instance:
 _PR_SET_PDEATHSIG = 1
 
 
-def parent_death_signal() -> Callable[[], None] | None:
-    """A preexec_fn that has Linux SIGKILL the child when the local AgentCore dies.
+def parent_death_signal(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
+    """A preexec_fn that has Linux send the child `sig` when its parent dies.
 
-    Even a SIGKILL of the local AgentCore (which runs no cleanup) then leaves no orphan
-    instance holding its loopback address. Linux only; elsewhere `local stop` kills the
-    recorded process groups instead. The libc function is looked up here, in the parent:
-    the child of a threaded process (moto runs in a thread) should do as little as possible
-    between fork and exec.
+    For an instance (SIGKILL when the local AgentCore dies): even a SIGKILL of the local
+    AgentCore (which runs no cleanup) then leaves no orphan instance holding its loopback
+    address. Linux only; elsewhere `local stop` kills the recorded process groups instead.
+    The libc function is looked up here, in the parent: the child of a threaded process
+    (moto runs in a thread) should do as little as possible between fork and exec.
     """
     if not sys.platform.startswith("linux"):
         return None
@@ -284,7 +284,7 @@ def parent_death_signal() -> Callable[[], None] | None:
     parent = os.getpid()
 
     def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
         if os.getppid() != parent:  # the parent died before prctl: no signal will come
             os._exit(1)
 

@@ -12,12 +12,10 @@ are removed from the child's environment, and boto3 sessions made here read no
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -138,20 +136,9 @@ def _dies_with_parent() -> Callable[[], None] | None:
     """A preexec_fn that has Linux SIGTERM the local AgentCore when the test process dies
     (a killed pytest runs no teardown): it then stops its instances and exits as on
     `local stop`. Linux only; elsewhere a killed pytest leaves it running."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
+    from agentcore_mcp.local.instances import parent_death_signal
 
-    def preexec() -> None:
-        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before prctl
-            os._exit(1)
-
-    return preexec
+    return parent_death_signal(signal.SIGTERM)
 
 
 def _tail(path: Path, lines: int = 20) -> str:
