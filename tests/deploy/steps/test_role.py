@@ -21,22 +21,10 @@ import pytest
 from agentcore_mcp.deploy.ownership import NotOursError
 from agentcore_mcp.deploy.steps import role, secrets
 from tests.support.deploy import step_context, writes_of
-from tests.support.local import ACCOUNT, REGION, LocalAgentCoreHandle
+from tests.support.local import ACCOUNT, REGION, TRUST_POLICY, LocalAgentCoreHandle
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "bedrock-agentcore.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:*"},
-            },
-        }
-    ],
-}
+# The trust policy AWS documents for an execution role (the one hand-made roles get too).
+TRUST = TRUST_POLICY
 # Actions whose service has no resource-level permissions: "*" is the only resource IAM
 # accepts for them (the Service Authorization Reference lists no resource type).
 NO_RESOURCE_LEVEL = {
