@@ -194,20 +194,20 @@ def test_stop_runtime_session(fast_clock: LocalAgentCoreHandle, crashy: str) -> 
 @pytest.mark.slow
 def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle, sample: str) -> None:
     # Idle 600 s x 0.02 = 12 s: nothing is reaped while the bound is being reached.
-    crashy = sample
-    sessions = [post(crashy, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
-    over = post(crashy, rpc("ping"))
+    url = sample
+    sessions = [post(url, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
+    over = post(url, rpc("ping"))
     assert over.status_code == 200
     assert over.json()["error"]["code"] == -32003
     assert over.headers["x-amzn-errortype"] == "ServiceQuotaExceededException"
     status = fast_clock.status()
     assert len([s for s in status["sessions"] if s["pid"]]) <= 3
     # Existing sessions still work while the bound holds.
-    assert post(crashy, rpc("ping"), sessions[0]).status_code == 200
-    stop_all(fast_clock, crashy, sessions)
-    after = post(crashy, rpc("ping"))
+    assert post(url, rpc("ping"), sessions[0]).status_code == 200
+    stop_all(fast_clock, url, sessions)
+    after = post(url, rpc("ping"))
     assert after.status_code == 200
-    stop_all(fast_clock, crashy, [after.headers["mcp-session-id"]])
+    stop_all(fast_clock, url, [after.headers["mcp-session-id"]])
 
 
 def test_crash_mid_call_maps_to_runtime_client_error_then_fresh_instance(
