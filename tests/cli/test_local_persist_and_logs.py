@@ -391,10 +391,10 @@ class TestRestartWithPersist:
         assert "Traceback" not in (r.handle.home / "local.log").read_text(errors="replace")
 
 
-# --- a restart while a runtime is CREATING, and a start without --persist -------------
+# --- a stop and restart while a runtime is CREATING, and a start without --persist ----
 
 
-def test_interrupted_creation_and_a_start_without_persist(tmp_path: Path) -> None:
+def test_interrupted_creation_stop_and_a_start_without_persist(tmp_path: Path) -> None:
     home = tmp_path / "home"
     port = free_port()
     pid_file = tmp_path / "slow.pid"
@@ -412,6 +412,11 @@ def test_interrupted_creation_and_a_start_without_persist(tmp_path: Path) -> Non
             assert pid_text is not None, f"{pid_file} did not appear within 20 s"
             pid = int(pid_text)
             assert control.get_agent_runtime(agentRuntimeId=runtime_id)["status"] == "CREATING"
+        # `local stop` while the runtime is CREATING leaves no probe process behind.
+        deadline = time.monotonic() + 3
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(pid), f"probe pid {pid} outlived `local stop`"
         state = home / "state" / "runtimes.json"
         saved = state.read_bytes()
         [version] = json.loads(saved)["runtimes"][0]["versions"]
@@ -455,31 +460,6 @@ def test_interrupted_creation_and_a_start_without_persist(tmp_path: Path) -> Non
         [version] = json.loads(state.read_text())["runtimes"][0]["versions"]
         assert version["status"] == "CREATE_FAILED"
         assert version["failureReason"].startswith("interrupted by a local AgentCore restart")
-    finally:
-        if pid is not None:
-            end_stray_probe(pid)
-
-
-def test_stop_while_creating_leaves_no_probe_process(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    pid_file = tmp_path / "slow.pid"
-    pid: int | None = None
-    try:
-        with background_local(home, free_port()) as local:
-            local.provision()
-            key = local.upload({"main.py": SLOW_MAIN})
-            fields = version_fields(local, key, "slow")
-            fields["environmentVariables"]["PID_FILE"] = str(pid_file)
-            local.client("bedrock-agentcore-control").create_agent_runtime(
-                agentRuntimeName="orphan", **fields
-            )
-            pid_text = wait_for_file(pid_file, 20)
-            assert pid_text is not None, f"{pid_file} did not appear within 20 s"
-            pid = int(pid_text)
-        deadline = time.monotonic() + 3
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not pid_alive(pid), f"probe pid {pid} outlived `local stop`"
     finally:
         if pid is not None:
             end_stray_probe(pid)
@@ -534,7 +514,7 @@ def say_until_followed(c: Chatty, follow: LineReader, session: str, timeout: flo
 class TestLogsFollow:
     """One background local AgentCore with a chatty runtime (class-scoped)."""
 
-    def test_logs_follow_prints_new_lines_tagged_by_session(self, chatty: Chatty) -> None:
+    def test_logs_follow_existing_and_new_lines_tagged_by_session(self, chatty: Chatty) -> None:
         c = chatty
         home = c.handle.home
         first, second = new_session("alpha"), new_session("bravo")
@@ -566,21 +546,13 @@ class TestLogsFollow:
         assert line1 in lines and line2 in lines
         assert lines[: len(follow.lines)] == follow.lines
 
-        # SIGTERM ends it as promptly, with the signal's status.
+        # A follower started now shows the lines already written at once, before any new
+        # one; and SIGTERM ends it as promptly, with the signal's status.
         follow = LineReader(local_argv(home, "logs", c.runtime_id, "--follow"), cli_env())
         try:
+            assert follow.wait_for("[probe-1-", timeout=5) is not None, follow.lines
             say_until_followed(c, follow, first, timeout=20)
             code, took = follow.stop(signal.SIGTERM, timeout=30)
             assert code == -signal.SIGTERM, (code, took)
         finally:
-            follow.close()
-
-    def test_logs_follow_shows_the_existing_lines_at_once(self, chatty: Chatty) -> None:
-        follow = LineReader(
-            local_argv(chatty.handle.home, "logs", chatty.runtime_id, "--follow"), cli_env()
-        )
-        try:
-            assert follow.wait_for("[probe-1-", timeout=5) is not None, follow.lines
-        finally:
-            follow.stop(signal.SIGINT)
             follow.close()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
+from typer.testing import CliRunner
 
+from agentcore_mcp.cli import app
 from tests.support.procs import free_port
 
 
@@ -20,20 +23,34 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
+def cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The same CLI (typer app, its error handler, the library call) without a new Python:
+    for variants of a behaviour whose end-to-end run is a `cli()` subprocess in this file."""
+    result = CliRunner().invoke(app, list(args))
+    return subprocess.CompletedProcess(
+        list(args), result.exit_code, stdout=result.stdout, stderr=result.stderr
+    )
+
+
 def test_list_human_and_json(mcp_url: str) -> None:
     human = cli("tools", "list", "--url", mcp_url)
     assert human.returncode == 0, human.stderr
     assert "echo" in human.stdout and "web_search" in human.stdout
-    out = cli("tools", "list", "--url", mcp_url, "--json")
+    out = cli_in_process("tools", "list", "--url", mcp_url, "--json")  # --json: see "auto" below
     assert out.returncode == 0
     tools = json.loads(out.stdout)
     assert {t["name"] for t in tools} >= {"echo", "add", "fail"}
     assert all("inputSchema" in t for t in tools)
 
 
-@pytest.mark.parametrize("protocol", ["handshake", "2026-07-28", "auto"])
-def test_call_with_args_json_and_pairs(mcp_url: str, protocol: str) -> None:
-    out = cli(
+@pytest.mark.parametrize(
+    ("protocol", "run"),
+    [("handshake", cli_in_process), ("2026-07-28", cli_in_process), ("auto", cli)],
+)
+def test_call_with_args_json_and_pairs(
+    mcp_url: str, protocol: str, run: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    out = run(
         "tools",
         "call",
         "add",
@@ -65,7 +82,9 @@ def test_tool_error_exits_1(mcp_url: str) -> None:
     assert json.loads(out.stdout)["isError"] is True
     # The tool's own message, on stderr, in --json mode too.
     assert "error: the tool 'fail' failed:" in out.stderr and "nope" in out.stderr
-    human = cli("tools", "call", "fail", "-a", "message=[bold]text[/bold]", "--url", mcp_url)
+    human = cli_in_process(
+        "tools", "call", "fail", "-a", "message=[bold]text[/bold]", "--url", mcp_url
+    )
     assert human.returncode == 1
     assert "[bold]text[/bold]" in human.stderr  # text, never read as Rich markup
 
@@ -120,12 +139,14 @@ def test_http_error_exits_nonzero(mcp_url: str) -> None:
 
 
 def test_bad_args_is_usage_error(mcp_url: str) -> None:
-    out = cli("tools", "call", "echo", "--args", "[1,2]", "--url", mcp_url)
+    # In-process: test_protocol_legacy_is_a_usage_error runs a usage error end to end.
+    out = cli_in_process("tools", "call", "echo", "--args", "[1,2]", "--url", mcp_url)
     assert out.returncode == 2
+    assert "--args must be a JSON object" in out.stderr
 
 
 def test_help_has_examples() -> None:
-    out = cli("tools", "call", "--help")
+    out = cli_in_process("tools", "call", "--help")
     assert out.returncode == 0
     assert "Examples" in out.stdout
 
@@ -168,7 +189,6 @@ def test_lean_server_entry_serves_and_rejects_bad_server_spec(tmp_path: object) 
     """`python -m agentcore_mcp.server` (the container entry point) is the same server."""
     import os
     import signal
-    import time
     from pathlib import Path
 
     from tests.support.procs import mcp_post, run_process
@@ -188,7 +208,6 @@ def test_lean_server_entry_serves_and_rejects_bad_server_spec(tmp_path: object) 
         assert "echo" in {t["name"] for t in r.json()["result"]["tools"]}
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(timeout=10) == 0
-        time.sleep(0.1)
     assert "listening on" in srv.log()
 
 

@@ -4,6 +4,7 @@ session affinity, token renewal, and refusals that say what to fix."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,9 @@ from pathlib import Path
 import boto3
 import pytest
 from mcp.shared.exceptions import MCPError
+from typer.testing import CliRunner
 
+from agentcore_mcp.cli import app
 from agentcore_mcp.client import (
     CognitoTokenSource,
     RuntimeTarget,
@@ -150,7 +153,26 @@ def cli(d: Deployed, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_tools_remote_both_methods_and_debug_redacts(deployed: Deployed) -> None:
+def cli_in_process(
+    d: Deployed, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The same CLI (typer app, error handler, library call) in this process, with the
+    environment `cli()` gives its subprocess: for variants of a behaviour that a `cli()`
+    run in this file covers end to end (Python and boto3 start-up is most of a run)."""
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    for key, value in d.env().items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, list(args))
+    return subprocess.CompletedProcess(
+        list(args), result.exit_code, stdout=result.stdout, stderr=result.stderr
+    )
+
+
+def test_cli_tools_remote_both_methods_and_debug_redacts(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = cli(deployed, "tools", "list", "--remote", "--arn", deployed.sigv4_arn, "--json")
     assert out.returncode == 0, out.stderr
     assert "echo" in {t["name"] for t in json.loads(out.stdout)}
@@ -166,12 +188,14 @@ def test_cli_tools_remote_both_methods_and_debug_redacts(deployed: Deployed) -> 
     out = cli(deployed, "tools", "list", "--remote", "--arn", deployed.sigv4_arn, "--debug")
     assert "authorization: AWS4-HMAC-SHA256 <redacted>" in out.stderr
     assert CREDS["AWS_SECRET_ACCESS_KEY"] not in out.stderr
-    wrong = cli(deployed, "tools", "list", "--remote", "--arn", deployed.oauth_arn)
+    wrong = cli_in_process(
+        deployed, monkeypatch, "tools", "list", "--remote", "--arn", deployed.oauth_arn
+    )
     assert wrong.returncode == 5, wrong.stderr
     assert "--oauth" in wrong.stderr
 
 
-def test_cli_test_auth_table_and_json(deployed: Deployed) -> None:
+def test_cli_test_auth_table_and_json(deployed: Deployed, monkeypatch: pytest.MonkeyPatch) -> None:
     out = cli(
         deployed, "test-auth", "--arn", deployed.oauth_arn,
         "--client-id", deployed.client_id, "--user-secret-id", deployed.secret_id, "--json",
@@ -180,14 +204,18 @@ def test_cli_test_auth_table_and_json(deployed: Deployed) -> None:
     methods = {m["method"]: m for m in json.loads(out.stdout)["methods"]}
     assert methods["oauth"]["accepted"] is True
     assert methods["sigv4"]["accepted"] is False and methods["sigv4"]["status"] == 403
-    table = cli(deployed, "test-auth", "--arn", deployed.sigv4_arn)
+    table = cli_in_process(deployed, monkeypatch, "test-auth", "--arn", deployed.sigv4_arn)
     assert table.returncode == 0, table.stderr
     assert "accepted" in table.stdout and "refused" in table.stdout
-    missing = cli(deployed, "test-auth", "--ssm-parameter", "/no/such/param")
+    missing = cli_in_process(
+        deployed, monkeypatch, "test-auth", "--ssm-parameter", "/no/such/param"
+    )
     assert missing.returncode == 6 and "--arn" in missing.stderr
 
 
-def test_cli_reads_the_deployer_state_file(deployed: Deployed, tmp_path: Path) -> None:
+def test_cli_reads_the_deployer_state_file(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from agentcore_mcp.deploy.state import (
         CognitoRecord,
         DeploymentRecord,
@@ -217,12 +245,14 @@ def test_cli_reads_the_deployer_state_file(deployed: Deployed, tmp_path: Path) -
     assert out.stdout.strip() == "state"
     bad = tmp_path / "seed.json"
     bad.write_text('{"cognito": {}}')
-    refused = cli(deployed, "tools", "list", "--remote", "--state", str(bad))
+    refused = cli_in_process(
+        deployed, monkeypatch, "tools", "list", "--remote", "--state", str(bad)
+    )
     assert refused.returncode == 6 and "state file" in refused.stderr
 
 
 def test_cli_finds_the_runtime_through_the_ssm_parameter(
-    deployed: Deployed, tmp_path: Path
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ssm = deployed.local.client("ssm")
     # What `agentcore-mcp deploy` publishes for the default name: the deployment document.
@@ -240,10 +270,10 @@ def test_cli_finds_the_runtime_through_the_ssm_parameter(
     assert out.stdout.strip() == "ssm"
     # A parameter holding the ARN alone (the scripts' agent_arn) works too.
     ssm.put_parameter(Name="/seed/agent_arn", Value=deployed.sigv4_arn, Type="String")
-    out = subprocess.run(
-        [sys.executable, "-m", "agentcore_mcp", "tools", "call", "echo", "-a", "text=arn",
-         "--remote", "--ssm-parameter", "/seed/agent_arn"],
-        capture_output=True, text=True, timeout=120, env=deployed.env(), cwd=tmp_path,
+    monkeypatch.chdir(tmp_path)
+    out = cli_in_process(
+        deployed, monkeypatch,
+        "tools", "call", "echo", "-a", "text=arn", "--remote", "--ssm-parameter", "/seed/agent_arn",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "arn"

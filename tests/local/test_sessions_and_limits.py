@@ -85,6 +85,17 @@ def patient(fast_clock: LocalAgentCoreHandle) -> str:
     return fast_clock.invocation_url(got["agentRuntimeArn"])
 
 
+@pytest.fixture(scope="module")
+def sample(fast_clock: LocalAgentCoreHandle) -> str:
+    """The sample server, idle 600 s x 0.02 = 12 s (nothing reaped while a test runs); the
+    tests using it end the sessions they open."""
+    got = fast_clock.create_runtime(
+        "sample", lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800}
+    )
+    assert got["status"] == "READY", got
+    return fast_clock.invocation_url(got["agentRuntimeArn"])
+
+
 def post(
     url: str, body: dict[str, Any], session: str | None = None, **headers: str
 ) -> httpx2.Response:
@@ -139,7 +150,12 @@ def test_made_up_session_id_is_kept(fast_clock: LocalAgentCoreHandle, patient: s
 def test_idle_session_is_reaped_then_404(fast_clock: LocalAgentCoreHandle, crashy: str) -> None:
     r = post(crashy, rpc("ping"))
     sid = r.headers["mcp-session-id"]
-    time.sleep(3.5)  # idle 60 s x 0.02 = 1.2 s, reaper every 1 s
+    # Idle 60 s x 0.02 = 1.2 s, reaper every 1 s: wait (bounded) until the local AgentCore
+    # no longer lists the session; asking the runtime itself would keep it busy.
+    deadline = time.monotonic() + 15
+    while any(s["id"] == sid for s in fast_clock.status()["sessions"]):
+        assert time.monotonic() < deadline, "the idle session was never reaped"
+        time.sleep(0.1)
     gone = post(crashy, rpc("ping"), sid)
     assert gone.status_code == 404
     assert gone.json()["error"]["code"] == -32004
@@ -176,23 +192,22 @@ def test_stop_runtime_session(fast_clock: LocalAgentCoreHandle, crashy: str) -> 
 
 
 @pytest.mark.slow
-def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle) -> None:
+def test_instance_bound_is_held(fast_clock: LocalAgentCoreHandle, sample: str) -> None:
     # Idle 600 s x 0.02 = 12 s: nothing is reaped while the bound is being reached.
-    got = fast_clock.create_runtime(
-        "bounded", lifecycleConfiguration={"idleRuntimeSessionTimeout": 600, "maxLifetime": 28800}
-    )
-    crashy = fast_clock.invocation_url(got["agentRuntimeArn"])
-    sessions = [post(crashy, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
-    over = post(crashy, rpc("ping"))
+    url = sample
+    sessions = [post(url, rpc("ping")).headers["mcp-session-id"] for _ in range(3)]
+    over = post(url, rpc("ping"))
     assert over.status_code == 200
     assert over.json()["error"]["code"] == -32003
     assert over.headers["x-amzn-errortype"] == "ServiceQuotaExceededException"
     status = fast_clock.status()
     assert len([s for s in status["sessions"] if s["pid"]]) <= 3
     # Existing sessions still work while the bound holds.
-    assert post(crashy, rpc("ping"), sessions[0]).status_code == 200
-    stop_all(fast_clock, crashy, sessions)
-    assert post(crashy, rpc("ping")).status_code == 200
+    assert post(url, rpc("ping"), sessions[0]).status_code == 200
+    stop_all(fast_clock, url, sessions)
+    after = post(url, rpc("ping"))
+    assert after.status_code == 200
+    stop_all(fast_clock, url, [after.headers["mcp-session-id"]])
 
 
 def test_crash_mid_call_maps_to_runtime_client_error_then_fresh_instance(
@@ -257,9 +272,8 @@ def test_oversized_body_refused_without_buffering(crashy: str) -> None:
     assert streamed.json()["error"]["code"] == -32006
 
 
-def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> None:
-    got = fast_clock.create_runtime("streamer")
-    url = fast_clock.invocation_url(got["agentRuntimeArn"])
+def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle, sample: str) -> None:
+    url = sample
     arguments = {"steps": 3, "interval_seconds": 0.5}
     body = encoded(tool_call("long_task", arguments, _meta={"progressToken": "p1"}))
     arrivals: list[float] = []
@@ -268,9 +282,11 @@ def test_sse_passes_through_chunk_by_chunk(fast_clock: LocalAgentCoreHandle) -> 
         "POST", url, content=body, headers=MCP_HEADERS, auth=SIGV4_AUTH, timeout=60
     ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
+        sid = r.headers["mcp-session-id"]
         for line in r.iter_lines():
             if line.startswith("data:") and "notifications/progress" in line:
                 arrivals.append(time.monotonic() - started)
+    stop_all(fast_clock, url, [sid])
     assert len(arrivals) == 3
     # Each progress event arrives when it happens, not all together at the end.
     assert arrivals[1] - arrivals[0] > 0.3 and arrivals[2] - arrivals[1] > 0.3

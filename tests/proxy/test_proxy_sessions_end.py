@@ -71,7 +71,7 @@ def stdio_proxy_with_a_session(deployed: Deployed, errlog: Path) -> Iterator[tup
 
 
 @pytest.mark.parametrize("auth", ["sigv4", "oauth"])
-async def test_delete_ends_the_runtime_session(
+async def test_delete_and_shutdown_end_the_runtime_session(
     deployed: Deployed, tmp_path: Path, auth: str
 ) -> None:
     args = ("--arn", deployed.sigv4_arn) if auth == "sigv4" else oauth_args(deployed)
@@ -101,6 +101,11 @@ async def test_delete_ends_the_runtime_session(
             assert len(opened) == 1, opened
         assert not opened & session_ids(deployed, arn)
         assert proxy.alive()
+        # A session left open when the proxy shuts down is ended by the proxy.
+        left_open = initialize(url)
+        assert left_open in session_ids(deployed, arn)
+    # run_process's exit sent SIGINT/SIGTERM and waited for the process.
+    assert left_open not in session_ids(deployed, arn), proxy.log()
     assert "stopped runtime session" in proxy.log()
 
 
@@ -139,14 +144,6 @@ def test_stdio_sigterm_ends_the_session_even_mid_call(deployed: Deployed, tmp_pa
             raise AssertionError(errlog.read_text()) from None
     assert code == 128 + signal.SIGTERM, errlog.read_text()
     assert opened not in session_ids(deployed, deployed.sigv4_arn), errlog.read_text()
-
-
-def test_port_proxy_shutdown_ends_its_sessions(deployed: Deployed, tmp_path: Path) -> None:
-    with port_proxy(deployed, tmp_path, "--arn", deployed.sigv4_arn) as proxy:
-        sid = initialize(f"{proxy.base_url}/mcp")
-        assert sid in session_ids(deployed, deployed.sigv4_arn)
-    # run_process's exit sent SIGINT/SIGTERM and waited for the process.
-    assert sid not in session_ids(deployed, deployed.sigv4_arn), proxy.log()
 
 
 # A sample-like server whose `version` tool answers the environment's VERSION.
