@@ -99,6 +99,7 @@ def test_id_token_where_access_token_expected_says_so(
         url_for(local_agentcore, cognito_runtime["agentRuntimeArn"]),
         content=PING,
         headers={**HEADERS, "authorization": f"Bearer {cognito['id']}"},
+        timeout=60,
     )
     assert r.status_code == 401
     detail = r.json()["error"]["data"]["detail"]
@@ -109,14 +110,14 @@ def test_missing_token_challenge_and_protected_resource_metadata(
     local_agentcore: LocalAgentCoreHandle, cognito: dict[str, str], cognito_runtime: dict[str, Any]
 ) -> None:
     url = url_for(local_agentcore, cognito_runtime["agentRuntimeArn"])
-    r = httpx2.post(url, content=PING, headers=HEADERS)
+    r = httpx2.post(url, content=PING, headers=HEADERS, timeout=60)
     assert r.status_code == 401
     assert r.json()["error"]["code"] == -32001
     challenge = r.headers["www-authenticate"]
     assert challenge.startswith('Bearer resource_metadata="')
     metadata_url = challenge.split('"')[1]
     assert "/invocations/.well-known/oauth-protected-resource?qualifier=DEFAULT" in metadata_url
-    doc = httpx2.get(metadata_url).json()
+    doc = httpx2.get(metadata_url, timeout=60).json()
     assert doc["resource"].endswith("/invocations?qualifier=DEFAULT")
     assert doc["authorization_servers"] == [
         f"https://cognito-idp.us-east-1.amazonaws.com/{cognito['pool']}"
@@ -256,6 +257,7 @@ def test_valid_tokens_pass_rsa_and_ec(
             url_for(local_agentcore, own_idp_runtimes[which]),
             content=PING,
             headers={**HEADERS, "authorization": f"Bearer {token}"},
+            timeout=60,
         )
         assert r.status_code == 200, r.text
         assert r.json()["result"] == {}
@@ -274,6 +276,7 @@ def test_rotated_key_is_fetched(
             url_for(local_agentcore, own_idp_runtimes["clients"]),
             content=PING,
             headers={**HEADERS, "authorization": f"Bearer {token}"},
+            timeout=60,
         )
         if r.status_code == 200 or time.monotonic() > deadline:
             break
@@ -293,7 +296,9 @@ def test_jwt_negative_matrix(
 ) -> None:
     which, make = MATRIX[case]
     url = url_for(local_agentcore, own_idp_runtimes[which])
-    r = httpx2.post(url, content=PING, headers={**HEADERS, "authorization": f"Bearer {make(idp)}"})
+    r = httpx2.post(
+        url, content=PING, headers={**HEADERS, "authorization": f"Bearer {make(idp)}"}, timeout=60
+    )
     assert r.status_code == 401, (case, r.text)
     assert r.headers["www-authenticate"].startswith('Bearer resource_metadata="')
     assert r.json()["error"]["code"] == -32001
