@@ -7,6 +7,7 @@ real runtimes on a real local AgentCore); no deploy runs."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -74,8 +75,6 @@ def cli(
     d: Deployed | None, cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`agentcore-mcp ARGS` in `cwd` (which holds the test's state file), HOME there too."""
-    import os
-
     base = d.env() if d else {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     if d:
         base.pop("AWS_ENDPOINT_URL")  # the state says where the runtimes are
@@ -88,6 +87,26 @@ def cli(
         stdin=subprocess.DEVNULL,
         env={**base, "HOME": str(cwd), **(env or {})},
     )
+
+
+def in_process(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`agentcore-mcp ARGS` in this process (typer's CliRunner over the CLI's own app), in
+    `cwd` with HOME there and no AWS_* variables but `env`'s: for matrices whose every row `cli`
+    would pay a process start for; one row of each runs end to end through `cli`."""
+    from typer.testing import CliRunner
+
+    from agentcore_mcp.cli import app
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(cwd))
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    got = CliRunner().invoke(app, list(args))
+    return subprocess.CompletedProcess(list(args), got.exit_code, got.stdout, got.stderr)
 
 
 # --- the library: select_record -----------------------------------------------------
@@ -132,9 +151,13 @@ def test_select_record_matrix(tmp_path: Path) -> None:
 
 
 def test_several_deployments_and_no_name_is_a_usage_error(
-    deployed: Deployed, tmp_path: Path
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`tools list --remote` runs as a process; the other commands in-process."""
     two_deployments(deployed, tmp_path / "deployment_config.json")
+    # the state says where the runtimes are: no AWS_ENDPOINT_URL (as `cli` does)
+    aws = {k: v for k, v in deployed.env().items() if k.startswith("AWS_")}
+    aws.pop("AWS_ENDPOINT_URL")
     for args in (
         ("tools", "list", "--remote"),
         ("tools", "call", "echo", "-a", "text=x", "--remote"),
@@ -142,7 +165,8 @@ def test_several_deployments_and_no_name_is_a_usage_error(
         ("connect", "--client", "cursor"),
         ("proxy", "--stdio"),
     ):
-        out = cli(deployed, tmp_path, *args)
+        out = cli(deployed, tmp_path, *args) if args == ("tools", "list", "--remote") else (
+            in_process(tmp_path, monkeypatch, *args, env=aws))  # fmt: skip
         assert out.returncode == 2, (args, out.stderr)
         for listed in ("sample_sigv4 (local, us-east-1)", "sample_oauth (local, us-east-1)",
                        "Pass --name NAME"):  # fmt: skip
@@ -211,8 +235,12 @@ def test_explicit_runtime_flags_win_over_the_state_file(deployed: Deployed, tmp_
 # --- the deployment commands: status, logs, update-token, destroy, role ---------------
 
 
-def test_deployment_commands_take_name_and_refuse_to_guess(tmp_path: Path) -> None:
-    """No AWS call is needed to pick: the state file alone decides (no local AgentCore)."""
+def test_deployment_commands_take_name_and_refuse_to_guess(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No AWS call is needed to pick: the state file alone decides (no local AgentCore).
+    `status` runs as a process (refused, then picked by --name); the other commands'
+    refusals and the lone record's pick run in-process."""
     write_state(
         tmp_path / "deployment_config.json",
         record("first_srv", ARN.format("first_srv")),
@@ -225,7 +253,8 @@ def test_deployment_commands_take_name_and_refuse_to_guess(tmp_path: Path) -> No
         ("destroy", "--dry-run"),
         ("role", "show", "--name", "no_such_srv"),
     ):
-        out = cli(None, tmp_path, *args)
+        out = cli(None, tmp_path, *args) if args == ("status",) else (
+            in_process(tmp_path, monkeypatch, *args))  # fmt: skip
         expected = 7 if "no_such_srv" in args else 2
         assert out.returncode == expected, (args, out.stderr)
         assert "first_srv (local, us-east-1)" in out.stderr, (args, out.stderr)
@@ -237,7 +266,7 @@ def test_deployment_commands_take_name_and_refuse_to_guess(tmp_path: Path) -> No
     solo = tmp_path / "solo"
     solo.mkdir()
     write_state(solo / "deployment_config.json", record("solo_srv", ARN.format("solo_srv")))
-    alone = cli(None, solo, "status", "--json")
+    alone = in_process(solo, monkeypatch, "status", "--json")
     assert alone.returncode == 0, alone.stderr
     assert json.loads(alone.stdout)["deployment"]["name"] == "solo_srv"
 
