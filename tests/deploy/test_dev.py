@@ -93,9 +93,13 @@ def _start_dev(handle: LocalAgentCoreHandle, tmp_path: Path) -> tuple[DevProcess
     argv = [sys.executable, "-m", "agentcore_mcp", "dev"]
     argv += ["--state", str(state), "--local-home", str(handle.home)]
     with log.open("wb") as out:
+        # Ctrl-C as a terminal delivers it: a runner that started the tests in the
+        # background (a shell's `&` ignores SIGINT, and children inherit that) would
+        # otherwise leave dev deaf to the SIGINT the tests send.
         proc = subprocess.Popen(
             argv, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
     return DevProcess(proc, log), project, state
 
