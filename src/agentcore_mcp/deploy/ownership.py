@@ -239,14 +239,19 @@ def find_runtime(control: Any, name: str, recorded_id: str | None) -> dict[str, 
 MAX_LIST_PAGES = 100
 
 
-def runtimes_named(control: Any, name: str) -> Iterator[dict[str, Any]]:
-    """The ListAgentRuntimes summaries named `name` (botocore's paginator; at most
-    `MAX_LIST_PAGES` pages)."""
-    pages = control.get_paginator("list_agent_runtimes").paginate()
+def paginated(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
+    """Every item under `key` of `operation`'s pages (botocore's paginator; at most
+    `MAX_LIST_PAGES` pages): a list the deployer acts on must not stop at page one."""
+    pages = client.get_paginator(operation).paginate(**params)
     for page in itertools.islice(pages, MAX_LIST_PAGES):
-        for item in page.get("agentRuntimes", []):
-            if item.get("agentRuntimeName") == name:
-                yield dict(item)
+        yield from page.get(key, [])
+
+
+def runtimes_named(control: Any, name: str) -> Iterator[dict[str, Any]]:
+    """The ListAgentRuntimes summaries named `name` (`paginated`)."""
+    for item in paginated(control, "list_agent_runtimes", "agentRuntimes"):
+        if item.get("agentRuntimeName") == name:
+            yield dict(item)
 
 
 def find_pool(idp: Any, name: str) -> str | None:

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.config import DeployConfig
 from agentcore_mcp.deploy.errors import DeployError, error_code, explain_client_error
+from agentcore_mcp.deploy.ownership import paginated
 from agentcore_mcp.deploy.target import Target, open_target
 
 DEPLOYER_POLICY_NAME = "AgentCoreMcpDeployer"
@@ -122,7 +123,8 @@ def role_show(config: DeployConfig) -> dict[str, Any]:
         name = _caller_role(target)
         if name:
             role = target.client("iam").get_role(RoleName=name)["Role"]
-            policies = target.client("iam").list_role_policies(RoleName=name)["PolicyNames"]
+            iam = target.client("iam")
+            policies = list(paginated(iam, "list_role_policies", "PolicyNames", RoleName=name))
             out["role"] = {"name": name, "arn": role["Arn"], "inline_policies": policies}
         return out
     except ClientError as exc:

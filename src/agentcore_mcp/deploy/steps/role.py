@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import error_code
-from agentcore_mcp.deploy.ownership import NotOursError
+from agentcore_mcp.deploy.ownership import NotOursError, paginated
 from agentcore_mcp.deploy.state import RoleRecord
 
 # After creating a role on AWS, how long to let IAM propagate before AgentCore may assume it.
@@ -251,10 +251,12 @@ def destroy(ctx: StepContext) -> bool:
         if ctx.dry_run:
             ctx.progress(f"would delete role {name} and its policies")
             return True
-        for policy in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
+        # Listed whole before deleting (deleting while paging would shift the pages).
+        for policy in list(paginated(iam, "list_role_policies", "PolicyNames", RoleName=name)):
             iam.delete_role_policy(RoleName=name, PolicyName=policy)
-        for attached in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
-            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+        attached = paginated(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
+        for policy_arn in [item["PolicyArn"] for item in attached]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=policy_arn)
         iam.delete_role(RoleName=name)
         ctx.progress(f"deleted role {name}")
         ctx.record.role = None

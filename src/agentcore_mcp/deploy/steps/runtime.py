@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from agentcore_mcp.deploy.context import StepContext
 from agentcore_mcp.deploy.errors import DeployError, RuntimeFailedError, error_code
-from agentcore_mcp.deploy.ownership import runtime_claim, runtimes_named
+from agentcore_mcp.deploy.ownership import paginated, runtime_claim, runtimes_named
 from agentcore_mcp.deploy.state import RuntimeRecord
 
 READY_TIMEOUT = 600.0
@@ -280,8 +280,13 @@ def destroy(ctx: StepContext) -> bool:
         if ctx.dry_run:
             ctx.progress(f"would delete runtime {runtime_id} and its endpoints")
             return True
-        endpoints = control.list_agent_runtime_endpoints(agentRuntimeId=runtime_id)
-        for endpoint in endpoints.get("runtimeEndpoints", []):
+        endpoints = list(
+            paginated(
+                control, "list_agent_runtime_endpoints", "runtimeEndpoints",
+                agentRuntimeId=runtime_id,
+            )
+        )  # fmt: skip
+        for endpoint in endpoints:
             if endpoint.get("name") != "DEFAULT":  # DEFAULT goes with the runtime
                 control.delete_agent_runtime_endpoint(
                     agentRuntimeId=runtime_id, endpointName=endpoint["name"]
