@@ -299,7 +299,7 @@ def test_a_save_after_the_local_agentcore_went_away_is_an_error_and_dev_keeps_wa
             )
             assert dev.proc.poll() is None, "dev stopped on the error instead of watching on"
             assert "Traceback" not in dev.output()[ready.end() : gone.end()]
-            dev.proc.send_signal(signal.SIGINT)
+            dev.proc.terminate()  # SIGTERM stops watching as Ctrl-C does (exit 0)
             assert dev.proc.wait(timeout=60) == 0, dev.output()
             assert "destroy --yes" in dev.output()
         finally:

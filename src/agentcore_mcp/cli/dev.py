@@ -7,6 +7,7 @@ config, prints the deploy's progress, the reloads and the instance log.
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -33,7 +34,7 @@ While it runs, `tools --remote`, `proxy`, `connect` and Inspector work against i
 - `agentcore-mcp dev --oauth --name my_server`
 - `OPENAI_API_KEY=... agentcore-mcp dev --secret OPENAI_API_KEY --env LOG_LEVEL=debug`
 
-Ctrl-C stops watching and leaves the deployment (exit 0); `agentcore-mcp destroy --yes`
+Ctrl-C (or SIGTERM) stops watching and leaves the deployment (exit 0); `agentcore-mcp destroy --yes`
 removes it. Exit codes as `deploy` for the first deploy (130 when interrupted during it).
 """
 
@@ -118,6 +119,9 @@ def dev(
     _line(f"  {shlex.join(commands['proxy'])}")
     watched = ", ".join(str(p) for p in _watched(loop))
     _line(f"watching {watched}; Ctrl-C stops (the deployment stays)")
+    # `kill PID` (a process manager, a terminal closing) stops watching as Ctrl-C does:
+    # the deployment stays and the way to remove it is printed.
+    signal.signal(signal.SIGTERM, _interrupt)
     stop = threading.Event()
     if not no_logs:
         threading.Thread(target=_print_logs, args=(loop.log_lines(stop),), daemon=True).start()
@@ -136,6 +140,10 @@ def dev(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _watched(loop: Any) -> list[Path]:
