@@ -89,6 +89,9 @@ class StepContext:
     step: str = ""
     # Secrets whose deletion was scheduled: id, ARN, date and the command that restores it.
     scheduled_deletions: list[dict[str, str]] = field(default_factory=list)
+    # How often the runtime step asks for READY; None: its per-target default (dev asks
+    # more often, for its own updates only).
+    ready_poll_seconds: float | None = None
 
     @property
     def names(self) -> Names:

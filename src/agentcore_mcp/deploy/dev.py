@@ -296,13 +296,12 @@ class DevLoop:
         if problem is not None:
             return done("broken", problem)
         old_version = self.serving
-        saved_poll = runtime_step.POLL_BY_TARGET["local"]
         try:
             ctx.step = "build"
             build_step.apply(ctx)
             mark("build")
             ctx.step = "runtime"
-            runtime_step.POLL_BY_TARGET["local"] = READY_POLL_SECONDS
+            ctx.ready_poll_seconds = READY_POLL_SECONDS
             runtime_step.apply(ctx)
             mark("ready")
         except RuntimeFailedError as exc:
@@ -315,7 +314,7 @@ class DevLoop:
         except BotoCoreError as exc:  # the local AgentCore went away, ...
             return done("broken", str(explain_botocore_error(exc, "redeploying")))
         finally:
-            runtime_step.POLL_BY_TARGET["local"] = saved_poll
+            ctx.ready_poll_seconds = None
         now = ctx.record.runtime.version if ctx.record.runtime else ""
         ended = self._end_old_sessions() if now != old_version else 0
         mark("sessions")

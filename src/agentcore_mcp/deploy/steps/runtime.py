@@ -243,7 +243,8 @@ def wait_ready(
     last = ""
     if not ctx.dry_run:
         _preload_client()
-    for _ in range(int(timeout / min(POLL_BY_TARGET.values())) + 1):
+    poll = ctx.ready_poll_seconds or POLL_BY_TARGET.get(ctx.target.kind, POLL_SECONDS)
+    for _ in range(int(timeout / poll) + 1):
         got: dict[str, Any] = control.get_agent_runtime(agentRuntimeId=runtime_id)
         status = str(got.get("status", ""))
         if status != last:
@@ -260,7 +261,7 @@ def wait_ready(
             return got
         if time.monotonic() - started > timeout:
             break
-        time.sleep(POLL_BY_TARGET.get(ctx.target.kind, POLL_SECONDS))
+        time.sleep(poll)
     raise DeployError(f"runtime {runtime_id} not READY after {timeout:.0f} s; rerun deploy later")
 
 
